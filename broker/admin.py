@@ -1,0 +1,65 @@
+"""Apply a registry snapshot to a running Mosquitto: write its files, then SIGHUP.
+
+The hub calls this whenever nodes or session memberships change. Mosquitto 2.x
+rereads ``password_file`` and ``acl_file`` on SIGHUP without dropping clients; read
+access is checked again on every delivery, so a node added to a session starts
+receiving that session's topics once the reload is done.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from broker.render import render_acl, render_passwords
+
+__all__ = ["BrokerFiles", "write_private"]
+
+
+def write_private(path: Path, text: str) -> None:
+    """Atomically write a file readable only by its owner (it holds hashes)."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrokerFiles:
+    """Where a managed Mosquitto reads its credentials, and how to poke it."""
+
+    password_file: Path
+    acl_file: Path
+    pid_file: Path | None = None
+    prefix: str = "dc/v1"
+
+    def write(
+        self,
+        *,
+        hub_users: Mapping[str, str],
+        node_users: Mapping[str, str],
+        node_sessions: Mapping[str, Sequence[str]],
+    ) -> None:
+        """Render both files from ``{user: $7$ hash}`` maps and session memberships."""
+        users = {**node_users, **hub_users}
+        write_private(self.password_file, render_passwords(users))
+        sessions = {node: list(node_sessions.get(node, ())) for node in node_users}
+        write_private(
+            self.acl_file,
+            render_acl(hub_users=sorted(hub_users), node_sessions=sessions, prefix=self.prefix),
+        )
+
+    def reload(self) -> bool:
+        """SIGHUP the broker named by ``pid_file``; False if there is none to signal."""
+        if self.pid_file is None or not self.pid_file.exists():
+            return False
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            os.kill(pid, signal.SIGHUP)
+        except (ValueError, ProcessLookupError, PermissionError):
+            return False
+        return True

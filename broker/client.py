@@ -1,0 +1,302 @@
+"""The MQTT link: one aiomqtt connection kept alive, as an async context manager.
+
+aiomqtt gives one connection per ``async with``; a daemon needs one that outlives
+broker restarts. ``MqttLink`` runs a supervisor task that connects (MQTT 5, last
+will, persistent session so QoS 1 messages wait for us at the broker), restores
+its subscriptions, feeds received messages into one async iterator that survives
+reconnects, and backs off exponentially (with jitter) while the broker is away.
+
+Publishing while disconnected raises ``NotConnected`` at once instead of waiting:
+the node journals the event on disk and sends it when ``connected`` is set again.
+A publish at QoS 1 returns when the broker acknowledged it (PUBACK).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from broker.exceptions import NotConnected, SubscribeDenied
+
+__all__ = ["ClientSettings", "Incoming", "MqttLink", "WillSpec"]
+
+log = logging.getLogger("dualclass.broker")
+
+
+@dataclass(frozen=True, kw_only=True)
+class WillSpec:
+    """Message the broker publishes for us if we vanish without a DISCONNECT."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientSettings:
+    """How to reach and talk to the broker.
+
+    ``max_inflight`` bounds unacknowledged QoS 1 publishes (the in-flight window);
+    ``session_expiry_s`` keeps our subscriptions and queued messages at the broker
+    across a short outage, so QoS 1 deliveries are not lost while we reconnect.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+    client_id: str
+    keepalive: int = 10
+    max_inflight: int = 100
+    session_expiry_s: int = 3600
+    clean_start: bool = False
+    reconnect_min_s: float = 0.1
+    reconnect_max_s: float = 5.0
+    timeout_s: float = 10.0
+    will: WillSpec | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One received message."""
+
+    topic: str
+    payload: bytes
+    retain: bool
+
+
+OnConnect = Callable[[], Awaitable[None]]
+
+
+class MqttLink:
+    """A self-healing MQTT connection.
+
+    Usage::
+
+        async with MqttLink(settings, on_connect=...) as link:
+            await link.subscribe("dc/v1/nodes/n1/cmd")
+            async for msg in link.messages():
+                ...
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        on_connect: OnConnect | None = None,
+        queue_size: int = 0,
+    ) -> None:
+        self.settings = settings
+        self._on_connect = on_connect
+        self._subscriptions: dict[str, int] = {}
+        self._client: aiomqtt.Client | None = None
+        self._incoming: asyncio.Queue[Incoming | None] = asyncio.Queue(queue_size)
+        self.connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._first_connect: asyncio.Future[None] | None = None
+        self.connects = 0
+        self.failures = 0
+
+    # ------------------------------------------------------------- lifecycle
+
+    async def __aenter__(self) -> MqttLink:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def start(self, *, wait: bool = False) -> None:
+        """Start the supervisor; with ``wait`` return only once connected."""
+        loop = asyncio.get_running_loop()
+        self._first_connect = loop.create_future()
+        self._task = asyncio.create_task(self._supervise(), name=f"mqtt-{self.settings.client_id}")
+        if wait:
+            await self.wait_connected()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self.connected.wait(), timeout)
+
+    async def close(self) -> None:
+        """Disconnect cleanly (no last will) and stop the supervisor."""
+        self._closing = True
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.__aexit__(None, None, None)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        self.connected.clear()
+        self._incoming.put_nowait(None)
+
+    async def abort(self) -> None:
+        """Drop the connection without DISCONNECT (the broker fires the last will).
+
+        For fault-injection tests and simulators: behaves like a crashed node.
+        """
+        self._closing = True
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(Exception):
+                sock = client._client.socket()
+                if sock is not None:
+                    # shutdown, not close: the fd stays valid for paho's bookkeeping
+                    # while the broker sees the TCP connection end without DISCONNECT.
+                    sock.shutdown(socket.SHUT_RDWR)
+        if self._task is not None:
+            # Let the supervisor see the broken connection and return by itself;
+            # cancelling it would make aiomqtt try a DISCONNECT on a dead socket.
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), self.settings.timeout_s)
+            except (TimeoutError, asyncio.CancelledError, Exception):
+                self._task.cancel()
+        self.connected.clear()
+        self._incoming.put_nowait(None)
+
+    # ------------------------------------------------------------ supervisor
+
+    def _make_client(self) -> aiomqtt.Client:
+        s = self.settings
+        will = None
+        if s.will is not None:
+            will = aiomqtt.Will(s.will.topic, s.will.payload, qos=s.will.qos, retain=s.will.retain)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = s.session_expiry_s
+        return aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username,
+            password=s.password,
+            identifier=s.client_id,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            will=will,
+            keepalive=s.keepalive,
+            timeout=s.timeout_s,
+            clean_start=s.clean_start,
+            properties=props,
+            max_inflight_messages=s.max_inflight,
+        )
+
+    async def _supervise(self) -> None:
+        delay = self.settings.reconnect_min_s
+        while not self._closing:
+            client = self._make_client()
+            try:
+                async with client:
+                    self._client = client
+                    for topic, qos in list(self._subscriptions.items()):
+                        await self._subscribe_on(client, topic, qos)
+                    self.connects += 1
+                    self.connected.set()
+                    delay = self.settings.reconnect_min_s
+                    log.info("mqtt connected as %s", self.settings.client_id)
+                    if self._on_connect is not None:
+                        asyncio.create_task(self._run_on_connect())
+                    async for message in client.messages:
+                        payload = message.payload
+                        data = payload if isinstance(payload, bytes | bytearray) else b""
+                        await self._incoming.put(
+                            Incoming(str(message.topic), bytes(data), bool(message.retain))
+                        )
+                    raise aiomqtt.MqttError("message stream ended")
+            except aiomqtt.MqttError as exc:
+                self.failures += 1
+                if not self._closing:
+                    log.warning("mqtt %s: %s; retrying in %.2f s", self.settings.client_id, exc, delay)
+            except SubscribeDenied as exc:
+                self.failures += 1
+                log.error("mqtt %s: %s", self.settings.client_id, exc)
+            finally:
+                self._client = None
+                self.connected.clear()
+            if self._closing:
+                return
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, self.settings.reconnect_max_s)
+
+    async def _run_on_connect(self) -> None:
+        assert self._on_connect is not None
+        try:
+            await self._on_connect()
+        except (NotConnected, aiomqtt.MqttError) as exc:
+            log.info("on_connect interrupted: %s", exc)
+        except Exception:
+            log.exception("on_connect callback failed")
+
+    @staticmethod
+    async def _subscribe_on(client: aiomqtt.Client, topic: str, qos: int) -> None:
+        codes = await client.subscribe(topic, qos=qos)
+        for code in codes:
+            value = code.value if hasattr(code, "value") else int(code)
+            if value >= 0x80:
+                raise SubscribeDenied(topic, str(code))
+
+    # ------------------------------------------------------------- operations
+
+    async def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        """Publish; at QoS 1 return once the broker acknowledged it.
+
+        Raises ``NotConnected`` if there is no live connection or it drops before
+        the acknowledgement (the message may or may not have arrived: resend it;
+        ids make that harmless).
+        """
+        client = self._client
+        if client is None or not self.connected.is_set():
+            raise NotConnected()
+        try:
+            await client.publish(topic, payload, qos=qos, retain=retain)
+        except aiomqtt.MqttError:
+            raise NotConnected() from None
+
+    async def subscribe(self, topic: str, *, qos: int = 1) -> None:
+        """Subscribe now (if connected) and after every reconnect.
+
+        Raises ``SubscribeDenied`` if the broker refuses it (ACL); the topic is then
+        not remembered.
+        """
+        self._subscriptions[topic] = qos
+        client = self._client
+        if client is None or not self.connected.is_set():
+            return
+        try:
+            await self._subscribe_on(client, topic, qos)
+        except SubscribeDenied:
+            self._subscriptions.pop(topic, None)
+            raise
+        except aiomqtt.MqttError:
+            return  # restored on reconnect
+
+    async def unsubscribe(self, topic: str) -> None:
+        self._subscriptions.pop(topic, None)
+        client = self._client
+        if client is None or not self.connected.is_set():
+            return
+        with contextlib.suppress(aiomqtt.MqttError):
+            await client.unsubscribe(topic)
+
+    async def messages(self) -> AsyncIterator[Incoming]:
+        """Every received message, across reconnects; ends when the link closes."""
+        while True:
+            item = await self._incoming.get()
+            if item is None:
+                return
+            yield item

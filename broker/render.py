@@ -1,0 +1,157 @@
+"""Render Mosquitto's configuration, password and ACL files: pure functions.
+
+The registry (in Redis, owned by the hub) is the source of truth; these functions
+turn a snapshot of it into the three files Mosquitto reads. Keeping them pure makes
+the security policy testable without a broker:
+
+* the hub's user may read and write everything under the prefix;
+* a node may write only its own ``up`` and ``presence``, read only its own ``cmd``,
+  the presence of others, and the ``events``/``state`` of sessions it belongs to;
+* anonymous clients are refused.
+
+Passwords are hashed in Mosquitto's own ``$7$`` format (PBKDF2-SHA512), so no
+``mosquitto_passwd`` binary is needed and no secret is ever written in clear.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from protocols.topics import DEFAULT_PREFIX, Topics
+
+__all__ = [
+    "BrokerSettings",
+    "hash_password",
+    "render_acl",
+    "render_conf",
+    "render_passwords",
+    "verify_password",
+]
+
+_ITERATIONS = 101  # what mosquitto_passwd 2.0 uses
+
+
+def hash_password(secret: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
+    """Hash ``secret`` in Mosquitto's ``$7$`` PBKDF2-SHA512 format."""
+    salt = os.urandom(12) if salt is None else salt
+    digest = hashlib.pbkdf2_hmac("sha512", secret.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_password(secret: str, hashed: str) -> bool:
+    """True if ``secret`` matches a ``$7$`` hash."""
+    try:
+        _, kind, iterations, salt, digest = hashed.split("$")
+    except ValueError:
+        return False
+    if kind != "7":
+        return False
+    return hash_password(secret, salt=base64.b64decode(salt), iterations=int(iterations)) == hashed
+
+
+@dataclass(frozen=True, kw_only=True)
+class BrokerSettings:
+    """What mosquitto.conf needs to know.
+
+    ``max_queued_messages``: Mosquitto's default of 1000 silently drops QoS 1
+    messages queued for a slow or briefly offline subscriber; a lesson can produce
+    more than that while a node reconnects, so we queue far more (bounded by
+    ``max_queued_bytes``) and let resync cover anything older.
+    """
+
+    port: int
+    bind: str = "127.0.0.1"
+    password_file: Path
+    acl_file: Path
+    persistence_dir: Path | None = None
+    log_file: Path | None = None
+    max_queued_messages: int = 100_000
+    max_queued_bytes: int = 256 * 1024 * 1024
+    max_inflight_messages: int = 100
+    max_packet_size: int = 256 * 1024
+    #: Mosquitto started as root drops privileges to this user; the files we render
+    #: are private to their owner, so by default it stays the user who owns them.
+    run_as: str | None = None
+    extra: Sequence[str] = field(default_factory=tuple)
+
+
+def render_conf(settings: BrokerSettings) -> str:
+    """mosquitto.conf for one loopback (or configured) listener, auth required."""
+    lines = [
+        "# Rendered by dualclass (broker/render.py); edits are overwritten.",
+        "per_listener_settings false",
+        "allow_anonymous false",
+        f"password_file {settings.password_file}",
+        f"acl_file {settings.acl_file}",
+        f"max_queued_messages {settings.max_queued_messages}",
+        f"max_queued_bytes {settings.max_queued_bytes}",
+        f"max_inflight_messages {settings.max_inflight_messages}",
+        f"max_packet_size {settings.max_packet_size}",
+        "persistent_client_expiration 1d",
+        f"listener {settings.port} {settings.bind}",
+    ]
+    if settings.run_as:
+        lines.append(f"user {settings.run_as}")
+    if settings.persistence_dir is not None:
+        lines += ["persistence true", f"persistence_location {settings.persistence_dir}/"]
+    else:
+        lines += ["persistence false"]
+    if settings.log_file is not None:
+        lines += [
+            f"log_dest file {settings.log_file}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+            "connection_messages true",
+        ]
+    else:
+        lines += ["log_dest none"]
+    lines += list(settings.extra)
+    return "\n".join(lines) + "\n"
+
+
+def render_passwords(users: Mapping[str, str]) -> str:
+    """Password file from ``{username: $7$ hash}``, sorted for stable diffs."""
+    for name in users:
+        if not name or ":" in name or "\n" in name:
+            raise ValueError(f"invalid MQTT username {name!r}")
+    return "".join(f"{name}:{users[name]}\n" for name in sorted(users))
+
+
+def render_acl(
+    *,
+    hub_users: Sequence[str],
+    node_sessions: Mapping[str, Sequence[str]],
+    prefix: str = DEFAULT_PREFIX,
+) -> str:
+    """ACL file: hub users get everything under the prefix; nodes get their own.
+
+    ``node_sessions`` maps each node id (= its MQTT username) to the sessions it
+    belongs to. Node rules are written per user rather than as ``%u`` patterns so
+    that a username containing MQTT wildcards can never match other topics.
+    """
+    topics = Topics(prefix)
+    out = ["# Rendered by dualclass (broker/render.py); edits are overwritten.", ""]
+    for hub in sorted(hub_users):
+        out += [f"user {hub}", f"topic readwrite {prefix}/#", ""]
+    for node in sorted(node_sessions):
+        out += [
+            f"user {node}",
+            f"topic write {topics.node_up(node)}",
+            f"topic readwrite {topics.node_presence(node)}",
+            f"topic read {topics.node_cmd(node)}",
+            f"topic read {topics.all_presence}",
+        ]
+        for session in sorted(set(node_sessions[node])):
+            out += [
+                f"topic read {topics.session_events(session)}",
+                f"topic read {topics.session_state(session)}",
+            ]
+        out.append("")
+    return "\n".join(out)

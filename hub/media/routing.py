@@ -1,0 +1,139 @@
+"""Who receives whom in a lesson: pure routing decisions, no I/O, no aiortc.
+
+A lesson has one lead, any number of partner classrooms and observers (the
+operator dashboard, a recorder). Media goes through the hub in *slots*: a slot
+is one video + one audio stream the hub sends to one participant, and the
+routing decides which upstream participant currently feeds it.
+
+- ``Slot.MAIN`` carries the lead to every partner and observer.
+- ``Slot.FLOOR`` carries the partner holding the floor to the lead, the other
+  partners and observers; the floor holder itself gets nothing in that slot
+  (nobody wants to see their own classroom delayed by a round trip).
+
+Slots are fixed per role, so a floor change never renegotiates SDP: only the
+source of the ``FLOOR`` slots changes (the media adapter switches at the next
+keyframe). Keeping this apart from the adapter lets it be tested without an
+event loop and reused by signalling to describe the m-line layout.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from hub.media.exceptions import RoutingError
+
+__all__ = [
+    "MLine",
+    "Role",
+    "RoutingPlan",
+    "Slot",
+    "SlotKey",
+    "changes",
+    "media_layout",
+    "plan",
+    "publishes",
+    "slots_for",
+]
+
+
+class Role(enum.Enum):
+    """A participant's part in the lesson, as far as media is concerned."""
+
+    LEAD = "lead"
+    PARTNER = "partner"
+    OBSERVER = "observer"
+
+
+class Slot(enum.Enum):
+    """A fixed downstream position at a subscriber (one video + one audio)."""
+
+    MAIN = "main"
+    FLOOR = "floor"
+
+
+@dataclass(frozen=True, slots=True)
+class SlotKey:
+    """One slot at one subscriber."""
+
+    subscriber: str
+    slot: Slot
+
+
+@dataclass(frozen=True, slots=True)
+class MLine:
+    """One m-line of the hub's offer to a participant, in order.
+
+    ``direction`` is seen from the hub: ``recvonly`` lines carry the
+    participant's own upstream, ``sendonly`` lines carry ``slot``.
+    """
+
+    kind: str
+    direction: str
+    slot: Slot | None
+
+
+def publishes(role: Role) -> bool:
+    """Whether a participant of this role sends camera and microphone upstream.
+
+    Partners always publish (their upstream is only forwarded while they hold
+    the floor), so granting the floor needs no renegotiation.
+    """
+    return role is not Role.OBSERVER
+
+
+def slots_for(role: Role) -> tuple[Slot, ...]:
+    """The downstream slots a participant of this role receives, in m-line order."""
+    if role is Role.LEAD:
+        return (Slot.FLOOR,)
+    return (Slot.MAIN, Slot.FLOOR)
+
+
+def media_layout(role: Role) -> tuple[MLine, ...]:
+    """The m-lines of the hub's offer for ``role``: upstream first, then slots.
+
+    Signalling sends this to the participant so it knows which transceiver
+    takes its camera/microphone and which slot each received track shows.
+    """
+    lines: list[MLine] = []
+    if publishes(role):
+        lines += [MLine("video", "recvonly", None), MLine("audio", "recvonly", None)]
+    for slot in slots_for(role):
+        lines += [MLine("video", "sendonly", slot), MLine("audio", "sendonly", slot)]
+    return tuple(lines)
+
+
+RoutingPlan = dict[SlotKey, str | None]
+"""Slot -> the participant id feeding it, or None when the slot is idle."""
+
+
+def plan(roles: Mapping[str, Role], floor: str | None) -> RoutingPlan:
+    """Decide the source of every slot, given who is present and who has the floor.
+
+    Raises :class:`RoutingError` if there is more than one lead or the floor
+    holder is absent or not a partner.
+    """
+    leads = [pid for pid, role in roles.items() if role is Role.LEAD]
+    if len(leads) > 1:
+        raise RoutingError(f"more than one lead: {sorted(leads)}")
+    lead = leads[0] if leads else None
+    if floor is not None:
+        if floor not in roles:
+            raise RoutingError(f"floor holder {floor!r} is not in the session")
+        if roles[floor] is not Role.PARTNER:
+            raise RoutingError(f"floor holder {floor!r} is a {roles[floor].value}")
+
+    result: RoutingPlan = {}
+    for pid, role in roles.items():
+        for slot in slots_for(role):
+            source = lead if slot is Slot.MAIN else floor
+            if source == pid:
+                source = None
+            result[SlotKey(pid, slot)] = source
+    return result
+
+
+def changes(old: RoutingPlan, new: RoutingPlan) -> dict[SlotKey, str | None]:
+    """Slots whose source differs between two plans (including new slots)."""
+    return {key: src for key, src in new.items() if key not in old or old[key] != src}

@@ -1,0 +1,427 @@
+"""Every dualclass message as a frozen pydantic model.
+
+One envelope shape carries everything (DESIGN.md, "Messages"): ``v``, ``id``,
+``type``, ``session``, ``seq``, ``ts``, ``src``, ``sent`` and a ``body`` whose model
+depends on ``type``. Lesson events are the types a lead or partner classroom makes
+and the hub sequences; control messages (``node.*`` uplinks, ``cmd.*`` downlinks,
+``session.state`` snapshots) travel in the same envelope so one codec serves all.
+
+``seq``, ``ts`` and ``src`` are set by the hub only. A node may send them but the hub
+overwrites them: identity comes from the authenticated connection, never from here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from protocols.ids import ID_PATTERN
+
+__all__ = [
+    "CONTROL_TYPES",
+    "EVENT_TYPES",
+    "MESSAGE_TYPES",
+    "PROTOCOL_VERSION",
+    "AnnotationStroke",
+    "AttendanceReport",
+    "ChatMessage",
+    "CmdJoin",
+    "CmdLeave",
+    "CmdRejected",
+    "CmdResync",
+    "Envelope",
+    "Event",
+    "FloorGrant",
+    "FloorRevoke",
+    "HandLower",
+    "HandRaise",
+    "LessonEnd",
+    "LessonStart",
+    "Message",
+    "NodeHeartbeat",
+    "NodePresence",
+    "NodeResync",
+    "QuizAnswer",
+    "QuizClose",
+    "QuizOpen",
+    "SessionState",
+    "SlideShow",
+    "message_adapter",
+]
+
+#: Major protocol version. A message with another ``v`` is refused.
+PROTOCOL_VERSION = 1
+
+NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+SessionId = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_.\-]*$")]
+ShortText = Annotated[str, Field(max_length=200)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+class Empty(_Frozen):
+    """Body of types that carry nothing."""
+
+
+class LessonStartBody(_Frozen):
+    title: ShortText = ""
+    subject: ShortText = ""
+    grade: int | None = Field(default=None, ge=1, le=12)
+
+
+class SlideShowBody(_Frozen):
+    deck: ShortText = ""
+    index: int = Field(ge=0, le=100_000)
+    url: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class HandLowerBody(_Frozen):
+    #: Whose hand: absent means the sender's own; the lead may lower anyone's.
+    node: NodeId | None = None
+
+
+class FloorGrantBody(_Frozen):
+    node: NodeId
+
+
+class FloorRevokeBody(_Frozen):
+    #: The holder to revoke; absent means whoever holds it.
+    node: NodeId | None = None
+
+
+class QuizOpenBody(_Frozen):
+    quiz: Annotated[str, Field(min_length=1, max_length=64)]
+    question: Annotated[str, Field(max_length=2000)] = ""
+    choices: Annotated[list[ShortText], Field(min_length=2, max_length=10)]
+
+
+class QuizAnswerBody(_Frozen):
+    quiz: Annotated[str, Field(min_length=1, max_length=64)]
+    choice: int = Field(ge=0, le=9)
+    #: Clicker or student id inside the classroom; absent for a whole-class answer.
+    student: Annotated[str, Field(max_length=64)] | None = None
+
+
+class QuizCloseBody(_Frozen):
+    quiz: Annotated[str, Field(min_length=1, max_length=64)]
+    #: The correct choice, revealed only at close so partners cannot see it early.
+    correct: int | None = Field(default=None, ge=0, le=9)
+
+
+class AttendanceBody(_Frozen):
+    present: int = Field(ge=0, le=10_000)
+    enrolled: int = Field(ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _present_le_enrolled(self) -> AttendanceBody:
+        if self.present > self.enrolled:
+            raise ValueError("present must not exceed enrolled")
+        return self
+
+
+class ChatBody(_Frozen):
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class StrokeBody(_Frozen):
+    points: Annotated[list[tuple[float, float]], Field(min_length=1, max_length=2000)]
+    color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = "#ff0000"
+    width: float = Field(default=2.0, gt=0, le=100)
+    slide: int | None = Field(default=None, ge=0)
+
+
+class MediaStats(_Frozen):
+    """Media figures a node reports in its heartbeat (filled by the media layer)."""
+
+    fps: float = Field(default=0.0, ge=0)
+    bitrate_kbps: float = Field(default=0.0, ge=0)
+    loss: float = Field(default=0.0, ge=0, le=1)
+    rtt_ms: float = Field(default=0.0, ge=0)
+    freezes: int = Field(default=0, ge=0)
+
+
+class HeartbeatBody(_Frozen):
+    uptime_s: float = Field(ge=0)
+    sessions: Annotated[list[SessionId], Field(max_length=64)] = []
+    journal_backlog: int = Field(default=0, ge=0)
+    last_seq: dict[SessionId, int] = {}
+    media: MediaStats | None = None
+
+
+class PresenceBody(_Frozen):
+    online: bool
+
+
+class NodeResyncBody(_Frozen):
+    from_seq: int = Field(ge=1)
+    #: Inclusive upper bound; absent means "up to the newest".
+    to_seq: int | None = Field(default=None, ge=1)
+
+
+class CmdJoinBody(_Frozen):
+    role: Literal["lead", "partner", "observer"]
+    title: ShortText = ""
+    subject: ShortText = ""
+    grade: int | None = Field(default=None, ge=1, le=12)
+    starts_at: int | None = None
+    ends_at: int | None = None
+
+
+class CmdRejectedBody(_Frozen):
+    ref: Annotated[str, Field(max_length=64)]
+    code: ShortText
+    detail: Annotated[str, Field(max_length=2000)] = ""
+
+
+class OpenQuizView(_Frozen):
+    quiz: str
+    question: str
+    choices: list[str]
+    answered: list[str] = []
+
+
+class SessionStateBody(_Frozen):
+    """Snapshot for late joiners: everything needed to draw the lesson now."""
+
+    status: Literal["scheduled", "live", "ended"]
+    title: str = ""
+    slide: SlideShowBody | None = None
+    hands: list[str] = []
+    floor: str | None = None
+    quiz: OpenQuizView | None = None
+    roster: dict[str, str] = {}
+    attendance: dict[str, AttendanceBody] = {}
+    last_seq: int = Field(ge=0)
+
+
+# ------------------------------------------------------------------------ envelope
+
+
+class Envelope(_Frozen):
+    """Fields common to every message; subclasses fix ``type`` and ``body``."""
+
+    v: int = PROTOCOL_VERSION
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    session: SessionId = ""
+    #: Hub-assigned, per session, gapless from 1. ``None`` until sequenced.
+    seq: int | None = Field(default=None, ge=1)
+    #: Hub time (ms) when sequenced.
+    ts: int | None = None
+    #: Sender, set by the hub from the authenticated connection.
+    src: NodeId | None = None
+    #: Sender's own clock (ms) when it made the message.
+    sent: int | None = None
+
+    kind: ClassVar[str] = "control"
+
+
+class _Event(Envelope):
+    kind: ClassVar[str] = "event"
+
+
+class LessonStart(_Event):
+    type: Literal["lesson.start"] = "lesson.start"
+    body: LessonStartBody = LessonStartBody()
+
+
+class SlideShow(_Event):
+    type: Literal["slide.show"] = "slide.show"
+    body: SlideShowBody
+
+
+class HandRaise(_Event):
+    type: Literal["hand.raise"] = "hand.raise"
+    body: Empty = Empty()
+
+
+class HandLower(_Event):
+    type: Literal["hand.lower"] = "hand.lower"
+    body: HandLowerBody = HandLowerBody()
+
+
+class FloorGrant(_Event):
+    type: Literal["floor.grant"] = "floor.grant"
+    body: FloorGrantBody
+
+
+class FloorRevoke(_Event):
+    type: Literal["floor.revoke"] = "floor.revoke"
+    body: FloorRevokeBody = FloorRevokeBody()
+
+
+class QuizOpen(_Event):
+    type: Literal["quiz.open"] = "quiz.open"
+    body: QuizOpenBody
+
+
+class QuizAnswer(_Event):
+    type: Literal["quiz.answer"] = "quiz.answer"
+    body: QuizAnswerBody
+
+
+class QuizClose(_Event):
+    type: Literal["quiz.close"] = "quiz.close"
+    body: QuizCloseBody
+
+
+class AttendanceReport(_Event):
+    type: Literal["attendance.report"] = "attendance.report"
+    body: AttendanceBody
+
+
+class ChatMessage(_Event):
+    type: Literal["chat.message"] = "chat.message"
+    body: ChatBody
+
+
+class AnnotationStroke(_Event):
+    type: Literal["annotation.stroke"] = "annotation.stroke"
+    body: StrokeBody
+
+
+class LessonEnd(_Event):
+    type: Literal["lesson.end"] = "lesson.end"
+    body: Empty = Empty()
+
+
+class NodeHeartbeat(Envelope):
+    type: Literal["node.heartbeat"] = "node.heartbeat"
+    body: HeartbeatBody
+
+
+class NodePresence(Envelope):
+    type: Literal["node.presence"] = "node.presence"
+    body: PresenceBody
+
+
+class NodeResync(Envelope):
+    type: Literal["node.resync"] = "node.resync"
+    body: NodeResyncBody
+
+
+class CmdJoin(Envelope):
+    type: Literal["cmd.join"] = "cmd.join"
+    body: CmdJoinBody
+
+
+class CmdLeave(Envelope):
+    type: Literal["cmd.leave"] = "cmd.leave"
+    body: Empty = Empty()
+
+
+class CmdRejected(Envelope):
+    type: Literal["cmd.rejected"] = "cmd.rejected"
+    body: CmdRejectedBody
+
+
+class SessionState(Envelope):
+    type: Literal["session.state"] = "session.state"
+    body: SessionStateBody
+
+
+Event = Annotated[
+    LessonStart
+    | SlideShow
+    | HandRaise
+    | HandLower
+    | FloorGrant
+    | FloorRevoke
+    | QuizOpen
+    | QuizAnswer
+    | QuizClose
+    | AttendanceReport
+    | ChatMessage
+    | AnnotationStroke
+    | LessonEnd,
+    Field(discriminator="type"),
+]
+
+
+class CmdResyncBody(_Frozen):
+    from_seq: int = Field(ge=1)
+    to_seq: int = Field(ge=0)
+    events: list[Event]
+    #: True when the range was cut to fit the size limit; ask again from to_seq + 1.
+    more: bool = False
+
+
+class CmdResync(Envelope):
+    type: Literal["cmd.resync"] = "cmd.resync"
+    body: CmdResyncBody
+
+
+Message = Annotated[
+    LessonStart
+    | SlideShow
+    | HandRaise
+    | HandLower
+    | FloorGrant
+    | FloorRevoke
+    | QuizOpen
+    | QuizAnswer
+    | QuizClose
+    | AttendanceReport
+    | ChatMessage
+    | AnnotationStroke
+    | LessonEnd
+    | NodeHeartbeat
+    | NodePresence
+    | NodeResync
+    | CmdJoin
+    | CmdLeave
+    | CmdRejected
+    | CmdResync
+    | SessionState,
+    Field(discriminator="type"),
+]
+
+_EVENT_CLASSES: tuple[type[Envelope], ...] = (
+    LessonStart,
+    SlideShow,
+    HandRaise,
+    HandLower,
+    FloorGrant,
+    FloorRevoke,
+    QuizOpen,
+    QuizAnswer,
+    QuizClose,
+    AttendanceReport,
+    ChatMessage,
+    AnnotationStroke,
+    LessonEnd,
+)
+_CONTROL_CLASSES: tuple[type[Envelope], ...] = (
+    NodeHeartbeat,
+    NodePresence,
+    NodeResync,
+    CmdJoin,
+    CmdLeave,
+    CmdRejected,
+    CmdResync,
+    SessionState,
+)
+
+
+def _type_of(cls: type[Envelope]) -> str:
+    default = cls.model_fields["type"].default
+    assert isinstance(default, str)
+    return default
+
+
+#: Lesson event types, sequenced by the hub, in DESIGN.md order.
+EVENT_TYPES: frozenset[str] = frozenset(_type_of(c) for c in _EVENT_CLASSES)
+#: Control message types (heartbeats, resync, commands, snapshots).
+CONTROL_TYPES: frozenset[str] = frozenset(_type_of(c) for c in _CONTROL_CLASSES)
+MESSAGE_TYPES: frozenset[str] = EVENT_TYPES | CONTROL_TYPES
+#: The model class of each type name.
+CLASS_BY_TYPE: dict[str, type[Envelope]] = {
+    _type_of(c): c for c in (*_EVENT_CLASSES, *_CONTROL_CLASSES)
+}
+
+message_adapter: TypeAdapter[Any] = TypeAdapter(Message)

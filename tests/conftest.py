@@ -1,0 +1,44 @@
+"""Shared fixtures: real Mosquitto and Redis processes on free loopback ports.
+
+Never the system instances on 1883/6379: every server here is started by the
+fixture, in a temporary directory, on a port picked free, so a test may kill and
+restart it. Node users are ``lead`` and ``p1`` .. ``p8`` with secret ``<name>-secret``;
+the hub user is ``hub`` with secret ``hub-secret``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from broker.localstack import MosquittoServer, RedisServer
+
+HUB_USER = "hub"
+HUB_SECRET = "hub-secret"
+NODE_NAMES = ["lead"] + [f"p{i}" for i in range(1, 9)]
+
+
+def node_secret(node: str) -> str:
+    return f"{node}-secret"
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[MosquittoServer]:
+    users = {HUB_USER: HUB_SECRET} | {n: node_secret(n) for n in NODE_NAMES}
+    server = MosquittoServer(
+        tmp_path / "mosquitto",
+        users=users,
+        hub_users=[HUB_USER],
+        node_sessions={},
+    ).start()
+    yield server
+    server.stop()
