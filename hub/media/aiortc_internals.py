@@ -46,6 +46,7 @@ from typing import Any
 import av
 from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
 from aiortc.jitterbuffer import JitterFrame
+from av.stream import Stream
 
 from hub.media.exceptions import InternalsChangedError
 
@@ -150,7 +151,7 @@ def tap_receiver(
     return ReceiverTap(tap_queue)
 
 
-def encoded_packet(data: bytes, pts: int, clock_rate: int) -> av.Packet:
+def encoded_packet(data: bytes, pts: int, clock_rate: int) -> av.Packet[Stream]:
     """An ``av.Packet`` the sender will packetise without re-encoding (internal 2).
 
     ``pts`` is in RTP clock units of the codec (``clock_rate``: 90000 for video,

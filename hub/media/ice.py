@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import aioice.ice
-from aiortc import RTCConfiguration, RTCIceServer
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
 
 __all__ = [
     "LOOPBACK",
@@ -38,14 +38,15 @@ def restrict_host_addresses(addresses: Sequence[str] | None) -> None:
     process's configuration, before the first peer connection gathers.
     """
     if addresses is None:
-        aioice.ice.get_host_addresses = _original_get_host_addresses
+        setattr(aioice.ice, "get_host_addresses", _original_get_host_addresses)  # noqa: B010
         return
     chosen = list(addresses)
 
     def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
         return [a for a in chosen if (":" in a and use_ipv6) or (":" not in a and use_ipv4)]
 
-    aioice.ice.get_host_addresses = get_host_addresses
+    # aioice reads the module attribute at each gather (Connection.gather_candidates).
+    setattr(aioice.ice, "get_host_addresses", get_host_addresses)  # noqa: B010
 
 
 def restricted_host_addresses() -> list[str] | None:
@@ -56,10 +57,17 @@ def restricted_host_addresses() -> list[str] | None:
 
 
 def rtc_configuration(ice_servers: Sequence[RTCIceServer] = ()) -> RTCConfiguration:
-    """An ``RTCConfiguration`` with only the given ICE servers.
+    """An ``RTCConfiguration`` with only the given ICE servers, everything on one transport.
 
     aiortc's default configuration adds a public STUN server; the hub is
     reachable directly (or via TURN configured explicitly), so by default we
     use none and nothing leaves the machine during a test.
+
+    ``max-bundle``: the relay's peer connections have several m-lines of the
+    same kind (upstream plus slots). With aiortc's default ``balanced`` policy
+    the second audio m-line is created on the first audio m-line's transport,
+    which BUNDLE negotiation then stops: that m-line never gets media (seen in
+    aiortc 1.16.0). With ``max-bundle`` every m-line shares one transport from
+    the start, which is also one ICE gather and one socket per peer.
     """
-    return RTCConfiguration(iceServers=list(ice_servers))
+    return RTCConfiguration(iceServers=list(ice_servers), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)

@@ -35,6 +35,7 @@ from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 from av.frame import Frame
+from av.stream import Stream
 
 from hub.media.aiortc_internals import encoded_packet
 from hub.media.timing import TimestampRebaser
@@ -193,7 +194,7 @@ class EncodedFrameTrack(SlotTrack[bytes]):
             switch_at_keyframe=kind == "video",
         )
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> av.Packet[Stream]:
         data, timestamp = await self._next()
         return encoded_packet(data, timestamp, self.clock_rate)
 

@@ -1,0 +1,392 @@
+"""The per-session forwarding unit: upstreams in, slot tracks out, routing in between.
+
+One :class:`SessionRelay` per live lesson. For every participant it owns one
+``RTCPeerConnection`` whose m-lines follow :func:`hub.media.routing.media_layout`:
+the participant's own camera and microphone come in (``recvonly`` at the hub),
+and each slot goes out (``sendonly``). The hub makes the offer, so it chooses
+the codecs (:mod:`hub.media.codecs`); signalling carries the offer, the layout
+and the answer.
+
+Upstream frames are taken encoded from the receivers
+(:func:`~hub.media.aiortc_internals.tap_receiver`) and offered to every slot
+track of that kind; each slot track keeps only frames of the source the
+routing plan gave it. A floor change only changes slot sources (the video
+switches at the new source's next keyframe, which is requested at once).
+Keyframe requests -- a subscriber starting, overflowing, or sending PLI/FIR --
+go upstream as one rate-limited PLI per publisher.
+
+In ``RelayMode.TRANSCODE`` (the benchmark's baseline), and for any slot whose
+negotiated codec differs from the session's, the upstream is also decoded by
+aiortc and the slot's sender re-encodes it for that subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import (
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpCodecParameters,
+    RTCRtpReceiver,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.exceptions import OperationError
+from aiortc.jitterbuffer import JitterFrame
+from aiortc.mediastreams import MediaStreamError
+from av.frame import Frame
+
+from hub.media import aiortc_internals as internals
+from hub.media.bitstream import is_keyframe
+from hub.media.codecs import same_codec, slot_preferences, upstream_preferences
+from hub.media.exceptions import NegotiationError, RoutingError
+from hub.media.ice import rtc_configuration
+from hub.media.routing import MLine, Role, RoutingPlan, Slot, SlotKey, media_layout, plan
+from hub.media.timing import KeyframeLimiter
+from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack
+
+__all__ = ["RelayMode", "RelaySettings", "SessionRelay"]
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("video", "audio")
+
+
+class RelayMode(enum.Enum):
+    """How slots are fed: encoded frames forwarded as-is, or decoded and re-encoded."""
+
+    PASSTHROUGH = "passthrough"
+    TRANSCODE = "transcode"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RelaySettings:
+    """Settings of one session's relay."""
+
+    mode: RelayMode = RelayMode.PASSTHROUGH
+    video_codec: str = "video/VP8"
+    """The session's video codec: the lead's, which every upstream must send."""
+    audio_codec: str = "audio/opus"
+    keyframe_interval: float = 0.5
+    """Fewest seconds between two keyframe requests to one publisher."""
+    video_queue: int = 30
+    """Frames a pass-through video slot buffers before dropping to the next keyframe."""
+    audio_queue: int = 25
+    ice_servers: tuple[RTCIceServer, ...] = ()
+
+    def codec(self, kind: str) -> str:
+        return self.video_codec if kind == "video" else self.audio_codec
+
+
+@dataclass(eq=False)
+class _Upstream:
+    """The received camera and microphone of one publishing participant."""
+
+    participant: str
+    receivers: dict[str, RTCRtpReceiver]
+    taps: dict[str, internals.ReceiverTap]
+    limiter: KeyframeLimiter
+    frames: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    keyframes: int = 0
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _Participant:
+    id: str
+    role: Role
+    pc: RTCPeerConnection
+    layout: tuple[MLine, ...]
+    transceivers: list[RTCRtpTransceiver]
+    upstream: _Upstream | None = None
+    slots: dict[tuple[Slot, str], SlotTrack[Any]] = field(default_factory=dict)
+    connected: bool = False
+
+
+class SessionRelay:
+    """Forwarding unit of one session: participants' peer connections and routing.
+
+    Use: ``offer = await relay.offer(pid, role)``; send ``offer`` and
+    ``media_layout(role)`` to the participant; ``await relay.answer(pid, answer)``;
+    ``relay.set_floor(pid)`` / ``relay.set_floor(None)``; ``await relay.remove(pid)``;
+    ``await relay.close()``. All methods run on the hub's event loop.
+    """
+
+    def __init__(self, session_id: str, settings: RelaySettings | None = None) -> None:
+        internals.check_internals()
+        self.session_id = session_id
+        self.settings = settings or RelaySettings()
+        self._participants: dict[str, _Participant] = {}
+        self._floor: str | None = None
+        self._plan: RoutingPlan = {}
+        self._slots: dict[str, list[SlotTrack[Any]]] = {kind: [] for kind in KINDS}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    # -- participants ---------------------------------------------------------
+
+    async def offer(self, participant_id: str, role: Role) -> RTCSessionDescription:
+        """Create the hub's offer for a participant joining with ``role``."""
+        if participant_id in self._participants:
+            raise RoutingError(f"{participant_id!r} is already in session {self.session_id}")
+        if role is Role.LEAD and any(p.role is Role.LEAD for p in self._participants.values()):
+            raise RoutingError(f"session {self.session_id} already has a lead")
+        pc = RTCPeerConnection(rtc_configuration(self.settings.ice_servers))
+        layout = media_layout(role)
+        transceivers = []
+        for line in layout:
+            transceiver = pc.addTransceiver(line.kind, direction=line.direction)
+            codec = self.settings.codec(line.kind)
+            prefs = (
+                upstream_preferences(line.kind, codec)
+                if line.slot is None
+                else slot_preferences(line.kind, codec)
+            )
+            transceiver.setCodecPreferences(prefs)
+            transceivers.append(transceiver)
+        participant = _Participant(participant_id, role, pc, layout, transceivers)
+        self._participants[participant_id] = participant
+        receivers = {
+            t.kind: t.receiver
+            for t, ln in zip(transceivers, layout, strict=True)
+            if ln.slot is None
+        }
+        if receivers:
+            participant.upstream = self._tap_upstream(participant_id, receivers)
+        await pc.setLocalDescription(await pc.createOffer())
+        return pc.localDescription
+
+    async def answer(self, participant_id: str, description: RTCSessionDescription) -> None:
+        """Apply a participant's answer: pick slot tracks by codec, then route."""
+        participant = self._participants[participant_id]
+        try:
+            await participant.pc.setRemoteDescription(description)
+        except (OperationError, ValueError) as exc:
+            raise NegotiationError(f"{participant_id}: {exc}") from None
+        for transceiver, line in zip(participant.transceivers, participant.layout, strict=True):
+            codec = internals.negotiated_codec(transceiver)
+            if codec is None:
+                raise NegotiationError(f"{participant_id}: no codec for {line}")
+            wanted = self.settings.codec(line.kind)
+            if line.slot is None:
+                if not same_codec(codec.mimeType, wanted):
+                    raise NegotiationError(f"{participant_id} sends {codec.mimeType}, not {wanted}")
+                continue
+            track = self._make_slot_track(line.kind, codec)
+            if isinstance(track, EncodedFrameTrack):
+                internals.on_keyframe_request(transceiver.sender, self._pli_handler(track))
+            transceiver.sender.replaceTrack(track)
+            participant.slots[(line.slot, line.kind)] = track
+            self._slots[line.kind].append(track)
+        upstream = participant.upstream
+        if upstream is not None:  # its tracks exist now (made by setRemoteDescription)
+            upstream.readers = [
+                self._spawn(self._read_decoded(upstream, kind)) for kind in upstream.receivers
+            ]
+        participant.connected = True
+        self._reroute()
+
+    async def remove(self, participant_id: str) -> None:
+        """Take a participant out (left or disconnected); the floor returns if it held it."""
+        participant = self._participants.pop(participant_id, None)
+        if participant is None:
+            return
+        if self._floor == participant_id:
+            self._floor = None
+        for (_, kind), track in participant.slots.items():
+            self._slots[kind].remove(track)
+            track.stop()
+        self._reroute()
+        if participant.upstream is not None:
+            for task in participant.upstream.readers:
+                task.cancel()
+        await participant.pc.close()
+
+    async def close(self) -> None:
+        """Close every peer connection of the session."""
+        self._closed = True
+        for pid in list(self._participants):
+            await self.remove(pid)
+        for task in list(self._tasks):
+            task.cancel()
+
+    # -- floor and routing ----------------------------------------------------
+
+    @property
+    def floor(self) -> str | None:
+        """The partner currently holding the floor, if any."""
+        return self._floor
+
+    def set_floor(self, participant_id: str | None) -> None:
+        """Give the floor to a partner (None: take it back). Video switches at a keyframe."""
+        if participant_id is not None:
+            participant = self._participants.get(participant_id)
+            if participant is None or not participant.connected:
+                raise RoutingError(f"{participant_id!r} is not connected to {self.session_id}")
+        old = self._floor
+        self._floor = participant_id
+        try:
+            self._reroute()
+        except RoutingError:
+            self._floor = old
+            raise
+
+    def slot_source(self, participant_id: str, slot: Slot) -> str | None:
+        """Who the routing plan says feeds ``slot`` of ``participant_id``."""
+        return self._plan.get(SlotKey(participant_id, slot))
+
+    def _roles(self) -> dict[str, Role]:
+        return {pid: p.role for pid, p in self._participants.items() if p.connected}
+
+    def _reroute(self) -> None:
+        new = plan(self._roles(), self._floor)
+        self._plan = new
+        for key, source in new.items():
+            for kind in KINDS:
+                self._participants[key.subscriber].slots[(key.slot, kind)].set_source(source)
+        self._update_decoding()
+
+    def _update_decoding(self) -> None:
+        """Decode an upstream only while a re-encoding slot follows it."""
+        wanted = {
+            source
+            for kind in KINDS
+            for track in self._slots[kind]
+            if isinstance(track, DecodedFrameTrack)
+            for source in (track.source, track.pending_source)
+            if source is not None
+        }
+        for participant in self._participants.values():
+            upstream = participant.upstream
+            if upstream is None:
+                continue
+            decode = participant.id in wanted
+            for kind, tap in upstream.taps.items():
+                if tap.decode != decode:
+                    tap.decode = decode
+                    if decode and kind == "video":
+                        self._request_keyframe(participant.id)
+
+    # -- upstream side --------------------------------------------------------
+
+    def _tap_upstream(self, pid: str, receivers: dict[str, RTCRtpReceiver]) -> _Upstream:
+        taps = {}
+        for kind, receiver in receivers.items():
+
+            def on_frame(
+                codec: RTCRtpCodecParameters, frame: JitterFrame, kind: str = kind
+            ) -> None:
+                self._on_upstream_frame(pid, kind, codec, frame)
+
+            taps[kind] = internals.tap_receiver(receiver, on_frame)
+        return _Upstream(pid, receivers, taps, KeyframeLimiter(self.settings.keyframe_interval))
+
+    def _on_upstream_frame(
+        self, pid: str, kind: str, codec: RTCRtpCodecParameters, frame: JitterFrame
+    ) -> None:
+        participant = self._participants.get(pid)
+        if participant is None or participant.upstream is None:
+            return
+        keyframe = is_keyframe(codec.mimeType, frame.data)
+        participant.upstream.frames[kind] += 1
+        if keyframe and kind == "video":
+            participant.upstream.keyframes += 1
+        for track in self._slots[kind]:
+            if isinstance(track, EncodedFrameTrack):
+                track.offer(pid, frame.data, frame.timestamp, keyframe)
+
+    async def _read_decoded(self, upstream: _Upstream, kind: str) -> None:
+        """Fan decoded frames (present only while decoding is on) out to re-encoding slots."""
+        track = upstream.receivers[kind].track
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                if not isinstance(frame, Frame) or frame.pts is None:
+                    continue
+                for track in self._slots[kind]:
+                    if isinstance(track, DecodedFrameTrack):
+                        track.offer(upstream.participant, frame, frame.pts, True)
+
+    def _request_keyframe(self, source: str) -> None:
+        """Ask ``source`` for a keyframe, at most once per ``keyframe_interval``."""
+        participant = self._participants.get(source)
+        if participant is None or participant.upstream is None:
+            return
+        upstream = participant.upstream
+        delay = upstream.limiter.request(time.monotonic())
+        if delay is None:
+            return
+        if delay == 0.0:
+            self._spawn(self._send_pli(upstream))
+            return
+
+        async def deferred() -> None:
+            await asyncio.sleep(delay)
+            upstream.limiter.fire(time.monotonic())
+            await self._send_pli(upstream)
+
+        self._spawn(deferred())
+
+    async def _send_pli(self, upstream: _Upstream) -> None:
+        if not await internals.send_pli(upstream.receivers["video"]):
+            logger.debug("no video SSRC yet from %s; keyframe request dropped", upstream)
+
+    # -- subscriber side ------------------------------------------------------
+
+    def _make_slot_track(self, kind: str, codec: RTCRtpCodecParameters) -> SlotTrack[Any]:
+        clock_rate = codec.clockRate
+        if self.settings.mode is RelayMode.PASSTHROUGH and same_codec(
+            codec.mimeType, self.settings.codec(kind)
+        ):
+            capacity = self.settings.video_queue if kind == "video" else self.settings.audio_queue
+            return EncodedFrameTrack(
+                kind, clock_rate, capacity=capacity, on_keyframe_needed=self._request_keyframe
+            )
+        return DecodedFrameTrack(kind, clock_rate)
+
+    def _pli_handler(self, track: EncodedFrameTrack) -> Callable[[], None]:
+        """What to do when the subscriber of ``track`` sends PLI/FIR: ask its source."""
+
+        def on_pli() -> None:
+            if track.source is not None:
+                self._request_keyframe(track.source)
+
+        return on_pli
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- observation ----------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Plain-data snapshot for metrics and tests."""
+        out: dict[str, Any] = {"session": self.session_id, "floor": self._floor, "participants": {}}
+        for pid, p in self._participants.items():
+            entry: dict[str, Any] = {"role": p.role.value, "slots": {}}
+            if p.upstream is not None:
+                entry["upstream"] = {**p.upstream.frames, "keyframes": p.upstream.keyframes}
+            for (slot, kind), track in p.slots.items():
+                entry["slots"][f"{slot.value}/{kind}"] = {
+                    "source": track.source,
+                    "pending": track.pending_source,
+                    "in": track.stats.frames_in,
+                    "out": track.stats.frames_out,
+                    "dropped": track.stats.dropped,
+                    "mode": "passthrough" if isinstance(track, EncodedFrameTrack) else "transcode",
+                }
+            out["participants"][pid] = entry
+        return out
+
+    def participants(self) -> Iterable[str]:
+        return list(self._participants)
