@@ -39,6 +39,7 @@ __all__ = [
     "SOLVERS",
     "Assignment",
     "InputError",
+    "Instance",
     "InstanceError",
     "MatchResult",
     "MatchingError",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from hub.matching.models import Assignment, Instance, Offer, Request
 
-__all__ = ["Edge", "Graph", "build_graph", "check_assignment", "can_serve", "score"]
+__all__ = ["Edge", "Graph", "build_graph", "can_serve", "check_assignment", "score"]
 
 
 def can_serve(offer: Offer, request: Request) -> bool:

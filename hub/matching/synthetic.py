@@ -13,10 +13,10 @@ is already optimal and the comparison says nothing. What makes it realistic and 
   subjects); each request lists 1..4 acceptable slots, mostly chosen among slots where
   its subject/grade is offered (schools see the timetable), so requests compete for
   the same offers and a classroom's requests compete for the same slots.
-- Downlink is a property of a partner school's link (500..8000 kbps, log-uniform), so
-  some schools cannot take high-bitrate streams. Priorities 1..5, with urgent needs
-  more frequent in the short subjects. About half the partner schools have an
-  existing pair with a lead school.
+- Downlink is a property of a partner school's link (500..8000 kbps, on a log scale
+  skewed upwards), so some schools cannot take high-bitrate streams. Priorities
+  1..5, with urgent needs more frequent in the short subjects. About half the
+  partner schools have an existing pair with a lead school.
 
 Same seed, same district (``random.Random(seed)``, no global state).
 """
@@ -123,8 +123,9 @@ def district(
 
     n_partner = max(2, math.ceil(n_requests / 15))
     partner_schools = [f"rural-{i:03d}" for i in range(1, n_partner + 1)]
-    downlink = {
-        s: int(round(math.exp(rng.uniform(math.log(500), math.log(8000))), -1))
+    low, high = math.log(500), math.log(8000)
+    downlink = {  # log scale, skewed towards the better links most schools now have
+        s: int(round(math.exp(low + (high - low) * rng.random() ** 0.6), -1))
         for s in partner_schools
     }
     requests: list[Request] = []
