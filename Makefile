@@ -1,0 +1,61 @@
+# dualclass: every target installs what it needs and is safe to run again.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SUDO  := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+APT_PKGS := mosquitto redis-server chromium python3-venv iproute2 util-linux
+# Run tests in a network namespace that has only loopback when we can (root):
+# nothing a test starts can reach anything but 127.0.0.1.
+NETNS := $(shell if [ "$$(id -u)" -eq 0 ] && unshare --net true 2>/dev/null; then echo "unshare --net"; fi)
+
+.PHONY: setup system demo test bench lint clean stack-up stack-down
+
+setup: system $(STAMP)
+
+system:
+	@missing=""; \
+	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	command -v ip >/dev/null || missing="$$missing iproute2"; \
+	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@python3 -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 needed"'
+	[ -x $(PY) ] || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/dualclass demo
+
+test: setup
+	$(NETNS) $(SHELL) -c 'ip link set lo up 2>/dev/null; exec $(PY) -m pytest -q'
+
+bench: setup
+	$(PY) bench/events.py
+	$(PY) bench/matching.py
+	$(PY) bench/relay.py
+	$(PY) bench/report.py
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+stack-up: setup
+	$(VENV)/bin/dualclass stack up
+
+stack-down: setup
+	$(VENV)/bin/dualclass stack down
+
+clean:
+	rm -rf var/ .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,155 @@
+"""The local stack: one Mosquitto and one Redis for development and the demo.
+
+``dualclass stack up`` starts both on free loopback ports with generated
+credentials and writes everything a hub needs to ``<dir>/stack.json`` (mode 0600):
+
+.. code-block:: json
+
+    {"mqtt": {"host", "port", "hub_username", "hub_password"},
+     "redis": {"url"},
+     "broker_files": {"password_file", "acl_file", "pid_file"},
+     "hub_users": {"hub": "$7$..."},
+     "admin_key": "...", "prefix": "dc/v1",
+     "pids": {"mosquitto": 123, "redis": 456}}
+
+The hub re-renders the broker's password and ACL files from its registry; the
+hub users' hashes are kept here so that re-rendering never locks the hub out.
+``stack down`` stops both processes; data (Redis AOF, Mosquitto persistence) stays
+under ``<dir>`` so the next ``up`` continues where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from broker.admin import write_private
+from broker.localstack import MosquittoServer, RedisServer, free_port
+from broker.render import hash_password
+
+__all__ = ["DEFAULT_STACK_DIR", "StackInfo", "stack_down", "stack_up"]
+
+DEFAULT_STACK_DIR = Path("var/stack")
+HUB_USER = "hub"
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """What ``stack.json`` holds, parsed."""
+
+    path: Path
+    data: dict[str, Any]
+
+    @property
+    def mqtt_port(self) -> int:
+        return int(self.data["mqtt"]["port"])
+
+    @property
+    def redis_url(self) -> str:
+        return str(self.data["redis"]["url"])
+
+    @classmethod
+    def load(cls, directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
+        path = directory / "stack.json"
+        return cls(path, json.loads(path.read_text()))
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
+    """Start Mosquitto and Redis (or return the running stack) and write stack.json.
+
+    Credentials are generated on first start and reused afterwards, so nodes
+    registered in an earlier run keep working.
+    """
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    previous: dict[str, Any] = {}
+    if (directory / "stack.json").exists():
+        previous = json.loads((directory / "stack.json").read_text())
+        pids = previous.get("pids", {})
+        if _alive(pids.get("mosquitto")) and _alive(pids.get("redis")):
+            return StackInfo(directory / "stack.json", previous)
+    hub_password = previous.get("mqtt", {}).get("hub_password") or secrets.token_urlsafe(24)
+    redis_password = previous.get("redis_password") or secrets.token_urlsafe(24)
+    admin_key = previous.get("admin_key") or secrets.token_urlsafe(32)
+    prefix = previous.get("prefix", "dc/v1")
+
+    mosquitto = MosquittoServer(
+        directory / "mosquitto",
+        port=free_port(),
+        users={HUB_USER: hub_password},
+        hub_users=[HUB_USER],
+        prefix=prefix,
+    )
+    mosquitto.write_files()
+    hub_hash = (directory / "mosquitto" / "passwd").read_text().split(":", 1)[1].strip()
+    mosquitto.start()
+    redis = RedisServer(directory / "redis", port=free_port(), password=redis_password).start()
+    data: dict[str, Any] = {
+        "mqtt": {
+            "host": "127.0.0.1",
+            "port": mosquitto.port,
+            "hub_username": HUB_USER,
+            "hub_password": hub_password,
+        },
+        "redis": {"url": redis.url},
+        "redis_password": redis_password,
+        "broker_files": {
+            "password_file": str(directory / "mosquitto" / "passwd"),
+            "acl_file": str(directory / "mosquitto" / "acl"),
+            "pid_file": str(mosquitto.pid_file),
+        },
+        "hub_users": {HUB_USER: hub_hash},
+        "admin_key": admin_key,
+        "prefix": prefix,
+        "pids": {"mosquitto": mosquitto.pid, "redis": redis.pid},
+        "started_at": time.time(),
+    }
+    write_private(directory / "stack.json", json.dumps(data, indent=2) + "\n")
+    return StackInfo(directory / "stack.json", data)
+
+
+def stack_down(directory: Path = DEFAULT_STACK_DIR, *, timeout: float = 10.0) -> list[str]:
+    """Stop the stack's processes; returns what was stopped."""
+    path = directory.resolve() / "stack.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    stopped = []
+    for name, pid in data.get("pids", {}).items():
+        if not _alive(pid):
+            continue
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            _reap(pid)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        stopped.append(name)
+    data["pids"] = {}
+    write_private(path, json.dumps(data, indent=2) + "\n")
+    return stopped
+
+
+def _reap(pid: int) -> None:
+    """Collect a child we started ourselves (in-process demo), so it is not a zombie."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
