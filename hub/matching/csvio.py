@@ -104,8 +104,10 @@ def _rows(path: Path, fields: tuple[str, ...]) -> Iterator[_Row]:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle)
             header = next(reader, None)
-            if header is None:
-                raise InputError(file, 1, None, f"empty file; expected header {','.join(fields)}")
+            if header is None or not any(cell.strip() for cell in header):
+                raise InputError(
+                    file, 1, None, f"empty file or blank header; expected {','.join(fields)}"
+                )
             names = [name.strip() for name in header]
             for name in names:
                 if name not in fields:

@@ -1,0 +1,1 @@
+"""Tests of hub.matching, one file per concern, plus shared strategies."""
