@@ -1,0 +1,94 @@
+"""The exceptions of ``classroom_node``: one root, data as attributes.
+
+::
+
+    NodeError
+    ├── ConfigError          the node's configuration cannot be loaded or is invalid
+    ├── JournalError         a journal or event-log file on disk is unusable
+    ├── InvalidEvent         a caller asked to send something that is not a valid event
+    └── SessionError         no session fits the request
+        ├── UnknownSession   the named session is not one this node has joined
+        ├── NoSession        no session given and the node has joined none
+        └── AmbiguousSession no session given and more than one could be meant
+
+``InvalidEvent`` and ``SessionError`` are the caller's mistakes (the local API
+answers them with 422 and 404/409); the others are the node's own trouble.
+Broker errors stay ``broker.exceptions`` types: ``NotConnected`` never escapes
+``ClassroomNode.send`` because the node journals instead.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AmbiguousSession",
+    "ConfigError",
+    "InvalidEvent",
+    "JournalError",
+    "NoSession",
+    "NodeError",
+    "SessionError",
+    "UnknownSession",
+]
+
+
+class NodeError(Exception):
+    """Root of every error raised by ``classroom_node``."""
+
+
+class ConfigError(NodeError):
+    """The configuration file or settings are invalid."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"invalid node configuration: {self.detail}"
+
+
+class JournalError(NodeError):
+    """A file under ``state_dir`` could not be read or written."""
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(path, detail)
+        self.path = path
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.detail}"
+
+
+class InvalidEvent(NodeError):
+    """The type is not a lesson event or the body does not fit its schema."""
+
+    def __init__(self, type_: str, errors: list[str]) -> None:
+        super().__init__(type_, errors)
+        self.type = type_
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return f"invalid {self.type!r} event: {'; '.join(self.errors)}"
+
+
+class SessionError(NodeError):
+    """No joined session matches what the caller asked for."""
+
+    def __init__(self, detail: str, sessions: list[str] | None = None) -> None:
+        super().__init__(detail, sessions)
+        self.detail = detail
+        self.sessions = sessions or []
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class UnknownSession(SessionError):
+    """The session id names no session this node has joined."""
+
+
+class NoSession(SessionError):
+    """The node has joined no session yet."""
+
+
+class AmbiguousSession(SessionError):
+    """Several joined sessions could be meant; the caller must name one."""

@@ -1,0 +1,651 @@
+"""``ClassroomNode``: the daemon's I/O around the pure session views.
+
+Lifecycle, as in uvicorn's ``Server``: ``startup()`` (load state from disk, connect
+with a last will, start the local API and the background tasks) → ``main_loop()``
+(wait until asked to exit) → ``shutdown()`` (flush the journal if the broker is
+there, publish offline presence, close). ``main.py`` wires signals to it.
+
+Shared mutable state lives here and nowhere else: the session views, the journal,
+the store and the counters. The background tasks are:
+
+* receive: every message from the link → commands, sequenced events, snapshots;
+* resync: every ``_TICK_S`` ask each view whether a ``node.resync`` is due;
+* journal: when kicked and connected, send pending journal entries in order;
+* heartbeat: every ``heartbeat_s`` a ``node.heartbeat``.
+
+Programmatic API (used by the local API, the demo and the simulators):
+``await send(type_, body, session=None) -> id``, ``submit`` (id and whether it
+was sent or queued), ``sessions``, ``views``, ``view(session)``, ``rejections``,
+and the ``on_event(session, event, applied_at_ms)`` hook.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from broker.client import ClientSettings, Incoming, MqttLink, WillSpec
+from broker.exceptions import NotConnected, SubscribeDenied
+from classroom_node.config import NodeConfig
+from classroom_node.exceptions import (
+    AmbiguousSession,
+    InvalidEvent,
+    NoSession,
+    UnknownSession,
+)
+from classroom_node.journal import Journal
+from classroom_node.sessionview import Applied, SessionView
+from classroom_node.store import SessionStore
+from protocols.codec import decode, decode_map, encode, to_jsonable
+from protocols.exceptions import DecodeError, MessageTooLarge, TopicError
+from protocols.ids import new_id, now_ms
+from protocols.lesson import LessonStatus
+from protocols.messages import (
+    CLASS_BY_TYPE,
+    EVENT_TYPES,
+    CmdJoin,
+    CmdJoinBody,
+    CmdLeave,
+    CmdRejected,
+    CmdResync,
+    Envelope,
+    Event,
+    HeartbeatBody,
+    MediaStats,
+    NodeHeartbeat,
+    NodePresence,
+    NodeResync,
+    PresenceBody,
+    SessionState,
+)
+from protocols.topics import TopicKind, Topics
+
+__all__ = ["ClassroomNode", "NodeStats", "OnEvent", "Rejection", "Submitted"]
+
+log = logging.getLogger("dualclass.node")
+
+#: ``on_event(session, event, applied_at_ms)``: called once per applied event.
+OnEvent = Callable[[str, Event, int], None]
+
+_TICK_S = 0.05
+_SUBSCRIBE_RETRY_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """What became of an event handed to ``submit``."""
+
+    id: str
+    status: Literal["sent", "queued"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A ``cmd.rejected`` from the hub: why one of our events was refused."""
+
+    ref: str
+    code: str
+    detail: str
+    session: str
+    at_ms: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "code": self.code,
+            "detail": self.detail,
+            "session": self.session,
+            "at_ms": self.at_ms,
+        }
+
+
+@dataclass(slots=True)
+class NodeStats:
+    """Node-wide counters (per-session ones live in each ``SessionView``)."""
+
+    sent: int = 0
+    journaled: int = 0
+    journal_sent: int = 0
+    rejected: int = 0
+    malformed: int = 0
+    ignored: int = 0
+    heartbeats: int = 0
+    resync_requests: int = 0
+    subscribe_denied: int = 0
+    rejected_by_code: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sent": self.sent,
+            "journaled": self.journaled,
+            "journal_sent": self.journal_sent,
+            "rejected": self.rejected,
+            "rejected_by_code": dict(self.rejected_by_code),
+            "malformed": self.malformed,
+            "ignored": self.ignored,
+            "heartbeats": self.heartbeats,
+            "resync_requests": self.resync_requests,
+            "subscribe_denied": self.subscribe_denied,
+        }
+
+
+class ClassroomNode:
+    """One classroom's daemon: MQTT session, journal, session views, local API."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        *,
+        on_event: OnEvent | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.node_id = config.node_id
+        self.topics = Topics(config.prefix)
+        self.on_event = on_event
+        self._clock = clock
+        self._views: dict[str, SessionView] = {}
+        self.rejections: deque[Rejection] = deque(maxlen=100)
+        self.stats = NodeStats()
+        #: Filled by the media layer; reported in heartbeats.
+        self.media_stats: MediaStats | None = None
+        self.should_exit = asyncio.Event()
+        self.force_exit = False
+        self.started = False
+        self.started_at = 0.0
+        self.journal = Journal(
+            config.state_dir / "journal" / "outbound.jsonl", fsync=config.journal_fsync
+        )
+        self.store = SessionStore(config.state_dir)
+        self.link: MqttLink | None = None
+        self.api: Any = None
+        self._send_lock = asyncio.Lock()
+        self._journal_kick = asyncio.Event()
+        self._resync_kick = asyncio.Event()
+        self._denied: dict[str, float] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._presence_id = new_id()
+
+    # ================================================================ lifecycle
+
+    async def startup(self) -> None:
+        """Load state from disk, connect, start the local API and background tasks."""
+        self.started_at = self._clock()
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        self.journal.open()
+        self._load_sessions()
+        will = WillSpec(
+            topic=self.topics.node_presence(self.node_id),
+            payload=self._presence(False),
+            qos=1,
+            retain=True,
+        )
+        settings = ClientSettings(
+            host=self.config.mqtt_host,
+            port=self.config.mqtt_port,
+            username=self.config.username,
+            password=self.config.mqtt_password,
+            client_id=self.node_id,
+            keepalive=self.config.mqtt_keepalive_s,
+            will=will,
+        )
+        self.link = MqttLink(settings, on_connect=self._on_connect)
+        await self.link.subscribe(self.topics.node_cmd(self.node_id))
+        for sid in self.sessions:
+            await self._subscribe_session(sid)
+        await self.link.start()
+        self._tasks = [
+            asyncio.create_task(self._receive_loop(), name=f"node-{self.node_id}-receive"),
+            asyncio.create_task(self._resync_loop(), name=f"node-{self.node_id}-resync"),
+            asyncio.create_task(self._journal_loop(), name=f"node-{self.node_id}-journal"),
+            asyncio.create_task(self._heartbeat_loop(), name=f"node-{self.node_id}-heartbeat"),
+        ]
+        if self.journal.pending():
+            self._journal_kick.set()
+        if self.config.api_enabled:
+            from classroom_node.localapi import LocalApi
+
+            self.api = LocalApi(self)
+            await self.api.start()
+        self.started = True
+        log.info(
+            "node %s started (%d sessions, %d journaled)",
+            self.node_id,
+            len(self.sessions),
+            len(self.journal),
+        )
+
+    async def main_loop(self) -> None:
+        """Run until ``request_exit()`` (first SIGTERM/SIGINT)."""
+        await self.should_exit.wait()
+
+    def request_exit(self) -> None:
+        self.should_exit.set()
+
+    async def shutdown(self, *, flush_timeout: float = 3.0) -> None:
+        """Flush what can be flushed, say we are going offline, close everything."""
+        self.should_exit.set()
+        if self.api is not None:
+            with contextlib.suppress(Exception):
+                await self.api.stop(force=self.force_exit)
+        link = self.link
+        if link is not None and link.connected.is_set() and not self.force_exit:
+            if self.journal.pending():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._flush_journal(), flush_timeout)
+            with contextlib.suppress(NotConnected, TimeoutError):
+                await asyncio.wait_for(
+                    link.publish(
+                        self.topics.node_presence(self.node_id), self._presence(False), retain=True
+                    ),
+                    flush_timeout,
+                )
+        await self._cancel_tasks()
+        if link is not None:
+            await link.close()
+        self._close_files()
+        self.started = False
+        log.info("node %s stopped", self.node_id)
+
+    async def abort(self) -> None:
+        """Die like a crashed box: no DISCONNECT (the broker fires the last will)."""
+        self.should_exit.set()
+        if self.api is not None:
+            with contextlib.suppress(Exception):
+                await self.api.stop(force=True)
+        await self._cancel_tasks()
+        if self.link is not None:
+            await self.link.abort()
+        self._close_files()
+        self.started = False
+
+    async def _cancel_tasks(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    def _close_files(self) -> None:
+        self.journal.close()
+        self.store.close()
+
+    def _load_sessions(self) -> None:
+        for sid, raw in self.store.load_memberships().items():
+            try:
+                join = CmdJoinBody.model_validate(raw)
+            except ValidationError:
+                log.warning("dropping unreadable membership of %s", sid)
+                continue
+            view = self._new_view(sid, join)
+            events: list[Event] = []
+            for record in self.store.log(sid).load():
+                try:
+                    message = decode_map(record)
+                except DecodeError:
+                    break
+                if message.kind != "event" or message.seq != len(events) + 1:
+                    break  # the log must be contiguous from 1; ask for the rest
+                events.append(message)  # type: ignore[arg-type]
+            view.restore(events)
+            view.request_catch_up()
+
+    def _new_view(self, sid: str, join: CmdJoinBody | None) -> SessionView:
+        view = SessionView(
+            sid,
+            join,
+            grace_s=self.config.resync_grace_s,
+            timeout_s=self.config.resync_timeout_s,
+        )
+        self._views[sid] = view
+        return view
+
+    # ============================================================ public state
+
+    @property
+    def connected(self) -> bool:
+        return self.link is not None and self.link.connected.is_set()
+
+    @property
+    def sessions(self) -> list[str]:
+        """Sessions this node has joined (and not left), in join order."""
+        return [sid for sid, view in self._views.items() if view.joined]
+
+    @property
+    def views(self) -> Mapping[str, SessionView]:
+        """Every session view, including sessions left since startup."""
+        return self._views
+
+    def view(self, session: str) -> SessionView:
+        view = self._views.get(session)
+        if view is None:
+            raise UnknownSession(f"unknown session {session!r}", self.sessions)
+        return view
+
+    def resolve_session(self, session: str | None) -> str:
+        """The session a request means: the named one, or the single live/joined one."""
+        joined = self.sessions
+        if session:
+            if session not in joined:
+                raise UnknownSession(f"session {session!r} is not joined", joined)
+            return session
+        if not joined:
+            raise NoSession("this node has joined no session", joined)
+        if len(joined) == 1:
+            return joined[0]
+        live = [s for s in joined if self._views[s].state().status == LessonStatus.LIVE.value]
+        if len(live) == 1:
+            return live[0]
+        raise AmbiguousSession("several sessions joined; name one", joined)
+
+    def describe(self) -> dict[str, Any]:
+        """The whole node as JSON-ready data (``GET /v1/state``)."""
+        return {
+            "node": self.node_id,
+            "connected": self.connected,
+            "uptime_s": round(self._clock() - self.started_at, 3) if self.started_at else 0.0,
+            "sessions": [self._views[s].describe() for s in self.sessions],
+            "journal_backlog": len(self.journal),
+            "stats": self.stats.as_dict(),
+            "rejections": [r.as_dict() for r in list(self.rejections)[-20:]],
+        }
+
+    # ================================================================= sending
+
+    async def send(
+        self, type_: str, body: Mapping[str, Any] | None = None, session: str | None = None
+    ) -> str:
+        """Send one lesson event; journal it if the broker is away. Returns its id."""
+        return (await self.submit(type_, body, session)).id
+
+    async def submit(
+        self, type_: str, body: Mapping[str, Any] | None = None, session: str | None = None
+    ) -> Submitted:
+        """Like ``send`` but also says whether the event was ``sent`` or ``queued``.
+
+        Raises ``InvalidEvent`` (bad type or body) or a ``SessionError``.
+        """
+        sid = self.resolve_session(session)
+        message = self._build(type_, dict(body or {}), sid)
+        try:
+            payload = encode(message, max_size=self.config.max_payload)
+        except MessageTooLarge as exc:
+            raise InvalidEvent(type_, [str(exc)]) from None
+        async with self._send_lock:
+            link = self.link
+            if not len(self.journal) and link is not None and link.connected.is_set():
+                try:
+                    await link.publish(self.topics.node_up(self.node_id), payload)
+                except NotConnected:
+                    pass
+                else:
+                    self.stats.sent += 1
+                    return Submitted(message.id, "sent")
+            self.journal.append(to_jsonable(message))
+            self.stats.journaled += 1
+        self._journal_kick.set()
+        return Submitted(message.id, "queued")
+
+    @staticmethod
+    def _build(type_: str, body: dict[str, Any], session: str) -> Envelope:
+        if type_ not in EVENT_TYPES:
+            raise InvalidEvent(type_, [f"not a lesson event type (one of {sorted(EVENT_TYPES)})"])
+        cls = CLASS_BY_TYPE[type_]
+        try:
+            return cls.model_validate(
+                {"id": new_id(), "type": type_, "session": session, "sent": now_ms(), "body": body}
+            )
+        except ValidationError as exc:
+            errors = [
+                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+                for err in exc.errors()
+            ]
+            raise InvalidEvent(type_, errors) from None
+
+    async def _flush_journal(self) -> None:
+        """Send pending journal entries in order; stop at the first failure."""
+        link = self.link
+        if link is None:
+            return
+        async with self._send_lock:
+            for record in self.journal.pending():
+                message_id = str(record.get("id"))
+                try:
+                    payload = encode(decode_map(record), max_size=self.config.max_payload)
+                except (DecodeError, MessageTooLarge) as exc:
+                    log.error("dropping unsendable journal entry %s: %s", message_id, exc)
+                    self.journal.ack(message_id)
+                    continue
+                try:
+                    await link.publish(self.topics.node_up(self.node_id), payload)
+                except NotConnected:
+                    return
+                self.journal.ack(message_id)
+                self.stats.journal_sent += 1
+
+    def _presence(self, online: bool) -> bytes:
+        message = NodePresence(
+            id=new_id() if online else self._presence_id, body=PresenceBody(online=online)
+        )
+        return encode(message)
+
+    # ======================================================== background tasks
+
+    async def _on_connect(self) -> None:
+        """Every (re)connect: announce presence, catch up every session, drain the journal."""
+        assert self.link is not None
+        for view in self._views.values():
+            if view.joined:
+                view.request_catch_up()
+        self._resync_kick.set()
+        self._journal_kick.set()
+        await self.link.publish(
+            self.topics.node_presence(self.node_id), self._presence(True), retain=True
+        )
+
+    async def _receive_loop(self) -> None:
+        assert self.link is not None
+        async for incoming in self.link.messages():
+            try:
+                await self._handle(incoming)
+            except Exception:
+                log.exception(
+                    "node %s failed handling a message on %s", self.node_id, incoming.topic
+                )
+
+    async def _journal_loop(self) -> None:
+        while True:
+            await self._journal_kick.wait()
+            self._journal_kick.clear()
+            if self.connected and self.journal.pending():
+                await self._flush_journal()
+
+    async def _resync_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._resync_kick.wait(), _TICK_S)
+            self._resync_kick.clear()
+            if not self.connected:
+                continue
+            now = self._clock()
+            for sid, retry_at in list(self._denied.items()):
+                if now >= retry_at:
+                    del self._denied[sid]
+                    if sid in self._views and self._views[sid].joined:
+                        await self._subscribe_session(sid)
+            for sid, view in list(self._views.items()):
+                if sid in self._denied:
+                    continue
+                body = view.due_request(now)
+                if body is None:
+                    continue
+                request = NodeResync(id=new_id(), session=sid, sent=now_ms(), body=body)
+                try:
+                    assert self.link is not None
+                    await self.link.publish(self.topics.node_up(self.node_id), encode(request))
+                    self.stats.resync_requests += 1
+                except NotConnected:
+                    view.request_catch_up()
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_s)
+            if not self.connected:
+                continue
+            await self.heartbeat()
+
+    async def heartbeat(self) -> bool:
+        """Publish one ``node.heartbeat`` now; False if the broker is away."""
+        joined = self.sessions
+        body = HeartbeatBody(
+            uptime_s=max(0.0, self._clock() - self.started_at),
+            sessions=joined[:64],
+            journal_backlog=len(self.journal),
+            last_seq={sid: self._views[sid].last_seq for sid in joined[:64]},
+            media=self.media_stats or MediaStats(),
+        )
+        message = NodeHeartbeat(id=new_id(), sent=now_ms(), body=body)
+        try:
+            assert self.link is not None
+            await self.link.publish(self.topics.node_up(self.node_id), encode(message))
+        except NotConnected:
+            return False
+        self.stats.heartbeats += 1
+        return True
+
+    # ================================================================ receiving
+
+    async def _handle(self, incoming: Incoming) -> None:
+        try:
+            ref = self.topics.parse(incoming.topic)
+            message = decode(incoming.payload, max_size=self.config.max_payload)
+        except (TopicError, DecodeError) as exc:
+            self.stats.malformed += 1
+            log.warning("node %s: bad message on %s: %s", self.node_id, incoming.topic, exc)
+            return
+        if ref.kind is TopicKind.NODE_CMD and ref.ident == self.node_id:
+            await self._handle_cmd(message)
+        elif ref.kind is TopicKind.SESSION_EVENTS:
+            view = self._views.get(ref.ident)
+            if view is None or not view.joined or message.kind != "event" or message.seq is None:
+                self.stats.ignored += 1
+                return
+            self._applied(view, view.offer(message, now_ms()))  # type: ignore[arg-type]
+        elif ref.kind is TopicKind.SESSION_STATE and isinstance(message, SessionState):
+            view = self._views.get(ref.ident)
+            if view is None or not view.joined:
+                self.stats.ignored += 1
+                return
+            view.observe_snapshot(message.body)
+            self._resync_kick.set()
+        else:
+            self.stats.ignored += 1
+
+    async def _handle_cmd(self, message: Envelope) -> None:
+        sid = message.session
+        match message:
+            case CmdJoin(body=body) if sid:
+                await self._join(sid, body)
+            case CmdLeave() if sid:
+                await self._leave(sid)
+            case CmdResync(body=body) if sid:
+                view = self._views.get(sid)
+                if view is None or not view.joined:
+                    self.stats.ignored += 1
+                    return
+                at = now_ms()
+                for event in body.events:
+                    if event.session and event.session != sid:
+                        continue
+                    self._applied(view, view.offer(event, at, via_resync=True))
+                view.resync_answered(body)
+                self._resync_kick.set()
+            case CmdRejected(body=body):
+                rejection = Rejection(body.ref, body.code, body.detail, sid, now_ms())
+                self.rejections.append(rejection)
+                self.stats.rejected += 1
+                self.stats.rejected_by_code[body.code] = (
+                    self.stats.rejected_by_code.get(body.code, 0) + 1
+                )
+                log.warning(
+                    "node %s: hub rejected %s: %s %s",
+                    self.node_id,
+                    body.ref,
+                    body.code,
+                    body.detail,
+                )
+            case _:
+                self.stats.ignored += 1
+
+    async def _join(self, sid: str, body: CmdJoinBody) -> None:
+        view = self._views.get(sid)
+        if view is None:
+            view = self._new_view(sid, body)
+            # A session left and joined again in one run keeps its log on disk:
+            for record in self.store.log(sid).load():
+                with contextlib.suppress(DecodeError):
+                    message = decode_map(record)
+                    if message.kind == "event" and message.seq == view.next_seq:
+                        view.restore([message])  # type: ignore[list-item]
+        view.join = body
+        view.joined = True
+        self._save_memberships()
+        await self._subscribe_session(sid)
+        view.request_catch_up()
+        self._resync_kick.set()
+        log.info("node %s joined %s as %s", self.node_id, sid, body.role)
+
+    async def _leave(self, sid: str) -> None:
+        view = self._views.get(sid)
+        if view is None or not view.joined:
+            return
+        view.joined = False
+        self._denied.pop(sid, None)
+        self._save_memberships()
+        assert self.link is not None
+        await self.link.unsubscribe(self.topics.session_events(sid))
+        await self.link.unsubscribe(self.topics.session_state(sid))
+        log.info("node %s left %s", self.node_id, sid)
+
+    async def _subscribe_session(self, sid: str) -> None:
+        assert self.link is not None
+        try:
+            await self.link.subscribe(self.topics.session_events(sid))
+            await self.link.subscribe(self.topics.session_state(sid))
+        except SubscribeDenied as exc:
+            # The hub reloads the broker's ACL before it sends cmd.join; if we were
+            # faster, try again shortly (and catch up once it works).
+            self.stats.subscribe_denied += 1
+            self._denied[sid] = self._clock() + _SUBSCRIBE_RETRY_S
+            log.warning("node %s: %s; retrying", self.node_id, exc)
+            self._views[sid].request_catch_up()
+
+    def _save_memberships(self) -> None:
+        self.store.save_memberships(
+            {
+                sid: view.join.model_dump(mode="json")
+                for sid, view in self._views.items()
+                if view.joined and view.join is not None
+            }
+        )
+
+    def _applied(self, view: SessionView, applied: list[Applied]) -> None:
+        if not applied:
+            return
+        log_file = self.store.log(view.session)
+        for item in applied:
+            log_file.append(to_jsonable(item.event))
+            if self.on_event is not None:
+                try:
+                    self.on_event(view.session, item.event, item.applied_at_ms)
+                except Exception:
+                    log.exception("on_event hook failed")
