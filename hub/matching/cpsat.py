@@ -73,7 +73,7 @@ def solve_cpsat(
     ``presolve`` is off by default, on measurement: the model is already small and
     clean (feasible edges only) and its LP relaxation is nearly integral, but after
     CP-SAT's presolve the LP bound is much weaker — on the 500-offer / 5,000-request
-    benchmark district, 2 workers stalled at a 6% gap for the full 10 s with presolve
+    benchmark district, 2 workers stalled at a 5-6% gap for the full 10 s with presolve
     and proved optimality in about 0.1 s without it.
     """
     started = time.perf_counter()
