@@ -1,0 +1,272 @@
+"""``dualclass demo``: a live lesson on the embedded local stack.
+
+Starts a local Mosquitto and Redis on free loopback ports, the hub, one lead and
+N partner classroom nodes, runs the scripted lesson (``simulators.script``) and
+prints a live log (one line per sequenced event once every classroom applied it),
+a summary and where to watch. ``--report FILE`` writes the run as JSON::
+
+    {"session", "events_sequenced", "nodes": [{"node", "role", "received",
+     "last_seq", "gaps_repaired", "duplicates_dropped"}], "lost",
+     "latency_ms": {"p50", "p99", "max"}, "rejected", ...}
+
+``received`` counts events a node applied; ``lost`` counts sequenced events that
+some partner never applied.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from protocols.ids import now_ms
+from protocols.messages import Event
+from simulators.harness import LocalRun
+from simulators.script import Step, lesson_script
+from simulators.stats import latency_summary, lost_events, node_row
+
+__all__ = ["main", "run_demo"]
+
+
+def describe(event: Event) -> str:
+    """One human line for an event (the live log)."""
+    body = event.body.model_dump(exclude_none=True)
+    match event.type:
+        case "lesson.start":
+            return f"lesson starts: {body.get('title', '')!r}"
+        case "slide.show":
+            return f"slide {body['index']}"
+        case "hand.raise":
+            return f"{event.src} raises a hand"
+        case "hand.lower":
+            return f"hand of {body.get('node', event.src)} lowered"
+        case "floor.grant":
+            return f"floor goes to {body['node']}"
+        case "floor.revoke":
+            return "floor back to the lead"
+        case "quiz.open":
+            return f"quiz {body['quiz']}: {body.get('question', '')} {body['choices']}"
+        case "quiz.answer":
+            return f"{event.src} answers {body['quiz']}: choice {body['choice']}"
+        case "quiz.close":
+            return f"quiz {body['quiz']} closed, correct = {body.get('correct')}"
+        case "attendance.report":
+            return f"{event.src}: {body['present']}/{body['enrolled']} students present"
+        case "chat.message":
+            return f"{event.src}: {body['text']}"
+        case "lesson.end":
+            return "lesson ends"
+        case _:
+            return event.type
+
+
+class Recorder:
+    """Collects what every node applied; prints a log line once all have it."""
+
+    def __init__(self, roles: dict[str, str], out: TextIO | None, t0: float) -> None:
+        self.roles = roles
+        self.out = out
+        self.t0 = t0
+        self.applied: dict[str, list[int]] = defaultdict(list)
+        self.latencies: list[float] = []
+        self._pending: dict[int, list[float]] = defaultdict(list)
+
+    def hook(self, node: str) -> Any:
+        def on_event(session: str, event: Event, applied_at_ms: int) -> None:
+            seq = event.seq or 0
+            self.applied[node].append(seq)
+            latency = float(applied_at_ms - event.sent) if event.sent is not None else 0.0
+            self.latencies.append(latency)
+            pending = self._pending[seq]
+            pending.append(latency)
+            if len(pending) == len(self.roles):
+                del self._pending[seq]
+                if self.out is not None:
+                    elapsed = time.monotonic() - self.t0
+                    print(
+                        f"[{elapsed:6.2f}s] #{seq:<4} {event.type:<18} {event.src or '':<8} "
+                        f"{describe(event):<52} all {len(self.roles)} in {max(pending):.1f} ms",
+                        file=self.out,
+                        flush=True,
+                    )
+
+        return on_event
+
+
+async def run_demo(
+    *,
+    partners: int = 3,
+    duration: float = 12.0,
+    workdir: Path,
+    out: TextIO | None = sys.stdout,
+    keep: bool = False,
+) -> dict[str, Any]:
+    """Run the demo; return the report (see the module docstring)."""
+    session = time.strftime("demo-%Y%m%d-%H%M%S")
+    lead = "lead"
+    partner_ids = [f"p{i}" for i in range(1, partners + 1)]
+    roles = {lead: "lead"} | {p: "partner" for p in partner_ids}
+    say = (lambda text: print(text, file=out, flush=True)) if out is not None else (lambda _t: None)
+
+    say(f"dualclass demo: session {session}, 1 lead + {partners} partner classrooms, ~{duration:.0f} s")
+    async with LocalRun(workdir) as run:
+        assert run.stack is not None and run.hub is not None
+        say(f"  mosquitto  127.0.0.1:{run.stack.mqtt_port}   redis {run.stack.redis_url.split('@')[-1]}")
+        say(f"  hub        {run.hub.base_url}   (API {run.hub.base_url}/docs, metrics /metrics)")
+        say(f"  watch      {run.hub.base_url}/api/sessions/{session}  (admin key in {run.stack.path})")
+        t0 = time.monotonic()
+        recorder = Recorder(roles, out, t0)
+        bar = tqdm(total=len(roles), desc="classrooms joining", disable=out is None, leave=False)
+        for node in roles:
+            await run.register_node(node)
+        nodes = {}
+        for node in roles:
+            nodes[node] = await run.start_node(node, on_event=recorder.hook(node),
+                                               api_enabled=(node == partner_ids[0]))
+        now = now_ms()
+        await run.create_session({
+            "session": session, "lead": lead, "partners": partner_ids, "title": "Fractions",
+            "subject": "math", "grade": 5, "starts_at": now, "ends_at": now + int(duration * 1000) + 60_000,
+        })
+        joined: set[str] = set()
+        deadline = time.monotonic() + 20
+        while len(joined) < len(roles):
+            for node, instance in nodes.items():
+                if node not in joined and session in instance.sessions:
+                    joined.add(node)
+                    bar.update(1)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {sorted(joined)} joined {session}")
+            await asyncio.sleep(0.02)
+        bar.close()
+        local_api = nodes[partner_ids[0]].api
+        if local_api is not None and getattr(local_api, "base_url", None):
+            say(f"  tablet     {local_api.base_url}/v1/state  ({partner_ids[0]}'s local input API)")
+        say("")
+
+        steps = lesson_script(lead, partner_ids, duration)
+        start = time.monotonic()
+        rejected_expected = 0
+        for step in steps:
+            delay = start + step.at_s - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await nodes[step.actor].send(step.type, step.body, session)
+            if step.expect_rejected:
+                rejected_expected += 1
+                say(f"[{time.monotonic() - t0:6.2f}s]       {step.type:<18} {step.actor:<8} "
+                    f"{step.note} -> expect a rejection")
+
+        info = await run.api("GET", f"/api/sessions/{session}")
+        sequenced = _last_seq(info)
+        await run.wait_for(
+            lambda: all(n.view(session).last_seq >= sequenced for n in nodes.values()),
+            timeout=30, what="every classroom to apply every event",
+        )
+        await run.wait_for(
+            lambda: sum(n.stats.rejected for n in nodes.values()) >= rejected_expected,
+            timeout=10, what="the expected rejection to come back",
+        )
+        info = await run.api("GET", f"/api/sessions/{session}")
+        sequenced = _last_seq(info)
+        report: dict[str, Any] = {
+            "session": session,
+            "events_sequenced": sequenced,
+            "nodes": [
+                node_row(node, roles[node], _counters(nodes[node], session), recorder.applied[node])
+                for node in roles
+            ],
+            "lost": lost_events(sequenced, {p: recorder.applied[p] for p in partner_ids}),
+            "latency_ms": latency_summary(recorder.latencies),
+            "rejected": {
+                node: dict(instance.stats.rejected_by_code) for node, instance in nodes.items()
+                if instance.stats.rejected
+            },
+            "duration_s": round(time.monotonic() - start, 2),
+            "hub_url": run.hub.base_url,
+        }
+        _print_summary(report, say)
+        if keep and out is not None and sys.stdin.isatty():
+            say("\nThe stack stays up while you look around; press Ctrl-C to stop.")
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                pass
+        return report
+
+
+def _last_seq(info: dict[str, Any]) -> int:
+    for key in ("last_seq", "events_sequenced"):
+        if key in info:
+            return int(info[key])
+    state = info.get("state") or info.get("snapshot") or {}
+    return int(state.get("last_seq", 0))
+
+
+def _counters(node: Any, session: str) -> dict[str, Any]:
+    view = node.view(session)
+    return {
+        "last_seq": view.last_seq,
+        "gaps_repaired": view.gaps_repaired,
+        "duplicates_dropped": view.reorderer.duplicates if hasattr(view, "reorderer") else 0,
+    }
+
+
+def _print_summary(report: dict[str, Any], say: Any) -> None:
+    say("")
+    say(f"summary of {report['session']}: {report['events_sequenced']} events sequenced, "
+        f"{report['lost']} lost, in {report['duration_s']} s")
+    say(f"  {'node':<8} {'role':<8} {'received':>8} {'last_seq':>8} {'gaps':>5} {'dups':>5}")
+    for row in report["nodes"]:
+        say(f"  {row['node']:<8} {row['role']:<8} {row['received']:>8} {row['last_seq']:>8} "
+            f"{row['gaps_repaired']:>5} {row['duplicates_dropped']:>5}")
+    lat = report["latency_ms"]
+    say(f"  latency lead->classroom applied: p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms")
+    if report["rejected"]:
+        say(f"  refused by the hub (role rules): {report['rejected']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dualclass demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=12.0, help="lesson length in seconds")
+    parser.add_argument("--partners", type=int, default=3, help="partner classrooms")
+    parser.add_argument("--report", type=Path, help="write the run as JSON here (headless)")
+    parser.add_argument("--workdir", type=Path, help="keep state here (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the stack up after the lesson")
+    args = parser.parse_args(argv)
+    if args.partners < 1:
+        parser.error("--partners must be at least 1")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dualclass-demo-"))
+    headless = args.report is not None
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        pass
+    try:
+        report = asyncio.run(run_demo(partners=args.partners, duration=args.duration,
+                                      workdir=workdir, out=None if headless else sys.stdout,
+                                      keep=args.keep))
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if headless:
+        args.report.write_text(json.dumps(report, indent=2) + "\n")
+        print(json.dumps({k: report[k] for k in ("session", "events_sequenced", "lost", "latency_ms")}))
+    return 0 if report["lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
