@@ -243,6 +243,10 @@ class SessionRelay:
         """Who the routing plan says feeds ``slot`` of ``participant_id``."""
         return self._plan.get(SlotKey(participant_id, slot))
 
+    def slot_track(self, participant_id: str, slot: Slot, kind: str) -> SlotTrack[Any]:
+        """The track the hub sends in ``slot`` (``kind``) to ``participant_id`` (stats, tests)."""
+        return self._participants[participant_id].slots[(slot, kind)]
+
     def _roles(self) -> dict[str, Role]:
         return {pid: p.role for pid, p in self._participants.items() if p.connected}
 
@@ -305,15 +309,15 @@ class SessionRelay:
 
     async def _read_decoded(self, upstream: _Upstream, kind: str) -> None:
         """Fan decoded frames (present only while decoding is on) out to re-encoding slots."""
-        track = upstream.receivers[kind].track
+        remote = upstream.receivers[kind].track
         with contextlib.suppress(MediaStreamError):
             while True:
-                frame = await track.recv()
+                frame = await remote.recv()
                 if not isinstance(frame, Frame) or frame.pts is None:
                     continue
-                for track in self._slots[kind]:
-                    if isinstance(track, DecodedFrameTrack):
-                        track.offer(upstream.participant, frame, frame.pts, True)
+                for slot in self._slots[kind]:
+                    if isinstance(slot, DecodedFrameTrack):
+                        slot.offer(upstream.participant, frame, frame.pts, True)
 
     def _request_keyframe(self, source: str) -> None:
         """Ask ``source`` for a keyframe, at most once per ``keyframe_interval``."""

@@ -65,13 +65,18 @@ _GLYPHS = {c: _glyph(c) for c in _FONT}
 def _draw_text(y_plane: U8Array, row: int, text: str) -> None:
     for i, char in enumerate(text):
         x = _LEFT + i * _PITCH
+        if x + 3 * _SCALE > y_plane.shape[1]:
+            return  # small test pictures: the end of the clock is cut off
         y_plane[row : row + 5 * _SCALE, x : x + 3 * _SCALE] = _GLYPHS[char]
 
 
 def render_pattern(
     source: int, counter: int, width: int = 640, height: int = 480, now: float | None = None
 ) -> U8Array:
-    """One yuv420p picture (shape ``(height * 3 // 2, width)``) of the pattern."""
+    """One yuv420p picture (shape ``(height * 3 // 2, width)``) of the pattern.
+
+    ``read_pattern`` needs ``width >= 400`` and ``height >= 180``.
+    """
     buf = np.empty((height * 3 // 2, width), dtype=np.uint8)
     y_plane = buf[:height]
     y_plane[:] = np.linspace(40, 200, width, dtype=np.uint8)[None, :]
@@ -127,11 +132,16 @@ class VideoTestSource(MediaStreamTrack):
         else:
             due = self._start + self.counter / self.fps
             await asyncio.sleep(max(due - time.monotonic(), 0.0))
-        picture = render_pattern(self.source, self.counter, self.width, self.height)
-        frame = VideoFrame.from_ndarray(picture, format="yuv420p")
-        frame.pts = self.counter * VIDEO_CLOCK_RATE // self.fps
-        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
+        frame = self.frame_at(self.counter)
         self.counter += 1
+        return frame
+
+    def frame_at(self, index: int) -> VideoFrame:
+        """Frame number ``index`` of this source, unpaced."""
+        picture = render_pattern(self.source, index, self.width, self.height)
+        frame = VideoFrame.from_ndarray(picture, format="yuv420p")
+        frame.pts = index * VIDEO_CLOCK_RATE // self.fps
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)
         return frame
 
 
@@ -152,12 +162,17 @@ class AudioTestSource(MediaStreamTrack):
         else:
             due = self._start + self.counter * AUDIO_SAMPLES / AUDIO_RATE
             await asyncio.sleep(max(due - time.monotonic(), 0.0))
-        first = self.counter * AUDIO_SAMPLES
+        frame = self.frame_at(self.counter)
+        self.counter += 1
+        return frame
+
+    def frame_at(self, index: int) -> AudioFrame:
+        """Frame number ``index`` (20 ms) of this source, unpaced."""
+        first = index * AUDIO_SAMPLES
         t = (np.arange(first, first + AUDIO_SAMPLES) / AUDIO_RATE).astype(np.float64)
         wave = (np.sin(2 * math.pi * self.frequency * t) * 8000).astype(np.int16)
         frame = AudioFrame.from_ndarray(wave.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = AUDIO_RATE
         frame.pts = first
         frame.time_base = fractions.Fraction(1, AUDIO_RATE)
-        self.counter += 1
         return frame

@@ -33,21 +33,21 @@ class TimestampRebaser:
         """The next timestamp comes from a new source: recompute the offset then."""
         self._offset = None
 
+    def _continuation(self, now: float) -> int:
+        if self._last_out is None:
+            return 0
+        elapsed = max(now - self._last_wall, 0.0)
+        return self._last_out + max(round(elapsed * self.clock_rate), 1)
+
     def rebase(self, timestamp: int, now: float) -> int:
         """Return the output timestamp for an upstream ``timestamp`` arriving at ``now``."""
-        if self._offset is None:
-            if self._last_out is None:
-                target = 0
-            else:
-                elapsed = max(now - self._last_wall, 0.0)
-                target = self._last_out + max(int(elapsed * self.clock_rate), 1)
-            self._offset = target - timestamp
+        if self._offset is None or (
+            self._last_out is not None and timestamp + self._offset <= self._last_out
+        ):
+            # A new source, or the source went backwards on its own (it
+            # restarted: aiortc's receiver already unwraps 32-bit wrap-around).
+            self._offset = self._continuation(now) - timestamp
         out = timestamp + self._offset
-        if self._last_out is not None and out < self._last_out:
-            # The source went backwards on its own (should not happen after
-            # aiortc's unwrapping): keep the output monotonic.
-            self._offset += self._last_out - out
-            out = self._last_out
         self._last_out = out
         self._last_wall = now
         return out

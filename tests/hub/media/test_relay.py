@@ -1,0 +1,132 @@
+"""The forwarding unit end to end: real aiortc peers on 127.0.0.1 through SessionRelay."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import av
+import pytest
+from av.stream import Stream
+
+from hub.media import aiortc_internals as internals
+from hub.media.exceptions import RoutingError
+from hub.media.relay import RelayMode, RelaySettings, SessionRelay
+from hub.media.routing import Role, Slot
+from hub.media.tracks import EncodedFrameTrack
+
+from .helpers import LEAD_SOURCE, Lesson, wait_until
+
+
+async def test_lead_and_four_partners_all_decode_through_pass_through(lesson: Lesson) -> None:
+    await lesson.join("lead", Role.LEAD)
+    partners = [f"p{i}" for i in range(4)]
+    for i, pid in enumerate(partners):
+        await lesson.join(pid, Role.PARTNER, source=10 + i)
+    for pid in partners:
+        await wait_until(lesson.sees(pid, Slot.MAIN, LEAD_SOURCE, frames=30), 8, f"{pid} sees lead")
+        audio = lesson.peers[pid].slot(Slot.MAIN, "audio")
+        await wait_until(lambda: audio.decoded >= 20, 3, f"{pid} hears lead")  # noqa: B023
+    stats = lesson.relay.stats()["participants"]
+    for pid in partners:
+        slot = stats[pid]["slots"]["main/video"]
+        assert slot["mode"] == "passthrough" and slot["source"] == "lead"
+        assert stats[pid]["slots"]["floor/video"]["out"] == 0  # nobody has the floor
+
+
+async def test_partner_joining_late_has_video_within_two_seconds(lesson: Lesson) -> None:
+    await lesson.join("lead", Role.LEAD)
+    await lesson.join("early", Role.PARTNER, source=20)
+    await wait_until(lesson.sees("early", Slot.MAIN, LEAD_SOURCE, frames=15), 8, "lesson runs")
+    started = time.monotonic()
+    await lesson.join("late", Role.PARTNER, source=21)
+    took = await wait_until(lesson.sees("late", Slot.MAIN, LEAD_SOURCE), 2.0, "late joiner video")
+    assert time.monotonic() - started < 2.0, took
+
+
+async def test_floor_grant_routes_the_partner_to_lead_and_other_partners(lesson: Lesson) -> None:
+    await lesson.join("lead", Role.LEAD)
+    for pid, source in (("a", 31), ("b", 32), ("c", 33)):
+        await lesson.join(pid, Role.PARTNER, source=source)
+    await wait_until(lesson.sees("c", Slot.MAIN, LEAD_SOURCE, frames=10), 8, "lesson runs")
+
+    lesson.relay.set_floor("b")
+    for pid in ("lead", "a", "c"):
+        await wait_until(lesson.sees(pid, Slot.FLOOR, 32, frames=5), 3, f"{pid} sees b")
+    assert lesson.peers["b"].slot(Slot.FLOOR).decoded == 0  # not its own picture
+    assert lesson.relay.slot_source("lead", Slot.FLOOR) == "b"
+    hears = lesson.peers["lead"].slot(Slot.FLOOR, "audio")
+    await wait_until(lambda: hears.decoded >= 10, 2, "lead hears b")
+
+    lesson.relay.set_floor("a")  # the floor moves: switch at a's next keyframe
+    for pid in ("lead", "b", "c"):
+        await wait_until(lesson.sees(pid, Slot.FLOOR, 31, frames=5), 3, f"{pid} sees a")
+    assert lesson.relay.stats()["participants"]["lead"]["slots"]["floor/video"]["dropped"] == 0
+
+    with pytest.raises(RoutingError):
+        lesson.relay.set_floor("lead")
+    lesson.relay.set_floor(None)
+    assert lesson.relay.slot_source("c", Slot.FLOOR) is None
+
+
+async def test_slow_subscriber_drops_its_own_frames_and_stalls_nobody(lesson: Lesson) -> None:
+    await lesson.join("lead", Role.LEAD)
+    for pid, source in (("fast1", 41), ("slow", 42), ("fast2", 43)):
+        await lesson.join(pid, Role.PARTNER, source=source)
+    slow_track = lesson.relay.slot_track("slow", Slot.MAIN, "video")
+    assert isinstance(slow_track, EncodedFrameTrack)
+    _throttle(slow_track, per_frame=0.2)  # its sender takes 5 frames/s of 30
+    await wait_until(lesson.sees("fast2", Slot.MAIN, LEAD_SOURCE, frames=5), 8, "lesson runs")
+
+    before = {pid: lesson.peers[pid].slot(Slot.MAIN).decoded for pid in ("fast1", "fast2")}
+    await asyncio.sleep(2.0)  # measuring a rate over a fixed window, not waiting for a state
+    for pid, count in before.items():
+        rate = (lesson.peers[pid].slot(Slot.MAIN).decoded - count) / 2.0
+        assert rate >= 24, f"{pid} got {rate:.1f} fps next to a slow subscriber"
+    assert slow_track.stats.dropped > 0
+    assert len(slow_track._queue) <= slow_track.capacity
+    slow = lesson.peers["slow"].slot(Slot.MAIN)
+    assert slow.keyframes >= 2  # restarted at keyframes after dropping
+    assert slow.patterns_seen.get(LEAD_SOURCE, 0) > 0  # and still decodes
+
+
+async def test_subscriber_pli_is_forwarded_upstream_as_a_keyframe(lesson: Lesson) -> None:
+    await lesson.join("lead", Role.LEAD)
+    peer = await lesson.join("p", Role.PARTNER, source=50)
+    await wait_until(lesson.sees("p", Slot.MAIN, LEAD_SOURCE, frames=10), 8, "lesson runs")
+    await asyncio.sleep(lesson.relay.settings.keyframe_interval)  # let the limiter open
+    keyframes = peer.slot(Slot.MAIN).keyframes
+    receiver = next(
+        t.receiver
+        for t in peer.pc.getTransceivers()
+        if t.mid is not None
+        and t.kind == "video"
+        and t.receiver.track is not None
+        and t.direction == "recvonly"
+    )
+    assert await internals.send_pli(receiver)
+    await wait_until(lambda: peer.slot(Slot.MAIN).keyframes > keyframes, 2, "keyframe after PLI")
+
+
+async def test_transcoding_relay_reencodes_for_each_subscriber() -> None:
+    lesson = Lesson(SessionRelay("lesson-t", RelaySettings(mode=RelayMode.TRANSCODE)))
+    try:
+        await lesson.join("lead", Role.LEAD)
+        await lesson.join("p", Role.PARTNER, source=60)
+        await wait_until(lesson.sees("p", Slot.MAIN, LEAD_SOURCE, frames=10), 10, "p sees lead")
+        audio = lesson.peers["p"].slot(Slot.MAIN, "audio")
+        await wait_until(lambda: audio.decoded >= 10, 3, "p hears lead")
+        slot = lesson.relay.stats()["participants"]["p"]["slots"]["main/video"]
+        assert slot["mode"] == "transcode"
+    finally:
+        await lesson.close()
+
+
+def _throttle(track: EncodedFrameTrack, per_frame: float) -> None:
+    original = track.recv
+
+    async def slow_recv() -> av.Packet[Stream]:
+        await asyncio.sleep(per_frame)
+        return await original()
+
+    track.recv = slow_recv  # type: ignore[method-assign]
