@@ -1,0 +1,91 @@
+"""RFC 9457 problem details: one exception type and the handlers that render it.
+
+Every error leaves the API as ``application/problem+json`` with ``type``, ``title``,
+``status`` and ``detail``: hub errors are mapped here by class, request validation
+errors and plain HTTP errors are rewritten into the same shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hub.exceptions import AlreadyExists, HubError, InvalidSpec, NotFound, StoreUnavailable
+
+__all__ = ["PROBLEM_JSON", "Problem", "install_problem_handlers", "problem_response"]
+
+PROBLEM_JSON = "application/problem+json"
+_BASE = "https://dualclass.dev/problems/"
+
+
+class Problem(Exception):
+    """Raise from a route to answer with a problem document."""
+
+    def __init__(self, status: int, slug: str, title: str, detail: str = "") -> None:
+        super().__init__(status, slug, title, detail)
+        self.status = status
+        self.slug = slug
+        self.title = title
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.title}: {self.detail}"
+
+
+def problem_response(
+    status: int, slug: str, title: str, detail: str = "", headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": _BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_HUB_ERRORS: list[tuple[type[HubError], int, str, str]] = [
+    (NotFound, 404, "not-found", "Not found"),
+    (AlreadyExists, 409, "conflict", "Already exists"),
+    (InvalidSpec, 422, "invalid-spec", "Invalid session spec"),
+    (StoreUnavailable, 503, "store-unavailable", "Storage unavailable"),
+]
+
+
+def _from_hub_error(exc: HubError) -> JSONResponse:
+    for cls, status, slug, title in _HUB_ERRORS:
+        if isinstance(exc, cls):
+            return problem_response(status, slug, title, str(exc))
+    return problem_response(500, "hub-error", "Hub error", str(exc))
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, Problem)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return problem_response(exc.status, exc.slug, exc.title, exc.detail, headers)
+
+    async def on_hub_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HubError)
+        return _from_hub_error(exc)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        parts = [
+            f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', '')}"
+            for err in exc.errors()
+        ]
+        return problem_response(422, "validation", "Invalid request", "; ".join(parts))
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem_response(exc.status_code, "http", str(exc.detail), str(exc.detail))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(HubError, on_hub_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)

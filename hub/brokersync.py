@@ -1,0 +1,88 @@
+"""Keep a managed Mosquitto's password and ACL files in step with the registry.
+
+Called after every change of nodes or session memberships. The whole picture is
+read from Redis (so replicas that created sessions or nodes elsewhere are included),
+rendered by ``broker.admin.BrokerFiles`` and followed by SIGHUP.
+
+Mosquitto handles SIGHUP in its main loop: the signal sets a flag that is checked
+at the end of each loop iteration. A QoS 1 publish round trip started after the
+signal is handled in an iteration that ends with the reload, so the PUBACK of a
+*second* round trip proves the reload is done (``barrier``). Only then does the hub
+tell nodes to join: their reads of the new session's topics are allowed by then.
+(Mosquitto 2.0 does not refuse SUBSCRIBE by ACL; it filters at delivery. Nodes
+resync from seq 1 after joining anyway.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from broker.admin import BrokerFiles
+from broker.exceptions import NotConnected
+from hub.sessions import SessionSpec
+from hub.store import Store
+
+__all__ = ["BrokerSync", "memberships"]
+
+log = logging.getLogger("dualclass.hub.brokersync")
+
+Probe = Callable[[], Awaitable[None]]
+
+
+def memberships(specs: list[SessionSpec]) -> dict[str, list[str]]:
+    """Node id -> the sessions it may read."""
+    out: dict[str, list[str]] = {}
+    for spec in specs:
+        for node in spec.members:
+            out.setdefault(node, []).append(spec.session)
+    return out
+
+
+class BrokerSync:
+    """Render, reload, wait for the reload; one at a time."""
+
+    def __init__(self, files: BrokerFiles | None, store: Store, probe: Probe) -> None:
+        self.files = files
+        self._store = store
+        self._probe = probe
+        self._lock = asyncio.Lock()
+        self.reloads = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.files is not None
+
+    async def apply(self) -> bool:
+        """Bring the broker files up to date; False if no broker is managed."""
+        if self.files is None:
+            return False
+        async with self._lock:
+            nodes = await self._store.nodes()
+            hub_users = await self._store.hub_users()
+            specs = [
+                SessionSpec.model_validate_json(raw)
+                for raw in (await self._store.all_sessions()).values()
+            ]
+            files = self.files
+            await asyncio.to_thread(
+                files.write,
+                hub_users=hub_users,
+                node_users=nodes,
+                node_sessions=memberships(specs),
+            )
+            if files.reload():
+                self.reloads += 1
+                await self.barrier()
+            else:
+                log.warning("broker files written but no broker to reload (pid file?)")
+        return True
+
+    async def barrier(self) -> None:
+        """Two broker round trips: the reload signalled before them has happened."""
+        try:
+            await asyncio.wait_for(self._probe(), 5.0)
+            await asyncio.wait_for(self._probe(), 5.0)
+        except (NotConnected, TimeoutError):
+            log.warning("could not confirm the broker reload (not connected)")

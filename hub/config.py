@@ -1,0 +1,212 @@
+"""One typed configuration for the hub process.
+
+Sources, strongest first: keyword overrides (the CLI flags) > environment
+(``DUALCLASS_*``, e.g. ``DUALCLASS_MQTT_PORT``) > the config file (TOML or JSON) >
+the stack file > defaults. ``HubConfig.load()`` does the file reading; building
+``HubConfig(...)`` directly uses only kwargs, environment and defaults.
+
+The stack file is the JSON that ``dualclass stack up`` writes::
+
+    {"mqtt": {"host", "port", "hub_username", "hub_password"},
+     "redis": {"url"},
+     "broker_files": {"password_file", "acl_file", "pid_file"},
+     "admin_key": "...", "prefix": "dc/v1",
+     "hub_users": {"hub": "$7$..."}}          # optional
+
+Hub users and the password file: when the hub manages the broker files it rewrites
+the whole password file from its registry, so the hubs' own MQTT users must be in it
+too. The hub keeps them in Redis (``dc:hub_users``: username -> ``$7$`` hash). On
+start it (1) merges any ``hub_users`` given here (stack file or config), and (2)
+makes sure its own ``mqtt_username`` is present with a hash of ``mqtt_password``
+(re-hashing only if the stored hash does not verify). So a stack file needs no
+``hub_users`` entry, and several hub replicas with different users all survive each
+other's re-renders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from broker.admin import BrokerFiles
+from broker.client import ClientSettings
+from hub.exceptions import ConfigError
+from protocols.codec import DEFAULT_MAX_SIZE
+from protocols.topics import DEFAULT_PREFIX
+
+__all__ = ["HubConfig", "read_config_file", "stack_values"]
+
+_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("hub_config_file_values", default=None)
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """Values read by ``HubConfig.load`` from the config and stack files."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return (_FILE_VALUES.get() or {}).get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_VALUES.get() or {})
+
+
+def _default_client_id() -> str:
+    return f"hub-{socket.gethostname()}"[:60]
+
+
+class HubConfig(BaseSettings):
+    """Everything the hub process needs to know; see the module docstring for sources."""
+
+    model_config = SettingsConfigDict(env_prefix="DUALCLASS_", extra="ignore", frozen=True)
+
+    # MQTT
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_username: str = "hub"
+    mqtt_password: SecretStr | None = None
+    #: Base client id; the subscriber uses it as is, the publisher appends ``-out``.
+    #: Keep it stable per replica: the broker queues uplinks for it while it restarts.
+    mqtt_client_id: str = Field(default_factory=_default_client_id)
+    prefix: str = DEFAULT_PREFIX
+    share_group: str = "hub"
+    max_payload_size: int = Field(default=DEFAULT_MAX_SIZE, ge=1024)
+
+    # Redis
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_retry_max_s: float = 5.0
+
+    # HTTP API
+    api_host: str = "127.0.0.1"
+    #: 0 picks a free port; ``Hub.api_port`` tells which.
+    api_port: int = Field(default=8080, ge=0, le=65535)
+    api_enabled: bool = True
+    admin_key: SecretStr | None = None
+
+    # Broker files the hub manages (all three, or none)
+    password_file: Path | None = None
+    acl_file: Path | None = None
+    pid_file: Path | None = None
+    #: Extra hub users for the password file: username -> ``$7$`` hash.
+    hub_users: dict[str, str] = {}
+
+    stack_file: Path | None = None
+
+    # Presence and joins
+    #: A node silent for this long is shown offline even without a last will.
+    heartbeat_timeout_s: float = 30.0
+    #: Nodes get ``cmd.join`` this long before ``starts_at`` (and any time after).
+    join_lead_time_s: float = 900.0
+    #: How often scheduled joins are checked.
+    join_check_interval_s: float = 5.0
+
+    #: How long ``shutdown`` waits for in-flight sequencing and publishing.
+    drain_timeout_s: float = 10.0
+    log_level: str = "info"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+    @classmethod
+    def load(cls, config_file: Path | str | None = None, **overrides: Any) -> HubConfig:
+        """Read the config file and the stack file (if any), then apply env and overrides.
+
+        ``None`` overrides are ignored, so a CLI can pass every flag through.
+        """
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        file_values = read_config_file(Path(config_file)) if config_file else {}
+        stack = (
+            overrides.get("stack_file")
+            or os.environ.get("DUALCLASS_STACK_FILE")
+            or file_values.get("stack_file")
+        )
+        values = stack_values(Path(stack)) if stack else {}
+        values.update(file_values)
+        token = _FILE_VALUES.set(values)
+        try:
+            return cls(**overrides)
+        finally:
+            _FILE_VALUES.reset(token)
+
+    # ------------------------------------------------------------- derived
+
+    def broker_files(self) -> BrokerFiles | None:
+        """The broker files to manage, or ``None`` when the broker is not ours."""
+        if self.password_file is None or self.acl_file is None:
+            return None
+        return BrokerFiles(
+            password_file=self.password_file,
+            acl_file=self.acl_file,
+            pid_file=self.pid_file,
+            prefix=self.prefix,
+        )
+
+    def client_settings(self, suffix: str = "") -> ClientSettings:
+        return ClientSettings(
+            host=self.mqtt_host,
+            port=self.mqtt_port,
+            username=self.mqtt_username,
+            password=self.mqtt_password.get_secret_value() if self.mqtt_password else None,
+            client_id=self.mqtt_client_id + suffix,
+        )
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A flat TOML or JSON table of ``HubConfig`` fields (a ``[hub]`` table also works)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    try:
+        data: Any = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a table of settings")
+    hub = data.get("hub")
+    return dict(hub) if isinstance(hub, dict) else dict(data)
+
+
+def stack_values(path: Path) -> dict[str, Any]:
+    """Translate a ``dualclass stack up`` JSON file into ``HubConfig`` fields."""
+    data = read_config_file(path)
+    out: dict[str, Any] = {"stack_file": path}
+    mqtt = data.get("mqtt") or {}
+    for key, field in (
+        ("host", "mqtt_host"),
+        ("port", "mqtt_port"),
+        ("hub_username", "mqtt_username"),
+        ("hub_password", "mqtt_password"),
+    ):
+        if key in mqtt:
+            out[field] = mqtt[key]
+    redis = data.get("redis") or {}
+    if "url" in redis:
+        out["redis_url"] = redis["url"]
+    files = data.get("broker_files") or {}
+    for key in ("password_file", "acl_file", "pid_file"):
+        if files.get(key):
+            out[key] = files[key]
+    for key in ("admin_key", "prefix", "hub_users"):
+        if key in data:
+            out[key] = data[key]
+    return out

@@ -1,0 +1,76 @@
+"""Prometheus metrics of one hub, in a registry of its own.
+
+A registry per ``Hub`` (not the global default) so that tests can run several hubs
+in one process and read each one's counts; ``/metrics`` serves this registry.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["HubMetrics"]
+
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+
+class HubMetrics:
+    """Counters and histograms the sequencer, router and API update."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.rejected = Counter(
+            "dualclass_hub_rejected", "Uplinks refused, by reason", ["reason"], registry=r
+        )
+        self.sequenced = Counter(
+            "dualclass_hub_events_sequenced", "Events appended to a session log", registry=r
+        )
+        self.duplicates = Counter(
+            "dualclass_hub_duplicates_dropped", "Uplinks whose id was already sequenced", registry=r
+        )
+        self.conflicts = Counter(
+            "dualclass_hub_seq_conflicts",
+            "Appends refused because another replica sequenced first",
+            registry=r,
+        )
+        self.resync_requests = Counter(
+            "dualclass_hub_resync_requests", "node.resync requests answered", registry=r
+        )
+        self.resync_events = Counter(
+            "dualclass_hub_resync_events", "Events sent in cmd.resync replies", registry=r
+        )
+        self.heartbeats = Counter(
+            "dualclass_hub_heartbeats", "node.heartbeat messages received", registry=r
+        )
+        self.publish_retries = Counter(
+            "dualclass_hub_publish_retries",
+            "Downlink publishes retried after a failure",
+            registry=r,
+        )
+        self.store_retries = Counter(
+            "dualclass_hub_store_retries",
+            "Sequencing attempts retried: Redis unavailable",
+            registry=r,
+        )
+        self.sequencing_latency = Histogram(
+            "dualclass_hub_sequencing_seconds",
+            "Uplink received -> appended to the session log",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.delivery_latency = Histogram(
+            "dualclass_hub_delivery_seconds",
+            "Uplink received -> sequenced event acknowledged by the broker",
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.nodes_online = Gauge("dualclass_hub_nodes_online", "Nodes seen online", registry=r)
+        self.sessions = Gauge("dualclass_hub_sessions", "Sessions known to this hub", registry=r)
+
+    def rejected_count(self, reason: str) -> float:
+        """Current value of the rejection counter for ``reason`` (for tests and the API)."""
+        value = self.registry.get_sample_value("dualclass_hub_rejected_total", {"reason": reason})
+        return value or 0.0
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

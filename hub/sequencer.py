@@ -1,0 +1,305 @@
+"""The I/O adapter around one session's pure ``LessonMachine``.
+
+A ``SessionRuntime`` owns one session: an inbox of uplinks worked by one task, so
+events of a session are checked and sequenced strictly in arrival order while
+sessions run concurrently; and an outbox worked by a second task that publishes the
+sequenced events (QoS 1) and, whenever it catches up, the retained ``session.state``
+snapshot. Splitting the two keeps a slow broker from slowing sequencing down.
+
+Per uplink: ``check`` the rules, encode with ``seq = last + 1``, append through the
+store's script, and only then ``apply`` and queue for publishing. The store answers
+
+* ``APPENDED``: done;
+* ``DUPLICATE``: the id was sequenced before (a node resending after an outage, or
+  a hub crash between append and publish): nothing is appended, the stored event is
+  published again so nobody misses it;
+* ``CONFLICT``: another hub replica sequenced this session meanwhile: read the
+  missing events, apply them, check again, retry.
+
+Redis being down holds the uplink (retry with backoff) rather than dropping it: an
+event is acknowledged to nobody until it is in the log. A failed publish is retried
+with backoff too; nodes also recover any miss through ``node.resync``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from broker.exceptions import NotConnected
+from hub.exceptions import StoreUnavailable
+from hub.metrics import HubMetrics
+from hub.sessions import SessionSpec
+from hub.store import AppendStatus, Store
+from protocols.codec import decode, encode
+from protocols.exceptions import DecodeError, MessageTooLarge, RuleViolation
+from protocols.ids import new_id, now_ms
+from protocols.lesson import LessonMachine
+from protocols.messages import Envelope, SessionState
+from protocols.topics import Topics
+
+__all__ = ["RESYNC_OVERHEAD", "Publish", "Reject", "SessionRuntime", "Uplink"]
+
+log = logging.getLogger("dualclass.hub.sequencer")
+
+T = TypeVar("T")
+
+#: Room kept free in every message so that any sequenced event fits in a resync page.
+RESYNC_OVERHEAD = 1024
+#: Stored events are trusted (we wrote them); read them back with a generous limit.
+_READ_LIMIT = 16 * 1024 * 1024
+
+#: ``publish(topic, payload, retain)``; raises ``NotConnected`` when the broker is away.
+Publish = Callable[[str, bytes, bool], Awaitable[None]]
+#: ``reject(node, ref, code, detail)``: count, log and answer a refused uplink.
+Reject = Callable[[str, str, str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Uplink:
+    """A decoded lesson event from ``src`` (the node id taken from the topic)."""
+
+    src: str
+    message: Envelope
+    received: float = field(default_factory=time.monotonic)
+
+
+@dataclass(slots=True)
+class _Out:
+    payload: bytes
+    received: float | None
+
+
+class SessionRuntime:
+    """One session: lesson machine, ordered sequencing worker, publisher."""
+
+    def __init__(
+        self,
+        spec: SessionSpec,
+        *,
+        store: Store,
+        topics: Topics,
+        metrics: HubMetrics,
+        publish: Publish,
+        reject: Reject,
+        max_size: int,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.spec = spec
+        self.session = spec.session
+        self.machine = LessonMachine(spec.session, spec.roster())
+        self._store = store
+        self._topics = topics
+        self._metrics = metrics
+        self._publish = publish
+        self._reject = reject
+        self._max_size = max_size
+        self._event_limit = max_size - RESYNC_OVERHEAD
+        self._clock = clock
+        self._inbox: asyncio.Queue[Uplink | None] = asyncio.Queue()
+        self._outbox: asyncio.Queue[_Out | None] = asyncio.Queue()
+        self._state_dirty = True
+        self._tasks: list[asyncio.Task[None]] = []
+        self.accepted = 0
+        self.rejected = 0
+        self.duplicates = 0
+
+    # ------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._work(), name=f"seq-{self.session}"),
+            asyncio.create_task(self._publisher(), name=f"pub-{self.session}"),
+        ]
+
+    def submit(self, uplink: Uplink) -> None:
+        """Queue an uplink; it is handled after every earlier one of this session."""
+        self._inbox.put_nowait(uplink)
+
+    def publish_state(self) -> None:
+        """Ask the publisher to (re)publish the retained snapshot."""
+        self._state_dirty = True
+        self._outbox.put_nowait(_Out(b"", None))
+
+    @property
+    def pending(self) -> int:
+        return self._inbox.qsize()
+
+    async def stop(self, grace_s: float) -> None:
+        """Finish queued uplinks and publishes (up to ``grace_s``), then stop."""
+        self._inbox.put_nowait(None)
+        _, pending = await asyncio.wait(self._tasks, timeout=grace_s)
+        for task in pending:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def idle(self) -> None:
+        """Wait until every queued uplink is sequenced and published (tests, drain)."""
+        await self._inbox.join()
+        await self._outbox.join()
+
+    # ---------------------------------------------------------------- rebuild
+
+    async def catch_up(self) -> int:
+        """Apply events in the log past what this machine has seen; return how many."""
+        applied = 0
+        while True:
+            stored = await self._store.read_events(
+                self.session, self.machine.last_seq + 1, limit=1000
+            )
+            if not stored:
+                return applied
+            for item in stored:
+                self.machine.apply(decode(item.payload, max_size=_READ_LIMIT))
+                applied += 1
+            self._state_dirty = True
+
+    # ------------------------------------------------------------- sequencing
+
+    async def _work(self) -> None:
+        while True:
+            uplink = await self._inbox.get()
+            try:
+                if uplink is None:
+                    self._outbox.put_nowait(None)
+                    return
+                await self._sequence(uplink)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("session %s: uplink from %s failed", self.session, uplink)
+            finally:
+                self._inbox.task_done()
+
+    async def _retrying(self, op: Callable[[], Awaitable[T]]) -> T:
+        delay = 0.05
+        while True:
+            try:
+                return await op()
+            except StoreUnavailable as exc:
+                self._metrics.store_retries.inc()
+                log.warning("session %s: %s; retrying in %.2f s", self.session, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _sequence(self, uplink: Uplink) -> None:
+        event = uplink.message
+        src = uplink.src
+        while True:
+            try:
+                self.machine.check(src, event)
+            except RuleViolation as exc:
+                # A resend of something already sequenced may now break the rules
+                # (e.g. after lesson.end): that is a duplicate, not a violation.
+                seq = await self._retrying(lambda: self._store.seq_of(self.session, event.id))
+                if seq is not None:
+                    await self._duplicate(seq)
+                else:
+                    self.rejected += 1
+                    await self._reject(src, event.id, exc.code, exc.detail)
+                return
+            expected = self.machine.last_seq
+            sequenced = event.model_copy(
+                update={
+                    "seq": expected + 1,
+                    "ts": self._clock(),
+                    "src": src,
+                    "session": self.session,
+                }
+            )
+            try:
+                payload = encode(sequenced, max_size=self._event_limit)
+            except MessageTooLarge as exc:
+                self.rejected += 1
+                await self._reject(src, event.id, exc.code, str(exc))
+                return
+            type_ = getattr(sequenced, "type", "")
+            append = functools.partial(
+                self._store.append,
+                self.session,
+                event.id,
+                expected,
+                payload,
+                type_=type_,
+                src=src,
+                ts=sequenced.ts or 0,
+            )
+            result = await self._retrying(append)
+            if result.status is AppendStatus.APPENDED:
+                self.machine.apply(sequenced)
+                self.accepted += 1
+                self._metrics.sequenced.inc()
+                self._metrics.sequencing_latency.observe(time.monotonic() - uplink.received)
+                self._state_dirty = True
+                self._outbox.put_nowait(_Out(payload, uplink.received))
+                return
+            if result.status is AppendStatus.DUPLICATE:
+                await self._duplicate(result.seq)
+                return
+            self._metrics.conflicts.inc()
+            await self._retrying(self.catch_up)
+
+    async def _duplicate(self, seq: int) -> None:
+        self.duplicates += 1
+        self._metrics.duplicates.inc()
+        if seq > self.machine.last_seq:
+            await self._retrying(self.catch_up)
+        stored = await self._retrying(lambda: self._store.read_events(self.session, seq, seq))
+        for item in stored:
+            self._outbox.put_nowait(_Out(item.payload, None))
+
+    # -------------------------------------------------------------- publishing
+
+    def snapshot_message(self) -> SessionState:
+        return SessionState(id=new_id(), session=self.session, body=self.machine.snapshot())
+
+    async def _publish_retrying(self, topic: str, payload: bytes, retain: bool) -> None:
+        delay = 0.05
+        while True:
+            try:
+                await self._publish(topic, payload, retain)
+                return
+            except NotConnected:
+                self._metrics.publish_retries.inc()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def _publish_state(self) -> None:
+        self._state_dirty = False
+        try:
+            payload = encode(self.snapshot_message(), max_size=self._max_size * 4)
+        except DecodeError:
+            log.exception("session %s: snapshot too large to publish", self.session)
+            return
+        await self._publish_retrying(self._topics.session_state(self.session), payload, True)
+
+    async def _publisher(self) -> None:
+        events_topic = self._topics.session_events(self.session)
+        while True:
+            if self._outbox.empty() and self._state_dirty:
+                await self._publish_state()
+                continue
+            item = await self._outbox.get()
+            try:
+                if item is None:
+                    if self._state_dirty:
+                        await self._publish_state()
+                    return
+                if item.payload:
+                    await self._publish_retrying(events_topic, item.payload, False)
+                    if item.received is not None:
+                        self._metrics.delivery_latency.observe(time.monotonic() - item.received)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("session %s: publish failed", self.session)
+            finally:
+                self._outbox.task_done()

@@ -1,0 +1,236 @@
+"""The hub process: ``Hub(config)`` with startup -> main loop -> shutdown.
+
+``startup`` connects Redis (retrying with backoff while it is away), records the hub
+users, rebuilds every session from its log, connects the two MQTT links, brings the
+broker files up to date, subscribes (shared uplinks + all presence) and starts the
+HTTP API. ``main_loop`` routes incoming messages until ``should_exit``; ``shutdown``
+drains: API stops, the subscribing link disconnects (the broker keeps our persistent
+session and queues uplinks for the next start), queued uplinks are sequenced and
+published, then the publishing link and Redis are closed.
+
+``run(config)`` is the process entry: uvloop, first SIGTERM/SIGINT drains, the
+second exits at once. ``main(argv)`` parses the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Coroutine, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from fastapi import APIRouter
+
+from hub.api import create_app
+from hub.config import HubConfig
+from hub.core import HubCore
+from hub.exceptions import HubError, StoreUnavailable
+
+__all__ = ["Hub", "main", "run"]
+
+log = logging.getLogger("dualclass.hub")
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the hub owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Hub(HubCore):
+    """One hub replica. ``async with Hub(config) as hub`` runs startup and shutdown."""
+
+    def __init__(self, config: HubConfig, *, routers: Sequence[APIRouter] = ()) -> None:
+        super().__init__(config)
+        self.should_exit = asyncio.Event()
+        self.force_exit = False
+        self.api_port: int | None = None
+        self._routers = routers
+        self._api: _ApiServer | None = None
+        self._api_task: asyncio.Task[None] | None = None
+        self._consumer: asyncio.Task[None] | None = None
+        self._scheduler: asyncio.Task[None] | None = None
+        self._started = False
+
+    async def __aenter__(self) -> Hub:
+        await self.startup()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.shutdown()
+
+    # --------------------------------------------------------------- startup
+
+    async def _wait_for_redis(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self.store.ping()
+                return
+            except StoreUnavailable as exc:
+                log.warning("%s; retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.redis_retry_max_s)
+
+    async def startup(self) -> None:
+        await self._wait_for_redis()
+        await self.ensure_hub_users()
+        sessions = await self.load_sessions()
+        log.info("rebuilt %d sessions from redis", sessions)
+        await self.link_out.start(wait=True)
+        await self.broker.apply()
+        await self.link_in.subscribe(self.topics.shared_uplinks(self.config.share_group))
+        await self.link_in.subscribe(self.topics.all_presence)
+        await self.link_in.start(wait=True)
+        self._consumer = asyncio.create_task(self._consume(), name="hub-consume")
+        self._scheduler = asyncio.create_task(self._join_scheduler(), name="hub-joins")
+        if self.config.api_enabled:
+            await self._start_api()
+        self._started = True
+        log.info("hub %s ready (api port %s)", self.config.mqtt_client_id, self.api_port)
+
+    async def _start_api(self) -> None:
+        app = create_app(self, routers=self._routers)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.config.api_host, self.config.api_port))
+        self.api_port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False
+        )
+        self._api = _ApiServer(config)
+        self._api_task = asyncio.create_task(self._api.serve(sockets=[sock]), name="hub-api")
+        while not self._api.started:
+            if self._api_task.done():
+                self._api_task.result()
+                raise HubError("API server stopped during startup")
+            await asyncio.sleep(0.01)
+
+    # ------------------------------------------------------------- main loop
+
+    async def _consume(self) -> None:
+        async for incoming in self.link_in.messages():
+            await self.router.handle(incoming)
+
+    async def _join_scheduler(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.join_check_interval_s)
+            try:
+                await self.send_due_joins()
+            except Exception:
+                log.exception("join scheduler tick failed")
+
+    async def main_loop(self) -> None:
+        """Run until ``should_exit`` is set (by a signal or the caller)."""
+        await self.should_exit.wait()
+
+    # -------------------------------------------------------------- shutdown
+
+    async def shutdown(self) -> None:
+        """Drain: stop taking uplinks, finish what was accepted, close links."""
+        timeout = self.config.drain_timeout_s
+        if self._api is not None and self._api_task is not None:
+            self._api.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._api_task, timeout)
+        if self._scheduler is not None:
+            self._scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scheduler
+        await self.link_in.close()
+        if self._consumer is not None:
+            try:
+                await asyncio.wait_for(self._consumer, timeout)
+            except (TimeoutError, asyncio.CancelledError):
+                self._consumer.cancel()
+        await self.router.drain()
+        await asyncio.gather(*(r.stop(timeout) for r in self.runtimes.values()))
+        await self.link_out.close()
+        await self.store.close()
+        self._started = False
+        log.info("hub %s stopped", self.config.mqtt_client_id)
+
+
+# ------------------------------------------------------------------ process
+
+
+async def _serve(config: HubConfig) -> None:
+    hub = Hub(config)
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if hub.should_exit.is_set():
+            log.warning("second signal: exiting now")
+            hub.force_exit = True
+            for task in asyncio.all_tasks(loop):
+                task.cancel()
+            return
+        log.info("signal received: draining (send again to exit now)")
+        hub.should_exit.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    await hub.startup()
+    try:
+        await hub.main_loop()
+    finally:
+        if not hub.force_exit:
+            await hub.shutdown()
+
+
+def _run_loop(coro: Coroutine[Any, Any, None]) -> None:
+    """uvloop where it exists (Linux), the default loop elsewhere."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a Linux dependency
+        asyncio.run(coro)
+        return
+    uvloop.run(coro)
+
+
+def run(config: HubConfig) -> int:
+    """Run a hub until signalled; 0 after a clean drain, 1 on a forced exit."""
+    logging.basicConfig(
+        level=config.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        _run_loop(_serve(config))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dualclass hub", description="Run the dualclass hub.")
+    parser.add_argument("--config", type=Path, help="TOML or JSON file of hub settings")
+    parser.add_argument("--stack-file", type=Path, help="JSON written by `dualclass stack up`")
+    parser.add_argument("--api-host", help="HTTP API bind address")
+    parser.add_argument("--api-port", type=int, help="HTTP API port (0 = pick a free one)")
+    parser.add_argument("--mqtt-host")
+    parser.add_argument("--mqtt-port", type=int)
+    parser.add_argument("--client-id", dest="mqtt_client_id", help="MQTT client id base")
+    parser.add_argument("--redis-url")
+    parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``dualclass hub`` / ``python -m hub``: parse flags, load config, run."""
+    args = build_parser().parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if k != "config" and v is not None}
+    try:
+        config = HubConfig.load(args.config, **overrides)
+    except (HubError, ValueError) as exc:
+        print(f"dualclass hub: {exc}", file=sys.stderr)
+        return 2
+    return run(config)

@@ -1,0 +1,274 @@
+"""Redis access for the hub: session logs, the sequencing script, registries.
+
+Keys (``sid`` = session id, ``node`` = node id)::
+
+    dc:s:{sid}:log     stream; entry id ``{seq}-0``; fields d (msgpack of the
+                       sequenced event), id, type, src, ts
+    dc:s:{sid}:ids     hash  message id -> seq (dedupe)
+    dc:sessions        set of session ids
+    dc:session:{sid}   JSON of the ``SessionSpec``
+    dc:nodes           hash  node id -> ``$7$`` hash of its MQTT secret
+    dc:hub_users       hash  hub MQTT username -> ``$7$`` hash
+    dc:heartbeat       hash  node id -> JSON of its last heartbeat (and when)
+
+Sequencing is one Lua script (EVALSHA): dedupe by message id, compare the caller's
+expected last seq with the stream's, XADD at ``{last+1}-0`` and record the id, all
+atomically. Several hub replicas read uplinks through a shared subscription; each
+keeps a lesson machine in memory and sequences optimistically: the one that lost a
+race gets ``CONFLICT`` with the current seq, reloads the missing events, re-checks
+the rules and tries again. The caller encodes the event with ``seq = expected + 1``
+before calling, which is exactly the seq it gets on success.
+
+Redis errors become ``StoreUnavailable``; every write here is idempotent (the
+script by message id), so callers simply retry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+import redis.asyncio as aioredis
+import redis.exceptions
+
+from hub.exceptions import StoreUnavailable
+
+__all__ = [
+    "AppendResult",
+    "AppendStatus",
+    "Store",
+    "StoredEvent",
+    "ids_key",
+    "log_key",
+    "session_key",
+]
+
+SESSIONS_KEY = "dc:sessions"
+NODES_KEY = "dc:nodes"
+HUB_USERS_KEY = "dc:hub_users"
+HEARTBEAT_KEY = "dc:heartbeat"
+
+
+def log_key(session: str) -> str:
+    return f"dc:s:{session}:log"
+
+
+def ids_key(session: str) -> str:
+    return f"dc:s:{session}:ids"
+
+
+def session_key(session: str) -> str:
+    return f"dc:session:{session}"
+
+
+# KEYS: log stream, ids hash.  ARGV: message id, expected last seq, field/value pairs.
+# Returns {0, seq} appended, {1, seq} duplicate (its existing seq), {2, last} conflict.
+_APPEND_LUA = """
+local existing = redis.call('HGET', KEYS[2], ARGV[1])
+if existing then
+  return {1, tonumber(existing)}
+end
+local last = 0
+local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #top > 0 then
+  last = tonumber(string.match(top[1][1], '^(%d+)'))
+end
+if last ~= tonumber(ARGV[2]) then
+  return {2, last}
+end
+local seq = last + 1
+local args = {'XADD', KEYS[1], string.format('%d-0', seq)}
+for i = 3, #ARGV do
+  args[#args + 1] = ARGV[i]
+end
+redis.call(unpack(args))
+redis.call('HSET', KEYS[2], ARGV[1], seq)
+return {0, seq}
+"""
+
+_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except _DOWN as exc:
+        raise StoreUnavailable(str(exc) or type(exc).__name__) from None
+
+
+class AppendStatus(IntEnum):
+    APPENDED = 0
+    DUPLICATE = 1
+    CONFLICT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """``seq`` is the new seq, the duplicate's seq, or the current last seq on conflict."""
+
+    status: AppendStatus
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    payload: bytes
+
+
+def _seq_of_entry_id(entry_id: bytes | str) -> int:
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return int(text.split("-", 1)[0])
+
+
+class Store:
+    """The hub's view of Redis. Construct with ``Store.from_url``."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.redis = client
+        # redis-py's own annotations type replies as ``bytes | str | None`` unions that
+        # depend on decode_responses; we always get bytes, so talk to it untyped.
+        self._r: Any = client
+        self._append = client.register_script(_APPEND_LUA)
+
+    @classmethod
+    def from_url(cls, url: str) -> Store:
+        client = aioredis.Redis.from_url(
+            url,
+            decode_responses=False,
+            socket_connect_timeout=2.0,
+            socket_timeout=5.0,
+            health_check_interval=10,
+        )
+        return cls(client)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def ping(self) -> None:
+        with _translated():
+            await self._r.ping()
+
+    # ------------------------------------------------------------ session logs
+
+    async def append(
+        self,
+        session: str,
+        event_id: str,
+        expected_last: int,
+        payload: bytes,
+        *,
+        type_: str,
+        src: str,
+        ts: int,
+    ) -> AppendResult:
+        """Append one sequenced event if the log still ends at ``expected_last``."""
+        fields: list[Any] = ["d", payload, "id", event_id, "type", type_, "src", src, "ts", ts]
+        with _translated():
+            status, seq = await self._append(
+                keys=[log_key(session), ids_key(session)],
+                args=[event_id, expected_last, *fields],
+            )
+        return AppendResult(AppendStatus(int(status)), int(seq))
+
+    async def last_seq(self, session: str) -> int:
+        with _translated():
+            top = await self._r.xrevrange(log_key(session), "+", "-", count=1)
+        return _seq_of_entry_id(top[0][0]) if top else 0
+
+    async def seq_of(self, session: str, event_id: str) -> int | None:
+        """The seq an event id got, or ``None`` if it was never sequenced."""
+        with _translated():
+            value = await self._r.hget(ids_key(session), event_id)
+        return None if value is None else int(value)
+
+    async def read_events(
+        self,
+        session: str,
+        from_seq: int = 1,
+        to_seq: int | None = None,
+        limit: int | None = None,
+    ) -> list[StoredEvent]:
+        """Events ``from_seq..to_seq`` (inclusive; ``None`` = newest), at most ``limit``."""
+        start = f"{max(from_seq, 1)}-0"
+        end = "+" if to_seq is None else f"{to_seq}-0"
+        with _translated():
+            entries = await self._r.xrange(log_key(session), start, end, count=limit)
+        return [StoredEvent(_seq_of_entry_id(eid), fields[b"d"]) for eid, fields in entries]
+
+    # --------------------------------------------------------------- sessions
+
+    async def add_session(self, session: str, spec_json: str) -> bool:
+        """Store a new session spec; False if the id is taken."""
+        with _translated():
+            created = await self._r.set(session_key(session), spec_json, nx=True)
+            if created:
+                await self._r.sadd(SESSIONS_KEY, session)
+        return bool(created)
+
+    async def get_session(self, session: str) -> str | None:
+        with _translated():
+            value = await self._r.get(session_key(session))
+        return None if value is None else value.decode()
+
+    async def all_sessions(self) -> dict[str, str]:
+        """Every session id -> spec JSON (one SMEMBERS, one MGET)."""
+        with _translated():
+            ids = sorted(m.decode() for m in await self._r.smembers(SESSIONS_KEY))
+            if not ids:
+                return {}
+            values = await self._r.mget([session_key(s) for s in ids])
+        return {s: v.decode() for s, v in zip(ids, values, strict=True) if v is not None}
+
+    # ------------------------------------------------------------------ nodes
+
+    async def add_node(self, node: str, password_hash: str) -> bool:
+        """Register a node; False if it exists."""
+        with _translated():
+            return bool(await self._r.hsetnx(NODES_KEY, node, password_hash))
+
+    async def set_node(self, node: str, password_hash: str) -> bool:
+        """Replace an existing node's hash; False if the node is unknown."""
+        with _translated():
+            if not await self._r.hexists(NODES_KEY, node):
+                return False
+            await self._r.hset(NODES_KEY, node, password_hash)
+        return True
+
+    async def remove_node(self, node: str) -> bool:
+        with _translated():
+            removed = await self._r.hdel(NODES_KEY, node)
+            await self._r.hdel(HEARTBEAT_KEY, node)
+        return bool(removed)
+
+    async def nodes(self) -> dict[str, str]:
+        with _translated():
+            raw = await self._r.hgetall(NODES_KEY)
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    async def hub_users(self) -> dict[str, str]:
+        with _translated():
+            raw = await self._r.hgetall(HUB_USERS_KEY)
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    async def set_hub_users(self, users: dict[str, str]) -> None:
+        if not users:
+            return
+        with _translated():
+            await self._r.hset(HUB_USERS_KEY, mapping=users)
+
+    # -------------------------------------------------------------- heartbeats
+
+    async def put_heartbeat(self, node: str, record: dict[str, Any]) -> None:
+        with _translated():
+            await self._r.hset(HEARTBEAT_KEY, node, json.dumps(record))
+
+    async def heartbeats(self) -> dict[str, dict[str, Any]]:
+        with _translated():
+            raw = await self._r.hgetall(HEARTBEAT_KEY)
+        return {k.decode(): json.loads(v) for k, v in raw.items()}

@@ -1,0 +1,149 @@
+"""Route what arrives from MQTT: node uplinks and presence, by kind.
+
+The sender of an uplink is the node id in the topic ``{prefix}/nodes/{node}/up``;
+the broker's ACL lets a node write only its own ``up``, so that is the authenticated
+identity. Any ``src`` in the payload is ignored (the sequencer overwrites it).
+
+Every refusal goes through ``RouterHost.reject`` (counted by reason, logged and
+answered with ``cmd.rejected``); nothing a node sends can raise out of ``handle``.
+Lesson events are only queued here (to their session's runtime), so one slow session
+never holds up the others; heartbeats and resync requests run as small tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any, Protocol
+
+import msgpack
+
+from broker.client import Incoming
+from hub.sequencer import SessionRuntime, Uplink
+from protocols.codec import decode
+from protocols.exceptions import DecodeError, MessageTooLarge, TopicError
+from protocols.messages import (
+    EVENT_TYPES,
+    NodeHeartbeat,
+    NodePresence,
+    NodeResync,
+)
+from protocols.topics import TopicKind, Topics
+
+__all__ = ["RouterHost", "UplinkRouter", "guess_ref"]
+
+log = logging.getLogger("dualclass.hub.uplinks")
+
+
+class RouterHost(Protocol):
+    """What the router needs from the hub."""
+
+    async def find_runtime(self, session: str) -> SessionRuntime | None: ...
+
+    async def on_heartbeat(self, node: str, message: NodeHeartbeat) -> None: ...
+
+    async def on_presence(self, node: str, online: bool) -> None: ...
+
+    async def on_resync(self, node: str, message: NodeResync) -> None: ...
+
+    async def reject(self, node: str, ref: str, code: str, detail: str) -> None: ...
+
+    def count_rejection(self, reason: str) -> None: ...
+
+
+def guess_ref(payload: bytes) -> str:
+    """The message id of an undecodable payload, if it has a plausible one."""
+    try:
+        raw = msgpack.unpackb(payload, raw=False)
+    except Exception:
+        return ""
+    ref = raw.get("id") if isinstance(raw, dict) else None
+    return ref if isinstance(ref, str) and len(ref) <= 64 else ""
+
+
+class UplinkRouter:
+    """Decode and dispatch one incoming MQTT message at a time."""
+
+    def __init__(self, host: RouterHost, topics: Topics, *, max_size: int) -> None:
+        self._host = host
+        self._topics = topics
+        self._max_size = max_size
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(self, incoming: Incoming) -> None:
+        """Handle one message; never raises (except cancellation)."""
+        try:
+            await self._handle(incoming)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("uplink on %s failed", incoming.topic)
+
+    async def drain(self) -> None:
+        """Wait for the heartbeat/resync tasks started so far."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("uplink task failed", exc_info=task.exception())
+
+    async def _handle(self, incoming: Incoming) -> None:
+        try:
+            ref = self._topics.parse(incoming.topic)
+        except TopicError as exc:
+            self._host.count_rejection(exc.code)
+            log.warning("ignored message: %s", exc)
+            return
+        if ref.kind is TopicKind.NODE_PRESENCE:
+            await self._presence(ref.ident, incoming.payload)
+        elif ref.kind is TopicKind.NODE_UP:
+            await self._uplink(ref.ident, incoming.payload)
+
+    async def _presence(self, node: str, payload: bytes) -> None:
+        if not payload:
+            return  # a cleared retained message
+        try:
+            message = decode(payload, max_size=self._max_size)
+        except DecodeError as exc:
+            self._host.count_rejection(f"presence_{exc.code}")
+            log.warning("presence of %s refused: %s", node, exc)
+            return
+        if isinstance(message, NodePresence):
+            await self._host.on_presence(node, message.body.online)
+        else:
+            self._host.count_rejection("presence_unexpected_type")
+
+    async def _uplink(self, node: str, payload: bytes) -> None:
+        try:
+            message = decode(payload, max_size=self._max_size)
+        except DecodeError as exc:
+            ref = "" if isinstance(exc, MessageTooLarge) else guess_ref(payload)
+            await self._host.reject(node, ref, exc.code, str(exc))
+            return
+        type_ = message.type
+        if type_ in EVENT_TYPES:
+            runtime = await self._host.find_runtime(message.session)
+            if runtime is None:
+                await self._host.reject(
+                    node, message.id, "unknown_session", f"no session {message.session!r}"
+                )
+                return
+            runtime.submit(Uplink(node, message))
+        elif isinstance(message, NodeHeartbeat):
+            self._spawn(self._host.on_heartbeat(node, message))
+        elif isinstance(message, NodeResync):
+            self._spawn(self._host.on_resync(node, message))
+        elif isinstance(message, NodePresence):
+            await self._host.on_presence(node, message.body.online)
+        else:
+            await self._host.reject(
+                node, message.id, "unexpected_type", f"{type_} is not sent by nodes"
+            )
