@@ -395,9 +395,7 @@ class Ledger:
         )
 
     @staticmethod
-    def _browsers(
-        st: SessionState, end: int | None
-    ) -> tuple[dict[str, list[Interval]], int, int]:
+    def _browsers(st: SessionState, end: int | None) -> tuple[dict[str, list[Interval]], int, int]:
         """Tutor-console intervals per classroom, and viewer count and viewer time."""
         by_participant: dict[str, list[tuple[int, bool]]] = {}
         room_of: dict[str, str] = {}

@@ -273,9 +273,7 @@ async def rebuild_from_streams(
     return ledger
 
 
-async def load_term(
-    redis: Any, lo_ms: int, hi_ms: int, *, progress: bool = False
-) -> Term:
+async def load_term(redis: Any, lo_ms: int, hi_ms: int, *, progress: bool = False) -> Term:
     """The term of sessions scheduled in ``[lo_ms, hi_ms)`` from the persisted ledger."""
     directory = await get_directory(redis)
     infos = await sessions_between(redis, lo_ms, hi_ms)

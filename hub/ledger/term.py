@@ -38,7 +38,5 @@ def term_from_ledger(
     as_of: int | None = None,
 ) -> Term:
     """The term of ``infos`` with figures from ``ledger`` (``as_of`` closes live lessons)."""
-    lessons = tuple(
-        Lesson(info, ledger.figures(info.session, info, as_of=as_of)) for info in infos
-    )
+    lessons = tuple(Lesson(info, ledger.figures(info.session, info, as_of=as_of)) for info in infos)
     return Term(directory=directory, lessons=lessons)
