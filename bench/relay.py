@@ -1,0 +1,375 @@
+"""Benchmark of the media relay: pass-through forwarding vs decode/re-encode.
+
+    .venv/bin/python bench/relay.py [--subscribers 1,4,8,16,32] [--seconds 10] [--json FILE]
+
+For each mode and each K, fresh processes: the hub (one ``SessionRelay``), a lead
+sending a VP8 640x480 @ 30 fps test pattern, and K observers spread over a few
+subscriber processes. Subscribers count complete encoded video frames without
+decoding; one of them also decodes and reads the pattern back, to prove the
+stream is valid. Signalling is complete SDPs over a loopback TCP socket (JSON
+lines); all media stays on 127.0.0.1.
+
+Measured per run, over ``--seconds`` after a warm-up: the hub process's CPU
+seconds per wall second (``time.process_time()`` of the hub, all its threads)
+and the lowest subscriber frame rate. Other work on the machine (other
+engineers' jobs, and the lead and subscriber processes themselves) shares the
+CPU, so the figures are upper bounds on the hub's cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tqdm import tqdm
+
+from hub.media.ice import LOOPBACK, restrict_host_addresses
+from hub.media.participant import ParticipantPeer
+from hub.media.relay import RelayMode, RelaySettings, SessionRelay
+from hub.media.routing import Role, Slot
+from hub.media.testsource import AudioTestSource, VideoTestSource
+
+LEAD_SOURCE = 1
+PER_PROCESS = 8  # subscribers sharing one process
+SATURATED_FPS = 25.0  # below this the transcoding hub no longer keeps up
+
+
+def run_loop(main: Callable[[], Coroutine[Any, Any, None]], use_uvloop: bool) -> None:
+    """Run a child's main coroutine on uvloop (the hub's production loop) if asked."""
+    if use_uvloop:
+        import uvloop
+
+        uvloop.run(main())
+    else:
+        asyncio.run(main())
+
+
+async def recv_cmd(conn: Connection) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+
+
+# -- signalling: JSON lines over loopback TCP ---------------------------------
+
+
+async def send_json(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
+    writer.write(json.dumps(message).encode() + b"\n")
+    await writer.drain()
+
+
+async def read_json(reader: asyncio.StreamReader) -> dict[str, Any]:
+    line = await reader.readline()
+    if not line:
+        raise ConnectionError("signalling connection closed")
+    message: dict[str, Any] = json.loads(line)
+    return message
+
+
+async def join(port: int, pid: str, peer: ParticipantPeer) -> None:
+    """Join the hub on ``port`` as ``pid``: offer in, answer out (complete SDPs)."""
+    from aiortc import RTCSessionDescription
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await send_json(writer, {"pid": pid, "role": peer.role.value})
+        offer = await read_json(reader)
+        answer = await peer.answer(RTCSessionDescription(offer["sdp"], offer["type"]))
+        await send_json(writer, {"sdp": answer.sdp, "type": answer.type})
+        ok = await read_json(reader)
+        if ok.get("type") != "ok":
+            raise RuntimeError(f"hub refused {pid}: {ok}")
+    finally:
+        writer.close()
+
+
+# -- child processes ----------------------------------------------------------
+
+
+def hub_process(conn: Connection, mode: str, use_uvloop: bool) -> None:
+    async def main() -> None:
+        from aiortc import RTCSessionDescription
+
+        restrict_host_addresses(LOOPBACK)
+        relay = SessionRelay("bench", RelaySettings(mode=RelayMode(mode)))
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                hello = await read_json(reader)
+                offer = await relay.offer(hello["pid"], Role(hello["role"]))
+                await send_json(writer, {"sdp": offer.sdp, "type": offer.type})
+                answer = await read_json(reader)
+                await relay.answer(hello["pid"], RTCSessionDescription(answer["sdp"], "answer"))
+                await send_json(writer, {"type": "ok"})
+            except Exception as exc:  # report to the joining peer, keep serving
+                await send_json(writer, {"type": "error", "error": repr(exc)})
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        conn.send(server.sockets[0].getsockname()[1])
+        while (cmd := await recv_cmd(conn)) != "quit":
+            if cmd == "mark":
+                conn.send((time.process_time(), time.monotonic()))
+        server.close()
+        await relay.close()
+
+    run_loop(main, use_uvloop)
+
+
+def lead_process(conn: Connection, port: int, audio: bool, use_uvloop: bool) -> None:
+    async def main() -> None:
+        restrict_host_addresses(LOOPBACK)
+        peer = ParticipantPeer(
+            Role.LEAD,
+            video=VideoTestSource(LEAD_SOURCE, width=640, height=480, fps=30),
+            audio=AudioTestSource(LEAD_SOURCE) if audio else None,
+            decode=False,
+        )
+        await join(port, "lead", peer)
+        conn.send("joined")
+        while await recv_cmd(conn) != "quit":
+            pass
+        await peer.close()
+
+    run_loop(main, use_uvloop)
+
+
+def subscriber_process(
+    conn: Connection, port: int, pids: list[str], decode_first: bool, use_uvloop: bool
+) -> None:
+    async def main() -> None:
+        restrict_host_addresses(LOOPBACK)
+        peers = {
+            pid: ParticipantPeer(Role.OBSERVER, decode=decode_first and i == 0)
+            for i, pid in enumerate(pids)
+        }
+        await asyncio.gather(*(join(port, pid, peer) for pid, peer in peers.items()))
+        conn.send("joined")
+        while (cmd := await recv_cmd(conn)) != "quit":
+            if cmd == "counts":
+                video = {pid: p.slot(Slot.MAIN).encoded for pid, p in peers.items()}
+                decoded = {
+                    pid: (p.slot(Slot.MAIN).decoded, p.slot(Slot.MAIN).last_pattern)
+                    for pid, p in peers.items()
+                    if p.slot(Slot.MAIN).decoded
+                }
+                conn.send((time.monotonic(), video, decoded))
+        for peer in peers.values():
+            await peer.close()
+
+    run_loop(main, use_uvloop)
+
+
+# -- orchestration ------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    mode: str
+    subscribers: int
+    hub_cpu_s_per_s: float
+    fps_min: float
+    fps_mean: float
+    decoded_ok: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "subscribers": self.subscribers,
+            "hub_cpu_s_per_s": round(self.hub_cpu_s_per_s, 4),
+            "fps_min": round(self.fps_min, 2),
+        }
+
+
+class Run:
+    """The processes of one (mode, K) measurement; always cleaned up."""
+
+    def __init__(self, ctx: Any, mode: str, k: int, audio: bool, use_uvloop: bool) -> None:
+        self.ctx = ctx
+        self.mode, self.k, self.audio, self.uvloop = mode, k, audio, use_uvloop
+        self.procs: list[tuple[Any, Connection]] = []
+
+    def spawn(self, target: Callable[..., None], *args: Any) -> Connection:
+        parent, child = self.ctx.Pipe()
+        proc = self.ctx.Process(target=target, args=(child, *args, self.uvloop), daemon=True)
+        proc.start()
+        self.procs.append((proc, parent))
+        conn: Connection = parent
+        return conn
+
+    @staticmethod
+    def expect(conn: Connection, seconds: float, what: str) -> Any:
+        if not conn.poll(seconds):
+            raise TimeoutError(f"{what}: no answer within {seconds} s")
+        return conn.recv()
+
+    def measure(self, seconds: float, warmup: float, bar: tqdm[Any]) -> Result:
+        bar.set_postfix_str(f"{self.mode} K={self.k}: starting", refresh=True)
+        hub = self.spawn(hub_process, self.mode)
+        port = self.expect(hub, 30, "hub start")
+        lead = self.spawn(lead_process, port, self.audio)
+        self.expect(lead, 30, "lead join")
+        groups = max(1, math.ceil(self.k / PER_PROCESS))
+        pids = [f"sub{i}" for i in range(self.k)]
+        subs = [
+            self.spawn(subscriber_process, port, pids[g::groups], g == 0) for g in range(groups)
+        ]
+        for conn in subs:
+            self.expect(conn, 60, "subscribers join")
+
+        def counts() -> tuple[dict[str, float], dict[str, int], dict[str, Any]]:
+            at: dict[str, float] = {}
+            video: dict[str, int] = {}
+            decoded: dict[str, Any] = {}
+            for conn in subs:
+                conn.send("counts")
+                t, v, d = self.expect(conn, 10, "counts")
+                at.update(dict.fromkeys(v, t))
+                video.update(v)
+                decoded.update(d)
+            return at, video, decoded
+
+        deadline = time.monotonic() + 20
+        while min(counts()[1].values()) == 0:  # every subscriber has video
+            if time.monotonic() > deadline:
+                raise TimeoutError("not every subscriber received video within 20 s")
+            time.sleep(0.2)
+        time.sleep(warmup)
+
+        hub.send("mark")
+        cpu0, wall0 = self.expect(hub, 10, "hub mark")
+        at0, video0, _ = counts()
+        bar.set_postfix_str(f"{self.mode} K={self.k}: measuring {seconds:g} s", refresh=True)
+        time.sleep(seconds)
+        hub.send("mark")
+        cpu1, wall1 = self.expect(hub, 10, "hub mark")
+        at1, video1, decoded = counts()
+
+        fps = [(video1[p] - video0[p]) / (at1[p] - at0[p]) for p in video0]
+        decoded_ok = any(
+            n > 0 and pattern and pattern[0] == LEAD_SOURCE for n, pattern in decoded.values()
+        )
+        return Result(
+            self.mode,
+            self.k,
+            (cpu1 - cpu0) / (wall1 - wall0),
+            min(fps),
+            sum(fps) / len(fps),
+            bool(decoded_ok),
+        )
+
+    def close(self) -> None:
+        for _, conn in self.procs:
+            with contextlib.suppress(OSError):
+                conn.send("quit")
+        for proc, _ in self.procs:
+            proc.join(5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", default="1,4,8,16,32", help="comma-separated K values")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measurement window per run")
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--json", type=Path, help="write results as JSON here")
+    parser.add_argument("--modes", default="passthrough,transcode")
+    parser.add_argument(
+        "--transcode-max", type=int, default=8, help="largest K tried in transcode mode"
+    )
+    parser.add_argument("--audio", action="store_true", help="lead also sends Opus audio")
+    parser.add_argument("--no-uvloop", action="store_true", help="plain asyncio loops")
+    args = parser.parse_args()
+
+    ks = sorted({int(k) for k in args.subscribers.split(",")})
+    modes = [m.strip() for m in args.modes.split(",")]
+    plan = [(m, k) for m in modes for k in ks if m != "transcode" or k <= args.transcode_max]
+    ctx = mp.get_context("spawn")
+    cores = os.cpu_count()
+    print(
+        f"relay bench: VP8 640x480 @ 30 fps{' + Opus' if args.audio else ''}, "
+        f"{args.seconds:g} s per run, {cores} cores shared with other work "
+        f"(load average at start {os.getloadavg()[0]:.2f})"
+    )
+    results: list[Result] = []
+    saturated_at: int | None = None
+    with tqdm(plan, desc="runs", unit="run") as bar:
+        for mode, k in bar:
+            if mode == "transcode" and saturated_at is not None:
+                continue
+            run = Run(ctx, mode, k, args.audio, not args.no_uvloop)
+            try:
+                result = run.measure(args.seconds, args.warmup, bar)
+            finally:
+                run.close()
+            results.append(result)
+            tqdm.write(
+                f"  {mode:11s} K={k:3d}  hub {result.hub_cpu_s_per_s:.3f} CPU-s/s  "
+                f"fps min {result.fps_min:5.1f} mean {result.fps_mean:5.1f}  "
+                f"decoded {'ok' if result.decoded_ok else 'FAILED'}"
+            )
+            if mode == "transcode" and result.fps_min < SATURATED_FPS:
+                saturated_at = k
+    report(results, saturated_at, args.transcode_max)
+    if args.json:
+        args.json.write_text(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
+        print(f"wrote {args.json}")
+
+
+def report(results: list[Result], saturated_at: int | None, transcode_max: int) -> None:
+    by = {(r.mode, r.subscribers): r for r in results}
+    print(
+        f"\n{'K':>4} {'pass CPU-s/s':>13} {'pass fps_min':>13} {'trans CPU-s/s':>14} "
+        f"{'trans fps_min':>14} {'ratio':>7}"
+    )
+    for k in sorted({r.subscribers for r in results}):
+        p, t = by.get(("passthrough", k)), by.get(("transcode", k))
+        cells = [
+            f"{p.hub_cpu_s_per_s:13.3f}" if p else f"{'-':>13}",
+            f"{p.fps_min:13.1f}" if p else f"{'-':>13}",
+            f"{t.hub_cpu_s_per_s:14.3f}" if t else f"{'-':>14}",
+            f"{t.fps_min:14.1f}" if t else f"{'-':>14}",
+            f"{t.hub_cpu_s_per_s / p.hub_cpu_s_per_s:7.1f}" if p and t else f"{'-':>7}",
+        ]
+        print(f"{k:>4} " + " ".join(cells))
+    if saturated_at is not None:
+        print(
+            f"transcode saturated at K={saturated_at} (fps_min < {SATURATED_FPS:g}); stopped there"
+        )
+    elif any(r.mode == "transcode" for r in results):
+        print(f"transcode measured up to K={transcode_max} (--transcode-max)")
+    passthrough = [r for r in results if r.mode == "passthrough"]
+    if len(passthrough) >= 2:
+        n = len(passthrough)
+        xs = [float(r.subscribers) for r in passthrough]
+        ys = [r.hub_cpu_s_per_s for r in passthrough]
+        mx, my = sum(xs) / n, sum(ys) / n
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+            (x - mx) ** 2 for x in xs
+        )
+        base = my - slope * mx
+        full = [r.subscribers for r in passthrough if r.fps_min >= 29]
+        print(
+            f"pass-through hub cost ~ {base:.3f} + {slope * 1000:.2f} m CPU-s/s per subscriber; "
+            f"one core (1.0 CPU-s/s) carries about K = {(1 - base) / slope:.0f} "
+            f"(extrapolated; measured full rate up to K = {max(full) if full else 0})"
+        )
+
+
+if __name__ == "__main__":
+    main()
