@@ -137,18 +137,25 @@ class Store:
         self._append = client.register_script(_APPEND_LUA)
 
     @classmethod
-    def from_url(cls, url: str) -> Store:
-        client = aioredis.Redis.from_url(
+    def from_url(cls, url: str, *, max_connections: int = 64) -> Store:
+        """A client whose pool waits for a free connection instead of failing.
+
+        Many sessions sequence concurrently; a bounded, blocking pool keeps Redis
+        connections few and turns bursts into short waits.
+        """
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=10.0,
             decode_responses=False,
             socket_connect_timeout=2.0,
             socket_timeout=5.0,
             health_check_interval=10,
         )
-        return cls(client)
+        return cls(aioredis.Redis(connection_pool=pool))
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await self.redis.aclose(close_connection_pool=True)
 
     async def ping(self) -> None:
         with _translated():
