@@ -1,0 +1,119 @@
+"""The registry's value objects: ``School``, ``Classroom``, ``Teacher``.
+
+Why pydantic (unlike the matching dataclasses): these cross process boundaries as
+they are — JSON in Redis, JSON bodies of the HTTP API, rows of a CSV import — and
+the validation rules should be written once for all three.
+
+Ids are the same alphabet as session ids (letters, digits, ``_ . -``) because
+session ids of a timetable are derived from them. A classroom id is unique across
+schools; offers and requests of the matching name classrooms by this id.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = [
+    "Classroom",
+    "Entity",
+    "Ident",
+    "Kind",
+    "NodeRef",
+    "School",
+    "SchoolKind",
+    "Teacher",
+    "TeacherRole",
+    "model_of",
+]
+
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+#: Same rule as ``hub.api.nodes.NodeId`` (a node id is an MQTT username).
+NodeRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Kbps = Annotated[int, Field(ge=1, le=10_000_000)]
+
+
+class SchoolKind(StrEnum):
+    LEAD = "lead"
+    PARTNER = "partner"
+
+
+class TeacherRole(StrEnum):
+    LEAD = "lead"
+    TUTOR = "tutor"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class School(_Model):
+    """A school; ``kind`` says whether it teaches (lead) or receives (partner)."""
+
+    id: Ident
+    name: Name
+    kind: SchoolKind
+    region: Annotated[str, Field(max_length=200)] = ""
+    rural: bool = False
+
+
+class Classroom(_Model):
+    """A room with a classroom node. ``node`` may be empty until its box is installed,
+    but a classroom without a node cannot take part in a session."""
+
+    id: Ident
+    school: Ident
+    node: NodeRef | None = None
+    seats: Annotated[int, Field(ge=1, le=1000)] = 40
+    grades: Annotated[list[Annotated[int, Field(ge=1, le=12)]], Field(max_length=12)] = []
+    downlink_kbps: Kbps = 2000
+    uplink_kbps: Kbps = 1000
+
+    @field_validator("grades")
+    @classmethod
+    def _sorted_unique(cls, grades: list[int]) -> list[int]:
+        return sorted(set(grades))
+
+
+class Teacher(_Model):
+    """A lead teacher (teaches live) or a tutor (runs a partner classroom)."""
+
+    id: Ident
+    name: Name
+    school: Ident
+    role: TeacherRole
+    subjects: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=32)
+    ] = []
+
+    @field_validator("subjects")
+    @classmethod
+    def _normalised(cls, subjects: list[str]) -> list[str]:
+        # Lower-cased like the matching CSVs, so "English" here matches "english" there.
+        return list(dict.fromkeys(s.strip().lower() for s in subjects if s.strip()))
+
+
+Entity = School | Classroom | Teacher
+
+
+class Kind(StrEnum):
+    """The three registry collections; the value is the plural used in URLs and CLI."""
+
+    SCHOOLS = "schools"
+    CLASSROOMS = "classrooms"
+    TEACHERS = "teachers"
+
+    @property
+    def singular(self) -> str:
+        return self.value[:-1]
+
+
+def model_of(kind: Kind) -> type[School] | type[Classroom] | type[Teacher]:
+    if kind is Kind.SCHOOLS:
+        return School
+    if kind is Kind.CLASSROOMS:
+        return Classroom
+    return Teacher
