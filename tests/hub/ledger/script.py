@@ -147,7 +147,7 @@ def build_script(seed: int = 7) -> list[SessionPlan]:
         ("A", 2, "c31"): "absent",
         ("B", 1, "c12"): "short",
         ("C", 1, "c41"): "console",
-        ("A", 3, "c11"): "absent",
+        ("B", 2, "c21"): "absent",
     }
     plans = []
     for course in COURSES:
