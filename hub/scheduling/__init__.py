@@ -1,0 +1,30 @@
+"""From an accepted matching result to lessons on the clock (issue 3).
+
+- ``timetable``  pure: assignments + a date range -> ``Lesson`` s (one per offer per
+                 week at its weekly slot, local time in the given zone), and lessons
+                 + the registry -> ``SessionSpec`` s (node ids of the classrooms).
+- ``due``        pure: which ``cmd.join`` / ``cmd.leave`` are due at a given instant.
+- ``scheduler``  ``LessonScheduler``: the I/O loop around ``due`` (reads session
+                 specs from Redis, sends commands through the hub's MQTT link).
+- ``service``    accepting a run: plan, resolve, create sessions, remember lessons.
+
+May import: ``hub.matching``, ``hub.registry``, ``hub.sessions``, ``hub.core``,
+``protocols``.
+"""
+
+from __future__ import annotations
+
+from hub.scheduling.due import Action, ActionKind, Timing, due
+from hub.scheduling.timetable import Lesson, Period, SlotError, plan, to_specs
+
+__all__ = [
+    "Action",
+    "ActionKind",
+    "Lesson",
+    "Period",
+    "SlotError",
+    "Timing",
+    "due",
+    "plan",
+    "to_specs",
+]
