@@ -30,10 +30,10 @@ TOPICS = Topics()
 
 
 async def wait_for(
-    condition: Callable[[], T | Awaitable[T]], *, timeout: float = 5.0, what: str = "condition"
+    condition: Callable[[], T | Awaitable[T]], *, within: float = 5.0, what: str = "condition"
 ) -> T:
-    """Poll ``condition`` until truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+    """Poll ``condition`` until truthy; fail the test after ``within`` seconds."""
+    deadline = time.monotonic() + within
     while True:
         value = condition()
         if asyncio.iscoroutine(value) or isinstance(value, Awaitable):
@@ -126,18 +126,18 @@ class FakeNode:
         topic = TOPICS.session_events(session)
         return [m for t, m in self.received if t == topic]
 
-    async def wait_events(self, session: str, count: int, timeout: float = 5.0) -> list[Envelope]:
+    async def wait_events(self, session: str, count: int, within: float = 5.0) -> list[Envelope]:
         await wait_for(
             lambda: len({e.seq for e in self.events(session)}) >= count,
-            timeout=timeout,
+            within=within,
             what=f"{count} events at {self.node}",
         )
         return sorted(self.events(session), key=lambda e: e.seq or 0)
 
-    async def wait_type(self, type_: str, count: int = 1, timeout: float = 5.0) -> list[Envelope]:
+    async def wait_type(self, type_: str, count: int = 1, within: float = 5.0) -> list[Envelope]:
         await wait_for(
             lambda: len(self.of_type(type_)) >= count,
-            timeout=timeout,
+            within=within,
             what=f"{count} {type_} at {self.node}",
         )
         return self.of_type(type_)

@@ -70,7 +70,9 @@ async def test_lead_events_reach_partners_in_order(nodes: dict[str, FakeNode]) -
         assert all(e.src == "lead" and e.ts for e in events)
     state = await wait_for(
         lambda: [
-            s for s in nodes["p1"].of_type("session.state") if s.body.last_seq == 6  # type: ignore[attr-defined]
+            s
+            for s in nodes["p1"].of_type("session.state")
+            if s.body.last_seq == 6  # type: ignore[attr-defined]
         ],
         what="snapshot at seq 6",
     )
@@ -187,7 +189,7 @@ async def test_resync_returns_missing_range_with_paging(
     big = "x" * 1500
     for _ in range(59):
         await lead.send(ChatMessage(id=new_id(), session=S, body=ChatBody(text=big)))
-    await nodes["p1"].wait_events(S, 60, timeout=10)
+    await nodes["p1"].wait_events(S, 60, within=10)
     p2 = nodes["p2"]
     got: list[int] = []
     from_seq = 3
