@@ -38,7 +38,7 @@ def test_weekly_occurrences_in_shanghai() -> None:
     period = Period(date(2025, 3, 3), date(2025, 3, 17), "Asia/Shanghai", 40)
     got = occurrences("mon-09:00", period)
     assert [d for d, _, _ in got] == [date(2025, 3, 3), date(2025, 3, 10), date(2025, 3, 17)]
-    day, start, end = got[0]
+    _, start, end = got[0]
     assert _utc(start) == datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # 09:00 +08:00
     assert end - start == 40 * 60_000
     # Shanghai has no DST: every week the same UTC hour.
