@@ -335,7 +335,7 @@ def report(results: list[Result], saturated_at: int | None, transcode_max: int) 
     by = {(r.mode, r.subscribers): r for r in results}
     print(
         f"\n{'K':>4} {'pass CPU-s/s':>13} {'pass fps_min':>13} {'trans CPU-s/s':>14} "
-        f"{'trans fps_min':>14} {'ratio':>7}"
+        f"{'trans fps_min':>14} {'ratio':>7} {'ratio/frame':>12}"
     )
     for k in sorted({r.subscribers for r in results}):
         p, t = by.get(("passthrough", k)), by.get(("transcode", k))
@@ -345,8 +345,15 @@ def report(results: list[Result], saturated_at: int | None, transcode_max: int) 
             f"{t.hub_cpu_s_per_s:14.3f}" if t else f"{'-':>14}",
             f"{t.fps_min:14.1f}" if t else f"{'-':>14}",
             f"{t.hub_cpu_s_per_s / p.hub_cpu_s_per_s:7.1f}" if p and t else f"{'-':>7}",
+            # CPU per frame delivered: fair when transcode falls below full rate.
+            f"{(t.hub_cpu_s_per_s / t.fps_mean) / (p.hub_cpu_s_per_s / p.fps_mean):12.1f}"
+            if p and t and t.fps_mean > 0
+            else f"{'-':>12}",
         ]
         print(f"{k:>4} " + " ".join(cells))
+    print(
+        "ratio = transcode / pass-through hub CPU-s/s; ratio/frame = the same per frame delivered"
+    )
     if saturated_at is not None:
         print(
             f"transcode saturated at K={saturated_at} (fps_min < {SATURATED_FPS:g}); stopped there"

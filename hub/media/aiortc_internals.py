@@ -38,6 +38,7 @@ agreed in the last offer/answer, preferred first), which aiortc does not expose.
 
 from __future__ import annotations
 
+import functools
 import queue
 from collections.abc import Callable
 from fractions import Fraction
@@ -160,8 +161,13 @@ def encoded_packet(data: bytes, pts: int, clock_rate: int) -> av.Packet[Stream]:
     """
     packet = av.Packet(data)
     packet.pts = pts
-    packet.time_base = Fraction(1, clock_rate)
+    packet.time_base = _time_base(clock_rate)
     return packet
+
+
+@functools.cache
+def _time_base(clock_rate: int) -> Fraction:
+    return Fraction(1, clock_rate)
 
 
 def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
