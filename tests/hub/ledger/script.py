@@ -48,8 +48,14 @@ SCHOOLS = [
     School(school="P5", name="Far Village", region="R2", rural=True),
 ]
 ROOMS = {
-    "l1": "L1", "l2": "L2", "c11": "P1", "c12": "P1", "c21": "P2",
-    "c31": "P3", "c41": "P4", "c51": "P5",
+    "l1": "L1",
+    "l2": "L2",
+    "c11": "P1",
+    "c12": "P1",
+    "c21": "P2",
+    "c31": "P3",
+    "c41": "P4",
+    "c51": "P5",
 }
 DIRECTORY = Directory.build(
     SCHOOLS, [Classroom(classroom=r, school=s, seats=40) for r, s in ROOMS.items()]
@@ -167,7 +173,9 @@ def build_script(seed: int = 7) -> list[SessionPlan]:
                 scheduled_end=start + LESSON_MIN * MIN,
             )
             started = week not in course.cancelled
-            rooms = [_plan_room(rng, p, forced.get((course.name, week, p))) for p in course.partners]
+            rooms = [
+                _plan_room(rng, p, forced.get((course.name, week, p))) for p in course.partners
+            ]
             slots = iter(FLOOR_SLOTS)
             for plan in rooms:
                 if plan.join is not None and plan.join < 8 and plan.hands and plan.gap is None:
@@ -223,18 +231,29 @@ def inputs(plans: list[SessionPlan]) -> list[LedgerInput]:
             continue
         s0, sid, lead = sp.start_ms, sp.info.session, sp.info.lead_classroom
 
-        def at(minute: float) -> int:
+        def at(minute: float, s0: int = s0) -> int:
             return s0 + int(minute * MIN)
 
         events: list[tuple[int, str, Envelope]] = []
 
-        def ev(minute: float, src: str, make: type[Envelope], **kw: object) -> None:
+        def ev(
+            minute: float,
+            src: str,
+            make: type[Envelope],
+            events: list[tuple[int, str, Envelope]] = events,
+            sid: str = sid,
+            **kw: object,
+        ) -> None:
             events.append((at(minute), src, make(id=new_id(), session=sid, **kw)))
 
         add(at(-10), PresenceInput(lead, True, at(-10)))
         add(at(LESSON_MIN + 5), PresenceInput(lead, False, at(LESSON_MIN + 5)))
-        ev(0, lead, LessonStart, body={"title": "", "subject": sp.info.subject,
-                                          "grade": sp.info.grade})
+        ev(
+            0,
+            lead,
+            LessonStart,
+            body={"title": "", "subject": sp.info.subject, "grade": sp.info.grade},
+        )
         for i in range(15):
             ev(1 + i * 2.5, lead, SlideShow, body={"deck": "d", "index": i})
         for qid, open_m, close_m, correct in QUIZZES:
@@ -248,8 +267,10 @@ def inputs(plans: list[SessionPlan]) -> list[LedgerInput]:
         for plan in sp.rooms:
             room = plan.room
             if plan.console:
-                add(at(plan.join or 0), BrowserInput("tutor-" + room, sid, at(plan.join or 0),
-                                                     True, room))
+                add(
+                    at(plan.join or 0),
+                    BrowserInput("tutor-" + room, sid, at(plan.join or 0), True, room),
+                )
                 add(at(38), BrowserInput("tutor-" + room, sid, at(38), False, room))
             else:
                 for a, b in _connected_segments(plan):
@@ -259,8 +280,12 @@ def inputs(plans: list[SessionPlan]) -> list[LedgerInput]:
                 continue
             base = max(plan.join, 0)
             if plan.present is not None:
-                ev(base + 0.5, room, AttendanceReport,
-                   body={"present": plan.present, "enrolled": plan.enrolled})
+                ev(
+                    base + 0.5,
+                    room,
+                    AttendanceReport,
+                    body={"present": plan.present, "enrolled": plan.enrolled},
+                )
             for h in range(plan.hands):
                 ev(base + 1 + h * 0.1, room, HandRaise)
                 ev(base + 1.05 + h * 0.1, room, HandLower)
@@ -272,8 +297,12 @@ def inputs(plans: list[SessionPlan]) -> list[LedgerInput]:
                 ev(r, lead, FloorRevoke, body={})
             quiz_open = {q: (o, c) for q, o, c, _ in QUIZZES}
             for k, (quiz, student, choice) in enumerate(plan.changed):
-                ev(quiz_open[quiz][0] + 0.2 + k * 0.01, room, QuizAnswer,
-                   body={"quiz": quiz, "choice": choice, "student": student})
+                ev(
+                    quiz_open[quiz][0] + 0.2 + k * 0.01,
+                    room,
+                    QuizAnswer,
+                    body={"quiz": quiz, "choice": choice, "student": student},
+                )
             for k, (quiz, student, choice) in enumerate(plan.answers):
                 body = {"quiz": quiz, "choice": choice}
                 if student is not None:

@@ -54,7 +54,9 @@ def test_union_clip_total() -> None:
 # ------------------------------------------------------------------ idempotence
 
 
-def test_every_duplicate_changes_nothing(records: list[LedgerInput], plans: list[SessionPlan]) -> None:
+def test_every_duplicate_changes_nothing(
+    records: list[LedgerInput], plans: list[SessionPlan]
+) -> None:
     ledger = Ledger()
     assert all(ledger.feed(r) for r in records)
     before = _figures(ledger, plans)
@@ -62,12 +64,16 @@ def test_every_duplicate_changes_nothing(records: list[LedgerInput], plans: list
     assert _figures(ledger, plans) == before
 
 
-def test_replay_per_stream_equals_live(records: list[LedgerInput], plans: list[SessionPlan]) -> None:
+def test_replay_per_stream_equals_live(
+    records: list[LedgerInput], plans: list[SessionPlan]
+) -> None:
     """A rebuild reads each session log in seq order, then the input stream."""
     live = Ledger()
     live.feed_many(records)
     rebuilt = Ledger()
-    events = [r for r in records if not isinstance(r, PresenceInput | HeartbeatInput | BrowserInput)]
+    events = [
+        r for r in records if not isinstance(r, PresenceInput | HeartbeatInput | BrowserInput)
+    ]
     others = [r for r in records if isinstance(r, PresenceInput | HeartbeatInput | BrowserInput)]
     by_session = sorted(events, key=lambda e: (e.session, e.seq))  # type: ignore[union-attr]
     rebuilt.feed_many(by_session)
@@ -75,7 +81,9 @@ def test_replay_per_stream_equals_live(records: list[LedgerInput], plans: list[S
     assert _figures(rebuilt, plans) == _figures(live, plans)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(rnd=st.randoms(use_true_random=False), dup_share=st.floats(0, 0.5))
 def test_any_order_with_duplicates_equals_in_order(
     records: list[LedgerInput], plans: list[SessionPlan], rnd: random.Random, dup_share: float

@@ -156,8 +156,8 @@ def test_every_report_figure(plans: list[SessionPlan], report: CoverageReport) -
                 continue
             got.add(school)
             n_ok = correct_count(sp, plan)
-            interactions[school] += plan.hands + len(plan.answers) + plan.chats + (
-                1 if plan.floor else 0
+            interactions[school] += (
+                plan.hands + len(plan.answers) + plan.chats + (1 if plan.floor else 0)
             )
             hands[school] += plan.hands
             answers[school] += len(plan.answers)
