@@ -89,6 +89,7 @@ class HubCore:
         self.runtimes: dict[str, SessionRuntime] = {}
         self._loading: dict[str, asyncio.Lock] = {}
         self._join_sent: dict[tuple[str, str], int] = {}
+        self._background: set[asyncio.Task[int]] = set()
 
     # ----------------------------------------------------------- downlinks
 
@@ -156,7 +157,10 @@ class HubCore:
         self.metrics.nodes_online.set(self.tracker.online_count(now_ms()))
         if came_online:
             log.info("node %s online", node)
-            await self.send_joins(node, force=True)
+            # in the background: the router must not wait for these publishes
+            task = asyncio.create_task(self.send_joins(node, force=True))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         elif not online:
             log.info("node %s offline", node)
 
@@ -260,10 +264,8 @@ class HubCore:
 
     async def load_sessions(self) -> int:
         """Rebuild every session's machine from its log (hub start)."""
-        for raw in (await self.store.all_sessions()).values():
-            spec = SessionSpec.model_validate_json(raw)
-            if spec.session not in self.runtimes:
-                await self._start_runtime(spec)
+        for session in await self.store.all_sessions():
+            await self.find_runtime(session)
         return len(self.runtimes)
 
     async def create_session(self, spec: SessionSpec) -> SessionRuntime:
@@ -281,7 +283,9 @@ class HubCore:
         if not await self.store.add_session(spec.session, spec.model_dump_json()):
             raise SessionExists(spec.session)
         await self.broker.apply()
-        runtime = await self._start_runtime(spec)
+        # through find_runtime: an uplink may have loaded the session meanwhile
+        runtime = await self.find_runtime(spec.session)
+        assert runtime is not None
         if spec.join_due(now_ms(), self.config.join_lead_time_s):
             for node in spec.members:
                 await self._send_join(spec, node)

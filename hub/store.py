@@ -213,9 +213,12 @@ class Store:
     async def add_session(self, session: str, spec_json: str) -> bool:
         """Store a new session spec; False if the id is taken."""
         with _translated():
-            created = await self._r.set(session_key(session), spec_json, nx=True)
-            if created:
-                await self._r.sadd(SESSIONS_KEY, session)
+            # one MULTI: the spec and its membership in the set appear together
+            # (adding an id that is already there changes nothing)
+            pipe = self._r.pipeline(transaction=True)
+            pipe.set(session_key(session), spec_json, nx=True)
+            pipe.sadd(SESSIONS_KEY, session)
+            created, _ = await pipe.execute()
         return bool(created)
 
     async def get_session(self, session: str) -> str | None:
