@@ -36,7 +36,7 @@ from hub.registry.models import Classroom, Entity, Kind, School, Teacher, model_
 from hub.registry.rules import Snapshot, check, check_batch, users_of
 from hub.store import NODES_KEY
 
-__all__ = ["ImportSummary", "RegistryStore", "registry_key"]
+__all__ = ["ImportSummary", "RegistryStore", "registry_key", "translate_redis_errors"]
 
 T = TypeVar("T")
 _DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
@@ -50,7 +50,7 @@ _WATCHED = [registry_key(k) for k in Kind] + [NODES_KEY]
 
 
 @contextmanager
-def _translated() -> Iterator[None]:
+def translate_redis_errors() -> Iterator[None]:
     try:
         yield
     except _DOWN as exc:
@@ -93,12 +93,12 @@ class RegistryStore:
 
     async def snapshot(self) -> Snapshot:
         """The whole registry now (used by the timetable and token checks)."""
-        with _translated():
+        with translate_redis_errors():
             return await self._snapshot(self._r)
 
     async def _transact(self, decide: Callable[[Snapshot], tuple[_Writes, T]]) -> T:
         """WATCH, snapshot, ``decide`` (may raise), write atomically; retry on a race."""
-        with _translated():
+        with translate_redis_errors():
             async with self._r.pipeline(transaction=True) as pipe:
                 while True:
                     try:
@@ -120,13 +120,13 @@ class RegistryStore:
     # ------------------------------------------------------------------ reads
 
     async def entities(self, kind: Kind) -> list[Entity]:
-        with _translated():
+        with translate_redis_errors():
             raw = await self._r.hgetall(registry_key(kind))
         items: dict[str, Entity] = _decode(raw, model_of(kind))
         return [items[k] for k in sorted(items)]
 
     async def get(self, kind: Kind, ident: str) -> Entity:
-        with _translated():
+        with translate_redis_errors():
             raw = await self._r.hget(registry_key(kind), ident)
         if raw is None:
             raise UnknownEntity(kind.singular, ident)
