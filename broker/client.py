@@ -161,7 +161,7 @@ class MqttLink:
                 if sock is not None:
                     # shutdown, not close: the fd stays valid for paho's bookkeeping
                     # while the broker sees the TCP connection end without DISCONNECT.
-                    sock.shutdown(socket.SHUT_RDWR)
+                    sock.shutdown(socket.SHUT_RDWR)  # type: ignore[attr-defined]
         if self._task is not None:
             # Let the supervisor see the broken connection and return by itself;
             # cancelling it would make aiomqtt try a DISCONNECT on a dead socket.
@@ -179,7 +179,7 @@ class MqttLink:
         will = None
         if s.will is not None:
             will = aiomqtt.Will(s.will.topic, s.will.payload, qos=s.will.qos, retain=s.will.retain)
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = s.session_expiry_s
         return aiomqtt.Client(
             s.host,

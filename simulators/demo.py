@@ -24,6 +24,7 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from tqdm import tqdm
@@ -115,7 +116,10 @@ async def run_demo(
     lead = "lead"
     partner_ids = [f"p{i}" for i in range(1, partners + 1)]
     roles = {lead: "lead"} | {p: "partner" for p in partner_ids}
-    say = (lambda text: print(text, file=out, flush=True)) if out is not None else (lambda _t: None)
+
+    def say(text: str) -> None:
+        if out is not None:
+            print(text, file=out, flush=True)
 
     say(f"dualclass demo: session {session}, 1 lead + {partners} partner classrooms, ~{duration:.0f} s")
     async with LocalRun(workdir) as run:
@@ -221,7 +225,7 @@ def _counters(node: Any, session: str) -> dict[str, Any]:
     }
 
 
-def _print_summary(report: dict[str, Any], say: Any) -> None:
+def _print_summary(report: dict[str, Any], say: Callable[[str], None]) -> None:
     say("")
     say(f"summary of {report['session']}: {report['events_sequenced']} events sequenced, "
         f"{report['lost']} lost, in {report['duration_s']} s")
