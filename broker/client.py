@@ -194,6 +194,9 @@ class MqttLink:
             clean_start=s.clean_start,
             properties=props,
             max_inflight_messages=s.max_inflight,
+            # Small messages, latency matters: without this Nagle + delayed ACK add
+            # ~40 ms to a QoS 1 round trip on loopback.
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
 
     async def _supervise(self) -> None:

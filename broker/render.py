@@ -93,6 +93,8 @@ def render_conf(settings: BrokerSettings) -> str:
         f"max_inflight_messages {settings.max_inflight_messages}",
         f"max_packet_size {settings.max_packet_size}",
         "persistent_client_expiration 1d",
+        # Lesson events are small and latency-bound: no Nagle on client sockets.
+        "set_tcp_nodelay true",
         f"listener {settings.port} {settings.bind}",
     ]
     if settings.run_as:
