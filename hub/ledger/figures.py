@@ -23,21 +23,22 @@ Definitions (docs/reports.md, "Ledger"):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from hub.ledger.intervals import Interval
 
 __all__ = ["AnswerRecord", "ClassroomFigures", "HandRecord", "SessionFigures"]
 
 
-@dataclass(frozen=True, slots=True)
-class HandRecord:
+class HandRecord(NamedTuple):
+    """One hand raised (a named tuple: a term holds hundreds of thousands)."""
+
     seq: int
     ts: int
     classroom: str
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerRecord:
+class AnswerRecord(NamedTuple):
     """The last answer of one answerer to one quiz; ``correct`` is None until close."""
 
     seq: int

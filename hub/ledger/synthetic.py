@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
