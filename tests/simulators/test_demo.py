@@ -1,0 +1,41 @@
+"""The demo end to end: stack, hub process, one lead and three partner nodes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from simulators.demo import run_demo
+
+
+async def test_demo_lesson_reaches_every_classroom_in_order(tmp_path: Path) -> None:
+    report = await run_demo(partners=3, duration=4.0, workdir=tmp_path, out=None)
+    sequenced = report["events_sequenced"]
+    assert sequenced >= 20  # start, 3 attendance, slides, hands, floor, quiz x3, end...
+    assert report["lost"] == 0
+    assert [n["role"] for n in report["nodes"]] == ["lead", "partner", "partner", "partner"]
+    for row in report["nodes"]:
+        assert row["received"] == sequenced
+        assert row["last_seq"] == sequenced
+    assert report["rejected"] == {"p3": {"forbidden_role": 1}}
+    lat = report["latency_ms"]
+    assert 0 <= lat["p50"] <= lat["p99"] <= lat["max"]
+
+
+def test_headless_cli_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "demo", "--duration", "4", "--partners", "2",
+         "--report", str(out), "--workdir", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(out.read_text())
+    assert {"session", "events_sequenced", "nodes", "lost", "latency_ms"} <= set(report)
+    assert report["lost"] == 0
+    assert {"p50", "p99", "max"} <= set(report["latency_ms"])
+    assert {"node", "role", "received", "last_seq", "gaps_repaired", "duplicates_dropped"} <= set(
+        report["nodes"][0]
+    )
