@@ -169,8 +169,23 @@ class SessionRelay:
         participant = self._participants[participant_id]
         try:
             await participant.pc.setRemoteDescription(description)
-        except (OperationError, ValueError) as exc:
+            self._attach_slots(participant)
+        except (OperationError, ValueError, NegotiationError) as exc:
+            await self.remove(participant_id)
+            if isinstance(exc, NegotiationError):
+                raise
             raise NegotiationError(f"{participant_id}: {exc}") from None
+        upstream = participant.upstream
+        if upstream is not None:  # its tracks exist now (made by setRemoteDescription)
+            upstream.readers = [
+                self._spawn(self._read_decoded(upstream, kind)) for kind in upstream.receivers
+            ]
+        participant.connected = True
+        self._reroute()
+
+    def _attach_slots(self, participant: _Participant) -> None:
+        """Give each slot transceiver its track, chosen by the negotiated codec."""
+        participant_id = participant.id
         for transceiver, line in zip(participant.transceivers, participant.layout, strict=True):
             codec = internals.negotiated_codec(transceiver)
             if codec is None:
@@ -186,13 +201,6 @@ class SessionRelay:
             transceiver.sender.replaceTrack(track)
             participant.slots[(line.slot, line.kind)] = track
             self._slots[line.kind].append(track)
-        upstream = participant.upstream
-        if upstream is not None:  # its tracks exist now (made by setRemoteDescription)
-            upstream.readers = [
-                self._spawn(self._read_decoded(upstream, kind)) for kind in upstream.receivers
-            ]
-        participant.connected = True
-        self._reroute()
 
     async def remove(self, participant_id: str) -> None:
         """Take a participant out (left or disconnected); the floor returns if it held it."""

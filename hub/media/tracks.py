@@ -120,6 +120,10 @@ class SlotTrack(MediaStreamTrack, Generic[T]):
         """Take a frame from upstream ``source`` if this slot wants it. Never blocks."""
         if source == self._pending:
             if not keyframe:
+                # Ask again on every frame we cannot use: the relay's limiter
+                # turns this into at most one PLI per interval, and a lost PLI
+                # (it is UDP) is simply repeated.
+                self._ask_keyframe(source)
                 return
             self._source, self._pending = source, None
             self._rebaser.switch()
@@ -129,6 +133,7 @@ class SlotTrack(MediaStreamTrack, Generic[T]):
             return
         elif self._need_keyframe:
             if not keyframe:
+                self._ask_keyframe(source)
                 return
             self._need_keyframe = False
         self.stats.frames_in += 1

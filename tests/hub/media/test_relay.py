@@ -7,10 +7,11 @@ import time
 
 import av
 import pytest
+from aiortc import RTCSessionDescription
 from av.stream import Stream
 
 from hub.media import aiortc_internals as internals
-from hub.media.exceptions import RoutingError
+from hub.media.exceptions import NegotiationError, RoutingError
 from hub.media.relay import RelayMode, RelaySettings, SessionRelay
 from hub.media.routing import Role, Slot
 from hub.media.tracks import EncodedFrameTrack
@@ -130,3 +131,10 @@ def _throttle(track: EncodedFrameTrack, per_frame: float) -> None:
         return await original()
 
     track.recv = slow_recv  # type: ignore[method-assign]
+
+
+async def test_an_unusable_answer_is_refused_and_the_participant_removed(lesson: Lesson) -> None:
+    await lesson.relay.offer("x", Role.PARTNER)
+    with pytest.raises(NegotiationError):
+        await lesson.relay.answer("x", RTCSessionDescription("v=0\r\n", "answer"))
+    assert "x" not in lesson.relay.participants()
