@@ -287,17 +287,25 @@ class ClassroomNode:
                 log.warning("dropping unreadable membership of %s", sid)
                 continue
             view = self._new_view(sid, join)
-            events: list[Event] = []
-            for record in self.store.log(sid).load():
-                try:
-                    message = decode_map(record)
-                except DecodeError:
-                    break
-                if message.kind != "event" or message.seq != len(events) + 1:
-                    break  # the log must be contiguous from 1; ask for the rest
-                events.append(message)  # type: ignore[arg-type]
-            view.restore(events)
+            view.restore(self._logged_events(sid))
             view.request_catch_up()
+
+    def _logged_events(self, sid: str) -> list[Event]:
+        """The applied-event log of a previous run, up to its first hole or bad record.
+
+        The log must be contiguous from seq 1; whatever follows a hole is asked for
+        again from the hub.
+        """
+        events: list[Event] = []
+        for record in self.store.log(sid).load():
+            try:
+                message = decode_map(record)
+            except DecodeError:
+                break
+            if message.kind != "event" or message.seq != len(events) + 1:
+                break
+            events.append(message)  # type: ignore[arg-type]
+        return events
 
     def _new_view(self, sid: str, join: CmdJoinBody | None) -> SessionView:
         view = SessionView(
@@ -562,11 +570,8 @@ class ClassroomNode:
                 if view is None or not view.joined:
                     self.stats.ignored += 1
                     return
-                at = now_ms()
-                for event in body.events:
-                    if event.session and event.session != sid:
-                        continue
-                    self._applied(view, view.offer(event, at, via_resync=True))
+                events = [e for e in body.events if not e.session or e.session == sid]
+                self._applied(view, view.offer_resync(events, now_ms()))
                 view.resync_answered(body)
                 self._resync_kick.set()
             case CmdRejected(body=body):
@@ -587,19 +592,17 @@ class ClassroomNode:
                 self.stats.ignored += 1
 
     async def _join(self, sid: str, body: CmdJoinBody) -> None:
+        # Subscribe before asking for the catch-up, so nothing published between
+        # the resync reply and the subscription can slip through.
+        await self._subscribe_session(sid)
         view = self._views.get(sid)
         if view is None:
-            view = self._new_view(sid, body)
-            # A session left and joined again in one run keeps its log on disk:
-            for record in self.store.log(sid).load():
-                with contextlib.suppress(DecodeError):
-                    message = decode_map(record)
-                    if message.kind == "event" and message.seq == view.next_seq:
-                        view.restore([message])  # type: ignore[list-item]
+            view = self._new_view(sid, None)
+            # A session left and joined again keeps its log on disk: reuse it.
+            view.restore(self._logged_events(sid))
         view.join = body
         view.joined = True
         self._save_memberships()
-        await self._subscribe_session(sid)
         view.request_catch_up()
         self._resync_kick.set()
         log.info("node %s joined %s as %s", self.node_id, sid, body.role)
@@ -627,7 +630,8 @@ class ClassroomNode:
             self.stats.subscribe_denied += 1
             self._denied[sid] = self._clock() + _SUBSCRIBE_RETRY_S
             log.warning("node %s: %s; retrying", self.node_id, exc)
-            self._views[sid].request_catch_up()
+            if sid in self._views:
+                self._views[sid].request_catch_up()
 
     def _save_memberships(self) -> None:
         self.store.save_memberships(

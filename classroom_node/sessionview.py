@@ -177,7 +177,6 @@ class SessionView:
         """Accept one sequenced event; return what got applied, in order."""
         if event.seq is None:
             return []
-        gap_before = self.reorderer.gap() if via_resync else None
         out: list[Applied] = []
         for item in self.reorderer.push(event.seq, event):
             self.machine.apply(item)
@@ -188,7 +187,19 @@ class SessionView:
             if via_resync:
                 self.resynced += 1
             out.append(Applied(item, now_ms, latency, via_resync))
-        if gap_before is not None and self.reorderer.next_seq > gap_before.first:
+        return out
+
+    def offer_resync(self, events: list[Event], now_ms: int) -> list[Applied]:
+        """Accept the events of one ``cmd.resync`` reply.
+
+        ``gaps_repaired`` counts replies that moved the applied position past a
+        known gap (a later seq or a snapshot head had shown it was missing).
+        """
+        gap = self.reorderer.gap()
+        out: list[Applied] = []
+        for event in events:
+            out += self.offer(event, now_ms, via_resync=True)
+        if gap is not None and self.reorderer.next_seq > gap.first:
             self.gaps_repaired += 1
         return out
 
@@ -263,8 +274,9 @@ class SessionView:
                     self._follow_up = NodeResyncBody(from_seq=body.to_seq + 1, to_seq=wanted)
 
     @property
-    def awaiting_reply(self) -> bool:
-        return self._outstanding is not None
+    def resync_pending(self) -> bool:
+        """A request is waiting to be sent or answered."""
+        return self._outstanding is not None or self._catch_up or self._follow_up is not None
 
     # --------------------------------------------------------------- reports
 
