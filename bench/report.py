@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
     window = ReportWindow(TERM_START.date(), TERM_START.date() + timedelta(days=7 * args.weeks - 1))
     t0 = time.perf_counter()
-    full = term_from_ledger(ledger, infos, term.directory)
+    full = term_from_ledger(ledger, infos, term.directory, records=False)
     figures_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     report = build_report(full, window, progress=args.progress)

@@ -323,13 +323,20 @@ class Ledger:
         return from_changes([(lo, before), *cached[i:j]], hi)
 
     def figures(
-        self, session: str, info: SessionInfo | None = None, as_of: int | None = None
+        self,
+        session: str,
+        info: SessionInfo | None = None,
+        as_of: int | None = None,
+        *,
+        records: bool = True,
     ) -> SessionFigures:
         """The figures of ``session``; ``as_of`` (ms) closes what is still open.
 
         Without ``as_of`` an unfinished lesson is measured up to its latest event.
         ``info`` adds the spec's classrooms (so an absent classroom shows as zero)
         and decides roles; without it the sender of lesson.start is the lead.
+        ``records=False`` leaves out the per-hand and per-answer records (reports
+        need only the counts; xAPI export needs the records).
         """
         st = self.sessions.get(session) or SessionState(session)
         end = st.end_ts if st.end_ts is not None else (as_of if as_of is not None else st.last_ts)
@@ -342,14 +349,18 @@ class Ledger:
         names.extend(sorted(r for r in st.rooms if r not in listed))
 
         browser_rooms, viewers, viewer_ms = self._browsers(st, end)
-        answers, per_room_answers = _answers(st)
-        hands = sorted(
-            (
-                HandRecord(seq, ts, room)
-                for room, state in st.rooms.items()
-                for seq, ts in state.hands
-            ),
-            key=lambda h: h.seq,
+        answers, per_room_answers = _answers(st, records)
+        hands = (
+            sorted(
+                (
+                    HandRecord(seq, ts, room)
+                    for room, state in st.rooms.items()
+                    for seq, ts in state.hands
+                ),
+                key=lambda h: h.seq,
+            )
+            if records
+            else []
         )
         rooms = []
         for name in names:
@@ -435,15 +446,19 @@ class Ledger:
         return rooms, viewers, viewer_ms
 
 
-def _answers(st: SessionState) -> tuple[list[AnswerRecord], dict[str, tuple[int, int]]]:
-    """Every last answer as a record, and (answers, correct) per classroom."""
-    records: list[AnswerRecord] = []
+def _answers(
+    st: SessionState, records: bool
+) -> tuple[list[AnswerRecord], dict[str, tuple[int, int]]]:
+    """Every last answer as a record (if ``records``), and (answers, correct) per classroom."""
+    out: list[AnswerRecord] = []
     per_room: dict[str, tuple[int, int]] = {}
     for quiz_id, quiz in st.quizzes.items():
+        key = quiz.correct
         for (room, student), (seq, ts, choice) in quiz.answers.items():
-            correct = None if quiz.correct is None else choice == quiz.correct
-            records.append(AnswerRecord(seq, ts, room, student, quiz_id, choice, correct))
             n, ok = per_room.get(room, (0, 0))
-            per_room[room] = (n + 1, ok + (1 if correct else 0))
-    records.sort(key=lambda r: r.seq)
-    return records, per_room
+            per_room[room] = (n + 1, ok + (key is not None and choice == key))
+            if records:
+                correct = None if key is None else choice == key
+                out.append(AnswerRecord(seq, ts, room, student, quiz_id, choice, correct))
+    out.sort(key=lambda r: r.seq)
+    return out, per_room

@@ -86,9 +86,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-async def load_window(redis: Any, window: ReportWindow, *, progress: bool = False) -> Term:
-    """The persisted term around ``window`` (a day of margin: lessons may start late)."""
-    return await load_term(redis, window.lo_ms - _DAY_MS, window.hi_ms + _DAY_MS, progress=progress)
+async def load_window(
+    redis: Any, window: ReportWindow, *, records: bool = True, progress: bool = False
+) -> Term:
+    """The persisted term around ``window`` (a day of margin: lessons may start late).
+
+    ``records`` is needed for xAPI only.
+    """
+    return await load_term(
+        redis, window.lo_ms - _DAY_MS, window.hi_ms + _DAY_MS, records=records, progress=progress
+    )
 
 
 async def coverage_report(
@@ -103,7 +110,7 @@ async def coverage_report(
 ) -> CoverageReport:
     """The coverage report for the API: read the persisted ledger, compute, return."""
     window = ReportWindow(from_, to, tz, region)
-    term = await load_window(redis, window, progress=progress)
+    term = await load_window(redis, window, records=False, progress=progress)
     return build_report(term, window, min_minutes=min_minutes, progress=progress)
 
 
@@ -143,7 +150,7 @@ async def run(args: argparse.Namespace) -> int:
     window = ReportWindow(args.from_, args.to, tz, args.region)
     client = aioredis.Redis.from_url(args.redis, decode_responses=False)
     try:
-        term = await load_window(client, window, progress=args.progress)
+        term = await load_window(client, window, records=args.fmt == "xapi", progress=args.progress)
     except (redis.exceptions.RedisError, OSError) as exc:
         print(f"error: cannot read Redis at {args.redis}: {exc}", file=sys.stderr)
         return EXIT_STORE

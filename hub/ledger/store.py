@@ -36,7 +36,7 @@ from hub.ledger.snapshot import (
     state_fields,
     state_from_fields,
 )
-from hub.ledger.term import Lesson, Term
+from hub.ledger.term import Term, term_from_ledger
 from protocols.codec import decode
 
 __all__ = [
@@ -273,14 +273,15 @@ async def rebuild_from_streams(
     return ledger
 
 
-async def load_term(redis: Any, lo_ms: int, hi_ms: int, *, progress: bool = False) -> Term:
-    """The term of sessions scheduled in ``[lo_ms, hi_ms)`` from the persisted ledger."""
+async def load_term(
+    redis: Any, lo_ms: int, hi_ms: int, *, records: bool = True, progress: bool = False
+) -> Term:
+    """The term of sessions scheduled in ``[lo_ms, hi_ms)`` from the persisted ledger.
+
+    ``records=False`` leaves out per-hand/per-answer records (reports need counts only).
+    """
     directory = await get_directory(redis)
     infos = await sessions_between(redis, lo_ms, hi_ms)
     nodes = {i.lead_classroom for i in infos} | {p for i in infos for p in i.partners}
     ledger = await load(redis, [i.session for i in infos], nodes, progress=progress)
-    lessons = tuple(
-        Lesson(info, ledger.figures(info.session, info))
-        for info in tqdm(infos, desc="figures", disable=not progress)
-    )
-    return Term(directory=directory, lessons=lessons)
+    return term_from_ledger(ledger, infos, directory, records=records, progress=progress)

@@ -7,8 +7,11 @@ and both paths meet here.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from tqdm import tqdm
 
 from hub.ledger.aggregate import Ledger
 from hub.ledger.directory import Directory, SessionInfo
@@ -36,7 +39,25 @@ def term_from_ledger(
     infos: Iterable[SessionInfo],
     directory: Directory,
     as_of: int | None = None,
+    *,
+    records: bool = True,
+    progress: bool = False,
 ) -> Term:
-    """The term of ``infos`` with figures from ``ledger`` (``as_of`` closes live lessons)."""
-    lessons = tuple(Lesson(info, ledger.figures(info.session, info, as_of=as_of)) for info in infos)
+    """The term of ``infos`` with figures from ``ledger`` (``as_of`` closes live lessons).
+
+    ``records=False`` skips per-hand/per-answer records: enough for reports, not
+    for xAPI. The cyclic garbage collector is paused while the figures are built:
+    they are tens of thousands of new objects, each allocation burst would
+    otherwise walk the whole (large) ledger, and nothing made here is cyclic.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        lessons = tuple(
+            Lesson(info, ledger.figures(info.session, info, as_of=as_of, records=records))
+            for info in tqdm(infos, desc="figures", unit="session", disable=not progress)
+        )
+    finally:
+        if paused:
+            gc.enable()
     return Term(directory=directory, lessons=lessons)
