@@ -54,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="from_",
         required=True,
         type=date.fromisoformat,
+        metavar="DATE",
         help="first day, YYYY-MM-DD (inclusive)",
     )
     parser.add_argument(
@@ -61,6 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="to",
         required=True,
         type=date.fromisoformat,
+        metavar="DATE",
         help="last day, YYYY-MM-DD (inclusive)",
     )
     parser.add_argument("--region", default=None, help="only partner schools of this region")
