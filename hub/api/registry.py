@@ -1,6 +1,7 @@
 """``/api/schools``, ``/api/classrooms``, ``/api/teachers``: registry CRUD and CSV import.
 
-The same five routes per kind (list, create, read, replace, delete) plus
+The same five routes per kind (list, create, read, replace, delete; a reference to
+something unregistered or a body id that differs from the path is 409) plus
 ``POST /api/{kind}/import`` with a ``text/csv`` body (the CLI's all-or-nothing import,
 every bad row listed in the problem's ``detail``). Admin bearer key on every route.
 
@@ -53,6 +54,7 @@ def _problem(description: str) -> dict[str, Any]:
 #: Error responses shared by the admin routers (documented so clients and
 #: schemathesis know every error is problem+json).
 PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem("Malformed request (e.g. a body that is not JSON)"),
     401: _problem("Missing or wrong admin bearer key"),
     404: _problem("Not found"),
     409: _problem("Conflict"),
@@ -74,7 +76,8 @@ def translate_errors() -> Iterator[None]:
     try:
         yield
     except BrokenReference as exc:
-        raise Problem(422, "broken-reference", "Broken reference", str(exc)) from None
+        # 409, not 422: the body is well-formed; it conflicts with what is registered now.
+        raise Problem(409, "broken-reference", "Broken reference", str(exc)) from None
     except InUse as exc:
         raise Problem(409, "in-use", "Still in use", str(exc)) from None
     except ImportRejected as exc:
@@ -137,7 +140,7 @@ def _routes(kind: Kind, model: type[E]) -> None:
 
     async def replace_item(ident: str, body: Entity, registry: RegistryDep) -> Entity:
         if body.id != ident:
-            raise Problem(422, "validation", "Invalid request", "body id differs from the path id")
+            raise Problem(409, "id-mismatch", "Id mismatch", "body id differs from the path id")
         with translate_errors():
             return await registry.replace(kind, body)
 

@@ -35,17 +35,30 @@ REQUIRED: Final[dict[Kind, tuple[str, ...]]] = {
     Kind.TEACHERS: ("id", "name", "school", "role"),
 }
 _LISTS: Final = ("grades", "subjects")
+_INTS: Final = ("seats", "grades", "downlink_kbps", "uplink_kbps")
 _TRUE: Final = {"yes", "y", "true", "1"}
 _FALSE: Final = {"no", "n", "false", "0"}
+
+
+def _number(name: str, text: str) -> int | str:
+    """An int when the text is one; else the text, for the model to reject by name."""
+    if name not in _INTS:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def _cell(name: str, raw: str) -> Any:
     """Text of one cell -> what the model expects; ``...`` drops an empty optional cell."""
     value = raw.strip()
     if name in _LISTS:
-        return [part.strip() for part in value.split(";") if part.strip()]
+        return [_number(name, part.strip()) for part in value.split(";") if part.strip()]
     if not value:
         return ...
+    if name in _INTS:
+        return _number(name, value)
     if name == "rural":
         lowered = value.lower()
         if lowered in _TRUE:

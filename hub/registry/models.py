@@ -14,7 +14,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, field_validator
 
 __all__ = [
     "Classroom",
@@ -33,7 +33,19 @@ Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_
 #: Same rule as ``hub.api.nodes.NodeId`` (a node id is an MQTT username).
 NodeRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-Kbps = Annotated[int, Field(ge=1, le=10_000_000)]
+
+
+def _no_text(value: object) -> object:
+    if isinstance(value, str | bool):
+        raise ValueError("must be a whole number")
+    return value
+
+
+#: Numbers and booleans as JSON Schema sees them: ``"40"`` is not 40 and ``0`` is not
+#: ``false`` (the CSV reader converts its text cells itself), but ``40.0`` is 40.
+Kbps = Annotated[int, Field(ge=1, le=10_000_000), BeforeValidator(_no_text)]
+Seats = Annotated[int, Field(ge=1, le=1000), BeforeValidator(_no_text)]
+Grade = Annotated[int, Field(ge=1, le=12), BeforeValidator(_no_text)]
 
 
 class SchoolKind(StrEnum):
@@ -57,7 +69,7 @@ class School(_Model):
     name: Name
     kind: SchoolKind
     region: Annotated[str, Field(max_length=200)] = ""
-    rural: bool = False
+    rural: StrictBool = False
 
 
 class Classroom(_Model):
@@ -67,8 +79,8 @@ class Classroom(_Model):
     id: Ident
     school: Ident
     node: NodeRef | None = None
-    seats: Annotated[int, Field(ge=1, le=1000)] = 40
-    grades: Annotated[list[Annotated[int, Field(ge=1, le=12)]], Field(max_length=12)] = []
+    seats: Seats = 40
+    grades: Annotated[list[Grade], Field(max_length=12)] = []
     downlink_kbps: Kbps = 2000
     uplink_kbps: Kbps = 1000
 

@@ -18,7 +18,7 @@ async def test_school_crud(core_client: HubClient) -> None:
     changed = await http.put("/api/schools/L1", json={**SCHOOL, "rural": True}, headers=AUTH)
     assert changed.status_code == 200 and changed.json()["rural"] is True
     mismatch = await http.put("/api/schools/L1", json={**SCHOOL, "id": "L2"}, headers=AUTH)
-    assert mismatch.status_code == 422
+    assert mismatch.status_code == 409
     listed = await http.get("/api/schools", headers=AUTH)
     assert [s["id"] for s in listed.json()] == ["L1"]
     assert (await http.delete("/api/schools/L1", headers=AUTH)).status_code == 204
@@ -30,7 +30,7 @@ async def test_references_checked(core_client: HubClient) -> None:
     http = core_client.http
     room = {"id": "c1", "school": "L1", "node": "n1", "grades": [7]}
     broken = await http.post("/api/classrooms", json=room, headers=AUTH)
-    assert broken.status_code == 422
+    assert broken.status_code == 409
     assert "school 'L1'" in broken.json()["detail"] and "node 'n1'" in broken.json()["detail"]
     await http.post("/api/schools", json=SCHOOL, headers=AUTH)
     await core_client.hub.store.add_node("n1", "$7$x")
