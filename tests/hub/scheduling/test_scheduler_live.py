@@ -15,6 +15,7 @@ from hub.scheduling.due import Timing
 from hub.scheduling.scheduler import LessonScheduler
 from hub.sessions import SessionSpec
 from protocols.ids import now_ms
+from protocols.messages import CmdJoin
 from tests.hub.hubkit import FakeNode, hub_config, running_hub
 
 MIN = 60_000
@@ -49,9 +50,10 @@ async def test_join_before_start_and_leave_after_end(
                 ("join", "lead"),
                 ("join", "p1"),
             ]
-            joins = await nodes["p1"].wait_type("cmd.join")
-            assert joins[0].session == "L1" and joins[0].body.role == "partner"
-            assert joins[0].body.starts_at == start
+            join = (await nodes["p1"].wait_type("cmd.join"))[0]
+            assert isinstance(join, CmdJoin)
+            assert join.session == "L1" and join.body.role == "partner"
+            assert join.body.starts_at == start
             assert await scheduler.tick() == []  # not repeated
 
             clock[0] = start + 40 * MIN
