@@ -6,7 +6,11 @@
 - ``due``        pure: which ``cmd.join`` / ``cmd.leave`` are due at a given instant.
 - ``scheduler``  ``LessonScheduler``: the I/O loop around ``due`` (reads session
                  specs from Redis, sends commands through the hub's MQTT link).
-- ``service``    accepting a run: plan, resolve, create sessions, remember lessons.
+- ``inputs``     offers, requests and pairs stored in Redis; API body models.
+- ``runs``       matching runs: records in Redis, solving in a worker thread.
+- ``accept``     accepting a run: plan, check the registry, create sessions,
+                 remember the lessons (the timetable the API lists).
+- ``exceptions`` ``SchedulingError`` root.
 
 May import: ``hub.matching``, ``hub.registry``, ``hub.sessions``, ``hub.core``,
 ``protocols``.
