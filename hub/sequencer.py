@@ -44,7 +44,7 @@ from protocols.lesson import LessonMachine
 from protocols.messages import Envelope, SessionState
 from protocols.topics import Topics
 
-__all__ = ["RESYNC_OVERHEAD", "Publish", "Reject", "SessionRuntime", "Uplink"]
+__all__ = ["RESYNC_OVERHEAD", "Publish", "Reject", "SessionRuntime", "Uplink", "Verdict"]
 
 log = logging.getLogger("dualclass.hub.sequencer")
 
@@ -62,12 +62,28 @@ Reject = Callable[[str, str, str, str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
+class Verdict:
+    """What became of an uplink whose sender waits for it: its seq, or why it was refused."""
+
+    seq: int | None
+    code: str = ""
+    detail: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.seq is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Uplink:
     """A decoded lesson event from ``src`` (the node id taken from the topic)."""
 
     src: str
     message: Envelope
     received: float = field(default_factory=time.monotonic)
+    #: Set when the sender waits on its own connection (a browser over signalling):
+    #: a refusal is answered there instead of with ``cmd.rejected`` over MQTT.
+    verdict: asyncio.Future[Verdict] | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
@@ -121,6 +137,16 @@ class SessionRuntime:
     def submit(self, uplink: Uplink) -> None:
         """Queue an uplink; it is handled after every earlier one of this session."""
         self._inbox.put_nowait(uplink)
+
+    async def submit_wait(self, src: str, message: Envelope) -> Verdict:
+        """Sequence ``message`` as ``src`` (authenticated by the caller) and wait for it.
+
+        The entry point for senders that are not MQTT uplinks (signalling): same
+        queue, same rules, same order as node uplinks; the verdict comes back here.
+        """
+        future: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+        self.submit(Uplink(src, message, verdict=future))
+        return await future
 
     def publish_state(self) -> None:
         """Ask the publisher to (re)publish the retained snapshot."""
@@ -176,6 +202,8 @@ class SessionRuntime:
                 raise
             except Exception:
                 log.exception("session %s: uplink from %s failed", self.session, uplink)
+                if uplink is not None:
+                    _settle(uplink, Verdict(None, "internal", "the hub failed to sequence it"))
             finally:
                 self._inbox.task_done()
 
@@ -202,9 +230,9 @@ class SessionRuntime:
                 seq = await self._retrying(lambda: self._store.seq_of(self.session, event.id))
                 if seq is not None:
                     await self._duplicate(seq)
+                    _settle(uplink, Verdict(seq))
                 else:
-                    self.rejected += 1
-                    await self._reject(src, event.id, exc.code, exc.detail)
+                    await self._refuse(uplink, exc.code, exc.detail)
                 return
             expected = self.machine.last_seq
             sequenced = event.model_copy(
@@ -218,8 +246,7 @@ class SessionRuntime:
             try:
                 payload = encode(sequenced, max_size=self._event_limit)
             except MessageTooLarge as exc:
-                self.rejected += 1
-                await self._reject(src, event.id, exc.code, str(exc))
+                await self._refuse(uplink, exc.code, str(exc))
                 return
             type_ = getattr(sequenced, "type", "")
             append = functools.partial(
@@ -240,12 +267,22 @@ class SessionRuntime:
                 self._metrics.sequencing_latency.observe(time.monotonic() - uplink.received)
                 self._state_dirty = True
                 self._outbox.put_nowait(_Out(payload, uplink.received))
+                _settle(uplink, Verdict(expected + 1))
                 return
             if result.status is AppendStatus.DUPLICATE:
                 await self._duplicate(result.seq)
+                _settle(uplink, Verdict(result.seq))
                 return
             self._metrics.conflicts.inc()
             await self._retrying(self.catch_up)
+
+    async def _refuse(self, uplink: Uplink, code: str, detail: str) -> None:
+        self.rejected += 1
+        if uplink.verdict is None:
+            await self._reject(uplink.src, uplink.message.id, code, detail)
+        else:
+            self._metrics.rejected.labels(code).inc()
+            _settle(uplink, Verdict(None, code, detail))
 
     async def _duplicate(self, seq: int) -> None:
         self.duplicates += 1
@@ -303,3 +340,8 @@ class SessionRuntime:
                 log.exception("session %s: publish failed", self.session)
             finally:
                 self._outbox.task_done()
+
+
+def _settle(uplink: Uplink, verdict: Verdict) -> None:
+    if uplink.verdict is not None and not uplink.verdict.done():
+        uplink.verdict.set_result(verdict)
