@@ -22,13 +22,15 @@ NodeFactory = Callable[..., Awaitable[ClassroomNode]]
 
 async def _bounded(coro: Awaitable[Any], what: str, within: float = 15.0) -> None:
     """Await a teardown step; if it hangs, print every task's stack and fail."""
-    try:
-        await asyncio.wait_for(coro, within)
-    except TimeoutError:
-        for task in asyncio.all_tasks():
-            print("TASK", task, file=sys.stderr)
-            task.print_stack(file=sys.stderr)
-        raise AssertionError(f"{what} hung for {within} s") from None
+    task = asyncio.ensure_future(coro)
+    done, _ = await asyncio.wait({task}, timeout=within)
+    if not done:
+        for other in asyncio.all_tasks():
+            print("TASK", other, file=sys.stderr)
+            other.print_stack(file=sys.stderr)
+        task.cancel()
+        raise AssertionError(f"{what} hung for {within} s")
+    task.result()
 
 
 @pytest.fixture
