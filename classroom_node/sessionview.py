@@ -63,13 +63,13 @@ class LatencyStats:
     def __init__(self, window: int = 2000) -> None:
         self.count = 0
         self.total = 0
-        self.max = 0
+        self.max: int | None = None
         self.recent: deque[int] = deque(maxlen=window)
 
     def add(self, value: int) -> None:
         self.count += 1
         self.total += value
-        self.max = max(self.max, value)
+        self.max = value if self.max is None else max(self.max, value)
         self.recent.append(value)
 
     def summary(self) -> dict[str, float]:
@@ -87,7 +87,7 @@ class LatencyStats:
             "p50_ms": qs[49],
             "p95_ms": qs[94],
             "p99_ms": qs[98],
-            "max_ms": self.max,
+            "max_ms": self.max or 0,
         }
 
 
@@ -99,9 +99,11 @@ class Counters:
     last_seq: int
     head: int
     buffered: int
+    #: ``cmd.resync`` replies that moved the applied position past a known gap.
     gaps_repaired: int
     duplicates_dropped: int
     resync_requests: int
+    #: Events applied while handling resync replies (incl. buffered ones they released).
     resynced: int
     latency: dict[str, float]
 
