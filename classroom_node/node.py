@@ -323,6 +323,11 @@ class ClassroomNode:
     def connected(self) -> bool:
         return self.link is not None and self.link.connected.is_set()
 
+    async def wait_connected(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        """Return once the MQTT link is up (raises ``TimeoutError`` after ``timeout``)."""
+        assert self.link is not None, "call startup() first"
+        await self.link.wait_connected(timeout)
+
     @property
     def sessions(self) -> list[str]:
         """Sessions this node has joined (and not left), in join order."""

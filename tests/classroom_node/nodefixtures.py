@@ -72,7 +72,7 @@ async def make_node(mosquitto: MosquittoServer, tmp_path: Path) -> AsyncIterator
             node_config(mosquitto, tmp_path / node_id, node_id, **kw), on_event=on_event
         )
         await node.startup()
-        await node.link.wait_connected(5)  # type: ignore[union-attr]
+        await node.wait_connected(5)
         nodes.append(node)
         return node
 

@@ -194,3 +194,17 @@ async def test_local_api(hub: HubSim, make_node: NodeFactory) -> None:
     assert by_id[answer_id].body.student == "c7" and by_id[answer_id].body.choice == 1
     assert by_id[att_id].body.present == 30
     assert [m.session for m in hub.events_from("p1")][-1] == "s2"
+
+
+async def test_local_api_on_unix_socket(
+    hub: HubSim, make_node: NodeFactory, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    uds = tmp_path_factory.mktemp("sock") / "node.sock"
+    node = await make_node("p1", [S], api_enabled=True, api_uds=uds)
+    await _joined(hub, node)
+    transport = httpx.AsyncHTTPTransport(uds=str(uds))
+    async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
+        r = await client.post("/v1/hand")
+        assert r.status_code == 202
+        assert (await client.get("/v1/state")).json()["node"] == "p1"
+    await wait_until(lambda: [m.type for m in hub.events_from("p1")] == ["hand.raise"])
