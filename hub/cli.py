@@ -87,6 +87,10 @@ COMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "demo": ("run a scripted live lesson on the local stack", _delegate("simulators.demo")),
     "match": ("pair lead offers with partner requests", _with_args("match", "hub.matching.command")),
     "report": ("collaboration-coverage reports", _with_args("report", "hub.ledger.command")),
+    "import": (
+        "import schools/classrooms/teachers from CSV",
+        _with_args("import", "hub.registry.command"),
+    ),
 }
 
 

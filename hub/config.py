@@ -107,7 +107,7 @@ class HubConfig(BaseSettings):
     #: A node silent for this long is shown offline even without a last will.
     heartbeat_timeout_s: float = 30.0
     #: Nodes get ``cmd.join`` this long before ``starts_at`` (and any time after).
-    join_lead_time_s: float = 900.0
+    join_lead_time_s: float = 600.0
     #: How often scheduled joins are checked.
     join_check_interval_s: float = 5.0
 

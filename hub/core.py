@@ -227,23 +227,6 @@ class HubCore:
             self._join_sent[(node, spec.session)] = now_ms()
         return ok
 
-    async def send_due_joins(self) -> int:
-        """Joins for sessions that became due since (scheduler tick)."""
-        now = now_ms()
-        sent = 0
-        for runtime in list(self.runtimes.values()):
-            spec = runtime.spec
-            if runtime.machine.status is LessonStatus.ENDED:
-                continue
-            if not spec.join_due(now, self.config.join_lead_time_s):
-                continue
-            for node in spec.members:
-                if (node, spec.session) not in self._join_sent and await self._send_join(
-                    spec, node
-                ):
-                    sent += 1
-        return sent
-
     # ------------------------------------------------------------ sessions
 
     async def _start_runtime(self, spec: SessionSpec) -> SessionRuntime:

@@ -32,6 +32,8 @@ from hub.api import create_app
 from hub.config import HubConfig
 from hub.core import HubCore
 from hub.exceptions import HubError, StoreUnavailable
+from hub.scheduling.due import Timing
+from hub.scheduling.scheduler import LessonScheduler
 
 __all__ = ["Hub", "main", "run"]
 
@@ -58,7 +60,12 @@ class Hub(HubCore):
         self._api: _ApiServer | None = None
         self._api_task: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
-        self._scheduler: asyncio.Task[None] | None = None
+        # joins before each lesson, leaves after it (one loop, see hub.scheduling)
+        self.lessons = LessonScheduler(
+            self,
+            timing=Timing(lead_s=config.join_lead_time_s),
+            interval_s=config.join_check_interval_s,
+        )
         self._started = False
 
     async def __aenter__(self) -> Hub:
@@ -92,7 +99,7 @@ class Hub(HubCore):
         await self.link_in.subscribe(self.topics.all_presence)
         await self.link_in.start(wait=True)
         self._consumer = asyncio.create_task(self._consume(), name="hub-consume")
-        self._scheduler = asyncio.create_task(self._join_scheduler(), name="hub-joins")
+        self.lessons.start()
         if self.config.api_enabled:
             await self._start_api()
         self._started = True
@@ -121,14 +128,6 @@ class Hub(HubCore):
         async for incoming in self.link_in.messages():
             await self.router.handle(incoming)
 
-    async def _join_scheduler(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.join_check_interval_s)
-            try:
-                await self.send_due_joins()
-            except Exception:
-                log.exception("join scheduler tick failed")
-
     async def main_loop(self) -> None:
         """Run until ``should_exit`` is set (by a signal or the caller)."""
         await self.should_exit.wait()
@@ -142,10 +141,7 @@ class Hub(HubCore):
             self._api.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._api_task, timeout)
-        if self._scheduler is not None:
-            self._scheduler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._scheduler
+        await self.lessons.stop()
         await self.link_in.close()
         if self._consumer is not None:
             try:

@@ -60,6 +60,9 @@ class SessionSpec(BaseModel):
 
     def join_due(self, now_ms: int, lead_time_s: float) -> bool:
         """True once members should get ``cmd.join``: ``lead_time_s`` before the start."""
+        # Not after ends_at (hub.scheduling sends cmd.leave then; a heartbeat must not re-join).
+        if self.ends_at is not None and now_ms >= self.ends_at:
+            return False
         return self.starts_at is None or now_ms >= self.starts_at - int(lead_time_s * 1000)
 
     def join_body(self, node: str) -> CmdJoinBody:

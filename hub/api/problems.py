@@ -36,6 +36,21 @@ class Problem(Exception):
         return f"{self.status} {self.title}: {self.detail}"
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (RFC 9110 ``Allow`` on a 405).
+
+    Starlette puts only the first matching route's methods in ``Allow``; a path with
+    GET and POST on separate routes would then advertise just one of them.
+    """
+    methods: set[str] = set()
+    path = request.url.path
+    for route in request.app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def problem_response(
     status: int, slug: str, title: str, detail: str = "", headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -83,7 +98,12 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return problem_response(exc.status_code, "http", str(exc.detail), str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return problem_response(
+            exc.status_code, "http", str(exc.detail), str(exc.detail), headers=headers
+        )
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(HubError, on_hub_error)

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import unsupported_method
 
 from broker.localstack import RedisServer
 from hub.api import create_app
@@ -48,6 +47,4 @@ def _store(redis_server: RedisServer) -> Iterator[None]:
 @schema.parametrize()
 @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
 def test_registry_routes_conform(case: Any) -> None:
-    # Excluded until hub.api.problems passes ``exc.headers`` on (405 then keeps its
-    # ``Allow`` header, RFC 9110); everything else is checked.
-    case.call_and_validate(headers=AUTH, excluded_checks=[unsupported_method])
+    case.call_and_validate(headers=AUTH)
