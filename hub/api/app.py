@@ -6,7 +6,17 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
 
-from hub.api import health, matching, nodes, registry, sessions, timetable, tokens
+from hub.api import (
+    consoles,
+    health,
+    matching,
+    nodes,
+    registry,
+    sessions,
+    signalling,
+    timetable,
+    tokens,
+)
 from hub.api.problems import install_problem_handlers
 from hub.core import HubCore
 
@@ -18,6 +28,6 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     app = FastAPI(title="dualclass hub", version="0.1.0")
     app.state.hub = hub
     install_problem_handlers(app)
-    for router in (health.router, nodes.router, sessions.router, registry.router, matching.router, timetable.router, tokens.router, *routers):  # noqa: E501
+    for router in (health.router, nodes.router, sessions.router, registry.router, matching.router, timetable.router, tokens.router, signalling.router, consoles.router, *routers):  # noqa: E501
         app.include_router(router)
     return app

@@ -1,0 +1,195 @@
+"""``Room``: one live session at this hub replica: its relay, its feed, its peers.
+
+The room is where the three things of a lesson meet:
+
+- the **feed** (``SessionFeed``) hands every sequenced event to the room, which
+  sends it, and the snapshot after it, to every peer that wants events;
+- the **relay** (``SessionRelay``, created when the first media peer joins) gets
+  one participant per media peer; a classroom has one media connection at a
+  time (``Identity.media_key``), so a reconnecting or replacing peer takes over;
+- the **floor**: after each event the room makes the relay's floor follow the
+  feed's lesson machine, so ``floor.grant`` / ``floor.revoke`` / ``lesson.end``
+  switch the routing (at the next keyframe), and a floor holder that connects
+  its media later gets the floor as soon as its answer is applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+
+from aiortc import RTCSessionDescription
+
+from hub.media.exceptions import RoutingError
+from hub.media.relay import SessionRelay
+from hub.media.routing import media_layout
+from hub.sessions import SessionSpec
+from hub.signalling.feed import SessionFeed
+from hub.signalling.identity import Identity
+from hub.signalling.settings import SignallingSettings
+from hub.store import Store
+from protocols.ids import new_id
+from protocols.messages import Envelope, SessionStateBody
+from protocols.signalling import (
+    SignalError,
+    SignalEvent,
+    SignalMLine,
+    SignalState,
+    dump_signal,
+)
+
+__all__ = ["Peer", "Room", "layout_of"]
+
+log = logging.getLogger("dualclass.hub.signalling")
+
+_peer_ids = itertools.count(1)
+
+
+def layout_of(identity: Identity) -> list[SignalMLine]:
+    """The m-lines of the hub's offer to this peer, in the signalling shape."""
+    return [
+        SignalMLine(
+            kind=line.kind,
+            direction=line.direction,
+            slot=None if line.slot is None else line.slot.value,
+        )
+        for line in media_layout(identity.media_role)
+    ]
+
+
+class Peer:
+    """One connected peer as the room sees it: identity, media participant, outbox.
+
+    Everything the hub says to a peer goes through ``send`` into one queue that a
+    single writer drains, so frames never interleave and a slow browser only
+    grows its own queue, up to ``limit`` frames: then it is disconnected.
+    """
+
+    def __init__(self, identity: Identity, *, events: bool, limit: int) -> None:
+        self.id = f"peer-{next(_peer_ids)}"
+        self.identity = identity
+        self.events = events
+        self.participant: str | None = None
+        self.out: asyncio.Queue[str | None] = asyncio.Queue()
+        self.close_code = 1000
+        self._limit = limit
+        self.gone = False
+
+    def send(self, text: str) -> None:
+        if self.gone:
+            return
+        if self.out.qsize() >= self._limit:
+            self.kick(1013, "slow_peer", "too many frames queued")
+            return
+        self.out.put_nowait(text)
+
+    def kick(self, close_code: int, code: str, detail: str) -> None:
+        """Say why, then close (the writer closes the socket after the error frame)."""
+        if self.gone:
+            return
+        self.out.put_nowait(dump_signal(SignalError(code=code, detail=detail)))
+        self.gone = True
+        self.close_code = close_code
+        self.out.put_nowait(None)
+
+
+class Room:
+    """See the module docstring."""
+
+    def __init__(self, store: Store, spec: SessionSpec, settings: SignallingSettings) -> None:
+        self.session = spec.session
+        self.spec = spec
+        self.settings = settings
+        self.feed = SessionFeed(store, spec, self._on_event)
+        self.relay: SessionRelay | None = None
+        self.peers: dict[str, Peer] = {}
+        self._media: dict[str, Peer] = {}
+
+    async def start(self) -> None:
+        await self.feed.start()
+
+    async def close(self) -> None:
+        await self.feed.stop()
+        if self.relay is not None:
+            await self.relay.close()
+            self.relay = None
+
+    # ------------------------------------------------------------------ peers
+
+    def add(self, peer: Peer) -> None:
+        """Register ``peer`` and send it the snapshot; later events follow it in order."""
+        self.peers[peer.id] = peer
+        if peer.events:
+            peer.send(self._state_text(self.feed.machine.snapshot()))
+
+    async def remove(self, peer: Peer) -> None:
+        self.peers.pop(peer.id, None)
+        await self._drop_media(peer)
+
+    async def _drop_media(self, peer: Peer) -> None:
+        participant, peer.participant = peer.participant, None
+        key = peer.identity.media_key
+        if key is not None and self._media.get(key) is peer:
+            del self._media[key]
+        if participant is not None and self.relay is not None:
+            await self.relay.remove(participant)
+
+    # ------------------------------------------------------------------ media
+
+    async def offer(self, peer: Peer) -> RTCSessionDescription:
+        """Make ``peer`` a participant of the relay and return the hub's offer."""
+        identity = peer.identity
+        key = identity.media_key
+        if key is not None:
+            old = self._media.get(key)
+            if old is not None and old is not peer:
+                await self._drop_media(old)
+                old.kick(4409, "replaced", f"another connection took over {key}'s media")
+            self._media[key] = peer
+        participant = key or f"observer-{new_id()}"
+        if self.relay is None:
+            self.relay = SessionRelay(self.session, self.settings.relay_settings())
+        peer.participant = participant
+        return await self.relay.offer(participant, identity.media_role)
+
+    async def answer(self, peer: Peer, sdp: str) -> None:
+        """Apply the peer's answer (``NegotiationError`` if it cannot be served)."""
+        assert self.relay is not None and peer.participant is not None
+        try:
+            await self.relay.answer(peer.participant, RTCSessionDescription(sdp, "answer"))
+        except Exception:
+            peer.participant = None  # the relay removed it
+            raise
+        self.sync_floor()
+
+    def sync_floor(self) -> None:
+        """Make the relay's floor what the lesson says, if the holder's media is here."""
+        relay = self.relay
+        if relay is None:
+            return
+        wanted = self.feed.machine.floor
+        try:
+            if relay.floor != wanted:
+                relay.set_floor(wanted)
+        except RoutingError:
+            # not connected (yet): nobody's picture until its answer is applied
+            if relay.floor is not None:
+                relay.set_floor(None)
+
+    # ----------------------------------------------------------------- events
+
+    def _state_text(self, state: SessionStateBody) -> str:
+        return dump_signal(SignalState(session=self.session, state=state))
+
+    def _on_event(self, event: Envelope) -> None:
+        if getattr(event, "type", "") in ("floor.grant", "floor.revoke", "lesson.end"):
+            self.sync_floor()
+        listeners = [p for p in self.peers.values() if p.events]
+        if not listeners:
+            return
+        event_text = dump_signal(SignalEvent.model_validate({"event": event}))
+        state_text = self._state_text(self.feed.machine.snapshot())
+        for peer in listeners:
+            peer.send(event_text)
+            peer.send(state_text)

@@ -1,0 +1,60 @@
+"""``Signalling``: the rooms of one hub replica, made when the first peer of a session
+joins and closed when its last peer leaves.
+
+One instance per hub application (``hub.api.signalling`` keeps it on
+``app.state``); applying the ICE setting happens here, once, before the first
+peer connection of the process gathers candidates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from hub.core import HubCore
+from hub.signalling.identity import Identity
+from hub.signalling.room import Peer, Room
+from hub.signalling.settings import SignallingSettings
+
+__all__ = ["Signalling"]
+
+
+class Signalling:
+    """Rooms by session id; see the module docstring."""
+
+    def __init__(self, hub: HubCore, settings: SignallingSettings | None = None) -> None:
+        self.hub = hub
+        self.settings = settings or SignallingSettings()
+        self.settings.apply_ice()
+        self.rooms: dict[str, Room] = {}
+        self._lock = asyncio.Lock()
+
+    async def enter(self, identity: Identity, peer: Peer) -> Room:
+        """The session's room (started if new) with ``peer`` registered in it."""
+        async with self._lock:
+            room = self.rooms.get(identity.session)
+            if room is None:
+                spec = await self.hub.get_spec(identity.session)
+                room = Room(self.hub.store, spec, self.settings)
+                await room.start()
+                self.rooms[identity.session] = room
+            room.add(peer)
+            return room
+
+    async def leave(self, room: Room, peer: Peer) -> None:
+        """Take ``peer`` out; the last one out closes the room (feed and relay)."""
+        await room.remove(peer)
+        async with self._lock:
+            if not room.peers and self.rooms.get(room.session) is room:
+                del self.rooms[room.session]
+                await room.close()
+
+    def room(self, session: str) -> Room | None:
+        return self.rooms.get(session)
+
+    async def close(self) -> None:
+        async with self._lock:
+            rooms, self.rooms = list(self.rooms.values()), {}
+        for room in rooms:
+            for peer in list(room.peers.values()):
+                peer.kick(1001, "shutting_down", "the hub is stopping")
+            await room.close()
