@@ -66,13 +66,20 @@ async def pace(rate: float, seconds: float, senders: list[Any], label: str) -> i
     return total
 
 
-async def plain_phase(run: LocalRun, layout: dict[str, list[str]], rate: float, seconds: float) -> dict[str, Any]:
+async def plain_phase(
+    run: LocalRun, layout: dict[str, list[str]], rate: float, seconds: float
+) -> dict[str, Any]:
     assert run.stack is not None
     mqtt = run.stack.data["mqtt"]
 
     def settings(cid: str) -> ClientSettings:
-        return ClientSettings(port=mqtt["port"], username=mqtt["hub_username"],
-                              password=mqtt["hub_password"], client_id=cid, clean_start=True)
+        return ClientSettings(
+            port=mqtt["port"],
+            username=mqtt["hub_username"],
+            password=mqtt["hub_password"],
+            client_id=cid,
+            clean_start=True,
+        )
 
     latencies: list[float] = []
     received: dict[str, int] = defaultdict(int)
@@ -100,13 +107,17 @@ async def plain_phase(run: LocalRun, layout: dict[str, list[str]], rate: float, 
         pubs.append(link)
 
         async def send(i: int, link: MqttLink = link, sid: str = sid) -> None:
-            msg = SlideShow(id=new_id(), session=sid, sent=now_ms(), body={"deck": "bench", "index": i})
+            msg = SlideShow(
+                id=new_id(), session=sid, sent=now_ms(), body={"deck": "bench", "index": i}
+            )
             await link.publish(f"dc/v1/bench/{sid}", encode(msg))
 
         senders.append(send)
     total = await pace(rate, seconds, senders, "plain mqtt")
-    expected = sum(len(p) * (total // len(layout) + (1 if i < total % len(layout) else 0))
-                   for i, p in enumerate(layout.values()))
+    expected = sum(
+        len(p) * (total // len(layout) + (1 if i < total % len(layout) else 0))
+        for i, p in enumerate(layout.values())
+    )
     deadline = time.monotonic() + 20
     while sum(received.values()) < expected and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
@@ -114,11 +125,17 @@ async def plain_phase(run: LocalRun, layout: dict[str, list[str]], rate: float, 
         await link.close()
     for task in readers:
         task.cancel()
-    return {"latency_ms": latency_summary(latencies), "delivered": sum(received.values()),
-            "expected": expected, "lost": expected - sum(received.values())}
+    return {
+        "latency_ms": latency_summary(latencies),
+        "delivered": sum(received.values()),
+        "expected": expected,
+        "lost": expected - sum(received.values()),
+    }
 
 
-async def hub_phase(run: LocalRun, layout: dict[str, list[str]], rate: float, seconds: float) -> dict[str, Any]:
+async def hub_phase(
+    run: LocalRun, layout: dict[str, list[str]], rate: float, seconds: float
+) -> dict[str, Any]:
     latencies: list[float] = []
     applied: dict[str, set[int]] = defaultdict(set)
 
@@ -127,6 +144,7 @@ async def hub_phase(run: LocalRun, layout: dict[str, list[str]], rate: float, se
             applied[node].add(event.seq or 0)
             if event.type == "slide.show" and event.sent is not None:
                 latencies.append(at - event.sent)
+
         return on_event
 
     leads = {sid: f"blead{i}" for i, sid in enumerate(layout)}
@@ -135,17 +153,35 @@ async def hub_phase(run: LocalRun, layout: dict[str, list[str]], rate: float, se
         await run.register_node(node)
     nodes = {}
     for node in tqdm(everyone, desc="starting nodes", leave=False):
-        nodes[node] = await run.start_node(node, on_event=hook(node) if not node.startswith("blead") else None)
+        nodes[node] = await run.start_node(
+            node, on_event=hook(node) if not node.startswith("blead") else None
+        )
     now = now_ms()
     for sid, partners in layout.items():
-        await run.create_session({"session": sid, "lead": leads[sid], "partners": partners,
-                                  "title": "bench", "starts_at": now, "ends_at": now + 3_600_000})
-    await run.wait_for(lambda: all(sid in nodes[n].sessions for sid, ps in layout.items()
-                                   for n in [leads[sid], *ps]), 30, "all nodes to join")
+        await run.create_session(
+            {
+                "session": sid,
+                "lead": leads[sid],
+                "partners": partners,
+                "title": "bench",
+                "starts_at": now,
+                "ends_at": now + 3_600_000,
+            }
+        )
+    await run.wait_for(
+        lambda: all(
+            sid in nodes[n].sessions for sid, ps in layout.items() for n in [leads[sid], *ps]
+        ),
+        30,
+        "all nodes to join",
+    )
     for sid in layout:
         await nodes[leads[sid]].send("lesson.start", {"title": "bench"}, sid)
-    await run.wait_for(lambda: all(nodes[p].view(sid).last_seq >= 1 for sid, ps in layout.items()
-                                   for p in ps), 30, "lesson.start everywhere")
+    await run.wait_for(
+        lambda: all(nodes[p].view(sid).last_seq >= 1 for sid, ps in layout.items() for p in ps),
+        30,
+        "lesson.start everywhere",
+    )
     latencies.clear()
     senders = []
     for sid in layout:
@@ -161,8 +197,13 @@ async def hub_phase(run: LocalRun, layout: dict[str, list[str]], rate: float, se
         info = await run.api("GET", f"/api/sessions/{sid}")
         heads[sid] = int((info.get("state") or info.get("snapshot") or info).get("last_seq", 0))
     try:
-        await run.wait_for(lambda: all(nodes[p].view(sid).last_seq >= heads[sid]
-                                       for sid, ps in layout.items() for p in ps), 60, "catch-up")
+        await run.wait_for(
+            lambda: all(
+                nodes[p].view(sid).last_seq >= heads[sid] for sid, ps in layout.items() for p in ps
+            ),
+            60,
+            "catch-up",
+        )
     except TimeoutError:
         pass
     lost = 0
@@ -172,7 +213,11 @@ async def hub_phase(run: LocalRun, layout: dict[str, list[str]], rate: float, se
         for p in partners:
             missing |= expected - applied[p]
         lost += len(missing)
-    return {"latency_ms": latency_summary(latencies), "sequenced": sum(heads.values()), "lost": lost}
+    return {
+        "latency_ms": latency_summary(latencies),
+        "sequenced": sum(heads.values()),
+        "lost": lost,
+    }
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
@@ -182,8 +227,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             plain = await plain_phase(run, layout, args.rate, args.seconds)
             hub = await hub_phase(run, layout, args.rate, args.seconds)
     ratio = hub["latency_ms"]["p99"] / max(plain["latency_ms"]["p99"], 0.001)
-    return {"partners": args.partners, "sessions": args.sessions, "rate": args.rate,
-            "seconds": args.seconds, "plain": plain, "hub": hub, "p99_ratio": round(ratio, 2)}
+    return {
+        "partners": args.partners,
+        "sessions": args.sessions,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "plain": plain,
+        "hub": hub,
+        "p99_ratio": round(ratio, 2),
+    }
 
 
 def main() -> int:
@@ -202,11 +254,18 @@ def main() -> int:
         pass
     result = asyncio.run(main_async(args))
     p, h = result["plain"]["latency_ms"], result["hub"]["latency_ms"]
-    print(f"{args.partners} partners, {args.sessions} sessions, {args.rate:g} lead events/s, {args.seconds:g} s")
-    print(f"  plain mosquitto pub/sub  p50 {p['p50']:7.2f} ms  p99 {p['p99']:7.2f} ms  "
-          f"lost {result['plain']['lost']}")
-    print(f"  hub path                 p50 {h['p50']:7.2f} ms  p99 {h['p99']:7.2f} ms  "
-          f"lost {result['hub']['lost']} of {result['hub']['sequenced']} sequenced")
+    print(
+        f"{args.partners} partners, {args.sessions} sessions, "
+        f"{args.rate:g} lead events/s, {args.seconds:g} s"
+    )
+    print(
+        f"  plain mosquitto pub/sub  p50 {p['p50']:7.2f} ms  p99 {p['p99']:7.2f} ms  "
+        f"lost {result['plain']['lost']}"
+    )
+    print(
+        f"  hub path                 p50 {h['p50']:7.2f} ms  p99 {h['p99']:7.2f} ms  "
+        f"lost {result['hub']['lost']} of {result['hub']['sequenced']} sequenced"
+    )
     print(f"  hub/plain p99 ratio      {result['p99_ratio']:.2f}  (goal <= 2.0)")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

@@ -106,6 +106,7 @@ class MqttLink:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._first_connect: asyncio.Future[None] | None = None
+        self._on_connect_task: asyncio.Task[None] | None = None
         self.connects = 0
         self.failures = 0
 
@@ -135,16 +136,19 @@ class MqttLink:
         await asyncio.wait_for(self.connected.wait(), timeout)
 
     async def close(self) -> None:
-        """Disconnect cleanly (no last will) and stop the supervisor."""
+        """Disconnect cleanly (no last will) and stop the supervisor.
+
+        Cancelling the supervisor unwinds its ``async with client`` block, which is
+        what sends DISCONNECT; the wait is bounded so a dead broker cannot hang a
+        shutdown. A cancellation of ``close`` itself is not swallowed.
+        """
         self._closing = True
-        client = self._client
-        if client is not None:
-            with contextlib.suppress(Exception):
-                await client.__aexit__(None, None, None)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=self.settings.timeout_s)
+            if not done:
+                log.warning("mqtt %s: supervisor did not stop in time", self.settings.client_id)
         self.connected.clear()
         self._incoming.put_nowait(None)
 
@@ -213,7 +217,7 @@ class MqttLink:
                     delay = self.settings.reconnect_min_s
                     log.info("mqtt connected as %s", self.settings.client_id)
                     if self._on_connect is not None:
-                        asyncio.create_task(self._run_on_connect())
+                        self._on_connect_task = asyncio.create_task(self._run_on_connect())
                     async for message in client.messages:
                         payload = message.payload
                         data = payload if isinstance(payload, bytes | bytearray) else b""
@@ -224,7 +228,9 @@ class MqttLink:
             except aiomqtt.MqttError as exc:
                 self.failures += 1
                 if not self._closing:
-                    log.warning("mqtt %s: %s; retrying in %.2f s", self.settings.client_id, exc, delay)
+                    log.warning(
+                        "mqtt %s: %s; retrying in %.2f s", self.settings.client_id, exc, delay
+                    )
             except SubscribeDenied as exc:
                 self.failures += 1
                 log.error("mqtt %s: %s", self.settings.client_id, exc)
@@ -255,7 +261,9 @@ class MqttLink:
 
     # ------------------------------------------------------------- operations
 
-    async def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+    async def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> None:
         """Publish; at QoS 1 return once the broker acknowledged it.
 
         Raises ``NotConnected`` if there is no live connection or it drops before

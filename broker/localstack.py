@@ -38,7 +38,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def wait_for_port(host: str, port: int, *, timeout: float = 10.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_port(
+    host: str, port: int, *, timeout: float = 10.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     """Block until ``host:port`` accepts TCP connections, or raise ``LaunchError``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

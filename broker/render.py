@@ -46,7 +46,7 @@ def hash_password(secret: str, *, salt: bytes | None = None, iterations: int = _
 def verify_password(secret: str, hashed: str) -> bool:
     """True if ``secret`` matches a ``$7$`` hash."""
     try:
-        _, kind, iterations, salt, digest = hashed.split("$")
+        _, kind, iterations, salt, _digest = hashed.split("$")
     except ValueError:
         return False
     if kind != "7":

@@ -31,7 +31,6 @@ from typing import Any
 
 from broker.admin import write_private
 from broker.localstack import MosquittoServer, RedisServer, free_port
-from broker.render import hash_password
 
 __all__ = ["DEFAULT_STACK_DIR", "StackInfo", "stack_down", "stack_up"]
 

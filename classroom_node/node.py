@@ -323,7 +323,7 @@ class ClassroomNode:
     def connected(self) -> bool:
         return self.link is not None and self.link.connected.is_set()
 
-    async def wait_connected(self, timeout: float | None = None) -> None:  # noqa: ASYNC109
+    async def wait_connected(self, timeout: float | None = None) -> None:
         """Return once the MQTT link is up (raises ``TimeoutError`` after ``timeout``)."""
         assert self.link is not None, "call startup() first"
         await self.link.wait_connected(timeout)

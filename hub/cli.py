@@ -9,7 +9,7 @@ command        what                                       owner
 =============  =========================================  =========================
 stack up|down  local Mosquitto + Redis on free ports      ``broker.stack``
 hub            the hub daemon                             ``hub.server``
-node           a classroom node daemon                    ``classroom_node.daemon``
+node           a classroom node daemon                    ``classroom_node.main``
 demo           stack + hub + nodes running a lesson       ``simulators.demo``
 match          lead/partner matching from CSV             ``hub.matching.command``
 report         coverage reports                           ``hub.ledger.command``
@@ -83,9 +83,12 @@ def _with_args(name: str, module: str) -> Callable[[list[str]], int]:
 COMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "stack": ("start/stop the local Mosquitto + Redis", _stack),
     "hub": ("run the hub daemon", _delegate("hub.server")),
-    "node": ("run a classroom node daemon", _delegate("classroom_node.daemon")),
+    "node": ("run a classroom node daemon", _delegate("classroom_node.main")),
     "demo": ("run a scripted live lesson on the local stack", _delegate("simulators.demo")),
-    "match": ("pair lead offers with partner requests", _with_args("match", "hub.matching.command")),
+    "match": (
+        "pair lead offers with partner requests",
+        _with_args("match", "hub.matching.command"),
+    ),
     "report": ("collaboration-coverage reports", _with_args("report", "hub.ledger.command")),
     "import": (
         "import schools/classrooms/teachers from CSV",

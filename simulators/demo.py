@@ -23,16 +23,17 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from classroom_node.node import ClassroomNode
 from protocols.ids import now_ms
 from protocols.messages import Event
 from simulators.harness import LocalRun
-from simulators.script import Step, lesson_script
+from simulators.script import lesson_script
 from simulators.stats import latency_summary, lost_events, node_row
 
 __all__ = ["main", "run_demo"]
@@ -121,12 +122,21 @@ async def run_demo(
         if out is not None:
             print(text, file=out, flush=True)
 
-    say(f"dualclass demo: session {session}, 1 lead + {partners} partner classrooms, ~{duration:.0f} s")
+    say(
+        f"dualclass demo: session {session}, "
+        f"1 lead + {partners} partner classrooms, ~{duration:.0f} s"
+    )
     async with LocalRun(workdir) as run:
         assert run.stack is not None and run.hub is not None
-        say(f"  mosquitto  127.0.0.1:{run.stack.mqtt_port}   redis {run.stack.redis_url.split('@')[-1]}")
+        say(
+            f"  mosquitto  127.0.0.1:{run.stack.mqtt_port}   "
+            f"redis {run.stack.redis_url.split('@')[-1]}"
+        )
         say(f"  hub        {run.hub.base_url}   (API {run.hub.base_url}/docs, metrics /metrics)")
-        say(f"  watch      {run.hub.base_url}/api/sessions/{session}  (admin key in {run.stack.path})")
+        say(
+            f"  watch      {run.hub.base_url}/api/sessions/{session}  "
+            f"(admin key in {run.stack.path})"
+        )
         t0 = time.monotonic()
         recorder = Recorder(roles, out, t0)
         bar = tqdm(total=len(roles), desc="classrooms joining", disable=out is None, leave=False)
@@ -134,13 +144,22 @@ async def run_demo(
             await run.register_node(node)
         nodes = {}
         for node in roles:
-            nodes[node] = await run.start_node(node, on_event=recorder.hook(node),
-                                               api_enabled=(node == partner_ids[0]))
+            nodes[node] = await run.start_node(
+                node, on_event=recorder.hook(node), api_enabled=(node == partner_ids[0])
+            )
         now = now_ms()
-        await run.create_session({
-            "session": session, "lead": lead, "partners": partner_ids, "title": "Fractions",
-            "subject": "math", "grade": 5, "starts_at": now, "ends_at": now + int(duration * 1000) + 60_000,
-        })
+        await run.create_session(
+            {
+                "session": session,
+                "lead": lead,
+                "partners": partner_ids,
+                "title": "Fractions",
+                "subject": "math",
+                "grade": 5,
+                "starts_at": now,
+                "ends_at": now + int(duration * 1000) + 60_000,
+            }
+        )
         joined: set[str] = set()
         deadline = time.monotonic() + 20
         while len(joined) < len(roles):
@@ -167,18 +186,22 @@ async def run_demo(
             await nodes[step.actor].send(step.type, step.body, session)
             if step.expect_rejected:
                 rejected_expected += 1
-                say(f"[{time.monotonic() - t0:6.2f}s]       {step.type:<18} {step.actor:<8} "
-                    f"{step.note} -> expect a rejection")
+                say(
+                    f"[{time.monotonic() - t0:6.2f}s]       {step.type:<18} {step.actor:<8} "
+                    f"{step.note} -> expect a rejection"
+                )
 
         info = await run.api("GET", f"/api/sessions/{session}")
         sequenced = _last_seq(info)
         await run.wait_for(
             lambda: all(n.view(session).last_seq >= sequenced for n in nodes.values()),
-            timeout=30, what="every classroom to apply every event",
+            timeout=30,
+            what="every classroom to apply every event",
         )
         await run.wait_for(
             lambda: sum(n.stats.rejected for n in nodes.values()) >= rejected_expected,
-            timeout=10, what="the expected rejection to come back",
+            timeout=10,
+            what="the expected rejection to come back",
         )
         info = await run.api("GET", f"/api/sessions/{session}")
         sequenced = _last_seq(info)
@@ -192,7 +215,8 @@ async def run_demo(
             "lost": lost_events(sequenced, {p: recorder.applied[p] for p in partner_ids}),
             "latency_ms": latency_summary(recorder.latencies),
             "rejected": {
-                node: dict(instance.stats.rejected_by_code) for node, instance in nodes.items()
+                node: dict(instance.stats.rejected_by_code)
+                for node, instance in nodes.items()
                 if instance.stats.rejected
             },
             "duration_s": round(time.monotonic() - start, 2),
@@ -216,25 +240,27 @@ def _last_seq(info: dict[str, Any]) -> int:
     return int(state.get("last_seq", 0))
 
 
-def _counters(node: Any, session: str) -> dict[str, Any]:
-    view = node.view(session)
-    return {
-        "last_seq": view.last_seq,
-        "gaps_repaired": view.gaps_repaired,
-        "duplicates_dropped": view.reorderer.duplicates if hasattr(view, "reorderer") else 0,
-    }
+def _counters(node: ClassroomNode, session: str) -> dict[str, Any]:
+    return node.view(session).counters().as_dict()
 
 
 def _print_summary(report: dict[str, Any], say: Callable[[str], None]) -> None:
     say("")
-    say(f"summary of {report['session']}: {report['events_sequenced']} events sequenced, "
-        f"{report['lost']} lost, in {report['duration_s']} s")
+    say(
+        f"summary of {report['session']}: {report['events_sequenced']} events sequenced, "
+        f"{report['lost']} lost, in {report['duration_s']} s"
+    )
     say(f"  {'node':<8} {'role':<8} {'received':>8} {'last_seq':>8} {'gaps':>5} {'dups':>5}")
     for row in report["nodes"]:
-        say(f"  {row['node']:<8} {row['role']:<8} {row['received']:>8} {row['last_seq']:>8} "
-            f"{row['gaps_repaired']:>5} {row['duplicates_dropped']:>5}")
+        say(
+            f"  {row['node']:<8} {row['role']:<8} {row['received']:>8} {row['last_seq']:>8} "
+            f"{row['gaps_repaired']:>5} {row['duplicates_dropped']:>5}"
+        )
     lat = report["latency_ms"]
-    say(f"  latency lead->classroom applied: p50 {lat['p50']} ms, p99 {lat['p99']} ms, max {lat['max']} ms")
+    say(
+        f"  latency lead->classroom applied: p50 {lat['p50']} ms, "
+        f"p99 {lat['p99']} ms, max {lat['max']} ms"
+    )
     if report["rejected"]:
         say(f"  refused by the hub (role rules): {report['rejected']}")
 
@@ -258,9 +284,15 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         pass
     try:
-        report = asyncio.run(run_demo(partners=args.partners, duration=args.duration,
-                                      workdir=workdir, out=None if headless else sys.stdout,
-                                      keep=args.keep))
+        report = asyncio.run(
+            run_demo(
+                partners=args.partners,
+                duration=args.duration,
+                workdir=workdir,
+                out=None if headless else sys.stdout,
+                keep=args.keep,
+            )
+        )
     except KeyboardInterrupt:
         return 130
     finally:
@@ -268,7 +300,11 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     if headless:
         args.report.write_text(json.dumps(report, indent=2) + "\n")
-        print(json.dumps({k: report[k] for k in ("session", "events_sequenced", "lost", "latency_ms")}))
+        print(
+            json.dumps(
+                {k: report[k] for k in ("session", "events_sequenced", "lost", "latency_ms")}
+            )
+        )
     return 0 if report["lost"] == 0 else 1
 
 

@@ -33,8 +33,14 @@ __all__ = ["HubProcess", "LocalRun"]
 class HubProcess:
     """``python -m hub`` as a child process, ready once ``/healthz`` answers."""
 
-    def __init__(self, stack: StackInfo, workdir: Path, *, api_port: int | None = None,
-                 extra_args: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        stack: StackInfo,
+        workdir: Path,
+        *,
+        api_port: int | None = None,
+        extra_args: list[str] | None = None,
+    ) -> None:
         self.stack = stack
         self.workdir = workdir
         self.api_port = api_port or free_port()
@@ -48,16 +54,31 @@ class HubProcess:
     async def start(self, timeout: float = 30.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = (self.workdir / "hub.log").open("ab")
-        argv = [sys.executable, "-m", "hub", "--stack-file", str(self.stack.path),
-                "--api-port", str(self.api_port), *self.extra_args]
-        self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "hub",
+            "--stack-file",
+            str(self.stack.path),
+            "--api-port",
+            str(self.api_port),
+            *self.extra_args,
+        ]
+        self.proc = subprocess.Popen(  # noqa: ASYNC220 - a one-off spawn, not a blocking wait
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient() as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"hub exited with {self.proc.returncode}; see {self.workdir / 'hub.log'}")
+                    raise RuntimeError(
+                        f"hub exited with {self.proc.returncode}; see {self.workdir / 'hub.log'}"
+                    )
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(self.base_url + "/healthz", timeout=1)).status_code == 200:
                         return
@@ -85,8 +106,14 @@ class HubProcess:
 class LocalRun:
     """Stack + hub + nodes under ``workdir``; ``async with`` tears it all down."""
 
-    def __init__(self, workdir: Path, *, hub_args: list[str] | None = None,
-                 heartbeat_s: float = 2.0, journal_fsync: bool = True) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        hub_args: list[str] | None = None,
+        heartbeat_s: float = 2.0,
+        journal_fsync: bool = True,
+    ) -> None:
         self.workdir = workdir
         self.hub_args = hub_args or []
         self.heartbeat_s = heartbeat_s
@@ -108,8 +135,12 @@ class LocalRun:
         )
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         for node in list(self.nodes.values()):
             with contextlib.suppress(Exception):
                 await node.shutdown()
@@ -140,8 +171,9 @@ class LocalRun:
         result: dict[str, Any] = await self.api("POST", "/api/sessions", json=spec)
         return result
 
-    async def start_node(self, node: str, *, on_event: OnEvent | None = None,
-                         api_enabled: bool = False) -> ClassroomNode:
+    async def start_node(
+        self, node: str, *, on_event: OnEvent | None = None, api_enabled: bool = False
+    ) -> ClassroomNode:
         assert self.stack is not None
         config = NodeConfig(
             node_id=node,

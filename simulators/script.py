@@ -32,10 +32,14 @@ def lesson_script(lead: str, partners: list[str], duration_s: float = 12.0) -> l
     if not partners:
         raise ValueError("a lesson needs at least one partner classroom")
     duration_s = max(duration_s, 4.0)
-    steps: list[Step] = [Step(0.0, lead, "lesson.start", {"title": "Fractions", "subject": "math", "grade": 5})]
+    steps: list[Step] = [
+        Step(0.0, lead, "lesson.start", {"title": "Fractions", "subject": "math", "grade": 5})
+    ]
     for i, p in enumerate(partners):
         enrolled = 30 + (i * 7) % 15
-        steps.append(Step(0.1, p, "attendance.report", {"present": enrolled - i % 3, "enrolled": enrolled}))
+        steps.append(
+            Step(0.1, p, "attendance.report", {"present": enrolled - i % 3, "enrolled": enrolled})
+        )
     steps.append(Step(0.2, lead, "slide.show", {"deck": "fractions", "index": 0}, "title slide"))
     # the interactive middle happens in the first ~60% of the time, slides fill the rest
     t = duration_s * 0.1
@@ -57,19 +61,42 @@ def lesson_script(lead: str, partners: list[str], duration_s: float = 12.0) -> l
     for q in range(quizzes):
         t0 = duration_s * 0.35 + q * span
         quiz = f"q{q + 1}"
-        steps.append(Step(t0, lead, "quiz.open", {"quiz": quiz, "question": "1/2 + 1/4 = ?",
-                                                   "choices": ["3/4", "2/6", "1/8"]}))
+        steps.append(
+            Step(
+                t0,
+                lead,
+                "quiz.open",
+                {"quiz": quiz, "question": "1/2 + 1/4 = ?", "choices": ["3/4", "2/6", "1/8"]},
+            )
+        )
         for i, p in enumerate(partners):
-            steps.append(Step(t0 + span * 0.2 + 0.01 * i, p, "quiz.answer",
-                              {"quiz": quiz, "choice": 0 if i % 4 else 1}))
+            steps.append(
+                Step(
+                    t0 + span * 0.2 + 0.01 * i,
+                    p,
+                    "quiz.answer",
+                    {"quiz": quiz, "choice": 0 if i % 4 else 1},
+                )
+            )
         steps.append(Step(t0 + span * 0.6, lead, "quiz.close", {"quiz": quiz, "correct": 0}))
-        steps.append(Step(t0 + span * 0.8, lead, "slide.show", {"deck": "fractions", "index": slide}))
+        steps.append(
+            Step(t0 + span * 0.8, lead, "slide.show", {"deck": "fractions", "index": slide})
+        )
         slide += 1
     if len(partners) > 2:
-        steps.append(Step(duration_s * 0.32, partners[2], "slide.show",
-                          {"deck": "fractions", "index": 99},
-                          "a partner may not change slides", expect_rejected=True))
+        steps.append(
+            Step(
+                duration_s * 0.32,
+                partners[2],
+                "slide.show",
+                {"deck": "fractions", "index": 99},
+                "a partner may not change slides",
+                expect_rejected=True,
+            )
+        )
     t = duration_s * 0.95
-    steps.append(Step(t, lead, "slide.show", {"deck": "fractions", "index": slide}, "summary slide"))
+    steps.append(
+        Step(t, lead, "slide.show", {"deck": "fractions", "index": slide}, "summary slide")
+    )
     steps.append(Step(duration_s, lead, "lesson.end", {}))
     return sorted(steps, key=lambda s: s.at_s)

@@ -36,7 +36,9 @@ def lost_events(sequenced: int, applied: Mapping[str, Iterable[int]]) -> int:
     return len(missing)
 
 
-def node_row(node: str, role: str, counters: Mapping[str, Any], seqs: Iterable[int]) -> dict[str, Any]:
+def node_row(
+    node: str, role: str, counters: Mapping[str, Any], seqs: Iterable[int]
+) -> dict[str, Any]:
     applied = list(seqs)
     return {
         "node": node,

@@ -16,7 +16,11 @@ from tests.conftest import HUB_SECRET, HUB_USER, node_secret
 def settings(server: MosquittoServer, user: str, **kw: object) -> ClientSettings:
     secret = HUB_SECRET if user == HUB_USER else node_secret(user)
     return ClientSettings(
-        port=server.port, username=user, password=secret, client_id=f"{user}-c", **kw  # type: ignore[arg-type]
+        port=server.port,
+        username=user,
+        password=secret,
+        client_id=f"{user}-c",
+        **kw,  # type: ignore[arg-type]
     )
 
 

@@ -9,6 +9,7 @@ import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from protocols import codec
 from protocols.exceptions import (
@@ -102,10 +103,20 @@ def test_unknown_type() -> None:
             "body",
         ),
         ({"v": 1, "id": ID, "type": "hand.raise", "body": {}, "extra": 1}, "extra"),
-        ({"v": 1, "id": ID, "type": "quiz.open", "body": {"quiz": "q", "choices": ["a"]}}, "choices"),
+        (
+            {"v": 1, "id": ID, "type": "quiz.open", "body": {"quiz": "q", "choices": ["a"]}},
+            "choices",
+        ),
         ({"v": 1, "id": ID, "type": "hand.raise", "session": "a/b", "body": {}}, "session"),
     ],
-    ids=["bad-id", "missing-index", "present>enrolled", "extra-field", "one-choice", "slash-session"],
+    ids=[
+        "bad-id",
+        "missing-index",
+        "present>enrolled",
+        "extra-field",
+        "one-choice",
+        "slash-session",
+    ],
 )
 def test_schema_violation_names_the_field(raw: dict[str, object], field: str) -> None:
     with pytest.raises(SchemaViolation) as info:
@@ -116,7 +127,7 @@ def test_schema_violation_names_the_field(raw: dict[str, object], field: str) ->
 
 def test_messages_are_frozen() -> None:
     msg = AttendanceReport(id=ID, session="s", body={"present": 3, "enrolled": 4})
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         msg.session = "other"  # type: ignore[misc]
 
 
@@ -137,5 +148,7 @@ def test_random_bytes_never_escape_as_other_errors(data: bytes) -> None:
     question=st.text(max_size=300),
 )
 def test_quiz_open_round_trip(quiz: str, choices: list[str], question: str) -> None:
-    msg = QuizOpen(id=ID, session="s1", body={"quiz": quiz, "choices": choices, "question": question})
+    msg = QuizOpen(
+        id=ID, session="s1", body={"quiz": quiz, "choices": choices, "question": question}
+    )
     assert codec.decode(codec.encode(msg)) == msg

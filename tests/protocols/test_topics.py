@@ -41,8 +41,14 @@ def test_parse(topic: str, ref: TopicRef) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["other/nodes/n1/up", "dc/v1/nodes/n1", "dc/v1/nodes/n1/events", "dc/v1/sessions/s/up",
-     "dc/v1/nodes/n1/up/x", "dc/v1/nodes/+/up"],
+    [
+        "other/nodes/n1/up",
+        "dc/v1/nodes/n1",
+        "dc/v1/nodes/n1/events",
+        "dc/v1/sessions/s/up",
+        "dc/v1/nodes/n1/up/x",
+        "dc/v1/nodes/+/up",
+    ],
 )
 def test_parse_rejects(bad: str) -> None:
     with pytest.raises(TopicError):

@@ -27,9 +27,24 @@ async def test_demo_lesson_reaches_every_classroom_in_order(tmp_path: Path) -> N
 def test_headless_cli_writes_the_report(tmp_path: Path) -> None:
     out = tmp_path / "report.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "hub.cli", "demo", "--duration", "4", "--partners", "2",
-         "--report", str(out), "--workdir", str(tmp_path / "run")],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "demo",
+            "--duration",
+            "4",
+            "--partners",
+            "2",
+            "--report",
+            str(out),
+            "--workdir",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(out.read_text())

@@ -14,14 +14,18 @@ from simulators.stats import latency_summary, lost_events, percentile
 
 @pytest.mark.parametrize("partners", [1, 3, 10])
 @pytest.mark.parametrize("duration", [4.0, 12.0, 95.0])
-def test_script_is_a_valid_lesson_except_the_deliberate_rejection(partners: int, duration: float) -> None:
+def test_script_is_a_valid_lesson_except_the_deliberate_rejection(
+    partners: int, duration: float
+) -> None:
     names = [f"p{i}" for i in range(1, partners + 1)]
     machine = LessonMachine("s", {"lead": Role.LEAD} | {p: Role.PARTNER for p in names})
     steps = lesson_script("lead", names, duration)
     assert [s.at_s for s in steps] == sorted(s.at_s for s in steps)
     seq = 0
     for step in steps:
-        event = CLASS_BY_TYPE[step.type].model_validate({"id": new_id(), "session": "s", "body": step.body})
+        event = CLASS_BY_TYPE[step.type].model_validate(
+            {"id": new_id(), "session": "s", "body": step.body}
+        )
         if step.expect_rejected:
             with pytest.raises(RuleViolation):
                 machine.check(step.actor, event)
@@ -31,8 +35,16 @@ def test_script_is_a_valid_lesson_except_the_deliberate_rejection(partners: int,
         machine.apply(event.model_copy(update={"seq": seq, "src": step.actor}))
     assert machine.status is LessonStatus.ENDED
     types = {s.type for s in steps}
-    assert {"hand.raise", "floor.grant", "floor.revoke", "quiz.open", "quiz.answer",
-            "quiz.close", "attendance.report", "lesson.end"} <= types
+    assert {
+        "hand.raise",
+        "floor.grant",
+        "floor.revoke",
+        "quiz.open",
+        "quiz.answer",
+        "quiz.close",
+        "attendance.report",
+        "lesson.end",
+    } <= types
     answers = [s for s in steps if s.type == "quiz.answer"]
     assert {s.actor for s in answers} == set(names)  # every partner answers
 
