@@ -1,0 +1,252 @@
+// dualclass teacher console: signalling over /ws/signal, the browser's own WebRTC.
+//
+// The hub makes the offer; `joined.layout` says which m-lines take this
+// classroom's camera and microphone (direction "recvonly" at the hub) and which
+// slot ("main" = lead, "floor" = floor holder) each received m-line shows.
+// aiortc does no trickle ICE, so the answer is sent only once ICE gathering is
+// complete, with every candidate inside the SDP.
+// State for tests and debugging is kept on `window.dc`.
+"use strict";
+
+(() => {
+  const ROLE = document.body.dataset.role; // "lead" or "tutor"
+  const token = new URLSearchParams(location.search).get("token");
+  const $ = (id) => document.getElementById(id);
+  const dc = (window.dc = {
+    role: ROLE, ws: null, pc: null, joined: null, state: null, events: [],
+    errors: [], acks: [], answered: false, localStream: null,
+  });
+
+  // ------------------------------------------------------------------ log
+
+  function log(text, cls) {
+    const li = document.createElement("li");
+    li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+    if (cls) li.className = cls;
+    const list = $("log");
+    list.prepend(li);
+    while (list.children.length > 300) list.lastChild.remove();
+  }
+
+  function describe(event) {
+    const body = event.body && Object.keys(event.body).length ? " " + JSON.stringify(event.body) : "";
+    return `#${event.seq} ${event.type} from ${event.src}${body}`;
+  }
+
+  // ------------------------------------------------------------- signalling
+
+  function send(message) {
+    if (dc.ws && dc.ws.readyState === WebSocket.OPEN) dc.ws.send(JSON.stringify(message));
+  }
+
+  function interact(event, body) {
+    send({ type: "interact", event, body: body || {} });
+  }
+
+  function connect() {
+    if (!token) {
+      $("who").textContent = "no token: open this page with ?token=…";
+      log("missing ?token= in the address", "error");
+      return;
+    }
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = (dc.ws = new WebSocket(`${scheme}://${location.host}/ws/signal`));
+    ws.onopen = () => send({ type: "join", token, role: ROLE });
+    ws.onmessage = (msg) => onMessage(JSON.parse(msg.data));
+    ws.onclose = (ev) => {
+      $("who").textContent = `disconnected (${ev.code})`;
+      log(`signalling closed (${ev.code})`, "error");
+    };
+  }
+
+  async function onMessage(m) {
+    switch (m.type) {
+      case "joined":
+        dc.joined = m;
+        $("who").textContent = `${m.role} · ${m.session}` + (m.acting_as ? ` · ${m.acting_as}` : "");
+        log(`joined ${m.session} as ${m.role}`, "info");
+        break;
+      case "offer":
+        try {
+          await answerOffer(m.sdp);
+        } catch (err) {
+          log(`media failed: ${err}`, "error");
+        }
+        break;
+      case "state":
+        dc.state = m.state;
+        render(m.state);
+        break;
+      case "event":
+        dc.events.push(m.event);
+        log(describe(m.event));
+        break;
+      case "ack":
+        dc.acks.push(m);
+        break;
+      case "error":
+        dc.errors.push(m);
+        log(`refused: ${m.code}${m.detail ? " — " + m.detail : ""}`, "error");
+        break;
+    }
+  }
+
+  // ------------------------------------------------------------------ media
+
+  async function localMedia() {
+    try {
+      return await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+    } catch (err) {
+      log(`no camera/microphone: ${err.name}`, "error");
+      return null;
+    }
+  }
+
+  function gathered(pc) {
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (pc.iceGatheringState === "complete") {
+          pc.removeEventListener("icegatheringstatechange", check);
+          resolve();
+        }
+      };
+      pc.addEventListener("icegatheringstatechange", check);
+    });
+  }
+
+  async function answerOffer(sdp) {
+    const layout = (dc.joined && dc.joined.layout) || [];
+    const pc = (dc.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" }));
+    pc.onconnectionstatechange = () => log(`media ${pc.connectionState}`, "info");
+    await pc.setRemoteDescription({ type: "offer", sdp });
+    const transceivers = pc.getTransceivers();
+    if (transceivers.length !== layout.length) {
+      throw new Error(`offer has ${transceivers.length} m-lines, layout ${layout.length}`);
+    }
+    const upstream = layout.some((line) => line.direction === "recvonly");
+    const local = upstream ? (dc.localStream = await localMedia()) : null;
+    if (local) $("video-self").srcObject = local;
+    const slots = {};
+    layout.forEach((line, i) => {
+      const t = transceivers[i];
+      if (line.direction === "recvonly") {
+        const track = local && local.getTracks().find((tr) => tr.kind === line.kind);
+        if (track) {
+          t.sender.replaceTrack(track);
+          t.direction = "sendonly";
+        } else {
+          t.direction = "inactive";
+        }
+        return;
+      }
+      t.direction = "recvonly";
+      (slots[line.slot] = slots[line.slot] || new MediaStream()).addTrack(t.receiver.track);
+    });
+    for (const [slot, stream] of Object.entries(slots)) {
+      const video = $(`video-${slot}`);
+      if (video) video.srcObject = stream;
+    }
+    await pc.setLocalDescription(await pc.createAnswer());
+    await gathered(pc); // no trickle: the answer carries every candidate
+    send({ type: "answer", sdp: pc.localDescription.sdp });
+    dc.answered = true;
+  }
+
+  $("sound").addEventListener("click", () => {
+    for (const v of document.querySelectorAll("video:not(#video-self)")) v.muted = !v.muted;
+    $("sound").textContent = $("sound").textContent === "Sound on" ? "Sound off" : "Sound on";
+  });
+
+  // ------------------------------------------------------------------ state
+
+  function button(label, onClick, cls) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    if (cls) b.className = cls;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function render(s) {
+    const badge = $("status");
+    badge.textContent = s.status;
+    badge.className = `badge ${s.status}`;
+    $("floor-name").textContent = s.floor || "nobody";
+    $("slide").textContent = s.slide ? `${s.slide.deck || "slides"} #${s.slide.index}` : "—";
+    $("quiz").textContent = s.quiz
+      ? `${s.quiz.quiz}: ${s.quiz.question || "(no question)"} — ${s.quiz.choices.join(" / ")}` +
+        ` · answered: ${s.quiz.answered.length}`
+      : "no quiz open";
+    const hands = $("hands");
+    hands.replaceChildren();
+    for (const node of s.hands) {
+      const li = document.createElement("li");
+      li.textContent = node;
+      if (ROLE === "lead") {
+        li.append(button("Give floor", () => interact("floor.grant", { node })));
+        li.append(button("Lower", () => interact("hand.lower", { node }), "secondary"));
+      }
+      hands.append(li);
+    }
+    if (ROLE === "lead") renderRoster(s);
+    if (ROLE === "tutor") renderAnswers(s);
+  }
+
+  function renderRoster(s) {
+    const roster = $("roster");
+    roster.replaceChildren();
+    for (const [node, role] of Object.entries(s.roster)) {
+      if (role !== "partner") continue;
+      const li = document.createElement("li");
+      const att = s.attendance[node];
+      li.textContent = `${node}${att ? ` · ${att.present}/${att.enrolled} present` : ""}` +
+        (s.floor === node ? " · has the floor" : "");
+      if (s.floor !== node) li.append(button("Give floor", () => interact("floor.grant", { node })));
+      roster.append(li);
+    }
+  }
+
+  function renderAnswers(s) {
+    const answers = $("answers");
+    answers.replaceChildren();
+    if (!s.quiz) return;
+    s.quiz.choices.forEach((choice, i) => {
+      answers.append(button(`${i}: ${choice}`, () => interact("quiz.answer", { quiz: s.quiz.quiz, choice: i })));
+    });
+  }
+
+  // --------------------------------------------------------------- controls
+
+  const slideIndex = () => (dc.state && dc.state.slide ? dc.state.slide.index : -1);
+  const actions = {
+    start: () => interact("lesson.start", { title: $("title").value }),
+    end: () => interact("lesson.end"),
+    "next-slide": () => interact("slide.show", { deck: "slides", index: slideIndex() + 1 }),
+    "prev-slide": () => interact("slide.show", { deck: "slides", index: Math.max(slideIndex() - 1, 0) }),
+    "open-quiz": () => interact("quiz.open", {
+      quiz: `q${Date.now()}`,
+      question: $("question").value,
+      choices: $("choices").value.split(",").map((c) => c.trim()).filter(Boolean),
+    }),
+    "close-quiz": () => {
+      if (!dc.state || !dc.state.quiz) return log("no quiz open", "error");
+      const correct = $("correct").value === "" ? undefined : Number($("correct").value);
+      interact("quiz.close", { quiz: dc.state.quiz.quiz, correct });
+    },
+    revoke: () => interact("floor.revoke"),
+    raise: () => interact("hand.raise"),
+    lower: () => interact("hand.lower"),
+    "give-up": () => interact("floor.revoke", dc.joined ? { node: dc.joined.acting_as } : {}),
+    attendance: () => interact("attendance.report", {
+      present: Number($("present").value), enrolled: Number($("enrolled").value),
+    }),
+  };
+  for (const el of document.querySelectorAll("[data-action]")) {
+    el.addEventListener("click", () => actions[el.dataset.action]());
+  }
+  dc.interact = interact;
+
+  connect();
+})();

@@ -1,0 +1,80 @@
+"""The teacher consoles in Debian Chromium: lesson video both ways through the hub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hub.media.routing import Slot
+from hub.tokens import JoinRole
+from protocols.signalling import SignalAck, SignalJoin
+from tests.hub.hubkit import wait_for
+from tests.hub.signalling.conftest import LiveHub
+from tests.hub.signalling.peers import media_peer, token
+
+from .conftest import browser_skip_reason
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(browser_skip_reason() is not None, reason=browser_skip_reason() or ""),
+    pytest.mark.timeout(90),
+]
+
+FRAMES_DECODED = """async () => {
+  if (!window.dc || !window.dc.pc) return 0;
+  const stats = await window.dc.pc.getStats();
+  let frames = 0;
+  stats.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0;
+  });
+  return frames;
+}"""
+
+CANDIDATES = """() => (window.dc.pc.localDescription.sdp.match(/^a=candidate:.*$/gm) || [])"""
+
+
+async def _open(context: Any, url: str) -> Any:
+    page = await context.new_page()
+    page.on("console", lambda msg: print("console:", msg.text))
+    page.on("response", lambda r: print("http:", r.status, r.url) if r.status >= 400 else None)
+    await page.goto(url)
+    await page.wait_for_function("() => window.dc && window.dc.answered === true", timeout=20_000)
+    return page
+
+
+async def test_tutor_console_shows_the_lead(live: LiveHub, browser_context: Any) -> None:
+    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    async with media_peer(live.url, lead_join, source=1) as lead:
+        page = await _open(
+            browser_context, f"{live.url}/console/tutor?token={token(JoinRole.TUTOR, node='p1')}"
+        )
+        # no trickle: the answer carried its candidates, and only 127.0.0.1 ones
+        candidates = await page.evaluate(CANDIDATES)
+        assert candidates and all(" 127.0.0.1 " in c for c in candidates), candidates
+        first = await page.evaluate(FRAMES_DECODED)
+        await page.wait_for_function(
+            f"async () => (await ({FRAMES_DECODED})()) >= {first + 30}", timeout=20_000
+        )
+        # the tutor's controls act as p1 under the role rules
+        assert isinstance(await lead.client.interact("lesson.start"), SignalAck)
+        await page.wait_for_function("() => window.dc.state && window.dc.state.status === 'live'")
+        await page.click("[data-action=raise]")
+        await lead.client.wait(lambda c: c.state is not None and c.state.hands == ["p1"])
+        assert await page.evaluate("() => window.dc.state.hands") == ["p1"]
+        assert await page.locator("#hands li").count() == 1
+
+
+async def test_lead_console_video_reaches_a_partner(live: LiveHub, browser_context: Any) -> None:
+    p1_join = SignalJoin(node="p1", secret=live.secret("p1"), session="S1", events=False)
+    async with media_peer(live.url, p1_join) as p1:
+        page = await _open(browser_context, f"{live.url}/console/lead?token={token(JoinRole.LEAD)}")
+        await wait_for(
+            lambda: p1.rtc.slot(Slot.MAIN).decoded >= 30, within=20, what="p1 decodes the lead"
+        )
+        # lead controls go through the same role rules: start, then grant the floor
+        await page.click("[data-action=start]")
+        await page.wait_for_function("() => window.dc.state && window.dc.state.status === 'live'")
+        await page.locator("#roster li", has_text="p1").get_by_role("button").click()
+        await page.wait_for_function("() => window.dc.state.floor === 'p1'")
+        assert await page.evaluate("() => window.dc.errors.length") == 0
