@@ -172,13 +172,19 @@ class LocalRun:
         return result
 
     async def start_node(
-        self, node: str, *, on_event: OnEvent | None = None, api_enabled: bool = False
+        self,
+        node: str,
+        *,
+        on_event: OnEvent | None = None,
+        api_enabled: bool = False,
+        mqtt_port: int | None = None,
     ) -> ClassroomNode:
+        """Start a node with its registered secret; ``mqtt_port`` reroutes it (a proxy)."""
         assert self.stack is not None
         config = NodeConfig(
             node_id=node,
             mqtt_host="127.0.0.1",
-            mqtt_port=self.stack.mqtt_port,
+            mqtt_port=mqtt_port or self.stack.mqtt_port,
             mqtt_password=self.secrets[node],
             prefix=self.stack.data.get("prefix", "dc/v1"),
             state_dir=self.workdir / "nodes" / node,
