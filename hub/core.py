@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,7 @@ from hub.exceptions import (
     UnknownNode,
     UnknownSession,
 )
+from hub.ledgerfeed import LedgerFeed
 from hub.metrics import HubMetrics
 from hub.presence import NodeTracker, NodeView
 from hub.resync import MAX_PAGE_EVENTS, build_page
@@ -90,6 +92,15 @@ class HubCore:
         self._loading: dict[str, asyncio.Lock] = {}
         self._join_sent: dict[tuple[str, str], int] = {}
         self._background: set[asyncio.Task[int]] = set()
+        #: hub time (ms) of sequenced events and ledger records; tests may replace it
+        #: before startup to play a term at scripted times
+        self.clock: Callable[[], int] = now_ms
+        # the participation ledger (hub.ledgerfeed): fed below, saved on a timer
+        self.ledger_feed = LedgerFeed(
+            self.store.redis,
+            clock=lambda: self.clock(),
+            timeout_s=config.heartbeat_timeout_s,
+        )
 
     # ----------------------------------------------------------- downlinks
 
@@ -149,12 +160,14 @@ class HubCore:
             await self.store.put_heartbeat(node, record)
         except StoreUnavailable as exc:
             log.warning("heartbeat of %s not stored: %s", node, exc)
+        await self.ledger_feed.heartbeat(node, message)
         joined = set(message.body.sessions)
         await self.send_joins(node, force=came_online, skip=joined)
 
     async def on_presence(self, node: str, online: bool) -> None:
         came_online = self.tracker.presence(node, online, now_ms())
         self.metrics.nodes_online.set(self.tracker.online_count(now_ms()))
+        await self.ledger_feed.presence(node, online)
         if came_online:
             log.info("node %s online", node)
             # in the background: the router must not wait for these publishes
@@ -238,6 +251,8 @@ class HubCore:
             publish=self.publish,
             reject=self.reject,
             max_size=self.config.max_payload_size,
+            clock=self.clock,
+            on_sequenced=self.ledger_feed.event,
         )
         await runtime.catch_up()
         self.runtimes[spec.session] = runtime
@@ -251,13 +266,16 @@ class HubCore:
             await self.find_runtime(session)
         return len(self.runtimes)
 
-    async def create_session(self, spec: SessionSpec) -> SessionRuntime:
+    async def create_session(
+        self, spec: SessionSpec, *, teacher: str | None = None
+    ) -> SessionRuntime:
         """Store a new session, open the broker ACL to its members, tell them to join.
 
         Order matters: spec in Redis, then broker files + reload (and its barrier),
         then the retained initial state, then ``cmd.join`` to each member (if the
         session is due: ``join_lead_time_s`` before ``starts_at``; later ones are
-        sent by the join scheduler).
+        sent by the join scheduler). The ledger gets the session's report info
+        (``teacher``: the lead teacher when the caller knows it, e.g. the timetable).
         """
         nodes = await self.store.nodes()
         missing = [n for n in spec.members if n not in nodes]
@@ -265,6 +283,7 @@ class HubCore:
             raise InvalidSpec(f"unregistered nodes: {', '.join(missing)}")
         if not await self.store.add_session(spec.session, spec.model_dump_json()):
             raise SessionExists(spec.session)
+        await self.ledger_feed.session_created(spec, teacher=teacher)
         await self.broker.apply()
         # through find_runtime: an uplink may have loaded the session meanwhile
         runtime = await self.find_runtime(spec.session)

@@ -44,7 +44,15 @@ from protocols.lesson import LessonMachine
 from protocols.messages import Envelope, SessionState
 from protocols.topics import Topics
 
-__all__ = ["RESYNC_OVERHEAD", "Publish", "Reject", "SessionRuntime", "Uplink", "Verdict"]
+__all__ = [
+    "RESYNC_OVERHEAD",
+    "OnSequenced",
+    "Publish",
+    "Reject",
+    "SessionRuntime",
+    "Uplink",
+    "Verdict",
+]
 
 log = logging.getLogger("dualclass.hub.sequencer")
 
@@ -59,6 +67,8 @@ _READ_LIMIT = 16 * 1024 * 1024
 Publish = Callable[[str, bytes, bool], Awaitable[None]]
 #: ``reject(node, ref, code, detail)``: count, log and answer a refused uplink.
 Reject = Callable[[str, str, str, str], Awaitable[None]]
+#: ``on_sequenced(event)``: an event is in the log (the participation ledger's feed).
+OnSequenced = Callable[[Envelope], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +116,7 @@ class SessionRuntime:
         reject: Reject,
         max_size: int,
         clock: Callable[[], int] = now_ms,
+        on_sequenced: OnSequenced | None = None,
     ) -> None:
         self.spec = spec
         self.session = spec.session
@@ -118,6 +129,7 @@ class SessionRuntime:
         self._max_size = max_size
         self._event_limit = max_size - RESYNC_OVERHEAD
         self._clock = clock
+        self._on_sequenced = on_sequenced
         self._inbox: asyncio.Queue[Uplink | None] = asyncio.Queue()
         self._outbox: asyncio.Queue[_Out | None] = asyncio.Queue()
         self._state_dirty = True
@@ -184,7 +196,12 @@ class SessionRuntime:
             if not stored:
                 return applied
             for item in stored:
-                self.machine.apply(decode(item.payload, max_size=_READ_LIMIT))
+                event = decode(item.payload, max_size=_READ_LIMIT)
+                self.machine.apply(event)
+                # events another replica sequenced (or a previous run): the ledger
+                # drops the ones it already has
+                if self._on_sequenced is not None:
+                    self._on_sequenced(event)
                 applied += 1
             self._state_dirty = True
 
@@ -262,6 +279,8 @@ class SessionRuntime:
             result = await self._retrying(append)
             if result.status is AppendStatus.APPENDED:
                 self.machine.apply(sequenced)
+                if self._on_sequenced is not None:
+                    self._on_sequenced(sequenced)
                 self.accepted += 1
                 self._metrics.sequenced.inc()
                 self._metrics.sequencing_latency.observe(time.monotonic() - uplink.received)

@@ -91,8 +91,11 @@ class Hub(HubCore):
     async def startup(self) -> None:
         await self._wait_for_redis()
         await self.ensure_hub_users()
+        # the ledger first: runtimes feed it the events they catch up on
+        await self.ledger_feed.start(await self.store.all_sessions())
         sessions = await self.load_sessions()
         log.info("rebuilt %d sessions from redis", sessions)
+        await self.ledger_feed.ensure_infos(r.spec for r in list(self.runtimes.values()))
         await self.link_out.start(wait=True)
         await self.broker.apply()
         await self.link_in.subscribe(self.topics.shared_uplinks(self.config.share_group))
@@ -150,6 +153,7 @@ class Hub(HubCore):
                 self._consumer.cancel()
         await self.router.drain()
         await asyncio.gather(*(r.stop(timeout) for r in self.runtimes.values()))
+        await self.ledger_feed.stop()
         await self.link_out.close()
         await self.store.close()
         self._started = False

@@ -119,9 +119,11 @@ async def accept_run(hub: HubCore, run: str, period: Period) -> AcceptSummary:
         raise Unschedulable(problems)
     created: list[str] = []
     existing: list[str] = []
+    # the lead teacher is known here, not in the spec: the ledger's reports need it
+    teachers = {lesson.session: lesson.teacher for lesson in lessons}
     for spec in specs:
         try:
-            await hub.create_session(spec)
+            await hub.create_session(spec, teacher=teachers.get(spec.session))
             created.append(spec.session)
         except SessionExists:
             existing.append(spec.session)
