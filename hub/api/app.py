@@ -12,6 +12,7 @@ from hub.api import (
     matching,
     nodes,
     registry,
+    reports,
     sessions,
     signalling,
     timetable,
@@ -28,6 +29,6 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     app = FastAPI(title="dualclass hub", version="0.1.0")
     app.state.hub = hub
     install_problem_handlers(app)
-    for router in (health.router, nodes.router, sessions.router, registry.router, matching.router, timetable.router, tokens.router, signalling.router, consoles.router, *routers):  # noqa: E501
+    for router in (health.router, nodes.router, sessions.router, registry.router, matching.router, timetable.router, tokens.router, reports.router, signalling.router, consoles.router, *routers):  # noqa: E501
         app.include_router(router)
     return app

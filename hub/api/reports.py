@@ -1,0 +1,115 @@
+"""``/api/reports/coverage``: the district's coverage report over a date window.
+
+Why the route saves and refreshes first: the report is built from what is persisted
+in Redis (the same code path as ``dualclass report``), so the hub's live ledger is
+saved (``LedgerFeed.flush``) and the directory rebuilt from the registry
+(``refresh_directory``) right before reading; a lesson running now is counted up to
+its latest event.
+
+Formats: ``json`` (the ``CoverageReport`` document), ``html`` (one self-contained
+page), ``xapi`` (a JSON array of statements), ``csv`` (a zip of the per-table CSV
+files). Building runs in a worker thread: a term is CPU work (seconds for a large
+district) and must not stall sequencing on the event loop. No progress bar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import threading
+import zipfile
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from redis.exceptions import RedisError
+
+from hub.api.deps import HubDep, require_admin
+from hub.api.problems import Problem
+from hub.ledger.command import load_window
+from hub.ledger.formats.csvfmt import tables
+from hub.ledger.formats.html import to_html
+from hub.ledger.formats.jsonfmt import to_json
+from hub.ledger.formats.xapi import statements
+from hub.ledger.report import ReportWindow, build_report, parse_tz
+from hub.ledger.schema import CoverageReport
+from hub.ledger.term import Term
+
+__all__ = ["ReportFormat", "router"]
+
+router = APIRouter(prefix="/api/reports", tags=["reports"], dependencies=[Depends(require_admin)])
+
+_HOME_PAGE = "https://dualclass.example.org"
+#: pyplot (the HTML charts) keeps global state: one HTML page is drawn at a time.
+_CHARTS = threading.Lock()
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    XAPI = "xapi"
+    HTML = "html"
+
+
+def _zip_csv(report: CoverageReport) -> bytes:
+    """The CSV tables (``{table}.csv``) in one zip archive."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, (header, rows) in tables(report).items():
+            text = io.StringIO()
+            writer = csv.writer(text)
+            writer.writerow(header)
+            writer.writerows(rows)
+            archive.writestr(f"{name}.csv", text.getvalue())
+    return buffer.getvalue()
+
+
+def _render(term: Term, window: ReportWindow, fmt: ReportFormat, min_minutes: float) -> Response:
+    if fmt is ReportFormat.XAPI:
+        items = statements(term, window, home_page=_HOME_PAGE, min_minutes=min_minutes)
+        return Response(json.dumps(items, ensure_ascii=False), media_type="application/json")
+    report = build_report(term, window, min_minutes=min_minutes, progress=False)
+    if fmt is ReportFormat.JSON:
+        return Response(to_json(report, indent=None), media_type="application/json")
+    if fmt is ReportFormat.HTML:
+        with _CHARTS:
+            page = to_html(report)
+        return Response(page, media_type="text/html; charset=utf-8")
+    name = f"coverage-{window.start.isoformat()}-{window.end.isoformat()}.zip"
+    return Response(
+        _zip_csv(report),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/coverage", summary="Coverage report of the lessons in a date window")
+async def coverage(
+    hub: HubDep,
+    first: Annotated[date, Query(alias="from", description="first day (inclusive)")],
+    last: Annotated[date, Query(alias="to", description="last day (inclusive)")],
+    region: Annotated[str | None, Query(max_length=200)] = None,
+    fmt: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.JSON,
+    tz: Annotated[str, Query(description="UTC offset of days and weeks")] = "+08:00",
+    min_minutes: Annotated[float, Query(ge=0, le=600)] = 5.0,
+) -> Response:
+    if last < first:
+        raise Problem(400, "bad-window", "Invalid window", "'to' is before 'from'")
+    try:
+        zone = parse_tz(tz)
+    except ValueError as exc:
+        raise Problem(400, "bad-window", "Invalid window", str(exc)) from None
+    window = ReportWindow(first, last, zone, region)
+    try:
+        await hub.ledger_feed.flush()
+        await hub.ledger_feed.refresh_directory()
+        term = await load_window(
+            hub.store.redis, window, records=fmt is ReportFormat.XAPI, progress=False
+        )
+    except (RedisError, OSError) as exc:
+        raise Problem(503, "store-unavailable", "Storage unavailable", str(exc)) from None
+    return await asyncio.to_thread(_render, term, window, fmt, min_minutes)
