@@ -84,14 +84,17 @@ class SignalClient:
     async def open(self) -> None:
         """Connect and send ``join`` (``joined()`` tells whether the hub took it)."""
         self._joined = asyncio.get_running_loop().create_future()
-        self._ws = await connect(
-            self.url,
-            proxy=None,
-            open_timeout=self._open_timeout,
-            max_size=MAX_SIGNAL_SIZE,
-            compression=None,
-        )
-        await self._ws.send(dump_signal(self.join))
+        try:
+            self._ws = await connect(
+                self.url,
+                proxy=None,
+                open_timeout=self._open_timeout,
+                max_size=MAX_SIGNAL_SIZE,
+                compression=None,
+            )
+            await self._ws.send(dump_signal(self.join))
+        except (WebSocketException, OSError, TimeoutError) as exc:
+            raise SignalClosed(f"cannot reach {self.url}: {exc}") from None
         self._reader = asyncio.create_task(self._read(), name="signal-read")
 
     async def close(self) -> None:

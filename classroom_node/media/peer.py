@@ -1,0 +1,121 @@
+"""``SessionMedia``: one session's media at the node: signalling + peer connection + sinks.
+
+The hub makes the offer and says, in ``joined.layout``, what each m-line is: the
+``recvonly`` ones (at the hub) take our camera and microphone, the others are
+slots the hub sends (``main``: the lead, ``floor``: the floor holder). So:
+
+1. join over ``/ws/signal`` with the node's credentials (no events: the node has
+   them over MQTT already);
+2. apply the offer, put the source's tracks on the upstream transceivers,
+   hand every received track to the sinks, answer (aiortc gathers inside
+   ``setLocalDescription``, so the answer is complete);
+3. sample statistics every ``stats_interval_s`` until the hub closes or we leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+
+from classroom_node.media.exceptions import NodeMediaError
+from classroom_node.media.ice import rtc_configuration
+from classroom_node.media.signalclient import SignalClient
+from classroom_node.media.sinks import Recorder, StatsSink
+from classroom_node.media.sources import Source
+from protocols.messages import MediaStats
+from protocols.signalling import SignalJoin, SignalJoined
+
+__all__ = ["SessionMedia"]
+
+log = logging.getLogger("dualclass.node.media")
+
+
+class SessionMedia:
+    """One session's media connection; ``await run()`` until it ends, ``close()`` to leave."""
+
+    def __init__(
+        self,
+        hub_url: str,
+        join: SignalJoin,
+        source: Source | None,
+        *,
+        stats_interval_s: float = 2.0,
+        record_dir: Path | None = None,
+    ) -> None:
+        self.client = SignalClient(hub_url, join)
+        self.source = source
+        self.session = join.session or ""
+        self.pc = RTCPeerConnection(rtc_configuration())
+        self.sink = StatsSink()
+        self.recorder: Recorder | None = None
+        self.joined: SignalJoined | None = None
+        self.connected = asyncio.Event()
+        self._interval = stats_interval_s
+        self._record_dir = record_dir
+        self._relay = MediaRelay()
+
+    @property
+    def stats(self) -> MediaStats:
+        return self.sink.stats
+
+    async def run(self) -> None:
+        """Join, answer, then keep statistics fresh until the hub ends the conversation."""
+        await self.client.open()
+        self.joined = await self.client.joined()
+        self.session = self.joined.session
+        offer = await self.client.offer()
+        answer = await self._answer(offer.sdp)
+        await self.client.answer(answer)
+        self.connected.set()
+        if self.recorder is not None:
+            await self.recorder.start()
+        while not self.client.closed.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.client.closed.wait(), self._interval)
+            await self.sink.sample(self.pc)
+
+    async def _answer(self, sdp: str) -> str:
+        assert self.joined is not None
+        layout = self.joined.layout
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+        transceivers = self.pc.getTransceivers()
+        if len(transceivers) != len(layout):
+            raise NodeMediaError(f"offer has {len(transceivers)} m-lines, layout {len(layout)}")
+        slots = [line.slot for line in layout if line.slot is not None]
+        primary = "main" if "main" in slots else "floor"
+        if self._record_dir is not None and slots:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            self.recorder = Recorder(self._record_dir / f"{self.session}-{primary}-{stamp}.webm")
+        for transceiver, line in zip(transceivers, layout, strict=True):
+            if line.slot is None:
+                track = self.source.subscribe(line.kind) if self.source is not None else None
+                if track is not None:
+                    transceiver.sender.replaceTrack(track)
+                    transceiver.direction = "sendonly"
+                else:
+                    transceiver.direction = "inactive"
+                continue
+            received: MediaStreamTrack = transceiver.receiver.track
+            name = f"{line.slot}/{line.kind}"
+            if self.recorder is not None and line.slot == primary:
+                self.recorder.add(self._relay.subscribe(received))
+                self.sink.add(name, self._relay.subscribe(received))
+            else:
+                self.sink.add(name, received)
+        await self.pc.setLocalDescription(await self.pc.createAnswer())
+        return self.pc.localDescription.sdp
+
+    async def close(self) -> None:
+        """Leave: stop recording, close signalling and the peer connection."""
+        if self.recorder is not None:
+            with contextlib.suppress(Exception):
+                await self.recorder.stop()
+        await self.client.close()
+        await self.sink.close()
+        await self.pc.close()

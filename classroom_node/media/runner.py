@@ -1,0 +1,151 @@
+"""``NodeMedia``: the node's media follows the node's sessions; stats go to heartbeats.
+
+The MQTT side of the node decides which sessions it is in (``cmd.join`` /
+``cmd.leave``); this loop watches ``node.sessions`` and keeps one
+``SessionMedia`` per joined session, reconnecting with backoff when the hub or
+the network drops it, and writes the combined figures to ``node.media_stats``,
+which the node's heartbeat carries. It needs from the node only what
+``MediaHost`` lists, so it stays out of the MQTT daemon's code:
+
+    media = NodeMedia(node, MediaSettings())   # e.g. from DUALCLASS_MEDIA_*
+    await media.start()  ...  await media.stop()
+
+Node credentials for signalling are the node's MQTT username and secret: the hub
+checks them against the same registry hashes as the broker does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Protocol
+
+from classroom_node.media.exceptions import NodeMediaError, SignalClosed, SignalRefused
+from classroom_node.media.ice import restrict_host_addresses
+from classroom_node.media.peer import SessionMedia
+from classroom_node.media.settings import MediaSettings
+from classroom_node.media.sources import Source, open_source
+from protocols.messages import MediaStats
+from protocols.signalling import SignalJoin
+
+__all__ = ["MediaHost", "NodeMedia", "combine"]
+
+log = logging.getLogger("dualclass.node.media")
+
+_POLL_S = 0.5
+
+
+class _Credentials(Protocol):
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def mqtt_password(self) -> str | None: ...
+
+
+class MediaHost(Protocol):
+    """What ``NodeMedia`` needs from ``ClassroomNode``."""
+
+    @property
+    def config(self) -> _Credentials: ...
+
+    @property
+    def sessions(self) -> list[str]: ...
+
+    media_stats: MediaStats | None
+
+
+def combine(stats: list[MediaStats]) -> MediaStats:
+    """One figure for the heartbeat from several sessions: the worst of each (pure)."""
+    if not stats:
+        return MediaStats()
+    return MediaStats(
+        fps=min(s.fps for s in stats),
+        bitrate_kbps=sum(s.bitrate_kbps for s in stats),
+        loss=max(s.loss for s in stats),
+        rtt_ms=max(s.rtt_ms for s in stats),
+        freezes=sum(s.freezes for s in stats),
+    )
+
+
+class NodeMedia:
+    """See the module docstring."""
+
+    def __init__(self, node: MediaHost, settings: MediaSettings) -> None:
+        self.node = node
+        self.settings = settings
+        self.source: Source | None = None
+        self.sessions: dict[str, SessionMedia] = {}
+        self._keepers: dict[str, asyncio.Task[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Apply the ICE setting, open the source, start following the node's sessions."""
+        if self.settings.ice_host_addresses is not None:
+            restrict_host_addresses(self.settings.ice_host_addresses)
+        self.source = open_source(self.settings)
+        self._task = asyncio.create_task(self._follow(), name="node-media")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for session in list(self._keepers):
+            await self._drop(session)
+        if self.source is not None:
+            self.source.stop()
+
+    async def _follow(self) -> None:
+        while True:
+            wanted = set(self.node.sessions)
+            for session in wanted - set(self._keepers):
+                self._keepers[session] = asyncio.create_task(
+                    self._keep(session), name=f"node-media-{session}"
+                )
+            for session in set(self._keepers) - wanted:
+                await self._drop(session)
+            live = [m.stats for m in self.sessions.values() if m.connected.is_set()]
+            self.node.media_stats = combine(live) if live else None
+            await asyncio.sleep(_POLL_S)
+
+    async def _drop(self, session: str) -> None:
+        task = self._keepers.pop(session)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    def _join(self, session: str) -> SignalJoin:
+        config = self.node.config
+        if not config.mqtt_password:
+            raise NodeMediaError("node credentials for media need mqtt_password")
+        return SignalJoin(
+            node=config.username, secret=config.mqtt_password, session=session, events=False
+        )
+
+    async def _keep(self, session: str) -> None:
+        """Keep ``session``'s media up: reconnect with backoff until dropped."""
+        delay = 0.5
+        while True:
+            media = SessionMedia(
+                self.settings.hub_url,
+                self._join(session),
+                self.source,
+                stats_interval_s=self.settings.stats_interval_s,
+                record_dir=self.settings.record_dir if self.settings.sink == "record" else None,
+            )
+            self.sessions[session] = media
+            try:
+                await media.run()
+                delay = 0.5  # a clean end (hub closed the room): try again soon
+            except SignalRefused as exc:
+                log.warning("media of %s refused: %s", session, exc)
+                delay = self.settings.reconnect_max_s
+            except (SignalClosed, NodeMediaError, OSError, TimeoutError) as exc:
+                log.warning("media of %s lost: %s", session, exc)
+            finally:
+                self.sessions.pop(session, None)
+                await media.close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.settings.reconnect_max_s)

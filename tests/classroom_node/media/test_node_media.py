@@ -1,0 +1,83 @@
+"""The node's media against a real hub: node credentials, answer, stats in heartbeats."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from classroom_node import ClassroomNode, NodeConfig
+from classroom_node.media.peer import SessionMedia
+from classroom_node.media.runner import NodeMedia
+from classroom_node.media.settings import MediaSettings
+from classroom_node.media.sources import open_source
+from hub.media.routing import Slot
+from hub.tokens import JoinRole
+from protocols.signalling import SignalAck, SignalJoin
+from tests.hub.hubkit import wait_for
+from tests.hub.signalling.conftest import LiveHub
+from tests.hub.signalling.peers import media_peer, token
+
+PATTERN = MediaSettings(width=320, height=240, fps=15)
+
+
+async def test_session_media_sends_and_receives(live: LiveHub, tmp_path: Path) -> None:
+    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    source = open_source(PATTERN)
+    join = SignalJoin(node="p1", secret=live.secret("p1"), session="S1", events=False)
+    media = SessionMedia(live.url, join, source, stats_interval_s=0.5, record_dir=tmp_path)
+    async with media_peer(live.url, lead_join, source=1) as lead:
+        runner = asyncio.create_task(media.run())
+        try:
+            await asyncio.wait_for(media.connected.wait(), 10)
+            await wait_for(lambda: media.stats.fps > 8, within=10, what="node decodes the lead")
+            assert media.stats.bitrate_kbps > 0 and media.stats.loss < 0.05
+            # floor to p1: the lead decodes the node's pattern
+            assert isinstance(await lead.client.interact("lesson.start"), SignalAck)
+            assert isinstance(await lead.client.interact("floor.grant", {"node": "p1"}), SignalAck)
+            await wait_for(
+                lambda: lead.rtc.slot(Slot.FLOOR).decoded >= 10, within=10, what="lead sees p1"
+            )
+            await wait_for(lambda: media.stats.rtt_ms > 0, within=10, what="rtt from RTCP")
+        finally:
+            runner.cancel()
+            await media.close()
+            source.stop()
+    recordings = list(tmp_path.glob("S1-main-*.webm"))
+    assert len(recordings) == 1 and recordings[0].stat().st_size > 1000
+
+
+async def test_classroom_node_heartbeats_carry_media_stats(live: LiveHub, tmp_path: Path) -> None:
+    config = NodeConfig(
+        node_id="p2",
+        mqtt_port=live.hub.config.mqtt_port,
+        mqtt_password=live.secret("p2"),
+        state_dir=tmp_path / "p2",
+        api_enabled=False,
+        heartbeat_s=0.5,
+    )
+    node = ClassroomNode(config)
+    await node.startup()
+    settings = PATTERN.model_copy(update={"hub_url": live.url, "stats_interval_s": 0.5})
+    media = NodeMedia(node, settings)
+    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    try:
+        async with media_peer(live.url, lead_join, source=1):
+            await media.start()
+            # the hub's cmd.join (sent when p2 came online) brings the node into S1
+            await wait_for(lambda: node.sessions == ["S1"], within=10, what="node joined S1")
+            await wait_for(
+                lambda: node.media_stats is not None and node.media_stats.fps > 8,
+                within=15,
+                what="media stats on the node",
+            )
+
+            async def stored_fps() -> float:
+                raw = await live.hub.store.redis.hget("dc:heartbeat", "p2")
+                media_figures = json.loads(raw).get("media") if raw else None
+                return float(media_figures["fps"]) if media_figures else 0.0
+
+            await wait_for(stored_fps, within=10, what="heartbeat with media at the hub")
+    finally:
+        await media.stop()
+        await node.shutdown()
