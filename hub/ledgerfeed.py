@@ -223,13 +223,18 @@ class LedgerFeed:
             await self.refresh_directory()
         self._task = asyncio.create_task(self._loop(), name="ledger-save")
 
-    async def stop(self) -> None:
-        """Stop the timer and save once more (after the runtimes drained)."""
+    async def stop(self, *, save: bool = True) -> None:
+        """Stop the timer and save once more (after the runtimes drained).
+
+        ``save=False`` is a crash as far as the ledger is concerned (tests of recovery).
+        """
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if not save:
+            return
         try:
             await self.flush()
         except _REDIS_ERRORS as exc:
