@@ -22,6 +22,7 @@ following docs/reports.md, and compared with ``coverage_report`` (and the API).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import zipfile
 from collections import defaultdict
@@ -630,8 +631,7 @@ class Term:
         if crash:
             # a SIGKILL between two saves: whatever was fed since is only in the streams
             feed = self.hub.ledger_feed
-            stop = feed.stop
-            feed.stop = lambda: stop(save=False)  # type: ignore[method-assign]
+            feed.stop = functools.partial(feed.stop, save=False)  # type: ignore[method-assign]
         await self.hub.shutdown()
         self.hub = None
 
@@ -683,9 +683,9 @@ class Term:
         # everyone goes offline after the lesson (a box switched off for the night)
         self.clock.now = plan.at(60)
         feed = self.live.ledger_feed
-        for name, node in self.nodes.items():
+        for name, member in self.nodes.items():
             if feed.online(name):
-                await node.presence(False)
+                await member.presence(False)
                 await wait_for(lambda n=name: not feed.online(n), what=f"{name} off")  # type: ignore[misc]
 
 
@@ -749,8 +749,8 @@ async def term_stack(mosquitto: MosquittoServer, redis_server: RedisServer) -> A
             await hub.create_session(spec, teacher=plan.teacher if plan.explicit_teacher else None)
         yield term
     finally:
-        for node in term.nodes.values():
-            await node.close()
+        for member in term.nodes.values():
+            await member.close()
         if term.hub is not None:
             await term.hub.shutdown()
 
@@ -827,9 +827,9 @@ async def test_term_through_the_live_hub(
         async with httpx.AsyncClient(base_url=base, timeout=30) as api:
             params = {"from": FROM.isoformat(), "to": TO.isoformat()}
             assert (await api.get("/api/reports/coverage", params=params)).status_code == 401
-            got = await api.get("/api/reports/coverage", params=params, headers=auth)
-            assert got.status_code == 200, got.text
-            assert CoverageReport.model_validate_json(got.content) == report
+            resp = await api.get("/api/reports/coverage", params=params, headers=auth)
+            assert resp.status_code == 200, resp.text
+            assert CoverageReport.model_validate_json(resp.content) == report
             bad = await api.get(
                 "/api/reports/coverage", params={"from": "2025-03-30", "to": "2025-03-01"},
                 headers=auth,
