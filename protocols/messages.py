@@ -12,6 +12,7 @@ overwrites them: identity comes from the authenticated connection, never from he
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
@@ -325,7 +326,7 @@ class SessionState(Envelope):
     body: SessionStateBody
 
 
-Event = Annotated[
+_AnyEvent = (
     LessonStart
     | SlideShow
     | HandRaise
@@ -338,9 +339,10 @@ Event = Annotated[
     | AttendanceReport
     | ChatMessage
     | AnnotationStroke
-    | LessonEnd,
-    Field(discriminator="type"),
-]
+    | LessonEnd
+)
+#: Any lesson event, discriminated on ``type``.
+Event = Annotated[_AnyEvent, Field(discriminator="type")]
 
 
 class CmdResyncBody(_Frozen):
@@ -356,20 +358,9 @@ class CmdResync(Envelope):
     body: CmdResyncBody
 
 
+#: Any message at all (events and control), discriminated on ``type``.
 Message = Annotated[
-    LessonStart
-    | SlideShow
-    | HandRaise
-    | HandLower
-    | FloorGrant
-    | FloorRevoke
-    | QuizOpen
-    | QuizAnswer
-    | QuizClose
-    | AttendanceReport
-    | ChatMessage
-    | AnnotationStroke
-    | LessonEnd
+    _AnyEvent
     | NodeHeartbeat
     | NodePresence
     | NodeResync
@@ -381,21 +372,7 @@ Message = Annotated[
     Field(discriminator="type"),
 ]
 
-_EVENT_CLASSES: tuple[type[Envelope], ...] = (
-    LessonStart,
-    SlideShow,
-    HandRaise,
-    HandLower,
-    FloorGrant,
-    FloorRevoke,
-    QuizOpen,
-    QuizAnswer,
-    QuizClose,
-    AttendanceReport,
-    ChatMessage,
-    AnnotationStroke,
-    LessonEnd,
-)
+_EVENT_CLASSES: tuple[type[Envelope], ...] = typing.get_args(_AnyEvent)
 _CONTROL_CLASSES: tuple[type[Envelope], ...] = (
     NodeHeartbeat,
     NodePresence,
