@@ -4,7 +4,7 @@ One JSON object per WebSocket text frame, discriminated by ``type``. A peer is a
 browser console (lead, tutor, observer) authenticated by a join token, or a
 classroom node authenticated by its registry credentials. The conversation::
 
-    peer -> hub   join       {token} or {node, secret, session}; media on/off
+    peer -> hub   join       {token} or {node, secret, session}; media, events on/off
     hub  -> peer  joined     session, role, participant id, acting-as node, layout
     hub  -> peer  offer      the hub's complete SDP (aiortc does no trickle ICE)
     peer -> hub   answer     the peer's complete SDP (gathering finished)
@@ -71,6 +71,10 @@ class SignalJoin(_Signal):
     session: SessionId | None = None
     #: False: events and interactions only (a tutor's tablet next to the node's camera).
     media: bool = True
+    #: False: no live events and snapshots (a node gets those over MQTT already).
+    events: bool = True
+    #: The role the page expects (a lead console refuses a tutor token as ``wrong_role``).
+    role: Literal["lead", "tutor", "partner", "observer"] | None = None
 
     @model_validator(mode="after")
     def _one_identity(self) -> SignalJoin:
@@ -122,6 +126,8 @@ class SignalError(_Signal):
     detail: Annotated[str, Field(max_length=2000)] = ""
     #: The interaction id this answers, if any.
     ref: Annotated[str, Field(max_length=64)] | None = None
+    #: HTTP equivalent of a refused join (401, 403, 404, 503).
+    status: int | None = None
 
 
 class SignalEvent(_Signal):
