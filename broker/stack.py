@@ -9,7 +9,7 @@ credentials and writes everything a hub needs to ``<dir>/stack.json`` (mode 0600
      "redis": {"url"},
      "broker_files": {"password_file", "acl_file", "pid_file"},
      "hub_users": {"hub": "$7$..."},
-     "admin_key": "...", "prefix": "dc/v1",
+     "admin_key": "...", "prefix": "dc/v1", "ice_host_addresses": ["127.0.0.1"],
      "pids": {"mosquitto": 123, "redis": 456}}
 
 The hub re-renders the broker's password and ACL files from its registry; the
@@ -116,6 +116,8 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
         "hub_users": {HUB_USER: hub_hash},
         "admin_key": admin_key,
         "prefix": prefix,
+        # WebRTC on the local stack stays on loopback (WEBRTC-LOOPBACK facts)
+        "ice_host_addresses": ["127.0.0.1"],
         "pids": {"mosquitto": mosquitto.pid, "redis": redis.pid},
         "started_at": time.time(),
     }

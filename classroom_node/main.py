@@ -19,11 +19,20 @@ from typing import Any
 
 from classroom_node.config import NodeConfig, load_config
 from classroom_node.exceptions import NodeError
+from classroom_node.media.runner import NodeMedia
+from classroom_node.media.settings import MediaSettings
 from classroom_node.node import ClassroomNode
 
 __all__ = ["main", "run", "serve"]
 
 log = logging.getLogger("dualclass.node")
+
+
+def _media_for(node: ClassroomNode) -> NodeMedia | None:
+    """The node's WebRTC media when ``DUALCLASS_MEDIA_ENABLED`` is set (off by default:
+    a node without camera hardware still carries the lesson's events)."""
+    settings = MediaSettings()
+    return NodeMedia(node, settings) if settings.enabled else None
 
 
 async def serve(config: NodeConfig, *, ready: Callable[[ClassroomNode], None] | None = None) -> int:
@@ -45,11 +54,16 @@ async def serve(config: NodeConfig, *, ready: Callable[[ClassroomNode], None] | 
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, on_signal, sig)
+    media = _media_for(node)
     try:
         await node.startup()
+        if media is not None:
+            await media.start()
         if ready is not None:
             ready(node)
         await node.main_loop()
+        if media is not None:
+            await media.stop()
         await node.shutdown()
     except asyncio.CancelledError:
         if not node.force_exit:

@@ -102,6 +102,10 @@ class HubConfig(BaseSettings):
     hub_users: dict[str, str] = {}
 
     stack_file: Path | None = None
+    #: Restrict WebRTC ICE host candidates to these addresses (``["127.0.0.1"]`` on
+    #: the local stack and in tests; unset in production). ``DUALCLASS_ICE_HOST_ADDRESSES``
+    #: for the signalling service wins over this.
+    ice_host_addresses: tuple[str, ...] | None = None
 
     # Presence and joins
     #: A node silent for this long is shown offline even without a last will.
@@ -206,7 +210,7 @@ def stack_values(path: Path) -> dict[str, Any]:
     for key in ("password_file", "acl_file", "pid_file"):
         if files.get(key):
             out[key] = files[key]
-    for key in ("admin_key", "prefix", "hub_users"):
+    for key in ("admin_key", "prefix", "hub_users", "ice_host_addresses"):
         if key in data:
             out[key] = data[key]
     return out

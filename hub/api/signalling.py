@@ -30,7 +30,12 @@ def signalling_of(app: FastAPI) -> Signalling:
     """The app's service, made from the environment's settings on first use."""
     service: Signalling | None = getattr(app.state, "signalling", None)
     if service is None:
-        service = install_signalling(app)
+        settings = SignallingSettings()
+        configured = getattr(app.state.hub.config, "ice_host_addresses", None)
+        if settings.ice_host_addresses is None and configured:
+            # the local stack keeps media on loopback (see broker/stack.py)
+            settings = settings.model_copy(update={"ice_host_addresses": tuple(configured)})
+        service = install_signalling(app, settings)
     return service
 
 

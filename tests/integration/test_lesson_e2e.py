@@ -114,6 +114,7 @@ async def test_a_node_killed_mid_lesson_catches_up_after_restart(run: LocalRun) 
     # same node id, same state directory: a restarted daemon
     restarted = await run.start_node("p2", on_event=applied.hook("p2"))
     nodes["p2"] = restarted
+    await run.wait_for(lambda: nodes["lead"].view(SESSION).last_seq >= 17, 20, "17 events")
     total = await head(run)
     assert total == 17
     await settle(run, nodes, total)
