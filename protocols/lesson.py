@@ -146,7 +146,9 @@ class LessonMachine:
                 if body.node is not None and body.node != self.floor:
                     raise RuleViolation("floor_not_held", f"{body.node} does not hold the floor")
                 if role is Role.PARTNER and self.floor != src:
-                    raise RuleViolation("forbidden_role", "a partner may only give up its own floor")
+                    raise RuleViolation(
+                        "forbidden_role", "a partner may only give up its own floor"
+                    )
             case QuizOpen(body=body):
                 if self.quiz is not None:
                     raise RuleViolation("quiz_already_open", f"quiz {self.quiz.quiz} is open")
