@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(VENV)/bin/dualclass demo
+	$(VENV)/bin/dualclass demo --media --duration 45 --keep
 
 test: setup
 	$(NETNS) $(SHELL) -c 'ip link set lo up 2>/dev/null; exec $(PY) -m pytest -q'

@@ -29,9 +29,12 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
+from classroom_node.media.runner import NodeMedia
+from classroom_node.media.settings import MediaSettings
 from classroom_node.node import ClassroomNode
 from protocols.ids import now_ms
-from protocols.messages import Event
+from protocols.messages import Event, MediaStats
+from simulators.district import demo_district
 from simulators.harness import LocalRun
 from simulators.script import lesson_script
 from simulators.stats import latency_summary, lost_events, node_row
@@ -104,6 +107,40 @@ class Recorder:
         return on_event
 
 
+async def _start_media(run: LocalRun, nodes: dict[str, ClassroomNode]) -> list[NodeMedia]:
+    """Every classroom joins the lesson's WebRTC media through the hub's relay."""
+    assert run.hub is not None
+    settings = MediaSettings(
+        enabled=True,
+        hub_url=run.hub.base_url,
+        ice_host_addresses=("127.0.0.1",),
+        fps=15,
+        stats_interval_s=1.0,
+    )
+    runners = [NodeMedia(node, settings) for node in nodes.values()]
+    for runner in runners:
+        await runner.start()
+    return runners
+
+
+async def _media_report(
+    run: LocalRun, nodes: dict[str, ClassroomNode], partners: list[str]
+) -> dict[str, Any]:
+    """Wait (bounded) for partners to decode the lead's video; report what they got."""
+    try:
+        await run.wait_for(
+            lambda: all((nodes[p].media_stats or MediaStats()).fps > 0 for p in partners),
+            timeout=20,
+            what="partners decoding the lead's video",
+        )
+    except TimeoutError:
+        pass
+    return {
+        node: (instance.media_stats or MediaStats()).model_dump()
+        for node, instance in nodes.items()
+    }
+
+
 async def run_demo(
     *,
     partners: int = 3,
@@ -111,6 +148,7 @@ async def run_demo(
     workdir: Path,
     out: TextIO | None = sys.stdout,
     keep: bool = False,
+    with_media: bool = False,
 ) -> dict[str, Any]:
     """Run the demo; return the report (see the module docstring)."""
     session = time.strftime("demo-%Y%m%d-%H%M%S")
@@ -142,6 +180,10 @@ async def run_demo(
         bar = tqdm(total=len(roles), desc="classrooms joining", disable=out is None, leave=False)
         for node in roles:
             await run.register_node(node)
+        district = demo_district(lead, partner_ids)
+        for kind in ("schools", "classrooms", "teachers"):
+            for item in district[kind]:
+                await run.api("POST", f"/api/{kind}", json=item)
         nodes = {}
         for node in roles:
             nodes[node] = await run.start_node(
@@ -171,6 +213,14 @@ async def run_demo(
                 raise TimeoutError(f"only {sorted(joined)} joined {session}")
             await asyncio.sleep(0.02)
         bar.close()
+        media = await _start_media(run, nodes) if with_media else []
+        for role, room in (("lead", None), ("tutor", f"room-{partner_ids[0]}")):
+            token = await run.api(
+                "POST",
+                f"/api/sessions/{session}/tokens",
+                json={"role": role, "classroom": room, "ttl_s": 4 * 3600},
+            )
+            say(f"  {role} console  {run.hub.base_url}/console/{role}?token={token['token']}")
         local_api = nodes[partner_ids[0]].api
         if local_api is not None and getattr(local_api, "base_url", None):
             say(f"  tablet     {local_api.base_url}/v1/state  ({partner_ids[0]}'s local input API)")
@@ -205,6 +255,9 @@ async def run_demo(
         )
         info = await run.api("GET", f"/api/sessions/{session}")
         sequenced = _last_seq(info)
+        media_report = await _media_report(run, nodes, partner_ids) if media else {}
+        for runner in media:
+            await runner.stop()
         report: dict[str, Any] = {
             "session": session,
             "events_sequenced": sequenced,
@@ -220,6 +273,7 @@ async def run_demo(
                 if instance.stats.rejected
             },
             "duration_s": round(time.monotonic() - start, 2),
+            "media": media_report,
             "hub_url": run.hub.base_url,
         }
         _print_summary(report, say)
@@ -261,6 +315,11 @@ def _print_summary(report: dict[str, Any], say: Callable[[str], None]) -> None:
         f"  latency lead->classroom applied: p50 {lat['p50']} ms, "
         f"p99 {lat['p99']} ms, max {lat['max']} ms"
     )
+    for node, stats in report.get("media", {}).items():
+        say(
+            f"  media {node:<6} {stats['fps']:5.1f} fps  {stats['bitrate_kbps']:7.0f} kbps  "
+            f"loss {stats['loss']:.3f}  rtt {stats['rtt_ms']:.0f} ms  freezes {stats['freezes']}"
+        )
     if report["rejected"]:
         say(f"  refused by the hub (role rules): {report['rejected']}")
 
@@ -272,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, help="write the run as JSON here (headless)")
     parser.add_argument("--workdir", type=Path, help="keep state here (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the stack up after the lesson")
+    parser.add_argument(
+        "--media",
+        action="store_true",
+        help="also carry the lesson's video: the lead sends a test pattern through the relay",
+    )
     args = parser.parse_args(argv)
     if args.partners < 1:
         parser.error("--partners must be at least 1")
@@ -291,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
                 workdir=workdir,
                 out=None if headless else sys.stdout,
                 keep=args.keep,
+                with_media=args.media,
             )
         )
     except KeyboardInterrupt:

@@ -54,3 +54,13 @@ def test_headless_cli_writes_the_report(tmp_path: Path) -> None:
     assert {"node", "role", "received", "last_seq", "gaps_repaired", "duplicates_dropped"} <= set(
         report["nodes"][0]
     )
+
+
+async def test_demo_with_media_partners_decode_the_lead_video(tmp_path: Path) -> None:
+    """The whole lesson: events through the hub and video through its relay."""
+    report = await run_demo(partners=2, duration=4.0, workdir=tmp_path, out=None, with_media=True)
+    assert report["lost"] == 0
+    for partner in ("p1", "p2"):
+        stats = report["media"][partner]
+        assert stats["fps"] > 0, stats
+        assert stats["bitrate_kbps"] > 0, stats
