@@ -96,6 +96,10 @@ class Uplink:
     verdict: asyncio.Future[Verdict] | None = field(default=None, compare=False)
 
 
+#: Shortest time between two retained ``session.state`` publishes of one session.
+STATE_INTERVAL_S = 0.5
+
+
 @dataclass(slots=True)
 class _Out:
     payload: bytes
@@ -133,6 +137,7 @@ class SessionRuntime:
         self._inbox: asyncio.Queue[Uplink | None] = asyncio.Queue()
         self._outbox: asyncio.Queue[_Out | None] = asyncio.Queue()
         self._state_dirty = True
+        self._state_published_at = float("-inf")
         self._tasks: list[asyncio.Task[None]] = []
         self.accepted = 0
         self.rejected = 0
@@ -330,6 +335,7 @@ class SessionRuntime:
 
     async def _publish_state(self) -> None:
         self._state_dirty = False
+        self._state_published_at = time.monotonic()
         try:
             payload = encode(self.snapshot_message(), max_size=self._max_size * 4)
         except DecodeError:
@@ -341,9 +347,21 @@ class SessionRuntime:
         events_topic = self._topics.session_events(self.session)
         while True:
             if self._outbox.empty() and self._state_dirty:
-                await self._publish_state()
-                continue
-            item = await self._outbox.get()
+                # The retained snapshot is for late joiners and trailing-gap detection,
+                # not delivery: publish it at most every STATE_INTERVAL_S, so a busy
+                # lesson does not double every classroom's incoming traffic.
+                wait = STATE_INTERVAL_S - (time.monotonic() - self._state_published_at)
+                if wait <= 0:
+                    await self._publish_state()
+                    continue
+                getter = asyncio.ensure_future(self._outbox.get())
+                done, _ = await asyncio.wait({getter}, timeout=wait)
+                if not done:
+                    getter.cancel()
+                    continue
+                item = getter.result()
+            else:
+                item = await self._outbox.get()
             try:
                 if item is None:
                     if self._state_dirty:

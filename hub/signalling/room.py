@@ -16,7 +16,6 @@ The room is where the three things of a lesson meet:
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 
 from aiortc import RTCSessionDescription
@@ -43,8 +42,6 @@ __all__ = ["Peer", "Room", "layout_of"]
 
 log = logging.getLogger("dualclass.hub.signalling")
 
-_peer_ids = itertools.count(1)
-
 
 def layout_of(identity: Identity) -> list[SignalMLine]:
     """The m-lines of the hub's offer to this peer, in the signalling shape."""
@@ -67,7 +64,8 @@ class Peer:
     """
 
     def __init__(self, identity: Identity, *, events: bool, limit: int) -> None:
-        self.id = f"peer-{next(_peer_ids)}"
+        # unique across hub restarts: the ledger keys browser time by it
+        self.id = f"peer-{new_id()}"
         self.identity = identity
         self.events = events
         self.participant: str | None = None

@@ -9,11 +9,14 @@ peer connection of the process gathers candidates.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from hub.core import HubCore
 from hub.signalling.identity import Identity
 from hub.signalling.room import Peer, Room
 from hub.signalling.settings import SignallingSettings
+
+log = logging.getLogger("dualclass.hub.signalling")
 
 __all__ = ["Signalling"]
 
@@ -38,15 +41,32 @@ class Signalling:
                 await room.start()
                 self.rooms[identity.session] = room
             room.add(peer)
-            return room
+        await self._record_browser(identity, peer, joined=True)
+        return room
 
     async def leave(self, room: Room, peer: Peer) -> None:
         """Take ``peer`` out; the last one out closes the room (feed and relay)."""
         await room.remove(peer)
+        await self._record_browser(peer.identity, peer, joined=False)
         async with self._lock:
             if not room.peers and self.rooms.get(room.session) is room:
                 del self.rooms[room.session]
                 await room.close()
+
+    async def _record_browser(self, identity: Identity, peer: Peer, *, joined: bool) -> None:
+        """Teacher consoles count in the ledger (nodes count through MQTT presence).
+
+        A tutor console stands in for its classroom: its time connected is that
+        classroom's; a lead or observer console is a viewer. A ledger failure never
+        costs a teacher the lesson.
+        """
+        if identity.via != "token":
+            return
+        classroom = identity.acting_as if identity.role == "tutor" else None
+        try:
+            await self.hub.ledger_feed.browser(peer.id, identity.session, joined, classroom)
+        except Exception:
+            log.exception("ledger: browser %s of %s not recorded", peer.id, identity.session)
 
     def room(self, session: str) -> Room | None:
         return self.rooms.get(session)

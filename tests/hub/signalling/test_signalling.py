@@ -9,6 +9,7 @@ import pytest
 
 from classroom_node.media.exceptions import SignalRefused
 from classroom_node.media.signalclient import SignalClient
+from hub.ledger.inputs import BrowserInput, from_wire
 from hub.media.routing import Slot
 from hub.tokens import JoinRole
 from protocols.ids import new_id
@@ -149,3 +150,27 @@ async def test_a_second_connection_takes_over_a_classrooms_media(live: LiveHub) 
             assert old.client.close_code == 4409
             assert new.joined.participant == "p1"
             await wait_for(lambda: _seen(new, Slot.MAIN, 1) >= 5, within=10, what="new sees lead")
+
+
+async def test_console_time_is_recorded_in_the_ledger(live: LiveHub) -> None:
+    """A tutor console stands in for its classroom; a lead console is a viewer."""
+    tutor = SignalClient(live.url, SignalJoin(token=token(JoinRole.TUTOR, node="p1"), media=False))
+    lead = SignalClient(live.url, SignalJoin(token=token(JoinRole.LEAD), media=False))
+    async with tutor, lead:
+        await tutor.joined()
+        await lead.joined()
+    redis = live.hub.store.redis
+
+    async def browser_records() -> list[BrowserInput]:
+        entries = await redis.xrange("dc:ledger:inputs")
+        records = [from_wire(fields[b"r"]) for _, fields in entries]
+        return [r for r in records if isinstance(r, BrowserInput)]
+
+    deadline = time.monotonic() + 10
+    while len(records := await browser_records()) < 4:
+        assert time.monotonic() < deadline, records
+        await asyncio.sleep(0.05)
+    joins = [r for r in records if r.joined]
+    leaves = [r for r in records if not r.joined]
+    assert sorted(str(r.classroom) for r in joins) == ["None", "p1"]
+    assert {r.participant for r in joins} == {r.participant for r in leaves}
