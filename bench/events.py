@@ -34,6 +34,7 @@ from typing import Any
 from tqdm import tqdm
 
 from broker.client import ClientSettings, MqttLink
+from classroom_node.main import settle_heap
 from protocols.codec import decode, encode
 from protocols.ids import new_id, now_ms
 from protocols.messages import Event, SlideShow
@@ -113,6 +114,7 @@ async def plain_phase(
             await link.publish(f"dc/v1/bench/{sid}", encode(msg))
 
         senders.append(send)
+    settle_heap()  # as the daemons do after start-up, in both phases
     total = await pace(rate, seconds, senders, "plain mqtt")
     expected = sum(
         len(p) * (total // len(layout) + (1 if i < total % len(layout) else 0))
@@ -182,6 +184,7 @@ async def hub_phase(
         30,
         "lesson.start everywhere",
     )
+    settle_heap()
     latencies.clear()
     senders = []
     for sid in layout:

@@ -276,6 +276,13 @@ class SessionView:
                     self._follow_up = NodeResyncBody(from_seq=body.to_seq + 1, to_seq=wanted)
 
     @property
+    def needs_attention(self) -> bool:
+        """The resync loop must watch this view: a gap is open or a request is owed."""
+        return self.joined and (
+            self.resync_pending or self.reorderer.head >= self.reorderer.next_seq
+        )
+
+    @property
     def resync_pending(self) -> bool:
         """A request is waiting to be sent or answered."""
         return self._outstanding is not None or self._catch_up or self._follow_up is not None
