@@ -1,22 +1,24 @@
 """Event-path benchmark: hub path versus plain Mosquitto pub/sub, same run.
 
-N partner nodes (default 50) spread over S sessions (default 5), each session with
-its own lead; the leads send paced events (default 100/s in all). Two phases on
-the same local stack:
+N partner classrooms (default 50) spread over S sessions (default 5), each session
+with its own lead; the leads send paced events (default 100/s in all). Two phases on
+the same local stack and the same process layout:
 
 * **plain**: raw MQTT clients. Each lead publishes the encoded event straight to a
-  topic its partners subscribe to; subscribers decode it. One broker hop: the
+  topic its partners subscribe to; the subscribers decode it. One broker hop: the
   floor under any design.
-* **hub**: real ``ClassroomNode`` leads and partners through the hub: uplink ->
-  hub (validate, role rules, Redis stream + seq, publish) -> partners, which
-  reorder and apply.
+* **hub**: real ``ClassroomNode`` daemons through the hub: uplink -> hub (validate,
+  role rules, Redis stream + seq, publish) -> partners, which reorder and apply.
 
-Latency is sender clock -> applied (or decoded) at each partner, same machine.
-Prints p50/p99 of both, their ratio and lost events (sequenced events some
-partner never applied). ``--json FILE`` writes the figures.
+Partners live in ``--workers`` processes (default 2), as real classrooms are
+separate boxes: fifty daemons in one Python process would measure that process's
+queue, not the path. Leads stay in the main process. Latency is the sender's clock
+to decoded (plain) or applied (hub) at each partner, on one machine's clock.
+Prints p50/p99 of both, their ratio and lost events (sequenced events some partner
+never applied). ``--json FILE`` writes the figures.
 
 Usage: ``python bench/events.py [--partners 50] [--sessions 5] [--rate 100]
-[--seconds 20] [--json FILE]``
+[--seconds 20] [--workers 2] [--json FILE]``
 """
 
 from __future__ import annotations
@@ -24,17 +26,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
 from broker.client import ClientSettings, MqttLink
+from classroom_node.config import NodeConfig
 from classroom_node.main import settle_heap
+from classroom_node.node import ClassroomNode
 from protocols.codec import decode, encode
 from protocols.ids import new_id, now_ms
 from protocols.messages import Event, SlideShow
@@ -51,37 +59,37 @@ def plan(partners: int, sessions: int) -> dict[str, list[str]]:
     return out
 
 
-async def pace(rate: float, seconds: float, senders: list[Any], label: str) -> int:
-    """Call the senders round robin at ``rate`` per second in all; returns count."""
-    interval = 1.0 / rate
-    total = int(rate * seconds)
-    start = time.monotonic()
-    with tqdm(total=total, desc=label, unit="ev", leave=False) as bar:
-        for i in range(total):
-            target = start + i * interval
-            delay = target - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await senders[i % len(senders)](i)
-            bar.update(1)
-    return total
+def wall_ms() -> float:
+    return time.time() * 1000.0
 
 
-async def plain_phase(
-    run: LocalRun, layout: dict[str, list[str]], rate: float, seconds: float
-) -> dict[str, Any]:
-    assert run.stack is not None
-    mqtt = run.stack.data["mqtt"]
+# ----------------------------------------------------------------- workers
 
-    def settings(cid: str) -> ClientSettings:
-        return ClientSettings(
-            port=mqtt["port"],
-            username=mqtt["hub_username"],
-            password=mqtt["hub_password"],
-            client_id=cid,
-            clean_start=True,
-        )
 
+@dataclass
+class WorkerSpec:
+    """What one partner process runs: its share of the partners, in one phase."""
+
+    phase: str  # "plain" or "hub"
+    mqtt_port: int
+    hub_username: str
+    hub_password: str
+    #: partner node id -> session id
+    members: dict[str, str]
+    secrets: dict[str, str] = field(default_factory=dict)
+    state_dir: str = ""
+
+
+async def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+async def _plain_worker(conn: Connection, spec: WorkerSpec) -> None:
     latencies: list[float] = []
     received: dict[str, int] = defaultdict(int)
     links: list[MqttLink] = []
@@ -90,20 +98,173 @@ async def plain_phase(
     async def reader(link: MqttLink, name: str) -> None:
         async for msg in link.messages():
             event = decode(msg.payload)
-            latencies.append(now_ms() - (event.sent or 0))
+            latencies.append(wall_ms() - (event.sent or 0))
             received[name] += 1
 
-    for sid, partners in layout.items():
-        for p in partners:
-            link = MqttLink(settings(f"plain-{p}"))
-            await link.start(wait=True)
-            await link.subscribe(f"dc/v1/bench/{sid}")
-            links.append(link)
-            readers.append(asyncio.create_task(reader(link, p)))
+    for node, sid in spec.members.items():
+        link = MqttLink(
+            ClientSettings(
+                port=spec.mqtt_port,
+                username=spec.hub_username,
+                password=spec.hub_password,
+                client_id=f"plain-{node}",
+                clean_start=True,
+            )
+        )
+        await link.start(wait=True)
+        await link.subscribe(f"dc/v1/bench/{sid}")
+        links.append(link)
+        readers.append(asyncio.create_task(reader(link, node)))
+    settle_heap()
+    conn.send("ready")
+    _, expected = await asyncio.to_thread(conn.recv)
+    await _wait(lambda: all(received[n] >= expected[s] for n, s in spec.members.items()), 30)
+    conn.send({"latencies": latencies, "received": dict(received)})
+    for link in links:
+        await link.close()
+    for task in readers:
+        task.cancel()
+
+
+async def _hub_worker(conn: Connection, spec: WorkerSpec) -> None:
+    latencies: list[float] = []
+    applied: dict[str, list[int]] = defaultdict(list)
+    nodes: dict[str, ClassroomNode] = {}
+
+    def hook(node: str) -> Callable[[str, Event, int], None]:
+        def on_event(session: str, event: Event, at: int) -> None:
+            applied[node].append(event.seq or 0)
+            if event.type == "slide.show" and event.sent is not None:
+                latencies.append(wall_ms() - event.sent)
+
+        return on_event
+
+    for node in spec.members:
+        config = NodeConfig(
+            node_id=node,
+            mqtt_port=spec.mqtt_port,
+            mqtt_password=spec.secrets[node],
+            state_dir=Path(spec.state_dir) / node,
+            heartbeat_s=5.0,
+            api_enabled=False,
+            journal_fsync=False,
+        )
+        nodes[node] = ClassroomNode(config, on_event=hook(node))
+        await nodes[node].startup()
+    conn.send("ready")
+    await asyncio.to_thread(conn.recv)  # sessions created
+    joined = await _wait(
+        lambda: all(sid in nodes[n].sessions for n, sid in spec.members.items()), 30
+    )
+    conn.send(joined)
+    await asyncio.to_thread(conn.recv)  # lesson started everywhere
+    latencies.clear()
+    settle_heap()
+    conn.send("measuring")
+    _, heads = await asyncio.to_thread(conn.recv)
+    await _wait(
+        lambda: all(nodes[n].view(s).last_seq >= heads[s] for n, s in spec.members.items()), 60
+    )
+    conn.send({"latencies": latencies, "applied": dict(applied)})
+    for instance in nodes.values():
+        await instance.shutdown()
+
+
+def worker_main(conn: Connection, spec: WorkerSpec) -> None:
+    """Entry of a partner process."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    runner = _plain_worker if spec.phase == "plain" else _hub_worker
+    asyncio.run(runner(conn, spec))
+
+
+class Workers:
+    """The partner processes of one phase and their pipes."""
+
+    def __init__(self, specs: list[WorkerSpec]) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.procs = []
+        for spec in specs:
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=worker_main, args=(child, spec), daemon=True)
+            proc.start()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+
+    async def recv_all(self, timeout: float = 120) -> list[Any]:
+        async def one(pipe: Connection) -> Any:
+            if not await asyncio.to_thread(pipe.poll, timeout):
+                raise TimeoutError("a partner process did not answer")
+            return pipe.recv()
+
+        return list(await asyncio.gather(*(one(p) for p in self.pipes)))
+
+    def send_all(self, message: Any) -> None:
+        for pipe in self.pipes:
+            pipe.send(message)
+
+    def join(self) -> None:
+        for proc in self.procs:
+            proc.join(15)
+            if proc.is_alive():
+                proc.kill()
+
+
+def split(layout: dict[str, list[str]], workers: int) -> list[dict[str, str]]:
+    """Partners (with their session) dealt over ``workers`` processes."""
+    members = [(p, sid) for sid, ps in layout.items() for p in ps]
+    return [dict(members[i::workers]) for i in range(workers) if members[i::workers]]
+
+
+# ------------------------------------------------------------------ phases
+
+
+async def pace(
+    rate: float, seconds: float, senders: list[Callable[[int], Awaitable[None]]], label: str
+) -> int:
+    """Call the senders round robin at ``rate`` per second in all; returns count."""
+    interval = 1.0 / rate
+    total = int(rate * seconds)
+    start = time.monotonic()
+    with tqdm(total=total, desc=label, unit="ev", leave=False) as bar:
+        for i in range(total):
+            delay = start + i * interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await senders[i % len(senders)](i)
+            bar.update(1)
+    return total
+
+
+async def plain_phase(
+    run: LocalRun, layout: dict[str, list[str]], args: argparse.Namespace
+) -> dict[str, Any]:
+    assert run.stack is not None
+    mqtt = run.stack.data["mqtt"]
+    workers = Workers(
+        [
+            WorkerSpec("plain", mqtt["port"], mqtt["hub_username"], mqtt["hub_password"], members)
+            for members in split(layout, args.workers)
+        ]
+    )
+    await workers.recv_all()
     pubs: list[MqttLink] = []
     senders = []
     for sid in layout:
-        link = MqttLink(settings(f"plain-lead-{sid}"))
+        link = MqttLink(
+            ClientSettings(
+                port=mqtt["port"],
+                username=mqtt["hub_username"],
+                password=mqtt["hub_password"],
+                client_id=f"plain-lead-{sid}",
+                clean_start=True,
+            )
+        )
         await link.start(wait=True)
         pubs.append(link)
 
@@ -114,50 +275,53 @@ async def plain_phase(
             await link.publish(f"dc/v1/bench/{sid}", encode(msg))
 
         senders.append(send)
-    settle_heap()  # as the daemons do after start-up, in both phases
-    total = await pace(rate, seconds, senders, "plain mqtt")
-    expected = sum(
-        len(p) * (total // len(layout) + (1 if i < total % len(layout) else 0))
-        for i, p in enumerate(layout.values())
-    )
-    deadline = time.monotonic() + 20
-    while sum(received.values()) < expected and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    for link in links + pubs:
+    settle_heap()
+    total = await pace(args.rate, args.seconds, senders, "plain mqtt")
+    sids = list(layout)
+    expected = {
+        sid: total // len(sids) + (1 if i < total % len(sids) else 0) for i, sid in enumerate(sids)
+    }
+    workers.send_all(("finish", expected))
+    results = await workers.recv_all()
+    workers.join()
+    for link in pubs:
         await link.close()
-    for task in readers:
-        task.cancel()
+    latencies = [x for r in results for x in r["latencies"]]
+    delivered = sum(sum(r["received"].values()) for r in results)
+    wanted = sum(expected[sid] * len(ps) for sid, ps in layout.items())
     return {
         "latency_ms": latency_summary(latencies),
-        "delivered": sum(received.values()),
-        "expected": expected,
-        "lost": expected - sum(received.values()),
+        "delivered": delivered,
+        "expected": wanted,
+        "lost": max(0, wanted - delivered),
     }
 
 
 async def hub_phase(
-    run: LocalRun, layout: dict[str, list[str]], rate: float, seconds: float
+    run: LocalRun, layout: dict[str, list[str]], args: argparse.Namespace
 ) -> dict[str, Any]:
-    latencies: list[float] = []
-    applied: dict[str, set[int]] = defaultdict(set)
-
-    def hook(node: str) -> Any:
-        def on_event(session: str, event: Event, at: int) -> None:
-            applied[node].add(event.seq or 0)
-            if event.type == "slide.show" and event.sent is not None:
-                latencies.append(at - event.sent)
-
-        return on_event
-
+    assert run.stack is not None
+    mqtt = run.stack.data["mqtt"]
     leads = {sid: f"blead{i}" for i, sid in enumerate(layout)}
     everyone = list(leads.values()) + [p for ps in layout.values() for p in ps]
     for node in tqdm(everyone, desc="registering nodes", leave=False):
         await run.register_node(node)
-    nodes = {}
-    for node in tqdm(everyone, desc="starting nodes", leave=False):
-        nodes[node] = await run.start_node(
-            node, on_event=hook(node) if not node.startswith("blead") else None
-        )
+    workers = Workers(
+        [
+            WorkerSpec(
+                "hub",
+                mqtt["port"],
+                mqtt["hub_username"],
+                mqtt["hub_password"],
+                members,
+                secrets={n: run.secrets[n] for n in members},
+                state_dir=str(run.workdir / "nodes"),
+            )
+            for members in split(layout, args.workers)
+        ]
+    )
+    lead_nodes = {sid: await run.start_node(lead) for sid, lead in leads.items()}
+    await workers.recv_all()
     now = now_ms()
     for sid, partners in layout.items():
         await run.create_session(
@@ -170,45 +334,41 @@ async def hub_phase(
                 "ends_at": now + 3_600_000,
             }
         )
+    workers.send_all("sessions")
+    if not all(await workers.recv_all()):
+        raise TimeoutError("not every partner joined")
     await run.wait_for(
-        lambda: all(
-            sid in nodes[n].sessions for sid, ps in layout.items() for n in [leads[sid], *ps]
-        ),
-        30,
-        "all nodes to join",
+        lambda: all(sid in lead_nodes[sid].sessions for sid in layout), 30, "leads to join"
     )
-    for sid in layout:
-        await nodes[leads[sid]].send("lesson.start", {"title": "bench"}, sid)
-    await run.wait_for(
-        lambda: all(nodes[p].view(sid).last_seq >= 1 for sid, ps in layout.items() for p in ps),
-        30,
-        "lesson.start everywhere",
-    )
+    for sid, lead in lead_nodes.items():
+        await lead.send("lesson.start", {"title": "bench"}, sid)
+    workers.send_all("started")
+    await workers.recv_all()
     settle_heap()
-    latencies.clear()
     senders = []
-    for sid in layout:
-        lead = nodes[leads[sid]]
+    for sid, lead in lead_nodes.items():
 
-        async def send(i: int, lead: Any = lead, sid: str = sid) -> None:
+        async def send(i: int, lead: ClassroomNode = lead, sid: str = sid) -> None:
             await lead.send("slide.show", {"deck": "bench", "index": i}, sid)
 
         senders.append(send)
-    await pace(rate, seconds, senders, "hub path")
+    total = await pace(args.rate, args.seconds, senders, "hub path")
+    await run.wait_for(
+        lambda: sum(n.view(sid).last_seq for sid, n in lead_nodes.items()) >= total + len(layout),
+        60,
+        "the leads to see every event sequenced",
+    )
     heads: dict[str, int] = {}
     for sid in layout:
         info = await run.api("GET", f"/api/sessions/{sid}")
-        heads[sid] = int((info.get("state") or info.get("snapshot") or info).get("last_seq", 0))
-    try:
-        await run.wait_for(
-            lambda: all(
-                nodes[p].view(sid).last_seq >= heads[sid] for sid, ps in layout.items() for p in ps
-            ),
-            60,
-            "catch-up",
-        )
-    except TimeoutError:
-        pass
+        heads[sid] = int(info["state"]["last_seq"])
+    workers.send_all(("finish", heads))
+    results = await workers.recv_all()
+    workers.join()
+    applied: dict[str, set[int]] = defaultdict(set)
+    for r in results:
+        for node, seqs in r["applied"].items():
+            applied[node] |= set(seqs)
     lost = 0
     for sid, partners in layout.items():
         expected = set(range(1, heads[sid] + 1))
@@ -216,6 +376,7 @@ async def hub_phase(
         for p in partners:
             missing |= expected - applied[p]
         lost += len(missing)
+    latencies = [x for r in results for x in r["latencies"]]
     return {
         "latency_ms": latency_summary(latencies),
         "sequenced": sum(heads.values()),
@@ -227,14 +388,15 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     layout = plan(args.partners, args.sessions)
     with tempfile.TemporaryDirectory(prefix="dualclass-bench-") as tmp:
         async with LocalRun(Path(tmp), heartbeat_s=5.0, journal_fsync=False) as run:
-            plain = await plain_phase(run, layout, args.rate, args.seconds)
-            hub = await hub_phase(run, layout, args.rate, args.seconds)
+            plain = await plain_phase(run, layout, args)
+            hub = await hub_phase(run, layout, args)
     ratio = hub["latency_ms"]["p99"] / max(plain["latency_ms"]["p99"], 0.001)
     return {
         "partners": args.partners,
         "sessions": args.sessions,
         "rate": args.rate,
         "seconds": args.seconds,
+        "workers": args.workers,
         "plain": plain,
         "hub": hub,
         "p99_ratio": round(ratio, 2),
@@ -247,6 +409,7 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=5)
     parser.add_argument("--rate", type=float, default=100.0, help="lead events per second, in all")
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2, help="partner processes")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     try:
@@ -258,7 +421,7 @@ def main() -> int:
     result = asyncio.run(main_async(args))
     p, h = result["plain"]["latency_ms"], result["hub"]["latency_ms"]
     print(
-        f"{args.partners} partners, {args.sessions} sessions, "
+        f"{args.partners} partners in {args.workers} processes, {args.sessions} sessions, "
         f"{args.rate:g} lead events/s, {args.seconds:g} s"
     )
     print(
