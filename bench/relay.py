@@ -42,6 +42,7 @@ from hub.media.participant import ParticipantPeer
 from hub.media.relay import RelayMode, RelaySettings, SessionRelay
 from hub.media.routing import Role, Slot
 from hub.media.testsource import AudioTestSource, VideoTestSource
+from hub.server import settle_heap
 
 LEAD_SOURCE = 1
 PER_PROCESS = 8  # subscribers sharing one process
@@ -119,6 +120,7 @@ def hub_process(conn: Connection, mode: str, use_uvloop: bool) -> None:
                 writer.close()
 
         server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        settle_heap()  # as the hub daemon does once it is up
         conn.send(server.sockets[0].getsockname()[1])
         while (cmd := await recv_cmd(conn)) != "quit":
             if cmd == "mark":
