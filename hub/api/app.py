@@ -29,6 +29,18 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     app = FastAPI(title="dualclass hub", version="0.1.0")
     app.state.hub = hub
     install_problem_handlers(app)
-    for router in (health.router, nodes.router, sessions.router, registry.router, matching.router, timetable.router, tokens.router, reports.router, signalling.router, consoles.router, *routers):  # noqa: E501
+    for router in (
+        health.router,
+        nodes.router,
+        sessions.router,
+        registry.router,
+        matching.router,
+        timetable.router,
+        tokens.router,
+        reports.router,
+        signalling.router,
+        consoles.router,
+        *routers,
+    ):  # noqa: E501
         app.include_router(router)
     return app
