@@ -622,6 +622,7 @@ class Term:
         hub = Hub(self.config)
         hub.clock = self.clock
         hub.ledger_feed.interval_s = save_interval_s
+        hub.ledger_feed.save_interval_s = save_interval_s
         await hub.startup()
         self.hub = hub
         return hub
