@@ -10,7 +10,7 @@ the same local stack and the same process layout:
 * **hub**: real ``ClassroomNode`` daemons through the hub: uplink -> hub (validate,
   role rules, Redis stream + seq, publish) -> partners, which reorder and apply.
 
-Partners live in ``--workers`` processes (default 2), as real classrooms are
+Partners live in ``--workers`` processes (default 4), as real classrooms are
 separate boxes: fifty daemons in one Python process would measure that process's
 queue, not the path. Leads stay in the main process. Latency is the sender's clock
 to decoded (plain) or applied (hub) at each partner, on one machine's clock.
@@ -18,7 +18,7 @@ Prints p50/p99 of both, their ratio and lost events (sequenced events some partn
 never applied). ``--json FILE`` writes the figures.
 
 Usage: ``python bench/events.py [--partners 50] [--sessions 5] [--rate 100]
-[--seconds 20] [--workers 2] [--json FILE]``
+[--seconds 20] [--workers 4] [--json FILE]``
 """
 
 from __future__ import annotations
@@ -435,7 +435,7 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=5)
     parser.add_argument("--rate", type=float, default=100.0, help="lead events per second, in all")
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=2, help="partner processes")
+    parser.add_argument("--workers", type=int, default=4, help="partner processes")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     try:

@@ -190,6 +190,20 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return dict(hub) if isinstance(hub, dict) else dict(data)
 
 
+#: Where ``dualclass stack up`` writes its stack file by default.
+DEFAULT_STACK_FILE = Path("var/stack/stack.json")
+
+
+def resolve_redis_url(redis: str | None, stack_file: Path | None) -> str:
+    """Redis for an operator command: ``--redis`` URL, else the stack file (given, or
+    ``var/stack/stack.json`` when it exists), else the hub config (``DUALCLASS_REDIS_URL``)."""
+    if redis:
+        return redis
+    if stack_file is None and DEFAULT_STACK_FILE.exists():
+        stack_file = DEFAULT_STACK_FILE
+    return HubConfig.load(stack_file=stack_file).redis_url
+
+
 def stack_values(path: Path) -> dict[str, Any]:
     """Translate a ``dualclass stack up`` JSON file into ``HubConfig`` fields."""
     data = read_config_file(path)

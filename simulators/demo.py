@@ -278,7 +278,13 @@ async def run_demo(
         }
         _print_summary(report, say)
         if keep and out is not None and sys.stdin.isatty():
+            day = time.strftime("%Y-%m-%d", time.gmtime())
             say("\nThe stack stays up while you look around; press Ctrl-C to stop.")
+            say(
+                "  coverage report: curl -H 'Authorization: Bearer "
+                f"{run.stack.data['admin_key']}' '{run.hub.base_url}/api/reports/coverage"
+                f"?from={day}&to={day}&tz=%2B00:00&min_minutes=0&format=html' > report.html"
+            )
             try:
                 await asyncio.Event().wait()
             except asyncio.CancelledError:

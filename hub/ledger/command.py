@@ -19,6 +19,7 @@ from typing import Any
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from hub.config import resolve_redis_url
 from hub.ledger.exceptions import LedgerError
 from hub.ledger.formats import FORMATS
 from hub.ledger.formats.csvfmt import write_csv_dir
@@ -70,7 +71,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", required=True, type=Path, help="output file (json, xapi, html) or directory (csv)"
     )
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis URL")
+    parser.add_argument("--redis", default=None, help="Redis URL (default: from the stack file)")
+    parser.add_argument(
+        "--stack-file",
+        type=Path,
+        default=None,
+        help="stack file to find Redis (default var/stack/stack.json when it exists)",
+    )
     parser.add_argument("--tz", default="+08:00", help="UTC offset of the dates and weeks")
     parser.add_argument(
         "--min-minutes",
@@ -150,6 +157,7 @@ async def run(args: argparse.Namespace) -> int:
         print("error: --to is before --from", file=sys.stderr)
         return EXIT_INPUT
     window = ReportWindow(args.from_, args.to, tz, args.region)
+    args.redis = resolve_redis_url(args.redis, args.stack_file)
     client = aioredis.Redis.from_url(args.redis, decode_responses=False)
     try:
         term = await load_window(client, window, records=args.fmt == "xapi", progress=args.progress)

@@ -19,7 +19,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from hub.config import HubConfig
+from hub.config import DEFAULT_STACK_FILE, resolve_redis_url
 from hub.exceptions import ConfigError, StoreUnavailable
 from hub.registry.csvio import parse
 from hub.registry.exceptions import ImportRejected, RowError
@@ -32,16 +32,7 @@ __all__ = ["EXIT_INPUT", "EXIT_OK", "EXIT_UNAVAILABLE", "add_arguments", "main",
 EXIT_OK = 0
 EXIT_UNAVAILABLE = 1
 EXIT_INPUT = 2
-DEFAULT_STACK_FILE = Path("var/stack/stack.json")
-
-
-def redis_url(redis: str | None, stack_file: Path | None) -> str:
-    """Where Redis is, by the precedence in the module docstring."""
-    if redis:
-        return redis
-    if stack_file is None and DEFAULT_STACK_FILE.exists():
-        stack_file = DEFAULT_STACK_FILE
-    return HubConfig.load(stack_file=stack_file).redis_url
+redis_url = resolve_redis_url
 
 
 async def _import(url: str, kind: Kind, file: str, text: str) -> ImportSummary:
