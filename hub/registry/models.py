@@ -32,7 +32,10 @@ __all__ = [
 Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
 #: Same rule as ``hub.api.nodes.NodeId`` (a node id is an MQTT username).
 NodeRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+#: Free text that must not be blank. The ``\S`` pattern puts in the published schema
+#: what whitespace stripping (model config) implies: "  " is not a name.
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
+Subject = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]
 
 
 def _no_text(value: object) -> object:
@@ -97,9 +100,7 @@ class Teacher(_Model):
     name: Name
     school: Ident
     role: TeacherRole
-    subjects: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=32)
-    ] = []
+    subjects: Annotated[list[Subject], Field(max_length=32)] = []
 
     @field_validator("subjects")
     @classmethod

@@ -32,7 +32,7 @@ OFFERS_KEY = "dc:match:offers"
 REQUESTS_KEY = "dc:match:requests"
 PAIRS_KEY = "dc:match:pairs"
 
-_Text = Annotated[str, Field(min_length=1, max_length=64)]
+_Text = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]  # not blank
 _Kbps = Annotated[int, Field(ge=1, le=MAX_KBPS)]
 
 

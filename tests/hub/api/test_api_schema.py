@@ -45,6 +45,8 @@ def _store(redis_server: RedisServer) -> Iterator[None]:
 
 
 @schema.parametrize()
-@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+# derandomized: CI must not flake on a fresh random draw; run with more examples
+# locally to explore (it found the blank-name schema gap this way).
+@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_registry_routes_conform(case: Any) -> None:
     case.call_and_validate(headers=AUTH)
