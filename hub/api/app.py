@@ -41,6 +41,6 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         signalling.router,
         consoles.router,
         *routers,
-    ):  # noqa: E501
+    ):
         app.include_router(router)
     return app
