@@ -8,12 +8,20 @@ the hub user is ``hub`` with secret ``hub-secret``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from broker.localstack import MosquittoServer, RedisServer
+
+# CI replays the same examples every run (a red CI must be reproducible); developers
+# get fresh random draws, which is how schema gaps and edge cases are found.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 HUB_USER = "hub"
 HUB_SECRET = "hub-secret"
