@@ -321,10 +321,14 @@ def _print_summary(report: dict[str, Any], say: Callable[[str], None]) -> None:
         f"  latency lead->classroom applied: p50 {lat['p50']} ms, "
         f"p99 {lat['p99']} ms, max {lat['max']} ms"
     )
+    roles = {row["node"]: row["role"] for row in report["nodes"]}
+    if report.get("media"):
+        say("  video received (the lead sees only the floor holder, free at the end):")
     for node, stats in report.get("media", {}).items():
         say(
-            f"  media {node:<6} {stats['fps']:5.1f} fps  {stats['bitrate_kbps']:7.0f} kbps  "
-            f"loss {stats['loss']:.3f}  rtt {stats['rtt_ms']:.0f} ms  freezes {stats['freezes']}"
+            f"    {node:<6} {roles.get(node, ''):<8} {stats['fps']:5.1f} fps  "
+            f"{stats['bitrate_kbps']:7.0f} kbps  loss {stats['loss']:.3f}  "
+            f"rtt {stats['rtt_ms']:.0f} ms  freezes {stats['freezes']}"
         )
     if report["rejected"]:
         say(f"  refused by the hub (role rules): {report['rejected']}")
