@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tqdm import tqdm
 
-from hub.media.ice import LOOPBACK, restrict_host_addresses
+from broker.ice import LOOPBACK, restrict_host_addresses
 from hub.media.participant import ParticipantPeer
 from hub.media.relay import RelayMode, RelaySettings, SessionRelay
 from hub.media.routing import Role, Slot

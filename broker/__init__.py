@@ -4,7 +4,9 @@ What lives here: ``client`` (the aiomqtt wrapper: MQTT 5, QoS 1, reconnect with
 backoff, last will, bounded in-flight window), ``render`` (pure rendering of
 mosquitto.conf, the password file and the ACL file from the node registry),
 ``localstack`` (starting local Mosquitto and Redis servers on free loopback ports
-for the dev stack and the tests) and ``exceptions``.
+for the dev stack and the tests), ``ice`` (the WebRTC host-address switch and peer
+configuration that hub and nodes share) and ``exceptions``.
 
-May import: protocols, aiomqtt, the standard library. Never hub or classroom_node.
+May import: protocols, aiomqtt, aiortc/aioice (``ice`` only), the standard library.
+Never hub or classroom_node.
 """

@@ -105,7 +105,6 @@ class MqttLink:
         self.connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-        self._first_connect: asyncio.Future[None] | None = None
         self._on_connect_task: asyncio.Task[None] | None = None
         self.connects = 0
         self.failures = 0
@@ -126,8 +125,6 @@ class MqttLink:
 
     async def start(self, *, wait: bool = False) -> None:
         """Start the supervisor; with ``wait`` return only once connected."""
-        loop = asyncio.get_running_loop()
-        self._first_connect = loop.create_future()
         self._task = asyncio.create_task(self._supervise(), name=f"mqtt-{self.settings.client_id}")
         if wait:
             await self.wait_connected()

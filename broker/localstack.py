@@ -19,7 +19,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,8 +209,3 @@ class RedisServer(_Process):
         binary = _binary("redis-server", ["/usr/bin/redis-server"])
         self._spawn([binary, str(conf_path)], self.workdir / "stdout.log")
         return self
-
-
-def node_sessions_from(mapping: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-    """Copy a registry mapping into the launcher's mutable form."""
-    return {node: list(sessions) for node, sessions in mapping.items()}

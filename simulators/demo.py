@@ -293,11 +293,8 @@ async def run_demo(
 
 
 def _last_seq(info: dict[str, Any]) -> int:
-    for key in ("last_seq", "events_sequenced"):
-        if key in info:
-            return int(info[key])
-    state = info.get("state") or info.get("snapshot") or {}
-    return int(state.get("last_seq", 0))
+    """Head of a session from ``GET /api/sessions/{id}``."""
+    return int(info["state"]["last_seq"])
 
 
 def _counters(node: ClassroomNode, session: str) -> dict[str, Any]:

@@ -18,13 +18,13 @@ May import: aiortc, aioice, av, numpy; nothing else of the hub.
 
 from __future__ import annotations
 
+from broker.ice import LOOPBACK, restrict_host_addresses, rtc_configuration
 from hub.media.exceptions import (
     InternalsChangedError,
     MediaError,
     NegotiationError,
     RoutingError,
 )
-from hub.media.ice import LOOPBACK, restrict_host_addresses, rtc_configuration
 from hub.media.relay import RelayMode, RelaySettings, SessionRelay
 from hub.media.routing import MLine, Role, Slot, media_layout
 

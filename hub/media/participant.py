@@ -33,9 +33,9 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
+from broker.ice import rtc_configuration
 from hub.media import aiortc_internals as internals
 from hub.media.bitstream import is_keyframe
-from hub.media.ice import rtc_configuration
 from hub.media.routing import Role, Slot, media_layout
 from hub.media.testsource import read_pattern
 

@@ -44,11 +44,11 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from av.frame import Frame
 
+from broker.ice import rtc_configuration
 from hub.media import aiortc_internals as internals
 from hub.media.bitstream import is_keyframe
 from hub.media.codecs import same_codec, slot_preferences, upstream_preferences
 from hub.media.exceptions import NegotiationError, RoutingError
-from hub.media.ice import rtc_configuration
 from hub.media.routing import MLine, Role, RoutingPlan, Slot, SlotKey, media_layout, plan
 from hub.media.timing import KeyframeLimiter
 from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack

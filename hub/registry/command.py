@@ -32,7 +32,6 @@ __all__ = ["EXIT_INPUT", "EXIT_OK", "EXIT_UNAVAILABLE", "add_arguments", "main",
 EXIT_OK = 0
 EXIT_UNAVAILABLE = 1
 EXIT_INPUT = 2
-redis_url = resolve_redis_url
 
 
 async def _import(url: str, kind: Kind, file: str, text: str) -> ImportSummary:
@@ -86,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run from parsed arguments; returns the exit status."""
     try:
-        url = redis_url(args.redis, args.stack_file)
+        url = resolve_redis_url(args.redis, args.stack_file)
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from hub.media.ice import LOOPBACK, restrict_host_addresses
+from broker.ice import LOOPBACK, restrict_host_addresses
 from hub.media.relay import RelaySettings, SessionRelay
 
 from .helpers import Lesson

@@ -23,10 +23,10 @@ from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from aiortc.jitterbuffer import JitterFrame
 from av import VideoFrame
 
+from broker.ice import rtc_configuration
 from hub.media import aiortc_internals as internals
 from hub.media.bitstream import is_keyframe
 from hub.media.exceptions import InternalsChangedError
-from hub.media.ice import rtc_configuration
 from hub.media.testsource import AudioTestSource, VideoTestSource
 
 from .helpers import wait_until

@@ -7,7 +7,7 @@ import re
 import aioice.ice
 from aiortc import RTCBundlePolicy
 
-from hub.media.ice import (
+from broker.ice import (
     LOOPBACK,
     restrict_host_addresses,
     restricted_host_addresses,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from broker.ice import LOOPBACK, restrict_host_addresses
 from broker.localstack import MosquittoServer, RedisServer
-from hub.media.ice import LOOPBACK, restrict_host_addresses
 from hub.server import Hub
 from tests.hub.hubkit import FakeNode, classroom, hub_config, running_hub
 

@@ -1,4 +1,8 @@
-"""ICE settings of the relay: which host addresses aiortc offers, and no public STUN.
+"""WebRTC transport settings shared by the hub's relay and the nodes' media.
+
+Which host addresses aiortc offers, and no public STUN. One module for both sides:
+the switch patches a process-wide aioice function, so two copies in one process
+(tests run hub and node media together) would each remember a different "original".
 
 Tests, benchmarks and the local stack must carry media on 127.0.0.1 only (see
 WEBRTC-LOOPBACK.md). aioice's ``get_host_addresses`` leaves out 127.0.0.1 and
