@@ -27,14 +27,13 @@ def install_signalling(app: FastAPI, settings: SignallingSettings | None = None)
 
 
 def signalling_of(app: FastAPI) -> Signalling:
-    """The app's service, made from the environment's settings on first use."""
+    """The app's service, made on first use from the environment and the hub config."""
     service: Signalling | None = getattr(app.state, "signalling", None)
     if service is None:
-        settings = SignallingSettings()
-        configured = getattr(app.state.hub.config, "ice_host_addresses", None)
-        if settings.ice_host_addresses is None and configured:
-            # the local stack keeps media on loopback (see broker/stack.py)
-            settings = settings.model_copy(update={"ice_host_addresses": tuple(configured)})
+        # The hub's one config (env, file, stack file) decides the ICE addresses;
+        # the local stack's stack file sets loopback (see broker/stack.py).
+        ice = app.state.hub.config.ice_host_addresses
+        settings = SignallingSettings().model_copy(update={"ice_host_addresses": ice})
         service = install_signalling(app, settings)
     return service
 
