@@ -4,7 +4,10 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO  := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-APT_PKGS := mosquitto redis-server chromium python3-venv iproute2 util-linux
+# Services the tests start on free ports (never the machine's own instances), the
+# browser the UI tests drive, and the CJK font its charts and pages need.
+APT_PKGS := mosquitto redis-server chromium python3-venv iproute2 util-linux \
+            coturn nginx-light prometheus fonts-noto-cjk
 # Run tests in a network namespace that has only loopback when we can (root):
 # nothing a test starts can reach anything but 127.0.0.1.
 NETNS := $(shell if [ "$$(id -u)" -eq 0 ] && unshare --net true 2>/dev/null; then echo "unshare --net"; fi)
@@ -15,12 +18,9 @@ setup: system $(STAMP)
 
 system:
 	@missing=""; \
-	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
-	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
-	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
-	python3 -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
-	command -v ip >/dev/null || missing="$$missing iproute2"; \
-	command -v unshare >/dev/null || missing="$$missing util-linux"; \
+	for pkg in $(APT_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$pkg"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
