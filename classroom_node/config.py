@@ -70,6 +70,14 @@ class NodeConfig(BaseSettings):
     #: fsync the outbound journal on every append (off only for load simulations).
     journal_fsync: bool = True
 
+    #: The hub's HTTP API (``https://hub.example:8443``) for deck downloads; unset:
+    #: the node carries events but cannot fetch slides.
+    hub_url: str | None = None
+    #: CA bundle to verify the hub's certificate (default: the system's).
+    hub_ca_file: Path | None = None
+    #: Longest wait between attempts to complete a deck while the hub is away.
+    deck_retry_max_s: float = Field(default=15.0, gt=0)
+
     log_level: str = "info"
 
     @model_validator(mode="after")

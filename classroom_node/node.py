@@ -35,6 +35,9 @@ from pydantic import ValidationError
 from broker.client import ClientSettings, Incoming, MqttLink, WillSpec
 from broker.exceptions import NotConnected, SubscribeDenied
 from classroom_node.config import NodeConfig
+from classroom_node.decks.cache import DeckCache
+from classroom_node.decks.fetcher import DeckFetcher
+from classroom_node.decks.sync import DeckSync
 from classroom_node.exceptions import (
     AmbiguousSession,
     InvalidEvent,
@@ -56,6 +59,7 @@ from protocols.messages import (
     CmdLeave,
     CmdRejected,
     CmdResync,
+    DeckRef,
     Envelope,
     Event,
     HeartbeatBody,
@@ -153,6 +157,8 @@ class ClassroomNode:
         self.node_id = config.node_id
         self.topics = Topics(config.prefix)
         self.on_event = on_event
+        #: More ``on_event`` hooks (the classroom display adds one).
+        self.listeners: list[OnEvent] = []
         self._clock = clock
         self._views: dict[str, SessionView] = {}
         self.rejections: deque[Rejection] = deque(maxlen=100)
@@ -175,6 +181,32 @@ class ClassroomNode:
         self._denied: dict[str, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._presence_id = new_id()
+        self.deck_cache = DeckCache(config.state_dir / "decks")
+        self.deck_sync = DeckSync(
+            self.deck_cache,
+            self._deck_fetcher(),
+            self.wanted_decks,
+            on_ready=self.heartbeat,
+            retry_max_s=config.deck_retry_max_s,
+        )
+
+    def _deck_fetcher(self) -> DeckFetcher | None:
+        config = self.config
+        if config.hub_url is None:
+            return None
+        verify: str | bool = str(config.hub_ca_file) if config.hub_ca_file else True
+        return DeckFetcher(
+            config.hub_url, self.node_id, config.mqtt_password or "", self.deck_cache, verify=verify
+        )
+
+    def wanted_decks(self) -> list[tuple[str, DeckRef]]:
+        """(session, deck) for every deck the joined sessions' ``cmd.join`` named."""
+        out: list[tuple[str, DeckRef]] = []
+        for sid in self.sessions:
+            join = self._views[sid].join
+            for ref in (join.decks or []) if join is not None else []:
+                out.append((sid, ref))
+        return out
 
     # ================================================================ lifecycle
 
@@ -212,6 +244,8 @@ class ClassroomNode:
         ]
         if self.journal.pending():
             self._journal_kick.set()
+        self.deck_sync.start()
+        self.deck_sync.kick()
         if self.config.api_enabled:
             from classroom_node.localapi import LocalApi
 
@@ -270,6 +304,7 @@ class ClassroomNode:
         self.started = False
 
     async def _cancel_tasks(self) -> None:
+        await self.deck_sync.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -372,6 +407,7 @@ class ClassroomNode:
             "journal_backlog": len(self.journal),
             "stats": self.stats.as_dict(),
             "rejections": [r.as_dict() for r in list(self.rejections)[-20:]],
+            "decks": self.deck_sync.describe(),
         }
 
     # ================================================================= sending
@@ -463,6 +499,7 @@ class ClassroomNode:
                 view.request_catch_up()
         self._resync_kick.set()
         self._journal_kick.set()
+        self.deck_sync.kick()
         await self.link.publish(
             self.topics.node_presence(self.node_id), self._presence(True), retain=True
         )
@@ -531,6 +568,7 @@ class ClassroomNode:
             journal_backlog=len(self.journal),
             last_seq={sid: self._views[sid].last_seq for sid in joined[:64]},
             media=self.media_stats or MediaStats(),
+            decks=dict(list(self.deck_sync.readiness().items())[:64]) or None,
         )
         message = NodeHeartbeat(id=new_id(), sent=now_ms(), body=body)
         try:
@@ -618,6 +656,7 @@ class ClassroomNode:
         self._save_memberships()
         view.request_catch_up()
         self._resync_kick.set()
+        self.deck_sync.kick()
         log.info("node %s joined %s as %s", self.node_id, sid, body.role)
 
     async def _leave(self, sid: str) -> None:
@@ -661,8 +700,9 @@ class ClassroomNode:
         log_file = self.store.log(view.session)
         for item in applied:
             log_file.append(to_jsonable(item.event))
-            if self.on_event is not None:
+            hooks = [self.on_event, *self.listeners] if self.on_event else self.listeners
+            for hook in hooks:
                 try:
-                    self.on_event(view.session, item.event, item.applied_at_ms)
+                    hook(view.session, item.event, item.applied_at_ms)
                 except Exception:
                     log.exception("on_event hook failed")

@@ -43,6 +43,7 @@ from pydantic_settings import (
 
 from broker.admin import BrokerFiles
 from broker.client import ClientSettings
+from hub.decks.render import DeckLimits
 from hub.exceptions import ConfigError
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
@@ -107,6 +108,15 @@ class HubConfig(BaseSettings):
     #: for the signalling service wins over this.
     ice_host_addresses: tuple[str, ...] | None = None
 
+    # Lesson decks (hub.decks): page images on disk, bounded uploads and rendering
+    decks_dir: Path = Path("var/decks")
+    deck_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    deck_max_pages: int = Field(default=300, ge=1, le=10_000)
+    deck_width: int = Field(default=1920, ge=64, le=7680)
+    deck_height: int = Field(default=1080, ge=64, le=4320)
+    deck_render_timeout_s: float = Field(default=120.0, gt=0)
+    deck_render_memory_mb: int = Field(default=1536, ge=128)
+
     # Presence and joins
     #: A node silent for this long is shown offline even without a last will.
     heartbeat_timeout_s: float = 30.0
@@ -162,6 +172,16 @@ class HubConfig(BaseSettings):
             acl_file=self.acl_file,
             pid_file=self.pid_file,
             prefix=self.prefix,
+        )
+
+    def deck_limits(self) -> DeckLimits:
+        return DeckLimits(
+            max_bytes=self.deck_max_bytes,
+            max_pages=self.deck_max_pages,
+            width=self.deck_width,
+            height=self.deck_height,
+            timeout_s=self.deck_render_timeout_s,
+            memory_mb=self.deck_render_memory_mb,
         )
 
     def client_settings(self, suffix: str = "") -> ClientSettings:

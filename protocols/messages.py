@@ -31,6 +31,7 @@ __all__ = [
     "CmdLeave",
     "CmdRejected",
     "CmdResync",
+    "DeckRef",
     "Envelope",
     "Event",
     "FloorGrant",
@@ -57,6 +58,8 @@ PROTOCOL_VERSION = 1
 NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 SessionId = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_.\-]*$")]
 ShortText = Annotated[str, Field(max_length=200)]
+#: A deck is named by the first 32 hex digits of its file's SHA-256.
+DeckId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 
 
 class _Frozen(BaseModel):
@@ -153,6 +156,8 @@ class HeartbeatBody(_Frozen):
     journal_backlog: int = Field(default=0, ge=0)
     last_seq: dict[SessionId, int] = {}
     media: MediaStats | None = None
+    #: Deck id -> whether every page is in the node's cache (absent: no decks).
+    decks: Annotated[dict[DeckId, bool], Field(max_length=64)] | None = None
 
 
 class PresenceBody(_Frozen):
@@ -165,6 +170,15 @@ class NodeResyncBody(_Frozen):
     to_seq: int | None = Field(default=None, ge=1)
 
 
+class DeckRef(_Frozen):
+    """A deck attached to a session, as ``cmd.join`` names it: the node fetches the
+    manifest (page hashes) and the page images from the hub's API by this id."""
+
+    id: DeckId
+    name: ShortText = ""
+    pages: int = Field(ge=1, le=10_000)
+
+
 class CmdJoinBody(_Frozen):
     role: Literal["lead", "partner", "observer"]
     title: ShortText = ""
@@ -172,6 +186,8 @@ class CmdJoinBody(_Frozen):
     grade: int | None = Field(default=None, ge=1, le=12)
     starts_at: int | None = None
     ends_at: int | None = None
+    #: The session's slide decks, to download before the lesson (absent: none).
+    decks: Annotated[list[DeckRef], Field(max_length=16)] | None = None
 
 
 class CmdRejectedBody(_Frozen):

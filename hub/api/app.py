@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from hub.api import (
     consoles,
+    decks,
     health,
     matching,
     nodes,
@@ -40,6 +41,7 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         reports.router,
         signalling.router,
         consoles.router,
+        decks.router,
         *routers,
     ):
         app.include_router(router)
