@@ -247,4 +247,6 @@ def stack_values(path: Path) -> dict[str, Any]:
     for key in ("admin_key", "prefix", "hub_users", "ice_host_addresses"):
         if key in data:
             out[key] = data[key]
+    # a local stack keeps the hub's deck images next to its other files
+    out["decks_dir"] = data.get("decks_dir") or path.parent / "decks"
     return out
