@@ -175,6 +175,8 @@ class ClassroomNode:
         self.store = SessionStore(config.state_dir)
         self.link: MqttLink | None = None
         self.api: Any = None
+        #: The classroom display service (``classroom_node.display``), with the API.
+        self.display: Any = None
         self._send_lock = asyncio.Lock()
         self._journal_kick = asyncio.Event()
         self._resync_kick = asyncio.Event()

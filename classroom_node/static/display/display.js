@@ -1,0 +1,167 @@
+// dualclass classroom display: the big screen of one classroom, served by its node.
+//
+// Everything comes from the node on this machine: the view over /display/ws (sent
+// again after every applied event) and the slide images from the node's verified
+// deck cache, so the screen keeps working while the link to the hub is down.
+// Annotation points are fractions of the slide image (x right, y down, 0..1).
+// State for tests and measurements is on `window.dc`.
+"use strict";
+
+(() => {
+  // All visible text, one object per language (catalogued with the other pages).
+  const STRINGS = {
+    "zh-CN": {
+      title: "双师课堂", scheduled: "未开始", live: "上课中", ended: "已下课",
+      online: "已连接", offline: "网络中断 · 使用本地缓存", floor: "发言", nobody: "无",
+      hands: "举手", quiz: "答题", lead: "主讲教师", waiting: "等待课程…",
+      noSlide: "暂无幻灯片", notCached: "幻灯片下载中…", answers: "人",
+    },
+    en: {
+      title: "Dual-teacher classroom", scheduled: "scheduled", live: "live", ended: "ended",
+      online: "connected", offline: "hub link down · using local cache", floor: "Floor",
+      nobody: "nobody", hands: "Raised hands", quiz: "Quiz", lead: "Lead teacher",
+      waiting: "waiting for a lesson…", noSlide: "no slide yet",
+      notCached: "slide still downloading…", answers: "",
+    },
+  };
+  const params = new URLSearchParams(location.search);
+  const lang = (params.get("lang") || navigator.language || "zh-CN").startsWith("en") ? "en" : "zh-CN";
+  const T = STRINGS[lang];
+  document.documentElement.lang = lang;
+  const $ = (id) => document.getElementById(id);
+  const dc = (window.dc = { views: [], shown: [], view: null, lang });
+  const preloaded = new Map();
+
+  $("floor-label").textContent = T.floor;
+  $("hands-label").textContent = T.hands;
+  $("quiz-label").textContent = T.quiz;
+  $("lead-caption").textContent = T.lead;
+  $("title").textContent = T.title;
+
+  function preload(urls) {
+    for (const url of urls) {
+      if (preloaded.has(url)) continue;
+      const img = new Image();
+      img.decoding = "async";
+      img.src = url;
+      preloaded.set(url, img);
+    }
+  }
+
+  // ---------------------------------------------------------------- slide
+
+  function showSlide(view) {
+    const img = $("slide"), missing = $("slide-missing");
+    const slide = view.slide;
+    if (!slide || !slide.url) {
+      img.hidden = true;
+      missing.hidden = false;
+      missing.textContent = slide ? T.notCached : T.noSlide;
+      img.removeAttribute("src");
+      img.dataset.deck = ""; img.dataset.index = "";
+      drawInk(view);
+      return;
+    }
+    missing.hidden = true;
+    img.hidden = false;
+    if (img.dataset.url === slide.url) { drawInk(view); return; }
+    const record = { seq: view.seq, deck_id: slide.deck_id, index: slide.index,
+      applied_at: view.applied_at, received_at: Date.now() };
+    img.onload = () => {
+      record.shown_at = performance.timeOrigin + performance.now();
+      img.dataset.deck = slide.deck_id;
+      img.dataset.index = String(slide.index);
+      dc.shown.push(record);
+      drawInk(dc.view);
+    };
+    img.dataset.url = slide.url;
+    img.src = slide.url;
+  }
+
+  function drawInk(view) {
+    const img = $("slide"), canvas = $("ink");
+    const w = img.clientWidth, h = img.clientHeight;
+    canvas.width = w; canvas.height = h;
+    canvas.style.left = `${img.offsetLeft}px`;
+    canvas.style.top = `${img.offsetTop}px`;
+    const ctx = canvas.getContext("2d");
+    ctx.clearRect(0, 0, w, h);
+    if (!view || img.hidden) return;
+    for (const stroke of view.strokes || []) {
+      ctx.strokeStyle = stroke.color;
+      ctx.lineWidth = stroke.width * (w / 960);
+      ctx.lineCap = "round"; ctx.lineJoin = "round";
+      ctx.beginPath();
+      stroke.points.forEach(([x, y], i) => (i ? ctx.lineTo(x * w, y * h) : ctx.moveTo(x * w, y * h)));
+      if (stroke.points.length === 1) ctx.lineTo(stroke.points[0][0] * w + 0.5, stroke.points[0][1] * h);
+      ctx.stroke();
+    }
+    dc.inked = (view.strokes || []).length;
+  }
+  window.addEventListener("resize", () => drawInk(dc.view));
+
+  // ----------------------------------------------------------------- side
+
+  function render(view) {
+    dc.view = view;
+    dc.views.push({ seq: view.seq, at: Date.now() });
+    if (dc.views.length > 500) dc.views.shift();
+    $("title").textContent = view.title || T.title;
+    const status = $("status");
+    status.textContent = T[view.status] || view.status;
+    status.className = `badge ${view.status}`;
+    setLink(view.connected);
+    for (const deck of view.decks || []) if (deck.ready) preload(deck.urls);
+    showSlide(view);
+    $("floor").textContent = view.floor || T.nobody;
+    const hands = $("hands");
+    hands.replaceChildren(...(view.hands || []).map((node) => {
+      const li = document.createElement("li"); li.textContent = node; return li;
+    }));
+    renderQuiz(view.quiz);
+  }
+
+  function renderQuiz(quiz) {
+    const box = $("quiz-box");
+    box.hidden = !quiz;
+    if (!quiz) return;
+    $("question").textContent = quiz.question || quiz.quiz;
+    const counts = quiz.counts || [];
+    const total = counts.reduce((a, b) => a + b, 0) || 1;
+    $("choices").replaceChildren(...(quiz.choices || []).map((choice, i) => {
+      const li = document.createElement("li");
+      const n = counts[i] || 0;
+      li.textContent = `${choice} — ${n}${T.answers}`;
+      const bar = document.createElement("span");
+      bar.className = "bar";
+      bar.style.width = `${Math.round((n / total) * 10)}vw`;
+      li.append(bar);
+      if (quiz.closed && quiz.correct === i) li.className = "correct";
+      li.dataset.count = String(n);
+      return li;
+    }));
+  }
+
+  function setLink(connected) {
+    const link = $("link");
+    link.textContent = connected ? T.online : T.offline;
+    link.className = `badge ${connected ? "online" : "offline"}`;
+    dc.connected = connected;
+  }
+
+  // ------------------------------------------------------------ websocket
+
+  function connect() {
+    const session = params.get("session");
+    const url = `ws://${location.host}/display/ws` + (session ? `?session=${encodeURIComponent(session)}` : "");
+    const ws = (dc.ws = new WebSocket(url));
+    ws.onmessage = (msg) => {
+      const data = JSON.parse(msg.data);
+      if (data.type === "view") render(data);
+      else if (data.type === "waiting") $("slide-missing").textContent = T.waiting;
+    };
+    ws.onclose = () => setTimeout(connect, 1000); // the node restarted: come back
+  }
+  $("slide-missing").textContent = T.waiting;
+  connect();
+})();
