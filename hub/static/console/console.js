@@ -63,6 +63,7 @@
     switch (m.type) {
       case "joined":
         dc.joined = m;
+        document.dispatchEvent(new CustomEvent("dc:joined", { detail: m }));
         $("who").textContent = `${m.role} · ${m.session}` + (m.acting_as ? ` · ${m.acting_as}` : "");
         log(`joined ${m.session} as ${m.role}`, "info");
         break;
@@ -76,10 +77,12 @@
       case "state":
         dc.state = m.state;
         render(m.state);
+        document.dispatchEvent(new CustomEvent("dc:state", { detail: m.state }));
         break;
       case "event":
         dc.events.push(m.event);
         log(describe(m.event));
+        document.dispatchEvent(new CustomEvent("dc:event", { detail: m.event }));
         break;
       case "ack":
         dc.acks.push(m);
@@ -174,7 +177,6 @@
     badge.textContent = s.status;
     badge.className = `badge ${s.status}`;
     $("floor-name").textContent = s.floor || "nobody";
-    $("slide").textContent = s.slide ? `${s.slide.deck || "slides"} #${s.slide.index}` : "—";
     $("quiz").textContent = s.quiz
       ? `${s.quiz.quiz}: ${s.quiz.question || "(no question)"} — ${s.quiz.choices.join(" / ")}` +
         ` · answered: ${s.quiz.answered.length}`
@@ -219,12 +221,9 @@
 
   // --------------------------------------------------------------- controls
 
-  const slideIndex = () => (dc.state && dc.state.slide ? dc.state.slide.index : -1);
   const actions = {
     start: () => interact("lesson.start", { title: $("title").value }),
     end: () => interact("lesson.end"),
-    "next-slide": () => interact("slide.show", { deck: "slides", index: slideIndex() + 1 }),
-    "prev-slide": () => interact("slide.show", { deck: "slides", index: Math.max(slideIndex() - 1, 0) }),
     "open-quiz": () => interact("quiz.open", {
       quiz: `q${Date.now()}`,
       question: $("question").value,
@@ -244,7 +243,7 @@
     }),
   };
   for (const el of document.querySelectorAll("[data-action]")) {
-    el.addEventListener("click", () => actions[el.dataset.action]());
+    if (actions[el.dataset.action]) el.addEventListener("click", () => actions[el.dataset.action]());
   }
   dc.interact = interact;
 
