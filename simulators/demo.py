@@ -7,7 +7,13 @@ a summary and where to watch. ``--report FILE`` writes the run as JSON::
 
     {"session", "events_sequenced", "nodes": [{"node", "role", "received",
      "last_seq", "gaps_repaired", "duplicates_dropped"}], "lost",
-     "latency_ms": {"p50", "p99", "max"}, "rejected", ...}
+     "latency_ms": {"p50", "p99", "max"}, "rejected",
+     "deck": {"id", "pages", "ready": {node: true|false}}, ...}
+
+The lesson runs on real slides: ``--deck FILE.pdf`` (PPTX/ODP too when the hub has
+LibreOffice), or by default a small deck the demo draws itself. The deck is
+uploaded before the lesson; ``deck.ready`` says, per partner, whether the deck was
+complete on that classroom's disk when the lesson started.
 
 ``received`` counts events a node applied; ``lost`` counts sequenced events that
 some partner never applied.
@@ -37,6 +43,7 @@ from protocols.messages import Event, MediaStats
 from simulators.district import demo_district
 from simulators.harness import LocalRun
 from simulators.script import lesson_script
+from simulators.slides import write_deck
 from simulators.stats import latency_summary, lost_events, node_row
 
 __all__ = ["main", "run_demo"]
@@ -149,6 +156,7 @@ async def run_demo(
     out: TextIO | None = sys.stdout,
     keep: bool = False,
     with_media: bool = False,
+    deck_file: Path | None = None,
 ) -> dict[str, Any]:
     """Run the demo; return the report (see the module docstring)."""
     session = time.strftime("demo-%Y%m%d-%H%M%S")
@@ -213,6 +221,10 @@ async def run_demo(
                 raise TimeoutError(f"only {sorted(joined)} joined {session}")
             await asyncio.sleep(0.02)
         bar.close()
+        deck = await _upload_deck(
+            run, session, deck_file or write_deck(workdir / "deck.pdf", 8), say
+        )
+        await _deck_everywhere(run, session, nodes, deck["id"], out)
         media = await _start_media(run, nodes) if with_media else []
         for role, room in (("lead", None), ("tutor", f"room-{partner_ids[0]}")):
             token = await run.api(
@@ -224,9 +236,12 @@ async def run_demo(
         local_api = nodes[partner_ids[0]].api
         if local_api is not None and getattr(local_api, "base_url", None):
             say(f"  tablet     {local_api.base_url}/v1/state  ({partner_ids[0]}'s local input API)")
+            say(f"  display    {local_api.base_url}/display  ({partner_ids[0]}'s classroom screen)")
         say("")
 
-        steps = lesson_script(lead, partner_ids, duration)
+        steps = lesson_script(
+            lead, partner_ids, duration, deck=deck["id"], pages=deck["page_count"]
+        )
         start = time.monotonic()
         rejected_expected = 0
         for step in steps:
@@ -275,6 +290,7 @@ async def run_demo(
             "duration_s": round(time.monotonic() - start, 2),
             "media": media_report,
             "hub_url": run.hub.base_url,
+            "deck": await _deck_report(run, session, deck, partner_ids),
         }
         _print_summary(report, say)
         if keep and out is not None and sys.stdin.isatty():
@@ -290,6 +306,64 @@ async def run_demo(
             except asyncio.CancelledError:
                 pass
         return report
+
+
+async def _upload_deck(
+    run: LocalRun, session: str, path: Path, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """Upload the lesson's deck to the session (rendered by the hub) before class."""
+    say(f"  deck       {path.name}: uploading and rendering…")
+    response = await run.http.post(
+        f"/api/sessions/{session}/decks",
+        params={"name": path.name},
+        content=await asyncio.to_thread(path.read_bytes),
+        timeout=300,
+    )
+    if response.status_code != 201:
+        raise RuntimeError(f"deck {path} refused: {response.status_code} {response.text}")
+    deck: dict[str, Any] = response.json()
+    say(f"  deck       {deck['id']}: {deck['page_count']} pages")
+    return deck
+
+
+async def _deck_everywhere(
+    run: LocalRun, session: str, nodes: dict[str, ClassroomNode], deck: str, out: TextIO | None
+) -> None:
+    """Wait (bounded) until every classroom has the whole deck on its disk and the hub
+    has heard so (the lesson starts only then, as a school would wait for it)."""
+    bar = tqdm(total=len(nodes), desc="deck on classrooms", disable=out is None, leave=False)
+    done: set[str] = set()
+
+    def ready() -> bool:
+        for name, node in nodes.items():
+            if name not in done and node.deck_cache.complete(deck):
+                done.add(name)
+                bar.update(1)
+        return len(done) == len(nodes)
+
+    try:
+        await run.wait_for(ready, timeout=120, what="every classroom to download the deck")
+    finally:
+        bar.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        info = await run.api("GET", f"/api/sessions/{session}/decks")
+        if set(info.get("ready", {}).get(deck, {})) >= set(nodes):
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the hub did not hear that every classroom has the deck")
+
+
+async def _deck_report(
+    run: LocalRun, session: str, deck: dict[str, Any], partners: list[str]
+) -> dict[str, Any]:
+    """``{"id", "pages", "ready": {node: bool}}``: complete at the node by lesson start."""
+    events = await run.api("GET", f"/api/sessions/{session}/events", params={"limit": 1})
+    start = events["events"][0]["ts"] if events["events"] else None
+    info = await run.api("GET", f"/api/sessions/{session}/decks")
+    ready_at: dict[str, int] = info.get("ready", {}).get(deck["id"], {})
+    ready = {p: p in ready_at and (start is None or ready_at[p] <= start) for p in partners}
+    return {"id": deck["id"], "pages": deck["page_count"], "ready": ready}
 
 
 def _last_seq(info: dict[str, Any]) -> int:
@@ -339,6 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep state here (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the stack up after the lesson")
     parser.add_argument(
+        "--deck",
+        type=Path,
+        help="the lesson's slides (PDF; PPTX/ODP with LibreOffice); default: a generated deck",
+    )
+    parser.add_argument(
         "--media",
         action="store_true",
         help="also carry the lesson's video: the lead sends a test pattern through the relay",
@@ -363,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
                 out=None if headless else sys.stdout,
                 keep=args.keep,
                 with_media=args.media,
+                deck_file=args.deck,
             )
         )
     except KeyboardInterrupt:
@@ -374,7 +454,10 @@ def main(argv: list[str] | None = None) -> int:
         args.report.write_text(json.dumps(report, indent=2) + "\n")
         print(
             json.dumps(
-                {k: report[k] for k in ("session", "events_sequenced", "lost", "latency_ms")}
+                {
+                    k: report[k]
+                    for k in ("session", "events_sequenced", "lost", "latency_ms", "deck")
+                }
             )
         )
     return 0 if report["lost"] == 0 else 1
