@@ -47,6 +47,7 @@ __all__ = [
     "QuizAnswer",
     "QuizClose",
     "QuizOpen",
+    "ScreenShare",
     "SessionState",
     "SlideShow",
     "message_adapter",
@@ -140,6 +141,11 @@ class StrokeBody(_Frozen):
     slide: int | None = Field(default=None, ge=0)
 
 
+class ScreenShareBody(_Frozen):
+    #: True: the lead's screen video is on (``screen`` slot); False: it stopped.
+    active: bool
+
+
 class MediaStats(_Frozen):
     """Media figures a node reports in its heartbeat (filled by the media layer)."""
 
@@ -212,6 +218,8 @@ class SessionStateBody(_Frozen):
     hands: list[str] = []
     floor: str | None = None
     quiz: OpenQuizView | None = None
+    #: True while the lead shares a screen (absent when not).
+    screen: bool | None = None
     roster: dict[str, str] = {}
     attendance: dict[str, AttendanceBody] = {}
     last_seq: int = Field(ge=0)
@@ -302,6 +310,11 @@ class AnnotationStroke(_Event):
     body: StrokeBody
 
 
+class ScreenShare(_Event):
+    type: Literal["screen.share"] = "screen.share"
+    body: ScreenShareBody
+
+
 class LessonEnd(_Event):
     type: Literal["lesson.end"] = "lesson.end"
     body: Empty = Empty()
@@ -355,6 +368,7 @@ _AnyEvent = (
     | AttendanceReport
     | ChatMessage
     | AnnotationStroke
+    | ScreenShare
     | LessonEnd
 )
 #: Any lesson event, discriminated on ``type``.

@@ -36,7 +36,7 @@ from av import VideoFrame
 from broker.ice import rtc_configuration
 from hub.media import aiortc_internals as internals
 from hub.media.bitstream import is_keyframe
-from hub.media.routing import Role, Slot, media_layout
+from hub.media.routing import Role, Slot, feed_of, media_layout
 from hub.media.testsource import read_pattern
 
 __all__ = ["ParticipantPeer", "ReceivedSlot"]
@@ -66,6 +66,7 @@ class ParticipantPeer:
         *,
         video: MediaStreamTrack | None = None,
         audio: MediaStreamTrack | None = None,
+        screen: MediaStreamTrack | None = None,
         decode: bool = True,
         read_patterns: bool = True,
         ice_servers: tuple[RTCIceServer, ...] = (),
@@ -73,7 +74,7 @@ class ParticipantPeer:
         self.role = role
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.received: dict[tuple[Slot, str], ReceivedSlot] = {}
-        self._sources = {"video": video, "audio": audio}
+        self._sources = {"video": video, "audio": audio, "screen": screen}
         self._decode = decode
         self._read_patterns = read_patterns
         self._tasks: list[asyncio.Task[None]] = []
@@ -86,14 +87,15 @@ class ParticipantPeer:
         if len(transceivers) != len(layout):
             raise ValueError(f"offer has {len(transceivers)} m-lines, layout {len(layout)}")
         for transceiver, line in zip(transceivers, layout, strict=True):
-            if line.slot is None:
-                source = self._sources[line.kind]
+            if line.direction == "recvonly":  # our upstream: camera, microphone, screen
+                source = self._sources[feed_of(line.kind, line.slot)]
                 if source is not None:
                     transceiver.sender.replaceTrack(source)
                     transceiver.direction = "sendonly"
                 else:
                     transceiver.direction = "inactive"
                 continue
+            assert line.slot is not None
             received = ReceivedSlot(line.slot, line.kind)
             self.received[(line.slot, line.kind)] = received
             internals.tap_receiver(

@@ -38,7 +38,7 @@ PIXEL = """() => {
 async def _slide_is(page: Any, index: int) -> None:
     await page.wait_for_function(
         f"() => document.getElementById('slide-image').dataset.index === '{index}'",
-        timeout=15_000,
+        timeout=40_000,
     )
     assert await page.evaluate(PIXEL) == pytest.approx(list(page_colour(index, PAGES)), abs=4)
 
@@ -51,6 +51,8 @@ async def test_lead_uploads_pages_and_draws_tutor_follows(
     tutor = await _open(
         browser_context, f"{live.url}/console/tutor?token={token(JoinRole.TUTOR, node='p1')}"
     )
+    for page in (lead, tutor):
+        page.set_default_timeout(40_000)  # a loaded 2-core machine
     # a hostile upload is refused with its code; the real deck is rendered and attached
     bad = tmp_path / "notes.pdf"
     bad.write_bytes(b"not a pdf at all" * 100)
@@ -91,7 +93,7 @@ async def test_lead_uploads_pages_and_draws_tutor_follows(
     await lead.mouse.up()
     strokes = await wait_for(
         lambda: [e for e in p1.events("S1") if e.type == "annotation.stroke"],
-        within=15,
+        within=40,
         what="the stroke at p1",
     )
     body = strokes[0].body

@@ -78,6 +78,7 @@ async def test_display_follows_slides_ink_quiz_and_survives_the_hub_link_droppin
     await run.wait_for(lambda: p1.deck_cache.complete(deck), 30, "p1 has the deck")
 
     page = await browser_context.new_page()
+    page.set_default_timeout(40_000)  # a loaded 2-core machine
     page.on("console", lambda msg: print("console:", msg.text))
     await page.goto(f"{p1.api.base_url}/display?lang=en")
     await lead.send("lesson.start", {"title": "分数 Fractions"}, SESSION)
@@ -85,7 +86,7 @@ async def test_display_follows_slides_ink_quiz_and_survives_the_hub_link_droppin
     for index in (0, 3, 1, 4):
         await lead.send("slide.show", {"deck": deck, "index": index}, SESSION)
         await page.wait_for_function(
-            f"() => document.getElementById('slide').dataset.index === '{index}'", timeout=10_000
+            f"() => document.getElementById('slide').dataset.index === '{index}'", timeout=40_000
         )
         colour = await page.evaluate(PIXEL)
         assert colour == pytest.approx(list(page_colour(index, PAGES)), abs=4), index
@@ -119,7 +120,7 @@ async def test_display_follows_slides_ink_quiz_and_survives_the_hub_link_droppin
     await page.wait_for_function("() => window.dc.connected === false", timeout=30_000)
     await page.reload()
     await page.wait_for_function(
-        "() => document.getElementById('slide').dataset.index === '4'", timeout=10_000
+        "() => document.getElementById('slide').dataset.index === '4'", timeout=40_000
     )
     assert await page.evaluate(PIXEL) == pytest.approx(list(page_colour(4, PAGES)), abs=4)
     assert "hub link down" in await page.text_content("#link")

@@ -97,7 +97,7 @@ async def test_upload_prefetch_everywhere_one_node_offline_at_first(
         info = await run.api("GET", f"/api/sessions/{SESSION}/decks")
         return dict(info["ready"].get(deck_id, {}))
 
-    await wait_for(lambda: _has(ready(), {"lead", "p1", "p2"}), within=20, what="readiness")
+    await wait_for(lambda: _has(ready(), {"lead", "p1", "p2"}), within=40, what="readiness")
     assert set(await ready()) == {"lead", "p1", "p2"}
 
     # p3's link comes back: it completes on its own (retry with backoff)

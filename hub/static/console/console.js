@@ -1,8 +1,9 @@
 // dualclass teacher console: signalling over /ws/signal, the browser's own WebRTC.
 //
 // The hub makes the offer; `joined.layout` says which m-lines take this
-// classroom's camera and microphone (direction "recvonly" at the hub) and which
-// slot ("main" = lead, "floor" = floor holder) each received m-line shows.
+// classroom's camera and microphone (direction "recvonly" at the hub; for the
+// lead also its shared screen, slot "screen") and which slot ("main" = lead,
+// "floor" = floor holder, "screen" = the lead's screen) each received m-line shows.
 // aiortc does no trickle ICE, so the answer is sent only once ICE gathering is
 // complete, with every candidate inside the SDP.
 // State for tests and debugging is kept on `window.dc`.
@@ -133,6 +134,12 @@
     const slots = {};
     layout.forEach((line, i) => {
       const t = transceivers[i];
+      if (line.direction === "recvonly" && line.slot === "screen") {
+        // the lead's shared screen: nothing until slides.js puts a display track here
+        t.direction = "sendonly";
+        dc.screenSender = t.sender;
+        return;
+      }
       if (line.direction === "recvonly") {
         const track = local && local.getTracks().find((tr) => tr.kind === line.kind);
         if (track) {

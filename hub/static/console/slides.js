@@ -1,5 +1,7 @@
 // dualclass console slides: the session's deck images, and for the lead the
-// thumbnails, previous/next, drawing annotations and uploading a deck.
+// thumbnails, previous/next, drawing annotations, uploading a deck and sharing a
+// screen (getDisplayMedia into the "screen" m-line console.js kept for it; the
+// hub forwards it to every partner as it is, and "screen.share" tells them).
 //
 // Images come from the hub's deck API with the page's join token (fetched as
 // blobs: an <img> cannot send an Authorization header). Annotation points are
@@ -13,10 +15,13 @@
     en: {
       slide: "Slide", noDeck: "no deck yet", uploading: "uploading and rendering…",
       uploaded: "deck ready", refused: "refused", pages: "pages", chooseFile: "choose a PDF first",
+      share: "Share screen", stopShare: "Stop sharing", noShare: "screen sharing failed",
+      leadScreen: "Lead's screen",
     },
     "zh-CN": {
       slide: "幻灯片", noDeck: "尚无课件", uploading: "正在上传并转换…",
       uploaded: "课件已就绪", refused: "被拒绝", pages: "页", chooseFile: "请先选择 PDF 文件",
+      share: "共享屏幕", stopShare: "停止共享", noShare: "无法共享屏幕", leadScreen: "主讲教师的屏幕",
     },
   };
   const params = new URLSearchParams(location.search);
@@ -175,10 +180,45 @@
     });
   }
 
+  // --------------------------------------------------------- screen share
+
+  async function toggleShare() {
+    const button = $("share-screen");
+    if (slides.screenTrack) return stopShare();
+    if (!dc.screenSender) return;
+    try {
+      const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+      const track = stream.getVideoTracks()[0];
+      track.contentHint = "detail";
+      await dc.screenSender.replaceTrack(track);
+      slides.screenTrack = track;
+      track.addEventListener("ended", stopShare);
+      button.textContent = T.stopShare;
+      dc.interact("screen.share", { active: true });
+    } catch (err) {
+      $("deck-status").textContent = `${T.noShare}: ${err.name || err}`;
+    }
+  }
+
+  async function stopShare() {
+    const track = slides.screenTrack;
+    if (!track) return;
+    slides.screenTrack = null;
+    track.stop();
+    if (dc.screenSender) await dc.screenSender.replaceTrack(null);
+    $("share-screen").textContent = T.share;
+    dc.interact("screen.share", { active: false });
+  }
+
+  function showScreen(state) {
+    const box = $("screen-box");
+    if (box) box.hidden = !state.screen;
+  }
+
   // --------------------------------------------------------------- wiring
 
   document.addEventListener("dc:joined", () => loadDecks());
-  document.addEventListener("dc:state", (ev) => show(ev.detail));
+  document.addEventListener("dc:state", (ev) => { show(ev.detail); showScreen(ev.detail); });
   document.addEventListener("dc:event", (ev) => {
     const e = ev.detail;
     if (e.type !== "annotation.stroke") return;
@@ -192,7 +232,10 @@
     for (const el of document.querySelectorAll("[data-action=prev-slide]")) el.addEventListener("click", () => step(-1));
     for (const el of document.querySelectorAll("[data-action=next-slide]")) el.addEventListener("click", () => step(1));
     for (const el of document.querySelectorAll("[data-action=upload-deck]")) el.addEventListener("click", upload);
+    $("share-screen").textContent = T.share;
+    $("share-screen").addEventListener("click", toggleShare);
     drawing();
   }
+  if ($("screen-caption")) $("screen-caption").textContent = T.leadScreen;
   $("slides-label").textContent = T.slide;
 })();
