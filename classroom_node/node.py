@@ -177,6 +177,10 @@ class ClassroomNode:
         self.api: Any = None
         #: The classroom display service (``classroom_node.display``), with the API.
         self.display: Any = None
+        #: WebRTC to the display pages (made on first use: it loads aiortc).
+        self.display_bridge: Any = None
+        #: The node's media (``classroom_node.media.runner.NodeMedia``) when enabled.
+        self.media: Any = None
         self._send_lock = asyncio.Lock()
         self._journal_kick = asyncio.Event()
         self._resync_kick = asyncio.Event()
@@ -307,6 +311,8 @@ class ClassroomNode:
 
     async def _cancel_tasks(self) -> None:
         await self.deck_sync.stop()
+        if self.display_bridge is not None:
+            await self.display_bridge.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -6,7 +6,10 @@ whoever can reach the node's loopback is the classroom itself).
 - ``GET /display/state?session=``: the current view as JSON;
 - ``WS /display/ws?session=``: the view now, then again after every applied event
   (and every 2 s, so the page can show whether the hub link is up);
-- ``GET /display/pages/{deck}/{index}``: a verified page image from the deck cache.
+- ``GET /display/pages/{deck}/{index}``: a verified page image from the deck cache;
+- ``POST /display/rtc?session=`` ``{"sdp"}``: the page's WebRTC offer (two receive-only
+  video lines), answered by the node with the lead's video and shared screen
+  (``classroom_node.display.bridge``); 409 when the node receives no media.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Body, Query, WebSocket, WebSocketDisconnect
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse
 
@@ -73,6 +76,23 @@ def display_router(node: ClassroomNode) -> APIRouter:
             media_type="image/png",
             headers={"Cache-Control": "max-age=31536000, immutable"},
         )
+
+    @router.post("/rtc")
+    async def rtc(offer: Annotated[dict[str, str], Body()], session: SessionQuery = None) -> Any:
+        from classroom_node.display.bridge import DisplayBridge, NoMedia
+
+        sid = node.resolve_session(session)
+        sdp = offer.get("sdp", "")
+        if not sdp or len(sdp) > 64 * 1024:
+            return JSONResponse({"detail": "an SDP offer is needed"}, status_code=422)
+        if node.display_bridge is None:
+            node.display_bridge = DisplayBridge(node)
+        try:
+            return {"sdp": await node.display_bridge.answer(sid, sdp)}
+        except NoMedia as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=409)
+        except ValueError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=422)
 
     @router.websocket("/ws")
     async def live(websocket: WebSocket, session: SessionQuery = None) -> None:

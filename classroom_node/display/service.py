@@ -151,10 +151,20 @@ class DisplayService:
             "quiz": quiz,
             "roster": state.roster,
             "decks": decks,
+            "screen": bool(state.screen),
+            "media": self._media(session),
             "seq": seq if seq is not None else node.view(session).last_seq,
             "applied_at": applied_at,
             "sent_at": now_ms(),
         }
+
+    def _media(self, session: str) -> dict[str, bool]:
+        bridge = self.node.display_bridge
+        if bridge is None:
+            from classroom_node.display.bridge import DisplayBridge
+
+            bridge = self.node.display_bridge = DisplayBridge(self.node)
+        return bridge.available(session)  # type: ignore[no-any-return]
 
     # ----------------------------------------------------------- screens
 

@@ -19,7 +19,9 @@ from simulators.faults import TcpProxy
 from simulators.harness import LocalRun
 from simulators.slides import page_colour, write_deck
 
-from .conftest import browser_skip_reason
+from .conftest import browser_skip_reason, live, loopback_only
+
+__all__ = ["live", "loopback_only"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -127,3 +129,54 @@ async def test_display_follows_slides_ink_quiz_and_survives_the_hub_link_droppin
     mqtt.restore()
     await page.wait_for_function("() => window.dc.connected === true", timeout=30_000)
     await mqtt.stop()
+
+
+FRAMES = "(id) => document.getElementById(id).getVideoPlaybackQuality().totalVideoFrames"
+
+
+async def test_display_shows_the_lead_video_and_the_shared_screen(
+    live: Any, browser_context: Any, tmp_path: Path
+) -> None:
+    """The node passes the lead's video and screen it receives on to its screen page."""
+    from classroom_node import ClassroomNode, NodeConfig
+    from classroom_node.media.runner import NodeMedia
+    from classroom_node.media.settings import MediaSettings
+    from hub.tokens import JoinRole
+    from protocols.signalling import SignalAck, SignalJoin
+    from tests.hub.signalling.peers import media_peer, token
+
+    config = NodeConfig(
+        node_id="p2",
+        mqtt_port=live.hub.config.mqtt_port,
+        mqtt_password=live.secret("p2"),
+        state_dir=tmp_path / "p2",
+        api_enabled=True,
+        heartbeat_s=1.0,
+    )
+    node = ClassroomNode(config)
+    await node.startup()
+    settings = MediaSettings(width=320, height=240, fps=10, hub_url=live.url)
+    node.media = NodeMedia(node, settings)
+    try:
+        lead_join = SignalJoin(token=token(JoinRole.LEAD))
+        async with media_peer(live.url, lead_join, source=1, screen=77) as lead:
+            await node.media.start()
+            page = await browser_context.new_page()
+            page.set_default_timeout(40_000)
+            await page.goto(f"{node.api.base_url}/display?lang=en")
+            await page.wait_for_function(f"() => ({FRAMES})('lead') >= 10")
+            assert await page.evaluate("() => document.getElementById('screen').hidden")
+            assert isinstance(await lead.client.interact("lesson.start"), SignalAck)
+            assert isinstance(
+                await lead.client.interact("screen.share", {"active": True}), SignalAck
+            )
+            # the shared screen takes the slide's place and plays
+            await page.wait_for_function("() => !document.getElementById('screen').hidden")
+            await page.wait_for_function(f"() => ({FRAMES})('screen') >= 10")
+            assert isinstance(
+                await lead.client.interact("screen.share", {"active": False}), SignalAck
+            )
+            await page.wait_for_function("() => document.getElementById('screen').hidden")
+    finally:
+        await node.media.stop()
+        await node.shutdown()

@@ -15,6 +15,7 @@
       online: "已连接", offline: "网络中断 · 使用本地缓存", floor: "发言", nobody: "无",
       hands: "举手", quiz: "答题", lead: "主讲教师", waiting: "等待课程…",
       noSlide: "暂无幻灯片", notCached: "幻灯片下载中…", answers: "人",
+      noVideo: "主讲教师视频暂不可用", screen: "主讲教师正在共享屏幕",
     },
     en: {
       title: "Dual-teacher classroom", scheduled: "scheduled", live: "live", ended: "ended",
@@ -22,6 +23,7 @@
       nobody: "nobody", hands: "Raised hands", quiz: "Quiz", lead: "Lead teacher",
       waiting: "waiting for a lesson…", noSlide: "no slide yet",
       notCached: "slide still downloading…", answers: "",
+      noVideo: "lead video not available", screen: "the lead is sharing a screen",
     },
   };
   const params = new URLSearchParams(location.search);
@@ -51,7 +53,14 @@
   // ---------------------------------------------------------------- slide
 
   function showSlide(view) {
-    const img = $("slide"), missing = $("slide-missing");
+    const img = $("slide"), missing = $("slide-missing"), screen = $("screen");
+    // a shared screen takes the slide's place while it lasts
+    screen.hidden = !view.screen;
+    if (view.screen) {
+      img.hidden = true; missing.hidden = true; $("ink").hidden = true;
+      return;
+    }
+    $("ink").hidden = false;
     const slide = view.slide;
     if (!slide || !slide.url) {
       img.hidden = true;
@@ -119,6 +128,7 @@
       const li = document.createElement("li"); li.textContent = node; return li;
     }));
     renderQuiz(view.quiz);
+    startVideo(view);
   }
 
   function renderQuiz(quiz) {
@@ -147,6 +157,51 @@
     link.textContent = connected ? T.online : T.offline;
     link.className = `badge ${connected ? "online" : "offline"}`;
     dc.connected = connected;
+  }
+
+  // --------------------------------------------------------------- video
+  // The node sends the lead's video and screen it receives from the hub over a
+  // loopback WebRTC connection of its own (POST /display/rtc).
+
+  function gathered(pc) {
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") resolve();
+    }));
+  }
+
+  async function startVideo(view) {
+    if (dc.pc || dc.pcStarting) return;
+    if (!view.media || !view.media.main) { $("lead-caption").textContent = T.noVideo; return; }
+    dc.pcStarting = true;
+    try {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      const lines = [pc.addTransceiver("video", { direction: "recvonly" }),
+                     pc.addTransceiver("video", { direction: "recvonly" })];
+      $("lead").srcObject = new MediaStream([lines[0].receiver.track]);
+      $("screen").srcObject = new MediaStream([lines[1].receiver.track]);
+      await pc.setLocalDescription(await pc.createOffer());
+      await gathered(pc);
+      const session = params.get("session");
+      const r = await fetch("/display/rtc" + (session ? `?session=${encodeURIComponent(session)}` : ""), {
+        method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ sdp: pc.localDescription.sdp }),
+      });
+      if (!r.ok) { pc.close(); $("lead-caption").textContent = T.noVideo; return; }
+      await pc.setRemoteDescription({ type: "answer", sdp: (await r.json()).sdp });
+      dc.pc = pc;
+      $("lead-caption").textContent = T.lead;
+      pc.onconnectionstatechange = () => {
+        if (["failed", "closed", "disconnected"].includes(pc.connectionState)) {
+          pc.close();
+          if (dc.pc === pc) dc.pc = null; // the next view tries again
+        }
+      };
+    } catch (err) {
+      console.log(`display video: ${err}`);
+    } finally {
+      dc.pcStarting = false;
+    }
   }
 
   // ------------------------------------------------------------ websocket

@@ -37,16 +37,18 @@ class MediaPeer:
 
 @asynccontextmanager
 async def media_peer(
-    url: str, join: SignalJoin, *, source: int | None = None
+    url: str, join: SignalJoin, *, source: int | None = None, screen: int | None = None
 ) -> AsyncIterator[MediaPeer]:
-    """Join, answer the hub's offer (sending the pattern of ``source`` if given)."""
+    """Join, answer the hub's offer (sending the pattern of ``source`` if given, and as
+    a lead's shared screen the pattern of ``screen``)."""
     async with SignalClient(url, join) as client:
         joined = await client.joined()
         role = _MEDIA_ROLES.get(joined.role, Role.OBSERVER)
         video: MediaStreamTrack | None = None
         if source is not None:
             video = VideoTestSource(source, width=640, height=480, fps=15)
-        rtc = ParticipantPeer(role, video=video, decode=True)
+        shared = VideoTestSource(screen, width=640, height=480, fps=10) if screen else None
+        rtc = ParticipantPeer(role, video=video, screen=shared, decode=True)
         try:
             offer = await client.offer()
             answer = await rtc.answer(RTCSessionDescription(offer.sdp, "offer"))
