@@ -102,7 +102,8 @@ async def test_intake_holds_only_its_window_when_redis_stalls(
             taken = hub.link_in.received - before
             assert taken <= 8, f"the hub took {taken} uplinks with a window of 8"
             assert hub.runtimes[S].pending <= 4
-        events = list({e.seq: e for e in await nodes["lead"].wait_events(S, 41, within=30)}.values())
+        received = await nodes["lead"].wait_events(S, 41, within=30)
+        events = list({e.seq: e for e in received}.values())
         texts = [e.body.text for e in events if e.src == "p1"]  # type: ignore[attr-defined]
         assert texts == ["before"] + [f"during {i}" for i in range(40)]
         assert len({e.id for e in events}) == len(events) == 41
