@@ -115,6 +115,18 @@ class HubConfig(BaseSettings):
     #: How often scheduled joins are checked.
     join_check_interval_s: float = 5.0
 
+    # Intake: crash-safe and bounded
+    #: Uplinks the broker may hand us before we acknowledge any (MQTT 5 Receive
+    #: Maximum). Each is acknowledged only once Redis stored it (or it was refused),
+    #: so a hub that falls behind leaves the rest queued at the broker.
+    intake_window: int = Field(default=500, ge=1, le=65535)
+    #: Uplinks queued per session before the router waits (backpressure).
+    inbox_size: int = Field(default=500, ge=1, le=100_000)
+    #: Per-node token bucket: sustained uplinks per second, and the burst allowed
+    #: (a quiz answered by 60 clickers at once fits). Beyond: ``rate_limited``.
+    rate_per_node_s: float = Field(default=20.0, gt=0, le=100_000)
+    rate_burst: int = Field(default=120, ge=1, le=1_000_000)
+
     #: How long ``shutdown`` waits for in-flight sequencing and publishing.
     drain_timeout_s: float = 10.0
     log_level: str = "info"
@@ -164,13 +176,17 @@ class HubConfig(BaseSettings):
             prefix=self.prefix,
         )
 
-    def client_settings(self, suffix: str = "") -> ClientSettings:
+    def client_settings(self, suffix: str = "", *, intake: bool = False) -> ClientSettings:
+        """MQTT settings; ``intake``: the uplink subscriber (manual acknowledgement,
+        at most ``intake_window`` unacknowledged)."""
         return ClientSettings(
             host=self.mqtt_host,
             port=self.mqtt_port,
             username=self.mqtt_username,
             password=self.mqtt_password.get_secret_value() if self.mqtt_password else None,
             client_id=self.mqtt_client_id + suffix,
+            manual_ack=intake,
+            receive_maximum=self.intake_window if intake else None,
         )
 
 
