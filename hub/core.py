@@ -85,7 +85,7 @@ class HubCore:
         self.metrics = HubMetrics()
         self.store = Store.from_url(config.redis_url)
         self.link_in = MqttLink(config.client_settings(intake=True))
-        self.link_out = MqttLink(config.client_settings("-out"))
+        self.link_out = MqttLink(config.client_settings(publisher=True))
         self.tracker = NodeTracker(timeout_s=config.heartbeat_timeout_s)
         self.broker = BrokerSync(config.broker_files(), self.store, self._probe)
         self.router = UplinkRouter(
@@ -353,6 +353,9 @@ class HubCore:
     async def add_node(self, node: str) -> str:
         """Register ``node``; returns its MQTT secret (shown once, stored hashed)."""
         self._check_node_id(node)
+        if node in await self.store.hub_users():
+            # a node named like a hub replica would share its broker identity
+            raise NodeExists(node)
         secret = secrets.token_urlsafe(24)
         if not await self.store.add_node(node, hash_password(secret)):
             raise NodeExists(node)
