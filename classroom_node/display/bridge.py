@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from broker.ice import rtc_configuration
+from webrtc.ice import rtc_configuration
 
 if TYPE_CHECKING:
     from classroom_node.node import ClassroomNode

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from hub.media.routing import Slot
-from hub.media.testsource import _FONT
 from hub.tokens import JoinRole
 from protocols.signalling import SignalJoin
+from simulators.media.testsource import _FONT
 from tests.hub.hubkit import wait_for
 from tests.hub.signalling.conftest import LiveHub
 from tests.hub.signalling.peers import media_peer, token
