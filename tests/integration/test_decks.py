@@ -71,7 +71,9 @@ async def test_upload_prefetch_everywhere_one_node_offline_at_first(
     proxy = await TcpProxy(run.hub.api_port).start()  # type: ignore[union-attr]
     proxy.cut()
     nodes = {n: await run.start_node(n) for n in ["lead", "p1", "p2"]}
-    nodes["p3"] = await run.start_node("p3", hub_url=f"http://127.0.0.1:{proxy.port}")
+    nodes["p3"] = await run.start_node(
+        "p3", hub_url=f"http://127.0.0.1:{proxy.port}", deck_retry_max_s=2.0
+    )
     await run.wait_for(lambda: all(SESSION in n.sessions for n in nodes.values()), 20, "joins")
 
     pdf = write_deck(tmp_path / "fractions.pdf", pages=5)
@@ -97,12 +99,15 @@ async def test_upload_prefetch_everywhere_one_node_offline_at_first(
         info = await run.api("GET", f"/api/sessions/{SESSION}/decks")
         return dict(info["ready"].get(deck_id, {}))
 
-    await wait_for(lambda: _has(ready(), {"lead", "p1", "p2"}), within=40, what="readiness")
+    await wait_for(lambda: _has(ready(), {"lead", "p1", "p2"}), within=60, what="readiness")
     assert set(await ready()) == {"lead", "p1", "p2"}
 
     # p3's link comes back: it completes on its own (retry with backoff)
     proxy.restore()
-    await run.wait_for(lambda: nodes["p3"].deck_cache.complete(deck_id), 40, "p3 catches up")
+    try:
+        await run.wait_for(lambda: nodes["p3"].deck_cache.complete(deck_id), 60, "p3 catches up")
+    except TimeoutError:
+        raise AssertionError(nodes["p3"].describe()["decks"]) from None
     await proxy.stop()
 
 
