@@ -14,6 +14,7 @@ replicas sharing the directory (or a CDN in front of it) never see a torn page.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import shutil
@@ -80,7 +81,7 @@ class DeckStore:
         limits = self.renderer.limits
         if len(data) > limits.max_bytes:
             raise DeckTooLarge(f"{len(data)} bytes; at most {limits.max_bytes} are accepted")
-        deck = deck_id_for(data)
+        deck = await asyncio.to_thread(deck_id_for, data)  # 50 MB hash: not on the loop
         existing = await self.find(deck)
         if existing is not None and all(self.page_path(p.sha256).is_file() for p in existing.pages):
             return existing
@@ -90,13 +91,13 @@ class DeckStore:
         try:
             suffix = sniff_presentation(data, name)
             source = work / f"upload{suffix or '.pdf'}"
-            source.write_bytes(data)
+            await asyncio.to_thread(source.write_bytes, data)
             pdf = source
             if suffix is not None:
                 pdf = await convert_to_pdf(source, work, timeout_s=limits.timeout_s)
             pages = await self.renderer.render(pdf, self.pages_dir, on_progress)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            await asyncio.to_thread(shutil.rmtree, work, ignore_errors=True)
         manifest = DeckManifest(
             id=deck,
             name=name[:200],
