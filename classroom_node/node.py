@@ -763,7 +763,7 @@ class ClassroomNode:
             view = self._new_view(sid, None)
             # A session left and joined again keeps its log on disk: reuse it.
             view.restore(self._logged_events(sid))
-        view.join = body
+        view.join = _keep_decks(view.join, body)
         view.joined = True
         self._save_memberships()
         view.request_catch_up()
@@ -818,3 +818,14 @@ class ClassroomNode:
                     hook(view.session, item.event, item.applied_at_ms)
                 except Exception:
                     log.exception("on_event hook failed")
+
+
+def _keep_decks(old: CmdJoinBody | None, new: CmdJoinBody) -> CmdJoinBody:
+    """``new``, still naming the decks ``old`` named: decks are only ever added to a
+    session, and a join sent while the hub could not read them must not make the
+    classroom forget (and stop fetching) its slides."""
+    if old is None or not old.decks:
+        return new
+    known = {ref.id for ref in new.decks or []}
+    merged = [*(new.decks or []), *(ref for ref in old.decks if ref.id not in known)]
+    return new.model_copy(update={"decks": merged[:16]})

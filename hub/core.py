@@ -248,7 +248,11 @@ class HubCore:
                 sent += 1
         return sent
 
-    async def _send_join(self, spec: SessionSpec, node: str) -> bool:
+    async def join_message(self, spec: SessionSpec, node: str) -> CmdJoin:
+        """The ``cmd.join`` for ``node``: the spec's part plus the session's decks.
+
+        Every join the hub sends (here, and the lesson scheduler's) is built here, so
+        none forgets the decks (a node takes each join as the whole truth)."""
         body = spec.join_body(node)
         try:
             decks = await self.decks.session_decks(spec.session)
@@ -257,7 +261,10 @@ class HubCore:
         if decks:
             refs = [DeckRef(id=d.id, name=d.name, pages=d.page_count) for d in decks]
             body = body.model_copy(update={"decks": refs})
-        message = CmdJoin(id=new_id(), session=spec.session, body=body)
+        return CmdJoin(id=new_id(), session=spec.session, body=body)
+
+    async def _send_join(self, spec: SessionSpec, node: str) -> bool:
+        message = await self.join_message(spec, node)
         ok = await self.send_cmd(node, message)
         if ok:
             self._join_sent[(node, spec.session)] = now_ms()

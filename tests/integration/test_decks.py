@@ -63,14 +63,14 @@ async def _upload(run: LocalRun, data: bytes, name: str = "fractions.pdf") -> ht
     )
 
 
-async def test_upload_prefetch_everywhere_one_node_offline_at_first(
+async def test_upload_prefetch_everywhere_one_node_offline_one_late(
     run: LocalRun, tmp_path: Path
 ) -> None:
     await _session(run)
     # p3's path to the hub's API is down when the deck arrives (its MQTT is fine)
     proxy = await TcpProxy(run.hub.api_port).start()  # type: ignore[union-attr]
     proxy.cut()
-    nodes = {n: await run.start_node(n) for n in ["lead", "p1", "p2"]}
+    nodes = {n: await run.start_node(n) for n in ["lead", "p1"]}
     nodes["p3"] = await run.start_node(
         "p3", hub_url=f"http://127.0.0.1:{proxy.port}", deck_retry_max_s=2.0
     )
@@ -82,6 +82,8 @@ async def test_upload_prefetch_everywhere_one_node_offline_at_first(
     deck = response.json()
     assert deck["page_count"] == 5 and deck["name"] == "fractions.pdf"
     deck_id = deck["id"]
+    # p2's box is switched on only after the upload: its join names the deck
+    nodes["p2"] = await run.start_node("p2")
 
     # the join the hub re-sends names the deck; every reachable node fetches it all
     for name in ["lead", "p1", "p2"]:
@@ -99,7 +101,17 @@ async def test_upload_prefetch_everywhere_one_node_offline_at_first(
         info = await run.api("GET", f"/api/sessions/{SESSION}/decks")
         return dict(info["ready"].get(deck_id, {}))
 
-    await wait_for(lambda: _has(ready(), {"lead", "p1", "p2"}), within=60, what="readiness")
+    try:
+        await wait_for(lambda: _has(ready(), {"lead", "p1", "p2"}), within=60, what="readiness")
+    except AssertionError:
+        log = (run.workdir / "hub" / "hub.log").read_text()[-3000:]
+        raise AssertionError(
+            [
+                await ready(),
+                {n: (x.stats.heartbeats, x.wanted_decks()) for n, x in nodes.items()},
+                log,
+            ]
+        ) from None
     assert set(await ready()) == {"lead", "p1", "p2"}
 
     # p3's link comes back: it completes on its own (retry with backoff)
@@ -109,25 +121,29 @@ async def test_upload_prefetch_everywhere_one_node_offline_at_first(
     except TimeoutError:
         raise AssertionError(nodes["p3"].describe()["decks"]) from None
     await proxy.stop()
-
-
-async def test_a_node_started_after_the_upload_fetches_on_join(
-    run: LocalRun, tmp_path: Path
-) -> None:
-    await _session(run)
-    pdf = write_deck(tmp_path / "late.pdf", pages=3)
-    deck_id = (await _upload(run, pdf.read_bytes(), "late.pdf")).json()["id"]
-    late = await run.start_node("p2")
-    await run.wait_for(lambda: late.deck_cache.complete(deck_id), 30, "late joiner's deck")
     # the node's own API tells the tutor the deck is ready
-    described = late.describe()["decks"]["decks"][deck_id]
-    assert described["ready"] and described["cached"] == 3
+    described = nodes["p2"].describe()["decks"]["decks"][deck_id]
+    assert described["ready"] and described["cached"] == 5
 
 
-async def test_only_members_and_tokens_of_the_session_read_its_decks(
+async def test_hostile_uploads_refused_members_read_and_a_cut_download_resumes(
     run: LocalRun, tmp_path: Path
 ) -> None:
     await _session(run)
+    # hostile files: a typed refusal each, counted, nothing attached, the hub fine
+    for data, status, code in [
+        (b"hello, this is not a deck" * 40, 415, "not_a_pdf"),
+        (hostile.encrypted(), 422, "encrypted"),
+        (hostile.many_pages(10_000), 422, "too_many_pages"),
+    ]:
+        response = await _upload(run, data)
+        assert response.status_code == status and response.json()["code"] == code, code
+        assert (await run.http.get("/healthz")).status_code == 200
+        metrics = (await run.http.get("/metrics")).text
+        assert f'dualclass_hub_deck_refused_total{{code="{code}"}} 1.0' in metrics
+    assert (await run.api("GET", f"/api/sessions/{SESSION}/decks"))["decks"] == []
+
+    # only members of the session (and its join tokens) read its decks
     deck = (await _upload(run, write_deck(tmp_path / "d.pdf", pages=2).read_bytes())).json()
     page_url = f"/api/sessions/{SESSION}/decks/{deck['id']}/pages/0"
     base = run.hub.base_url  # type: ignore[union-attr]
@@ -149,46 +165,15 @@ async def test_only_members_and_tokens_of_the_session_read_its_decks(
         as_lead = await anon.get(page_url, headers={"Authorization": f"Bearer {token}"})
         assert as_lead.status_code == 200
 
-
-async def test_hostile_uploads_are_refused_and_counted(run: LocalRun) -> None:
-    await _session(run)
-    for data, status, code in [
-        (b"hello, this is not a deck" * 40, 415, "not_a_pdf"),
-        (hostile.encrypted(), 422, "encrypted"),
-        (hostile.many_pages(10_000), 422, "too_many_pages"),
-    ]:
-        response = await _upload(run, data)
-        assert response.status_code == status and response.json()["code"] == code, code
-        assert (await run.http.get("/healthz")).status_code == 200
-        metrics = (await run.http.get("/metrics")).text
-        assert f'dualclass_hub_deck_refused_total{{code="{code}"}} 1.0' in metrics
-    assert (await run.api("GET", f"/api/sessions/{SESSION}/decks"))["decks"] == []
-
-
-async def test_cut_download_resumes_with_range_and_bad_bytes_are_thrown_away(
-    run: LocalRun, tmp_path: Path
-) -> None:
-    await _session(run)
-    deck = (await _upload(run, write_deck(tmp_path / "r.pdf", pages=2).read_bytes())).json()
+    # a node's download cut half-way resumes with Range; corrupted bytes are thrown away
     cache = DeckCache(tmp_path / "cache")
     cache.open()
-    fetcher = DeckFetcher(
-        run.hub.base_url,
-        "p1",
-        run.secrets["p1"],
-        cache,  # type: ignore[union-attr]
-    )
+    fetcher = DeckFetcher(base, "p1", run.secrets["p1"], cache)
     try:
         first, second = deck["pages"]
-        async with httpx.AsyncClient(base_url=run.hub.base_url) as client:  # type: ignore[union-attr]
-            body = (
-                await client.get(
-                    f"/api/sessions/{SESSION}/decks/{deck['id']}/pages/0",
-                    auth=("p1", run.secrets["p1"]),
-                )
-            ).content
         # page 0 was cut after half its bytes; page 1 arrived corrupted
-        cache.part_path(first["sha256"]).write_bytes(body[: len(body) // 2])
+        half = member.content[: len(member.content) // 2]
+        cache.part_path(first["sha256"]).write_bytes(half)
         cache.part_path(second["sha256"]).write_bytes(b"\x00" * (second["size"] - 10))
         with pytest.raises(FetchFailed, match="hash_mismatch"):
             await fetcher.ensure(SESSION, deck["id"])
