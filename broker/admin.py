@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,14 +43,21 @@ class BrokerFiles:
         hub_users: Mapping[str, str],
         node_users: Mapping[str, str],
         node_sessions: Mapping[str, Sequence[str]],
+        muted: Collection[str] = (),
     ) -> None:
-        """Render both files from ``{user: $7$ hash}`` maps and session memberships."""
+        """Render both files from ``{user: $7$ hash}`` maps and session memberships
+        (``muted``: nodes that may not publish for now, see ``render_acl``)."""
         users = {**node_users, **hub_users}
         write_private(self.password_file, render_passwords(users))
         sessions = {node: list(node_sessions.get(node, ())) for node in node_users}
         write_private(
             self.acl_file,
-            render_acl(hub_users=sorted(hub_users), node_sessions=sessions, prefix=self.prefix),
+            render_acl(
+                hub_users=sorted(hub_users),
+                node_sessions=sessions,
+                prefix=self.prefix,
+                muted=muted,
+            ),
         )
 
     def reload(self) -> bool:
