@@ -17,7 +17,7 @@ PAGES = sorted([*CONSOLE_DIR.glob("*.html"), *OPS_DIR.glob("*.html")])
 SCRIPTS = sorted([*CONSOLE_DIR.glob("*.js"), *OPS_DIR.glob("*.js"), CATALOGUE_DIR / "i18n.js"])
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 #: Text nodes that are not words: symbols and punctuation only.
-SYMBOLS = re.compile(r"^[\s\-—–·:/#()…|,.0-9]*$")
+SYMBOLS = re.compile("^[\\s\\-\u2014\u2013\u00b7:/#()\u2026|,.0-9]*$")
 
 
 def test_both_languages_have_the_same_keys_and_placeholders() -> None:
