@@ -108,7 +108,7 @@ def conditions(
             continue
         subject = f"{c.session}/{c.node}"
         if not c.online:
-            found.append(Condition(AlertKind.CLASSROOM_OFFLINE, subject, c.role))
+            found.append(Condition(AlertKind.CLASSROOM_OFFLINE, subject))
             continue
         # partners receive the lead's video; a lead watches only the floor holder
         if c.has_media and c.role == "partner" and c.fps is not None and c.fps < rules.min_fps:
