@@ -47,16 +47,28 @@
     return text;
   };
 
-  // locale formatting: numbers, percentages, times, dates, "3 min ago"
-  i18n.num = (value, digits) => (value === null || value === undefined ? "—" :
-    new Intl.NumberFormat(i18n.lang, { maximumFractionDigits: digits === undefined ? 1 : digits }).format(value));
-  i18n.pct = (share, digits) => (share === null || share === undefined ? "—" :
-    new Intl.NumberFormat(i18n.lang, { style: "percent", maximumFractionDigits: digits === undefined ? 1 : digits }).format(share));
-  i18n.time = (ms) => (ms ? new Intl.DateTimeFormat(i18n.lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(new Date(ms)) : "—");
-  i18n.dateTime = (ms) => (ms ? new Intl.DateTimeFormat(i18n.lang, { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms)) : "—");
-  i18n.date = (iso) => new Intl.DateTimeFormat(i18n.lang, { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`));
+  // locale formatting: numbers, percentages, times, dates, "3 min ago". Intl
+  // formatters are costly to build: one per language and options, reused.
+  const formatters = new Map();
+  function fmt(kind, options) {
+    const key = `${i18n.lang}|${kind}|${JSON.stringify(options)}`;
+    let found = formatters.get(key);
+    if (!found) {
+      found = new Intl[kind](i18n.lang, options);
+      formatters.set(key, found);
+    }
+    return found;
+  }
+  const none = (v) => v === null || v === undefined;
+  i18n.num = (value, digits) => (none(value) ? "—" :
+    fmt("NumberFormat", { maximumFractionDigits: digits === undefined ? 1 : digits }).format(value));
+  i18n.pct = (share, digits) => (none(share) ? "—" :
+    fmt("NumberFormat", { style: "percent", maximumFractionDigits: digits === undefined ? 1 : digits }).format(share));
+  i18n.time = (ms) => (ms ? fmt("DateTimeFormat", { hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(new Date(ms)) : "—");
+  i18n.dateTime = (ms) => (ms ? fmt("DateTimeFormat", { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms)) : "—");
+  i18n.date = (iso) => fmt("DateTimeFormat", { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`));
   i18n.ago = (seconds) => {
-    const rtf = new Intl.RelativeTimeFormat(i18n.lang, { numeric: "auto" });
+    const rtf = fmt("RelativeTimeFormat", { numeric: "auto" });
     const s = Math.max(0, Math.round(seconds));
     if (s < 60) return rtf.format(-s, "second");
     if (s < 3600) return rtf.format(-Math.floor(s / 60), "minute");
