@@ -50,8 +50,8 @@
   // locale formatting: numbers, percentages, times, dates, "3 min ago". Intl
   // formatters are costly to build: one per language and options, reused.
   const formatters = new Map();
-  function fmt(kind, options) {
-    const key = `${i18n.lang}|${kind}|${JSON.stringify(options)}`;
+  function fmt(kind, options, name) {
+    const key = `${i18n.lang}|${kind}|${name || JSON.stringify(options)}`;
     let found = formatters.get(key);
     if (!found) {
       found = new Intl[kind](i18n.lang, options);
@@ -61,14 +61,14 @@
   }
   const none = (v) => v === null || v === undefined;
   i18n.num = (value, digits) => (none(value) ? "—" :
-    fmt("NumberFormat", { maximumFractionDigits: digits === undefined ? 1 : digits }).format(value));
+    fmt("NumberFormat", { maximumFractionDigits: digits === undefined ? 1 : digits }, `n${digits}`).format(value));
   i18n.pct = (share, digits) => (none(share) ? "—" :
-    fmt("NumberFormat", { style: "percent", maximumFractionDigits: digits === undefined ? 1 : digits }).format(share));
+    fmt("NumberFormat", { style: "percent", maximumFractionDigits: digits === undefined ? 1 : digits }, `p${digits}`).format(share));
   i18n.time = (ms) => (ms ? fmt("DateTimeFormat", { hour: "2-digit", minute: "2-digit", second: "2-digit" }).format(new Date(ms)) : "—");
   i18n.dateTime = (ms) => (ms ? fmt("DateTimeFormat", { dateStyle: "medium", timeStyle: "short" }).format(new Date(ms)) : "—");
   i18n.date = (iso) => fmt("DateTimeFormat", { dateStyle: "medium", timeZone: "UTC" }).format(new Date(`${iso}T00:00:00Z`));
   i18n.ago = (seconds) => {
-    const rtf = fmt("RelativeTimeFormat", { numeric: "auto" });
+    const rtf = fmt("RelativeTimeFormat", { numeric: "auto" }, "ago");
     const s = Math.max(0, Math.round(seconds));
     if (s < 60) return rtf.format(-s, "second");
     if (s < 3600) return rtf.format(-Math.floor(s / 60), "minute");

@@ -52,33 +52,51 @@
     ["backlog", "ops.col.backlog"], ["rejections", "ops.col.rejections"],
   ];
 
-  function roomRow(session, r) {
-    const cells = {
-      node: r.node,
-      role: t(`ops.role.${r.role}`),
-      online: onlineBadge(r.online),
-      joined: t(r.joined ? "ops.yes" : "ops.no"),
-      heartbeat: el("span", { "data-at": r.heartbeat_at, text: age(r.heartbeat_at) }),
-      latency: r.latency_ms === undefined ? "—" : `${num(r.latency_ms, 0)} ms`,
-      behind: num(r.behind, 0),
-      fps: num(r.fps, 0),
-      bitrate: r.bitrate_kbps === undefined ? "—" : `${num(r.bitrate_kbps, 0)} kbps`,
-      loss: i18n.pct(r.loss, 1),
-      rtt: r.rtt_ms === undefined ? "—" : `${num(r.rtt_ms, 0)} ms`,
-      freezes: num(r.freezes, 0),
-      backlog: num(r.backlog, 0),
-      rejections: num(r.rejections, 0),
-    };
-    const tr = el("tr", { "data-room": `${session}/${r.node}`, "data-online": String(r.online) });
-    for (const [field] of ROOM_COLUMNS) {
-      const value = cells[field];
-      const numeric = typeof value === "string" && field !== "node" && field !== "role" && field !== "joined";
-      tr.append(el("td", { "data-field": field, class: numeric ? "num" : undefined }, value));
+  // A cell shows text, or an element rebuilt only when its signature changes: an
+  // update touches only the cells whose value changed (cheap on the main thread).
+  const ROOM_CELLS = {
+    node: (r) => r.node,
+    role: (r) => t(`ops.role.${r.role}`),
+    online: (r) => ({ sig: `${i18n.lang}${r.online}`, make: () => onlineBadge(r.online) }),
+    joined: (r) => t(r.joined ? "ops.yes" : "ops.no"),
+    heartbeat: (r) => ({ sig: String(r.heartbeat_at), make: () => el("span", { "data-at": r.heartbeat_at, text: age(r.heartbeat_at) }) }),
+    latency: (r) => (r.latency_ms === undefined ? "—" : `${num(r.latency_ms, 0)} ms`),
+    behind: (r) => num(r.behind, 0),
+    fps: (r) => num(r.fps, 0),
+    bitrate: (r) => (r.bitrate_kbps === undefined ? "—" : `${num(r.bitrate_kbps, 0)} kbps`),
+    loss: (r) => i18n.pct(r.loss, 1),
+    rtt: (r) => (r.rtt_ms === undefined ? "—" : `${num(r.rtt_ms, 0)} ms`),
+    freezes: (r) => num(r.freezes, 0),
+    backlog: (r) => num(r.backlog, 0),
+    rejections: (r) => num(r.rejections, 0),
+  };
+  const TEXT_LEFT = new Set(["node", "role", "joined"]);
+
+  function setCell(td, value) {
+    if (typeof value === "string") {
+      if (td.dataset.sig !== undefined) { delete td.dataset.sig; td.textContent = value; return; }
+      if (td.textContent !== value) td.textContent = value;
+    } else if (td.dataset.sig !== value.sig) {
+      td.dataset.sig = value.sig;
+      td.replaceChildren(value.make());
     }
+  }
+
+  function fillRoom(tr, r) {
+    tr.dataset.online = String(r.online);
+    for (const td of tr.children) setCell(td, ROOM_CELLS[td.dataset.field](r));
+  }
+
+  function roomRow(session, r) {
+    const tr = el("tr", { "data-room": `${session}/${r.node}` });
+    for (const [field] of ROOM_COLUMNS) {
+      tr.append(el("td", { "data-field": field, class: TEXT_LEFT.has(field) ? undefined : "num" }));
+    }
+    fillRoom(tr, r);
     return tr;
   }
 
-  function lessonBox(session, lesson) {
+  function lessonTitle(session, lesson) {
     const when = lesson.bucket === "ended" ? lesson.ends_at : lesson.starts_at;
     const title = el("h3", { "data-open": session },
       el("span", { class: `badge ${lesson.state === "live" ? "ok" : ""}`, text: t(`ops.bucket.${lesson.bucket}`) }),
@@ -88,13 +106,35 @@
         time: when ? i18n.dateTime(when) : "—", events: num(lesson.events || 0, 0),
       }) }));
     title.addEventListener("click", () => openDetail(session));
+    return title;
+  }
+
+  function lessonBox(session, lesson) {
     const head = el("tr", {}, ...ROOM_COLUMNS.map(([, key]) => el("th", { text: t(key) })));
     const body = el("tbody", {}, ...(lesson.room_order || []).map((n) => roomRow(session, lesson.classrooms[n])));
     return el("div", { class: "lesson", "data-lesson": session, "data-state": lesson.state },
-      title, el("table", {}, el("thead", {}, head), body));
+      lessonTitle(session, lesson), el("table", {}, el("thead", {}, head), body));
   }
 
-  function drawLessons(changed, reorder) {
+  // a lesson's patch: redraw its title if lesson fields changed, its changed rows in place;
+  // a new classroom list (room_order) rebuilds the box
+  function updateLesson(box, session, lesson, patch) {
+    if (!patch || patch.room_order || box.dataset.lang !== i18n.lang) return false;
+    const fields = Object.keys(patch).filter((k) => k !== "classrooms");
+    if (fields.length) {
+      box.dataset.state = lesson.state;
+      box.firstChild.replaceWith(lessonTitle(session, lesson));
+    }
+    for (const node of Object.keys(patch.classrooms || {})) {
+      const tr = box.querySelector(`tr[data-room="${CSS.escape(`${session}/${node}`)}"]`);
+      const room = lesson.classrooms[node];
+      if (!tr || !room) return false;
+      fillRoom(tr, room);
+    }
+    return true;
+  }
+
+  function drawLessons(changed, reorder, patch) {
     const box = $("lessons");
     const doc = ops.doc;
     const existing = new Map([...box.children].map((c) => [c.dataset.lesson, c]));
@@ -102,7 +142,9 @@
       const lesson = doc.lessons[session];
       const old = existing.get(session);
       if (!lesson) { if (old) old.remove(); existing.delete(session); continue; }
+      if (old && updateLesson(old, session, lesson, patch && patch[session])) continue;
       const fresh = lessonBox(session, lesson);
+      fresh.dataset.lang = i18n.lang;
       if (old) old.replaceWith(fresh); else box.append(fresh);
       existing.set(session, fresh);
     }
@@ -115,17 +157,34 @@
 
   // ------------------------------------------------------------- boxes
 
+  const NODE_CELLS = [
+    ["node", (n) => n.node],
+    ["state", (n) => ({
+      sig: `${i18n.lang}${n.online}${n.missing_in_lesson}`,
+      make: () => {
+        const state = el("span", {}, onlineBadge(n.online));
+        if (n.missing_in_lesson) state.append(" ", el("span", { class: "badge warn", text: t("ops.nodes.missing") }));
+        return state;
+      },
+    })],
+    ["last_seen", (n) => ({ sig: String(n.last_seen), make: () => el("span", { "data-at": n.last_seen, text: age(n.last_seen) }) })],
+    ["version", (n) => n.version || "—"],
+    ["fps", (n) => num(n.fps, 0)],
+    ["bitrate", (n) => (n.bitrate_kbps === undefined ? "—" : `${num(n.bitrate_kbps, 0)} kbps`)],
+    ["loss", (n) => i18n.pct(n.loss, 1)],
+    ["rtt", (n) => (n.rtt_ms === undefined ? "—" : `${num(n.rtt_ms, 0)} ms`)],
+  ];
+
+  function fillNode(tr, n) {
+    tr.dataset.online = String(n.online);
+    NODE_CELLS.forEach(([, cell], i) => setCell(tr.children[i], cell(n)));
+  }
+
   function nodeRow(n) {
-    const state = el("span", {}, onlineBadge(n.online));
-    if (n.missing_in_lesson) state.append(" ", el("span", { class: "badge warn", text: t("ops.nodes.missing") }));
-    return el("tr", { "data-node": n.node, "data-online": String(n.online) },
-      el("td", { text: n.node }), el("td", {}, state),
-      el("td", {}, el("span", { "data-at": n.last_seen, text: age(n.last_seen) })),
-      el("td", { text: n.version || "—" }),
-      el("td", { class: "num", text: num(n.fps, 0) }),
-      el("td", { class: "num", text: n.bitrate_kbps === undefined ? "—" : `${num(n.bitrate_kbps, 0)} kbps` }),
-      el("td", { class: "num", text: i18n.pct(n.loss, 1) }),
-      el("td", { class: "num", text: n.rtt_ms === undefined ? "—" : `${num(n.rtt_ms, 0)} ms` }));
+    const tr = el("tr", { "data-node": n.node },
+      ...NODE_CELLS.map(([field], i) => el("td", { "data-field": field, class: i >= 4 ? "num" : undefined })));
+    fillNode(tr, n);
+    return tr;
   }
 
   function drawNodes(changed, reorder) {
@@ -135,7 +194,9 @@
       const row = ops.doc.nodes[node];
       const old = existing.get(node);
       if (!row) { if (old) old.remove(); existing.delete(node); continue; }
+      if (old && old.dataset.lang === i18n.lang) { fillNode(old, row); continue; }
       const fresh = nodeRow(row);
+      fresh.dataset.lang = i18n.lang;
       if (old) old.replaceWith(fresh); else body.append(fresh);
       existing.set(node, fresh);
     }
@@ -200,7 +261,7 @@
 
   function onPatch(patch) {
     ops.doc = merge(ops.doc, patch);
-    if (patch.lessons || patch.lesson_order) drawLessons(Object.keys(patch.lessons || {}), "lesson_order" in patch);
+    if (patch.lessons || patch.lesson_order) drawLessons(Object.keys(patch.lessons || {}), "lesson_order" in patch, patch.lessons);
     if (patch.nodes || patch.node_order) drawNodes(Object.keys(patch.nodes || {}), "node_order" in patch);
     if (patch.hub) drawHub();
     if ("coverage" in patch) drawCoverage();
@@ -210,7 +271,10 @@
 
   // ages tick locally: the feed sends absolute times, not a change every second
   setInterval(() => {
-    for (const node of document.querySelectorAll("[data-at]")) node.textContent = age(Number(node.dataset.at));
+    for (const node of document.querySelectorAll("[data-at]")) {
+      const text = age(Number(node.dataset.at));
+      if (node.textContent !== text) node.textContent = text;
+    }
   }, 1000);
 
   // ------------------------------------------------------------- drill-down
