@@ -243,8 +243,8 @@ class OpsFeed:
         self._coverage_task = asyncio.create_task(self._refresh_coverage(), name="hub-ops-coverage")
 
     async def _refresh_coverage(self) -> None:
-        from hub.ledger.command import load_window
-        from hub.ledger.report import ReportWindow, build_report, parse_tz
+        from ledger.command import load_window
+        from ledger.report import ReportWindow, build_report, parse_tz
 
         tz = parse_tz(self.hub.config.ops_tz)
         first, last = week_window(datetime.now(tz))
@@ -289,7 +289,7 @@ class OpsFeed:
     # ----------------------------------------------------------- the tick
 
     def _day_start(self, now: int) -> int:
-        from hub.ledger.report import parse_tz
+        from ledger.report import parse_tz
 
         tz = parse_tz(self.hub.config.ops_tz)
         local = datetime.fromtimestamp(now / 1000, tz)
