@@ -45,6 +45,8 @@ class AlertRules:
     media_hold_s: float = 30.0
     backlog_hold_s: float = 30.0
     max_p99_ms: float = 100.0
+    #: fewer events than this in the p99 window: too few for a percentile to mean much
+    min_p99_events: int = 20
     p99_hold_s: float = 0.0
     offline_hold_s: float = 0.0
 
@@ -99,9 +101,16 @@ class Alert:
 
 
 def conditions(
-    classrooms: Iterable[ClassroomFacts], p99_ms: float | None, rules: AlertRules
+    classrooms: Iterable[ClassroomFacts],
+    p99_ms: float | None,
+    rules: AlertRules,
+    *,
+    p99_events: float | None = None,
 ) -> list[Condition]:
-    """Every condition true now. Subjects: ``session/node`` for classrooms, ``hub``."""
+    """Every condition true now. Subjects: ``session/node`` for classrooms, ``hub``.
+
+    ``p99_events``: events behind ``p99_ms`` (the window's count), when known.
+    """
     found: list[Condition] = []
     for c in classrooms:
         if not c.in_lesson:
@@ -117,7 +126,8 @@ def conditions(
             found.append(Condition(AlertKind.PACKET_LOSS, subject, f"{c.loss:.1%}"))
         if c.backlog_growing:
             found.append(Condition(AlertKind.BACKLOG_GROWING, subject))
-    if p99_ms is not None and p99_ms > rules.max_p99_ms:
+    enough = p99_events is None or p99_events >= rules.min_p99_events
+    if p99_ms is not None and p99_ms > rules.max_p99_ms and enough:
         found.append(Condition(AlertKind.HUB_P99, "hub", f"{p99_ms:.0f} ms"))
     return found
 

@@ -304,7 +304,10 @@ class OpsFeed:
         nodes = self._node_facts(now)
         lessons = self._lesson_facts(now)
         current = conditions(
-            overview.classroom_facts(lessons, nodes, now), self.window.p99_ms(), self.rules
+            overview.classroom_facts(lessons, nodes, now),
+            self.window.p99_ms(),
+            self.rules,
+            p99_events=self.window.count(),
         )
         alerts = self.alerts.update(now, current)
         document = overview.build(

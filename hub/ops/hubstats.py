@@ -93,6 +93,18 @@ class HubWindow:
         value = quantile(0.99, _minus(new, old))
         return None if value is None else value * 1000
 
+    def count(self, which: str = "sequencing") -> float:
+        """Events measured by the histogram within the window."""
+        ends = self._ends()
+        if ends is None:
+            return 0.0
+        first, last = ends
+        new = last.sequencing if which == "sequencing" else last.delivery
+        old = first.sequencing if which == "sequencing" else first.delivery
+        return max(
+            (count for bound, count in _minus(new, old) if bound == float("inf")), default=0.0
+        )
+
     def rejected(self) -> dict[str, int]:
         """Rejections by reason since the hub started (counters, not the window)."""
         if not self._samples:

@@ -54,6 +54,7 @@ def test_thresholds_match_the_dashboard() -> None:
     assert rules["DualclassPacketLoss"]["for"] == f"{d.media_hold_s:g}s"
     assert rules["DualclassJournalBacklogGrowing"]["for"] == f"{d.backlog_hold_s:g}s"
     assert f"> {d.max_p99_ms / 1000:g}" in rules["DualclassHubSequencingP99"]["expr"]
+    assert f">= {d.min_p99_events}" in rules["DualclassHubSequencingP99"]["expr"]
     assert "for" not in rules["DualclassClassroomOffline"]
 
 

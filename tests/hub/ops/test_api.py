@@ -161,3 +161,25 @@ async def test_overview_stream_and_offline_alert(fast: LiveHub) -> None:
         assert 'dualclass_node_online{node="p2"} 0.0' in metrics
         assert 'dualclass_node_in_lesson{node="p2",role="partner"} 1.0' in metrics
         assert 'dualclass_node_video_fps{node="p1"} 25.0' in metrics
+
+
+async def test_week_coverage_links_to_the_report_in_the_readers_language(fast: LiveHub) -> None:
+    async with httpx.AsyncClient(base_url=fast.url, timeout=30) as api:
+        assert (await api.post("/ops/signin", json={"key": ADMIN_KEY})).status_code == 204
+
+        async def coverage() -> dict[str, Any] | None:
+            doc = (await api.get("/api/ops/overview")).json()
+            found: dict[str, Any] | None = doc["coverage"]
+            return found
+
+        summary = await wait_for(coverage, within=30, what="the week's coverage summary")
+        assert summary is not None
+        assert {"lessons_held", "lessons_scheduled", "schools_reached", "gaps"} <= set(summary)
+        page = await api.get(summary["report"], headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert '<html lang="zh-CN">' in page.text and "覆盖报告" in page.text
+        assert 'hreflang="en"' in page.text  # the visible switch
+        english = await api.get(summary["report"] + "&lang=en")
+        assert '<html lang="en">' in english.text
+    async with httpx.AsyncClient(base_url=fast.url) as stranger:
+        assert (await stranger.get(summary["report"])).status_code == 401

@@ -75,6 +75,9 @@ def test_fps_rule_skips_leads_and_nodes_without_media() -> None:
 def test_hub_p99() -> None:
     assert conditions([], 99.0, RULES) == []
     assert [c.subject for c in conditions([], 150.0, RULES)] == ["hub"]
+    # a handful of slow events is no percentile
+    assert conditions([], 150.0, RULES, p99_events=5) == []
+    assert len(conditions([], 150.0, RULES, p99_events=20)) == 1
 
 
 def test_backlog_trend() -> None:
@@ -124,6 +127,7 @@ def test_window_rate_and_p99() -> None:
     assert window.events_per_s() == 10.0
     assert (window.p99_ms() or 0) > 100
     assert window.rejected() == {"x": 2}
+    assert window.count() == 100
 
 
 def test_cookie_signin() -> None:
