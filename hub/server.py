@@ -107,6 +107,7 @@ class Hub(HubCore):
         await self.link_in.start(wait=True)
         self._consumer = asyncio.create_task(self._consume(), name="hub-consume")
         self.lessons.start()
+        self.ops.start()
         if self.config.api_enabled:
             await self._start_api()
         self._started = True
@@ -144,6 +145,8 @@ class Hub(HubCore):
     async def shutdown(self) -> None:
         """Drain: stop taking uplinks, finish what was accepted, close links."""
         timeout = self.config.drain_timeout_s
+        # first: ends the dashboards' event streams, which uvicorn would wait for
+        await self.ops.stop()
         if self._api is not None and self._api_task is not None:
             self._api.should_exit = True
             with contextlib.suppress(Exception):
