@@ -171,7 +171,12 @@ class MosquittoServer(_Process):
         settings = self._settings()
         if settings.persistence_dir is not None:
             settings.persistence_dir.mkdir(exist_ok=True)
+        from broker.render import hub_link_users
+
         hashed = {name: hash_password(secret) for name, secret in self.users.items()}
+        for hub in self.hub_users:
+            if hub in hashed:
+                hashed[hub_link_users(hub)[1]] = hashed[hub]
         _write_private(settings.password_file, render_passwords(hashed))
         nodes = {u: self.node_sessions.get(u, []) for u in self.users if u not in self.hub_users}
         _write_private(

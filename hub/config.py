@@ -43,6 +43,7 @@ from pydantic_settings import (
 
 from broker.admin import BrokerFiles
 from broker.client import ClientSettings
+from broker.render import hub_link_users
 from hub.exceptions import ConfigError
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
@@ -80,7 +81,10 @@ class HubConfig(BaseSettings):
     #: Keep it stable per replica: the broker queues uplinks for it while it restarts.
     mqtt_client_id: str = Field(default_factory=_default_client_id)
     prefix: str = DEFAULT_PREFIX
-    share_group: str = "hub"
+    #: ``None`` (the default): a random group name kept in Redis and shared by every
+    #: replica. A fixed name lets any node that guesses it join the group and take
+    #: uplinks away from the hub (see ``broker.render``).
+    share_group: str | None = None
     max_payload_size: int = Field(default=DEFAULT_MAX_SIZE, ge=1024)
 
     # Redis
@@ -133,6 +137,16 @@ class HubConfig(BaseSettings):
     #: events. 0 turns it off. Needs broker files the hub manages.
     flood_quarantine_s: float = Field(default=10.0, ge=0, le=3600)
 
+    # Operator dashboard (/ops)
+    #: How often the dashboard is rebuilt and open pages get what changed.
+    ops_interval_s: float = Field(default=1.0, gt=0, le=60)
+    #: Lifetime of the operator's sign-in cookie.
+    ops_session_ttl_s: int = Field(default=8 * 3600, ge=60, le=7 * 86_400)
+    #: UTC offset of "today" and "this week" on the dashboard.
+    ops_tz: str = "+08:00"
+    #: How often the week's coverage summary is rebuilt (a report: CPU seconds).
+    ops_coverage_interval_s: float = Field(default=300.0, gt=0)
+
     #: How long ``shutdown`` waits for in-flight sequencing and publishing.
     drain_timeout_s: float = 10.0
     log_level: str = "info"
@@ -182,13 +196,16 @@ class HubConfig(BaseSettings):
             prefix=self.prefix,
         )
 
-    def client_settings(self, suffix: str = "", *, intake: bool = False) -> ClientSettings:
-        """MQTT settings; ``intake``: the uplink subscriber (manual acknowledgement,
-        at most ``intake_window`` unacknowledged)."""
+    def client_settings(self, *, publisher: bool = False, intake: bool = False) -> ClientSettings:
+        """The subscriber link logs in as ``mqtt_username``, the publisher as
+        ``<mqtt_username>/out``: the broker binds client ids to usernames. ``intake``: the
+        uplink subscriber (manual acknowledgement, at most ``intake_window`` unacknowledged)."""
+        subscriber, out = hub_link_users(self.mqtt_username)
+        suffix = "-out" if publisher else ""
         return ClientSettings(
             host=self.mqtt_host,
             port=self.mqtt_port,
-            username=self.mqtt_username,
+            username=out if publisher else subscriber,
             password=self.mqtt_password.get_secret_value() if self.mqtt_password else None,
             client_id=self.mqtt_client_id + suffix,
             manual_ack=intake,

@@ -35,6 +35,7 @@ from hub.exceptions import (
 )
 from hub.ledgerfeed import LedgerFeed
 from hub.metrics import HubMetrics
+from hub.ops.feed import NodeGauges, OpsFeed
 from hub.presence import NodeTracker, NodeView
 from hub.ratelimit import NodeRateLimiter
 from hub.resync import MAX_PAGE_EVENTS, build_page
@@ -86,7 +87,7 @@ class HubCore:
         self.metrics = HubMetrics()
         self.store = Store.from_url(config.redis_url)
         self.link_in = MqttLink(config.client_settings(intake=True))
-        self.link_out = MqttLink(config.client_settings("-out"))
+        self.link_out = MqttLink(config.client_settings(publisher=True))
         self.tracker = NodeTracker(timeout_s=config.heartbeat_timeout_s)
         #: node -> until (monotonic) it may not publish: quarantined for flooding
         self.muted: dict[str, float] = {}
@@ -114,6 +115,9 @@ class HubCore:
             clock=lambda: self.clock(),
             timeout_s=config.heartbeat_timeout_s,
         )
+        # the operator dashboard (hub.ops): sampled once a tick, started by the server
+        self.ops = OpsFeed(self)
+        self.metrics.registry.register(NodeGauges(self.ops))
 
     # ----------------------------------------------------------- downlinks
 
@@ -389,6 +393,9 @@ class HubCore:
     async def add_node(self, node: str) -> str:
         """Register ``node``; returns its MQTT secret (shown once, stored hashed)."""
         self._check_node_id(node)
+        if node in await self.store.hub_users():
+            # a node named like a hub replica would share its broker identity
+            raise NodeExists(node)
         secret = secrets.token_urlsafe(24)
         if not await self.store.add_node(node, hash_password(secret)):
             raise NodeExists(node)

@@ -101,11 +101,13 @@ class Hub(HubCore):
         await self.ledger_feed.ensure_infos(r.spec for r in list(self.runtimes.values()))
         await self.link_out.start(wait=True)
         await self.broker.apply()
-        await self.link_in.subscribe(self.topics.shared_uplinks(self.config.share_group))
+        group = self.config.share_group or await self.store.share_group()
+        await self.link_in.subscribe(self.topics.shared_uplinks(group))
         await self.link_in.subscribe(self.topics.all_presence)
         await self.link_in.start(wait=True)
         self._consumer = asyncio.create_task(self._consume(), name="hub-consume")
         self.lessons.start()
+        self.ops.start()
         if self.config.api_enabled:
             await self._start_api()
         self._started = True
@@ -143,6 +145,8 @@ class Hub(HubCore):
     async def shutdown(self) -> None:
         """Drain: stop taking uplinks, finish what was accepted, close links."""
         timeout = self.config.drain_timeout_s
+        # first: ends the dashboards' event streams, which uvicorn would wait for
+        await self.ops.stop()
         if self._api is not None and self._api_task is not None:
             self._api.should_exit = True
             with contextlib.suppress(Exception):

@@ -10,6 +10,7 @@ Keys (``sid`` = session id, ``node`` = node id)::
     dc:nodes           hash  node id -> ``$7$`` hash of its MQTT secret
     dc:hub_users       hash  hub MQTT username -> ``$7$`` hash
     dc:heartbeat       hash  node id -> JSON of its last heartbeat (and when)
+    dc:share_group     string  the replicas' secret MQTT shared-subscription group
 
 Sequencing is one Lua script (EVALSHA): dedupe by (sender, message id), compare the caller's
 expected last seq with the stream's, XADD at ``{last+1}-0`` and record the id, all
@@ -26,6 +27,7 @@ script by message id), so callers simply retry.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +54,7 @@ SESSIONS_KEY = "dc:sessions"
 NODES_KEY = "dc:nodes"
 HUB_USERS_KEY = "dc:hub_users"
 HEARTBEAT_KEY = "dc:heartbeat"
+SHARE_GROUP_KEY = "dc:share_group"
 
 
 def log_key(session: str) -> str:
@@ -271,6 +274,16 @@ class Store:
         with _translated():
             raw = await self._r.hgetall(NODES_KEY)
         return {k.decode(): v.decode() for k, v in raw.items()}
+
+    async def share_group(self) -> str:
+        """The replicas' shared-subscription group: random once, then the same for all.
+
+        Nodes cannot read Redis, so they cannot learn it and join the group."""
+        candidate = "hub-" + secrets.token_hex(16)
+        with _translated():
+            await self._r.set(SHARE_GROUP_KEY, candidate, nx=True)
+            value = await self._r.get(SHARE_GROUP_KEY)
+        return value.decode() if isinstance(value, bytes) else str(value)
 
     async def hub_users(self) -> dict[str, str]:
         with _translated():
