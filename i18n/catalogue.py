@@ -7,7 +7,8 @@ switch); pages the hub renders itself (the HTML coverage report) use this module
 so one catalogue holds every word a teacher or operator reads. The command line
 stays English and does not use them.
 
-Pure apart from reading the two files once.
+Pure apart from reading the two files once. Numbers and dates are written the way
+each language writes them (CLDR data through Babel).
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Mapping
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
 
 __all__ = [
     "CATALOGUE_DIR",
@@ -85,14 +90,21 @@ class Messages:
             raise KeyError(f"no message {key!r}")
         return string.Formatter().vformat(text, (), params) if params else text
 
+    @property
+    def _locale(self) -> str:
+        return self.lang.replace("-", "_")
+
     def number(self, value: float, digits: int = 1) -> str:
-        """Grouped thousands (both languages group by three with ``,``)."""
-        if float(value).is_integer():
-            return f"{int(value):,}"
-        return f"{value:,.{digits}f}"
+        """The number as written in this language (CLDR, through Babel)."""
+        pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
+        return str(format_decimal(value, format=pattern, locale=self._locale))
 
     def percent(self, share: float) -> str:
-        return f"{share * 100:.1f}%"
+        return str(format_percent(share, format="#,##0.0%", locale=self._locale))
+
+    def date(self, day: date) -> str:
+        """``2026年3月2日`` / ``March 2, 2026``."""
+        return str(format_date(day, format="long", locale=self._locale))
 
 
 def messages(lang: str) -> Messages:

@@ -4,6 +4,7 @@ and no page holds words of its own."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -103,3 +104,6 @@ def test_messages_fill_placeholders() -> None:
         "覆盖报告 2026-03-02 至 2026-03-08"
     )
     assert zh.number(12345) == "12,345"
+    assert zh.date(date(2026, 3, 2)) == "2026年3月2日"
+    assert messages("en").date(date(2026, 3, 2)) == "March 2, 2026"
+    assert messages("en").percent(0.125) == "12.5%"
