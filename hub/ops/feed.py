@@ -170,6 +170,7 @@ class OpsFeed:
                 sessions=tuple(hb.get("sessions", ())),
                 last_seq=dict(hb.get("last_seq", {})),
                 journal_backlog=backlog,
+                journal_oldest_s=hb.get("journal_oldest_s"),
                 media=media,
                 version=str(hb.get("version") or ""),
                 latency_ms=hb.get("latency_ms"),
