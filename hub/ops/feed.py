@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from hub.ops import overview
@@ -378,7 +378,8 @@ class NodeGauges(Collector):
 
     ``dualclass_node_online``, ``dualclass_node_in_lesson{role}``,
     ``dualclass_node_video_fps``, ``dualclass_node_packet_loss_ratio``,
-    ``dualclass_node_journal_backlog``: from the last tick of the feed.
+    ``dualclass_node_journal_backlog``: from the last tick of the feed; and the
+    dashboard's own ``dualclass_hub_ops_pages`` / ``..._pages_dropped_total``.
     """
 
     def __init__(self, feed: OpsFeed) -> None:
@@ -414,3 +415,11 @@ class NodeGauges(Collector):
             if facts.journal_backlog is not None:
                 backlog.add_metric([node], float(facts.journal_backlog))
         yield from (online, lesson, fps, loss, backlog)
+        yield GaugeMetricFamily(
+            "dualclass_hub_ops_pages", "Dashboards streaming now", value=len(self.feed.subscribers)
+        )
+        yield CounterMetricFamily(
+            "dualclass_hub_ops_pages_dropped",
+            "Dashboards dropped for not keeping up (they reconnect)",
+            value=self.feed.dropped,
+        )

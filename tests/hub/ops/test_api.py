@@ -166,10 +166,12 @@ async def test_overview_stream_and_offline_alert(fast: LiveHub) -> None:
         assert detail["state"]["status"] == "live" and detail["events"][0]["type"] == "lesson.start"
         assert (await api.get("/api/ops/lessons/nope")).status_code == 404
         assert (await api.get("/api/ops/lessons/S1?limit=100000")).status_code == 422
+        assert (await api.get("/api/ops/lessons/" + "x" * 5000)).status_code == 422
         metrics = (await api.get("/metrics")).text
         assert 'dualclass_node_online{node="p2"} 0.0' in metrics
         assert 'dualclass_node_in_lesson{node="p2",role="partner"} 1.0' in metrics
         assert 'dualclass_node_video_fps{node="p1"} 25.0' in metrics
+        assert "dualclass_hub_ops_pages 0.0" in metrics  # the stream above has ended
 
 
 async def test_week_coverage_links_to_the_report_in_the_readers_language(fast: LiveHub) -> None:
