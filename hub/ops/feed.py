@@ -87,6 +87,7 @@ class OpsFeed:
         self._cpu_percent = 0.0
         self._redis_ok = True
         self._redis_checked = 0.0
+        self._registered: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._facts: dict[str, overview.NodeFacts] = {}
@@ -150,7 +151,8 @@ class OpsFeed:
 
     def _node_facts(self, now: int) -> dict[str, overview.NodeFacts]:
         tracker = self.hub.tracker
-        names = set(tracker._presence) | set(tracker._heartbeats)
+        # registered boxes never seen yet are shown too (offline, never seen)
+        names = tracker.known() | self._registered
         facts = {}
         for node in sorted(names):
             view = tracker.view(node, now)
@@ -214,6 +216,7 @@ class OpsFeed:
             self._redis_checked = wall
             try:
                 await asyncio.wait_for(self.hub.store.ping(), 2.0)
+                self._registered = set(await asyncio.wait_for(self.hub.store.nodes(), 2.0))
                 self._redis_ok = True
             except Exception:
                 self._redis_ok = False
@@ -302,6 +305,7 @@ class OpsFeed:
         now = now_ms()
         self.window.add(self._sample(now))
         self._maybe_refresh_coverage()
+        health = await self._health(now)  # first: it refreshes the registered boxes
         nodes = self._node_facts(now)
         lessons = self._lesson_facts(now)
         current = conditions(
@@ -316,7 +320,7 @@ class OpsFeed:
             day_start_ms=self._day_start(now),
             lessons=lessons,
             nodes=nodes,
-            hub=await self._health(now),
+            hub=health,
             coverage=self._coverage,
             alerts=alerts,
         )

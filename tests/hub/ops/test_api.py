@@ -59,6 +59,11 @@ async def heartbeat(node: FakeNode, fps: float, sessions: list[str], backlog: in
     await node.send(NodeHeartbeat(id=new_id(), sent=now_ms(), body=body))
 
 
+async def _node(overview: Any, name: str) -> dict[str, Any] | None:
+    doc = await overview()
+    return next((n for n in doc["nodes"] if n["node"] == name), None)
+
+
 async def test_signin_cookie_and_signout(fast: LiveHub) -> None:
     async with httpx.AsyncClient(base_url=fast.url) as api:
         assert (await api.get("/api/ops/overview")).status_code == 401
@@ -172,6 +177,14 @@ async def test_overview_stream_and_offline_alert(fast: LiveHub) -> None:
         assert 'dualclass_node_in_lesson{node="p2",role="partner"} 1.0' in metrics
         assert 'dualclass_node_video_fps{node="p1"} 25.0' in metrics
         assert "dualclass_hub_ops_pages 0.0" in metrics  # the stream above has ended
+
+        # registered but never heard of: listed, offline, never seen
+        await fast.hub.add_node("spare")
+        await wait_for(
+            lambda: _node(overview, "spare"), within=15, what="the registered spare box listed"
+        )
+        spare = await _node(overview, "spare")
+        assert spare is not None and spare["online"] is False and spare.get("last_seen") is None
 
 
 async def test_week_coverage_links_to_the_report_in_the_readers_language(fast: LiveHub) -> None:
