@@ -33,11 +33,22 @@ __all__ = [
     "catalogue",
     "messages",
     "negotiate",
+    "static_file",
 ]
 
 CATALOGUE_DIR = Path(str(resources.files("i18n")))
 LANGS = ("zh-CN", "en")
 DEFAULT_LANG = "zh-CN"
+
+
+def static_file(name: str) -> tuple[Path, str] | None:
+    """``(path, media type)`` of a file pages load from ``/i18n/``: ``i18n.js`` and
+    the catalogues; None for any other name (the routes serving them answer 404)."""
+    if name == "i18n.js":
+        return CATALOGUE_DIR / name, "text/javascript; charset=utf-8"
+    if name.endswith(".json") and name[: -len(".json")] in LANGS:
+        return CATALOGUE_DIR / name, "application/json; charset=utf-8"
+    return None
 
 
 @cache
