@@ -18,6 +18,7 @@ import contextlib
 import logging
 import random
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -27,6 +28,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from broker.exceptions import NotConnected, SubscribeDenied
+from broker.tls import TlsSettings, client_context
 
 __all__ = ["ClientSettings", "Incoming", "MqttLink", "WillSpec"]
 
@@ -65,6 +67,8 @@ class ClientSettings:
     reconnect_max_s: float = 5.0
     timeout_s: float = 10.0
     will: WillSpec | None = None
+    #: MQTT over TLS (``broker.tls``); ``None``: plain TCP (loopback brokers only).
+    tls: TlsSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,8 @@ class MqttLink:
         self._on_connect_task: asyncio.Task[None] | None = None
         self.connects = 0
         self.failures = 0
+        #: Why the last attempt failed (e.g. a certificate the CA did not sign).
+        self.last_error: str | None = None
 
     # ------------------------------------------------------------- lifecycle
 
@@ -198,13 +204,15 @@ class MqttLink:
             # Small messages, latency matters: without this Nagle + delayed ACK add
             # ~40 ms to a QoS 1 round trip on loopback.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            tls_context=client_context(s.tls) if s.tls is not None else None,
         )
 
     async def _supervise(self) -> None:
         delay = self.settings.reconnect_min_s
         while not self._closing:
-            client = self._make_client()
             try:
+                # TLS files are read here: a missing or bad one is retried, not fatal
+                client = self._make_client()
                 async with client:
                     self._client = client
                     for topic, qos in list(self._subscriptions.items()):
@@ -224,6 +232,7 @@ class MqttLink:
                     raise aiomqtt.MqttError("message stream ended")
             except aiomqtt.MqttError as exc:
                 self.failures += 1
+                self.last_error = str(exc)
                 if not self._closing:
                     log.warning(
                         "mqtt %s: %s; retrying in %.2f s", self.settings.client_id, exc, delay
@@ -231,6 +240,10 @@ class MqttLink:
             except SubscribeDenied as exc:
                 self.failures += 1
                 log.error("mqtt %s: %s", self.settings.client_id, exc)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                self.failures += 1
+                self.last_error = f"TLS setup: {exc}"
+                log.error("mqtt %s: cannot set up TLS: %s", self.settings.client_id, exc)
             finally:
                 self._client = None
                 self.connected.clear()

@@ -40,6 +40,9 @@ __all__ = ["Hub", "main", "run"]
 
 log = logging.getLogger("dualclass.hub")
 
+#: Sent with every HTTPS response: browsers use HTTPS for this host for a year.
+HSTS = "max-age=31536000"
+
 
 class _ApiServer(uvicorn.Server):
     """uvicorn without its own signal handling: the hub owns the signals."""
@@ -115,8 +118,16 @@ class Hub(HubCore):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.config.api_host, self.config.api_port))
         self.api_port = sock.getsockname()[1]
+        tls: dict[str, Any] = {}
+        if self.config.api_tls:
+            # HTTPS and WSS from the hub itself; browsers remember to stay on HTTPS
+            tls = {
+                "ssl_certfile": str(self.config.api_cert_file),
+                "ssl_keyfile": str(self.config.api_key_file),
+                "headers": [("strict-transport-security", HSTS)],
+            }
         config = uvicorn.Config(
-            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False
+            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False, **tls
         )
         self._api = _ApiServer(config)
         self._api_task = asyncio.create_task(self._api.serve(sockets=[sock]), name="hub-api")
@@ -235,6 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mqtt-port", type=int)
     parser.add_argument("--client-id", dest="mqtt_client_id", help="MQTT client id base")
     parser.add_argument("--redis-url")
+    parser.add_argument("--api-cert-file", type=Path, help="serve HTTPS/WSS: certificate (PEM)")
+    parser.add_argument("--api-key-file", type=Path, help="serve HTTPS/WSS: private key (PEM)")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     return parser
 

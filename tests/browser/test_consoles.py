@@ -44,7 +44,7 @@ async def _open(context: Any, url: str) -> Any:
 
 
 async def test_tutor_console_shows_the_lead(live: LiveHub, browser_context: Any) -> None:
-    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     async with media_peer(live.url, lead_join, source=1) as lead:
         page = await _open(
             browser_context, f"{live.url}/console/tutor?token={token(JoinRole.TUTOR, node='p1')}"
@@ -68,7 +68,8 @@ async def test_tutor_console_shows_the_lead(live: LiveHub, browser_context: Any)
 async def test_lead_console_video_reaches_a_partner(live: LiveHub, browser_context: Any) -> None:
     p1_join = SignalJoin(node="p1", secret=live.secret("p1"), session="S1", events=False)
     async with media_peer(live.url, p1_join) as p1:
-        page = await _open(browser_context, f"{live.url}/console/lead?token={token(JoinRole.LEAD)}")
+        url = f"{live.url}/console/lead?camera=1&token={token(JoinRole.LEAD)}"
+        page = await _open(browser_context, url)
         await wait_for(
             lambda: p1.rtc.slot(Slot.MAIN).decoded >= 30, within=20, what="p1 decodes the lead"
         )

@@ -42,7 +42,9 @@ async def media_peer(
     """Join, answer the hub's offer (sending the pattern of ``source`` if given)."""
     async with SignalClient(url, join) as client:
         joined = await client.joined()
-        role = _MEDIA_ROLES.get(joined.role, Role.OBSERVER)
+        # a console that only watches (no camera) gets an observer's layout
+        camera = joined.camera or join.token is None
+        role = _MEDIA_ROLES.get(joined.role, Role.OBSERVER) if camera else Role.OBSERVER
         video: MediaStreamTrack | None = None
         if source is not None:
             video = VideoTestSource(source, width=640, height=480, fps=15)
