@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from hub.api import create_app
 from hub.config import HubConfig
@@ -61,6 +61,8 @@ class Hub(HubCore):
         self.force_exit = False
         self.api_port: int | None = None
         self._routers = routers
+        #: The FastAPI application once the API runs (tests reach its services here).
+        self.app: FastAPI | None = None
         self._api: _ApiServer | None = None
         self._api_task: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
@@ -114,6 +116,7 @@ class Hub(HubCore):
 
     async def _start_api(self) -> None:
         app = create_app(self, routers=self._routers)
+        self.app = app
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.config.api_host, self.config.api_port))

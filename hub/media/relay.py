@@ -44,7 +44,7 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from av.frame import Frame
 
-from broker.ice import rtc_configuration
+from broker.ice import rtc_configuration, selected_pair_types
 from hub.media import aiortc_internals as internals
 from hub.media.bitstream import is_keyframe
 from hub.media.codecs import same_codec, slot_preferences, upstream_preferences
@@ -402,3 +402,9 @@ class SessionRelay:
 
     def participants(self) -> Iterable[str]:
         return list(self._participants)
+
+    def candidate_types(self, participant_id: str) -> tuple[str, str] | None:
+        """(hub side, participant side) ICE candidate types carrying this participant's
+        media, e.g. ``("host", "relay")`` when it comes through a TURN server."""
+        participant = self._participants.get(participant_id)
+        return None if participant is None else selected_pair_types(participant.pc)

@@ -16,8 +16,7 @@ import pytest
 
 from simulators.demo import run_demo
 
-from .conftest import browser_skip_reason
-from .test_consoles import FRAMES_DECODED
+from .conftest import FRAMES_DECODED, browser_skip_reason, wait_frames
 
 pytestmark = [
     pytest.mark.browser,
@@ -34,15 +33,11 @@ async def _watch(context: Any, url: str) -> Any:
     page.on("console", lambda msg: print("console:", msg.text))
     await page.goto(url)
     await page.wait_for_function("() => window.dc && window.dc.answered === true", timeout=30_000)
-    await page.wait_for_function(
-        f"async () => (await ({FRAMES_DECODED})()) >= 20", timeout=30_000
-    )
+    await wait_frames(page, 20, timeout=30)
     return page
 
 
-async def test_demo_links_work_for_the_whole_lesson(
-    tmp_path: Path, browser_context: Any
-) -> None:
+async def test_demo_links_work_for_the_whole_lesson(tmp_path: Path, browser_context: Any) -> None:
     async def during(links: dict[str, str]) -> dict[str, Any]:
         names = list(links)
         pages = dict(

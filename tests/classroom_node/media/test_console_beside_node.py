@@ -40,9 +40,7 @@ class _Host:
 async def test_tutor_console_watches_beside_its_node_then_borrows_the_camera(
     live: LiveHub,
 ) -> None:
-    settings = MediaSettings(
-        hub_url=live.url, width=320, height=240, fps=15, stats_interval_s=0.5
-    )
+    settings = MediaSettings(hub_url=live.url, width=320, height=240, fps=15, stats_interval_s=0.5)
     node = NodeMedia(_Host(_Creds("p1", live.secret("p1"))), settings)
     lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     watch = SignalJoin(token=token(JoinRole.TUTOR, node="p1"), role="tutor")
@@ -97,18 +95,19 @@ async def test_tutor_console_watches_beside_its_node_then_borrows_the_camera(
                 )
                 # the node keeps asking and is refused while the tablet holds it
                 await wait_for(
-                    lambda: "S1" not in node.sessions
-                    or node.sessions["S1"] is not node_media,
+                    lambda: "S1" not in node.sessions or node.sessions["S1"] is not node_media,
                     within=10,
                     what="the node retrying",
                 )
                 assert not tablet.client.closed.is_set()
             # the tablet let go: the node has its camera back, on its own
             await wait_for(
-                lambda: "S1" in node.sessions
-                and node.sessions["S1"].connected.is_set()
-                and node.sessions["S1"].joined is not None
-                and node.sessions["S1"].joined.participant == "p1",
+                lambda: (
+                    "S1" in node.sessions
+                    and node.sessions["S1"].connected.is_set()
+                    and node.sessions["S1"].joined is not None
+                    and node.sessions["S1"].joined.participant == "p1"
+                ),
                 within=15,
                 what="the node taking its camera back",
             )
