@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -48,7 +48,7 @@ from simulators.stats import latency_summary, lost_events, node_row
 __all__ = ["During", "main", "run_demo"]
 
 #: A coroutine run beside the lesson with the printed console links (tests).
-During = Callable[[dict[str, str]], Awaitable[Any]]
+During = Callable[[dict[str, str]], Coroutine[Any, Any, Any]]
 
 
 def describe(event: Event) -> str:
@@ -233,7 +233,9 @@ async def run_demo(
         links = await _console_links(run, session, partner_ids[-1])
         for name, url in links.items():
             say(f"  {name:<15} {url}")
-        helper = asyncio.create_task(during(links)) if during is not None else None
+        helper: asyncio.Task[Any] | None = None
+        if during is not None:
+            helper = asyncio.create_task(during(links), name="demo-during")
         local_api = nodes[partner_ids[0]].api
         if local_api is not None and getattr(local_api, "base_url", None):
             say(f"  tablet     {local_api.base_url}/v1/state  ({partner_ids[0]}'s local input API)")
