@@ -43,11 +43,11 @@ from pydantic_settings import (
 
 from broker.admin import BrokerFiles
 from broker.client import ClientSettings
-from broker.iceservers import IceServerSpec
 from broker.tls import TlsSettings, plain_allowed
 from hub.exceptions import ConfigError
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
+from webrtc.iceservers import IceServerSpec
 
 __all__ = ["HubConfig", "read_config_file", "stack_values"]
 

@@ -26,13 +26,13 @@ from typing import Any
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 
-from broker.ice import rtc_configuration, rtc_ice_servers, selected_pair_types
 from classroom_node.media.exceptions import NodeMediaError
 from classroom_node.media.signalclient import SignalClient
 from classroom_node.media.sinks import Recorder, StatsSink
 from classroom_node.media.sources import Source
 from protocols.messages import MediaStats
 from protocols.signalling import SignalJoin, SignalJoined
+from webrtc.ice import rtc_configuration, rtc_ice_servers, selected_pair_types
 
 __all__ = ["SessionMedia"]
 

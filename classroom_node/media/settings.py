@@ -26,7 +26,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from broker.iceservers import IceServerSpec
+from webrtc.iceservers import IceServerSpec
 
 __all__ = ["MediaSettings"]
 

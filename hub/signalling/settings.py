@@ -7,14 +7,14 @@ the tests configure it without touching ``HubConfig``:
     JSON list of the only host addresses ICE may offer, e.g. ``["127.0.0.1"]``.
     Set it in tests and the local stack (WEBRTC-LOOPBACK.md: media must stay on
     127.0.0.1 there); leave it unset in production, where aioice discovers the
-    machine's interfaces. Applied process-wide (``broker.ice``) when the first
+    machine's interfaces. Applied process-wide (``webrtc.ice``) when the first
     peer joins.
 ``DUALCLASS_VIDEO_CODEC``
     The sessions' video codec (default ``video/VP8``, which every browser sends).
 
 The STUN/TURN servers (``ice_servers``, ``turn_secret``, ``turn_ttl_s``) come from
 the hub's config (``HubConfig``), copied in by ``hub.api.signalling``: every join
-gets the list with TURN credentials minted for it (``broker.iceservers``), and
+gets the list with TURN credentials minted for it (``webrtc.iceservers``), and
 the relay's own peer connections use it too (a hub behind NAT needs TURN as well).
 """
 
@@ -25,9 +25,9 @@ from typing import Any
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from broker.ice import restrict_host_addresses, rtc_ice_servers
-from broker.iceservers import IceServerSpec, ice_servers_for
 from hub.media.relay import RelaySettings
+from webrtc.ice import restrict_host_addresses, rtc_ice_servers
+from webrtc.iceservers import IceServerSpec, ice_servers_for
 
 __all__ = ["SignallingSettings"]
 

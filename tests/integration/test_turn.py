@@ -35,8 +35,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from broker.certs import Issued, LocalCa
-from broker.ice import LOOPBACK, restrict_host_addresses
-from broker.iceservers import IceServerSpec
 from broker.localstack import MosquittoServer, RedisServer, free_port, wait_for_port
 from broker.render import ListenerTls
 from hub.media.routing import Slot
@@ -49,6 +47,8 @@ from tests.conftest import HUB_SECRET, HUB_USER
 from tests.hub.hubkit import hub_config, running_hub, wait_for
 from tests.hub.signalling.peers import media_peer, token
 from tests.netns import Island, island, island_skip_reason
+from webrtc.ice import LOOPBACK, restrict_host_addresses
+from webrtc.iceservers import IceServerSpec
 
 REPO = Path(__file__).resolve().parents[2]
 TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
