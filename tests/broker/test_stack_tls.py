@@ -30,7 +30,8 @@ async def test_tls_stack_serves_mqtt_over_tls_with_its_own_ca(tmp_path: Path) ->
         data = json.loads(info.path.read_text())
         assert info.tls and info.ca_file is not None and info.ca_file.exists()
         assert (info.path.stat().st_mode & 0o777) == 0o600
-        assert (Path(data["api"]["key_file"]).stat().st_mode & 0o777) == 0o600
+        key_file = Path(data["api"]["key_file"])
+        assert (key_file.stat().st_mode & 0o777) == 0o600  # noqa: ASYNC240
         password = data["mqtt"]["hub_password"]
         # the hub reading this stack file trusts the CA and checks the name
         config = HubConfig.load(stack_file=info.path)
