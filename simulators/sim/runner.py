@@ -238,7 +238,8 @@ async def run_sim(options: RunOptions, out: TextIO | None = sys.stdout) -> dict[
     live = _Live(out, plan, len(faults))
     registered = False
     report: dict[str, Any] = {"interrupted": False}
-    bars = out is not None
+    # progress bars on a terminal; a log (CI, nohup) gets plain phase lines instead
+    bars = out is not None and out.isatty()
     try:
         say(
             f"dualclass sim {prefix}: {len(plan.sessions)} sessions x (1 lead + "
@@ -252,6 +253,7 @@ async def run_sim(options: RunOptions, out: TextIO | None = sys.stdout) -> dict[
             + ("   (own local stack)" if deployment.local else "   (existing deployment)")
         )
         registered = True
+        say(f"  registering {len(plan.nodes)} classrooms, their schools and nodes")
         with tqdm(
             total=3 * len(plan.nodes), desc="registering", disable=not bars, leave=False
         ) as bar:
@@ -279,6 +281,7 @@ async def run_sim(options: RunOptions, out: TextIO | None = sys.stdout) -> dict[
                     media_hub_url=deployment.base_url if options.media else None,
                 )
             )
+        say(f"  starting {len(plan.nodes)} classroom nodes in {plan.workers} processes")
         await _expect(
             pipes, "ready", plan.workers, 60 + 0.3 * len(plan.nodes), "the nodes to start"
         )

@@ -404,9 +404,7 @@ class Worker:
         control = asyncio.create_task(self.control())
         if self.spec.media_hub_url:
             await self.start_media()
-        players: asyncio.Future[Any] = asyncio.gather(
-            *(self.play(b) for b in self.books.values())
-        )
+        players: asyncio.Future[Any] = asyncio.gather(*(self.play(b) for b in self.books.values()))
         stop_wait: asyncio.Future[Any] = asyncio.ensure_future(self.stopping.wait())
         await asyncio.wait([players, stop_wait], return_when=asyncio.FIRST_COMPLETED)
         if self.stopping.is_set():
