@@ -195,6 +195,13 @@ def html_report(report: dict[str, Any], path: Path) -> None:
         f"<td>{s['latency_ms']['p50']}</td><td>{s['latency_ms']['p99']}</td><td>{s['latency_ms']['max']}</td></tr>"
         for s in report.get("per_session", [])
     )
+    plan_text = html.escape(
+        ", ".join(f"{k} {v}" for k, v in report.get("plan", {}).items() if k != "mix")
+        + " · mix "
+        + ", ".join(f"{k}={v:g}/min" for k, v in report.get("plan", {}).get("mix", {}).items())
+    )
+    if not fault_rows:
+        fault_rows = '<tr><td colspan="5">无 none</td></tr>'
     images = "".join(f'<img alt="plot" src="data:image/png;base64,{p}">' for p in plots)
     page = f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">

@@ -68,7 +68,9 @@ class WorkerSpec:
     drain_timeout_s: float = 60.0
     #: media: the lead's hub URL (None: events only)
     media_hub_url: str | None = None
-    media_fps: int = 15
+    media_fps: int = 30
+    media_width: int = 320
+    media_height: int = 240
 
 
 @dataclass
@@ -435,6 +437,8 @@ class Worker:
                     plan,
                     self.spec.media_hub_url,
                     fps=self.spec.media_fps,
+                    width=self.spec.media_width,
+                    height=self.spec.media_height,
                 )
             )
 
@@ -469,6 +473,10 @@ class _Unbounded(list[Any]):
 def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     """Entry of a worker process (spawned)."""
     logging.basicConfig(level=logging.ERROR)
+    # paho and asyncio complain about sockets closed under them while hundreds of
+    # nodes shut down at once; the report carries what matters
+    for noisy in ("mqtt", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
     # Ctrl-C reaches the whole process group: the main process decides (it sends
     # "stop" and cleans up), so workers ignore SIGINT themselves.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
