@@ -211,7 +211,7 @@ table{{border-collapse:collapse;margin:1em 0}}
 td,th{{border:1px solid #ccc;padding:.2em .6em;text-align:left}}
 img{{max-width:100%;display:block;margin:1em 0}}</style></head><body>
 <h1>负载模拟报告 Load simulation report</h1>
-<p>{html.escape(str(report.get("plan", {})))}</p>
+<p>{plan_text}</p>
 <table>{table}</table>
 {images}
 <h2>故障 Faults</h2>
