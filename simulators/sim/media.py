@@ -27,16 +27,16 @@ from typing import Any
 from aiortc import RTCRtpCodecParameters, RTCSessionDescription
 from aiortc.jitterbuffer import JitterFrame
 
-from broker.ice import restrict_host_addresses
 from classroom_node.media.runner import NodeMedia
 from classroom_node.media.settings import MediaSettings
 from classroom_node.media.signalclient import SignalClient
 from classroom_node.media.sinks import SlotStats, StatsSink
 from classroom_node.node import ClassroomNode
-from hub.media.participant import ParticipantPeer, ReceivedSlot
 from hub.media.routing import Role
 from protocols.signalling import SignalJoin
+from simulators.media.participant import ParticipantPeer, ReceivedSlot
 from simulators.sim.plan import SessionPlan
+from webrtc.ice import restrict_host_addresses
 
 __all__ = ["FrameCounter", "start_session_media"]
 

@@ -10,11 +10,11 @@ import pytest
 from aiortc import RTCSessionDescription
 from av.stream import Stream
 
-from hub.media import aiortc_internals as internals
 from hub.media.exceptions import NegotiationError, RoutingError
 from hub.media.relay import RelayMode, RelaySettings, SessionRelay
 from hub.media.routing import Role, Slot
 from hub.media.tracks import EncodedFrameTrack
+from webrtc import aiortc_internals as internals
 
 from .helpers import LEAD_SOURCE, Lesson, wait_until
 
