@@ -25,7 +25,7 @@ import os
 import secrets
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,18 @@ class StackInfo:
 
     path: Path
     data: dict[str, Any]
+    #: The live server objects, when this process started them (``"mosquitto"``,
+    #: ``"redis"``): fault injection kills and respawns them on the same port.
+    servers: dict[str, MosquittoServer | RedisServer] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def record_pids(self) -> None:
+        """Write the servers' current pids to ``stack.json`` (after a respawn), so
+        ``stack down`` stops the processes that run now."""
+        pids = {name: server.pid for name, server in self.servers.items() if server.pid}
+        self.data["pids"] = {**self.data.get("pids", {}), **pids}
+        write_private(self.path, json.dumps(self.data, indent=2) + "\n")
 
     @property
     def mqtt_port(self) -> int:
@@ -122,7 +134,7 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
         "started_at": time.time(),
     }
     write_private(directory / "stack.json", json.dumps(data, indent=2) + "\n")
-    return StackInfo(directory / "stack.json", data)
+    return StackInfo(directory / "stack.json", data, {"mosquitto": mosquitto, "redis": redis})
 
 
 def stack_down(directory: Path = DEFAULT_STACK_DIR, *, timeout: float = 10.0) -> list[str]:

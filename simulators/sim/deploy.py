@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import re
-import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +24,9 @@ from typing import Any
 
 import httpx
 
-from broker.localstack import wait_for_port
+from broker.localstack import free_port
 from broker.stack import StackInfo, stack_down, stack_up
-from simulators.harness import HubProcess
+from simulators.faults import ChildProcess, ServerFaults, hub_process
 from simulators.sim.plan import SimPlan
 
 __all__ = ["ApiError", "Deployment", "LocalDeployment", "RemoteDeployment", "parse_metrics"]
@@ -86,17 +83,6 @@ def proc_sample(pid: int) -> ProcSample | None:
     if match:
         rss = int(match.group(1)) / 1024
     return ProcSample(cpu, rss)
-
-
-def _alive_or_reap(pid: int) -> bool:
-    """True while ``pid`` runs; reaps it if it is our dead child (no zombie)."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 class Deployment:
@@ -319,7 +305,12 @@ class RemoteDeployment(Deployment):
 
 
 class LocalDeployment(Deployment):
-    """Its own Mosquitto, Redis and hub under ``workdir`` (torn down by ``stop``)."""
+    """Its own Mosquitto, Redis and hub under ``workdir`` (torn down by ``stop``).
+
+    Service faults use ``simulators.faults``, the chaos suite's tools: the hub is a
+    ``ChildProcess`` (SIGKILL, start again with the same argv), Mosquitto and Redis
+    are ``ServerFaults`` around the stack's own server objects (SIGKILL, respawn on
+    the same port with the same files)."""
 
     local = True
 
@@ -327,13 +318,19 @@ class LocalDeployment(Deployment):
         super().__init__()
         self.workdir = workdir
         self.stack: StackInfo | None = None
-        self.hub: HubProcess | None = None
+        self.hub: ChildProcess | None = None
+        self.services: dict[str, ServerFaults] = {}
 
     async def start(self) -> None:
         self.stack = await asyncio.to_thread(stack_up, self.workdir / "stack")
-        self.hub = HubProcess(self.stack, self.workdir / "hub")
-        await self.hub.start(timeout=60)
-        self.base_url = self.hub.base_url
+        self.services = {
+            "broker": ServerFaults(self.stack.servers["mosquitto"]),
+            "redis": ServerFaults(self.stack.servers["redis"]),
+        }
+        port = free_port()
+        self.hub = hub_process(self.stack.path, self.workdir / "hub", api_port=port)
+        await asyncio.to_thread(self.hub.start, 60)
+        self.base_url = f"http://127.0.0.1:{port}"
         self.admin_key = str(self.stack.data["admin_key"])
         self.mqtt_host = "127.0.0.1"
         self.mqtt_port = self.stack.mqtt_port
@@ -343,20 +340,14 @@ class LocalDeployment(Deployment):
     async def stop(self) -> None:
         await self.close()
         if self.hub is not None:
-            await self.hub.stop()
+            await asyncio.to_thread(self.hub.terminate)
         await asyncio.to_thread(stack_down, self.workdir / "stack")
 
     def _pid(self, service: str) -> int | None:
         if service == "hub":
-            proc = self.hub.proc if self.hub is not None else None
-            return proc.pid if proc is not None and proc.poll() is None else None
-        assert self.stack is not None
-        data = json.loads(self.stack.path.read_text())
-        pid = data.get("pids", {}).get({"broker": "mosquitto", "redis": "redis"}[service])
-        return int(pid) if pid else None
-
-    def hub_pid(self) -> int | None:
-        return self._pid("hub")
+            return self.hub.pid if self.hub is not None and self.hub.alive else None
+        faults = self.services.get(service)
+        return faults.pid if faults is not None and faults.alive else None
 
     def service_samples(self) -> dict[str, ProcSample]:
         out: dict[str, ProcSample] = {}
@@ -372,47 +363,15 @@ class LocalDeployment(Deployment):
         if service == "hub":
             assert self.hub is not None
             await asyncio.to_thread(self.hub.kill)
-            return
-        pid = self._pid(service)
-        if pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _alive_or_reap(pid):
-            await asyncio.sleep(0.02)
+        else:
+            await asyncio.to_thread(self.services[service].kill)
 
     async def restart(self, service: str) -> None:
         """Start the service again on the same port with the same files."""
         if service == "hub":
             assert self.hub is not None
-            await self.hub.start(timeout=60)
+            await asyncio.to_thread(self.hub.start, 60)
             return
         assert self.stack is not None
-        base = self.stack.path.parent
-        if service == "broker":
-            name, argv = (
-                "mosquitto",
-                ["mosquitto", "-c", str(base / "mosquitto" / "mosquitto.conf")],
-            )
-            port = self.stack.mqtt_port
-            log = base / "mosquitto" / "stdout.log"
-        else:
-            name, argv = "redis", ["redis-server", str(base / "redis" / "redis.conf")]
-            port = int(self.stack.redis_url.rsplit(":", 1)[1].split("/", 1)[0])
-            log = base / "redis" / "stdout.log"
-        with log.open("ab") as out:
-            proc = subprocess.Popen(  # noqa: ASYNC220 - a one-off spawn
-                argv,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        await asyncio.to_thread(wait_for_port, "127.0.0.1", port, proc=proc)
-        if service == "broker":
-            (base / "mosquitto" / "mosquitto.pid").write_text(f"{proc.pid}\n")
-        data = json.loads(self.stack.path.read_text())
-        data.setdefault("pids", {})[name] = proc.pid
-        self.stack.path.write_text(json.dumps(data, indent=2) + "\n")
-        self.stack.data["pids"] = data["pids"]
+        await asyncio.to_thread(self.services[service].restart)
+        self.stack.record_pids()

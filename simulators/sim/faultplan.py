@@ -2,7 +2,11 @@
 
 Grammar (times: ``90``, ``90s``, ``1m30s``, ``500ms``)::
 
-    AT:cut:TARGET:HOLD     cut the classrooms' network at AT for HOLD, then restore
+    AT:cut:TARGET:HOLD[:MODE]
+                           cut the classrooms' network at AT for HOLD, then restore;
+                           MODE: reset (default: connections reset), refuse (new
+                           connections refused too), blackhole (bytes vanish, only
+                           keepalives notice)
     AT:kill:hub|broker|redis[:DOWN]
                            SIGKILL the service at AT; start it again after DOWN
                            (default 1 s), as systemd's Restart= would
@@ -33,6 +37,7 @@ __all__ = [
 
 Kind = Literal["cut", "kill"]
 SERVICES = ("hub", "broker", "redis")
+CUT_MODES = ("reset", "refuse", "blackhole")
 _DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$")
 _TARGET = re.compile(r"^(?:all|lead|p\d+|s\d+|s\d+\.(?:lead|p\d+))$")
 #: No fault lasts longer than a day; no schedule has more entries than this.
@@ -46,6 +51,8 @@ class FaultSpec:
     target: str
     #: cut: how long the network stays cut; kill: how long the service stays down
     hold_s: float
+    #: cut: how the path fails (``simulators.faults.CutMode`` values)
+    mode: str = "reset"
 
     def label(self) -> str:
         return f"{self.at_s:g}s:{self.kind}:{self.target}:{self.hold_s:g}s"
@@ -76,7 +83,7 @@ def parse_fault(text: str) -> FaultSpec:
     kind = parts[1]
     target = parts[2]
     if kind == "cut":
-        if len(parts) != 4:
+        if len(parts) not in (4, 5):
             raise ValueError(f"fault {text!r}: a cut needs a hold time (AT:cut:TARGET:HOLD)")
         if not _TARGET.match(target):
             raise ValueError(
@@ -85,7 +92,10 @@ def parse_fault(text: str) -> FaultSpec:
         hold = parse_duration(parts[3])
         if hold <= 0:
             raise ValueError(f"fault {text!r}: the hold time must be positive")
-        return FaultSpec(at, "cut", target, hold)
+        mode = parts[4] if len(parts) == 5 else "reset"
+        if mode not in CUT_MODES:
+            raise ValueError(f"fault {text!r}: cut mode {mode!r} is not one of {CUT_MODES}")
+        return FaultSpec(at, "cut", target, hold, mode)
     if kind == "kill":
         if target not in SERVICES or len(parts) > 4:
             raise ValueError(f"fault {text!r}: kill one of {', '.join(SERVICES)} (AT:kill:hub)")

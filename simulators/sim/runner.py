@@ -367,6 +367,7 @@ async def _running(
             "kind": fault.kind,
             "target": fault.target,
             "hold_s": fault.hold_s,
+            "mode": fault.mode if fault.kind == "cut" else None,
             "fired_at_s": round(time.time() - start, 2),
             "recovery_s": None,
         }
@@ -378,7 +379,13 @@ async def _running(
             workers = sorted({owner[n] for n in nodes})
             for w in workers:
                 pipes.send(
-                    w, {"t": "cut", "fault": i, "nodes": [n for n in nodes if owner[n] == w]}
+                    w,
+                    {
+                        "t": "cut",
+                        "fault": i,
+                        "mode": fault.mode,
+                        "nodes": [n for n in nodes if owner[n] == w],
+                    },
                 )
             await asyncio.sleep(fault.hold_s)
             expected_reports[i] = len(workers)

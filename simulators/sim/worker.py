@@ -34,7 +34,7 @@ from classroom_node.config import NodeConfig
 from classroom_node.exceptions import InvalidEvent, SessionError
 from classroom_node.node import ClassroomNode, OnEvent
 from protocols.messages import Event
-from simulators.faults import TcpProxy
+from simulators.faults import CutMode, TcpProxy
 from simulators.script import Step
 from simulators.sim.plan import Mix, SessionPlan, session_timeline
 
@@ -319,9 +319,10 @@ class Worker:
             message = await self.recv()
             kind = message.get("t")
             if kind == "cut":
+                mode = CutMode(message.get("mode", "reset"))
                 for node in message["nodes"]:
                     if node in self.proxies:
-                        self.proxies[node].cut()
+                        self.proxies[node].cut(mode)
             elif kind == "restore":
                 for node in message["nodes"]:
                     if node in self.proxies:

@@ -181,3 +181,10 @@ def test_capacity_steps_double_then_bisect() -> None:
     assert not holds(report, Targets(p99_ms=50))
     assert not holds(report, Targets(media=True, fps_min=25))
     assert not holds(report | {"events": {"lost": 1}}, Targets())
+
+
+def test_cut_modes() -> None:
+    assert parse_fault("10s:cut:p1:5s").mode == "reset"
+    assert parse_fault("10s:cut:all:5s:blackhole").mode == "blackhole"
+    with pytest.raises(ValueError):
+        parse_fault("10s:cut:p1:5s:unplug")
