@@ -229,6 +229,8 @@ class MqttLink:
         self.failures = 0
         #: PUBACKs that said the broker did not take a message (see ``publish``).
         self.undelivered = 0
+        #: Messages received (all connections).
+        self.received = 0
 
     # ------------------------------------------------------------- lifecycle
 
@@ -346,6 +348,7 @@ class MqttLink:
                     async for message in client.messages:
                         payload = message.payload
                         data = payload if isinstance(payload, bytes | bytearray) else b""
+                        self.received += 1
                         await self._incoming.put(
                             Incoming(
                                 str(message.topic),

@@ -141,14 +141,8 @@ class MosquittoServer(_Process):
     def conf_path(self) -> Path:
         return self.workdir / "mosquitto.conf"
 
-    def write_files(self) -> None:
-        """(Re)render the three files from the current users and sessions."""
-        from broker.render import hash_password
-
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if not self.port:
-            self.port = free_port(self.host)
-        settings = BrokerSettings(
+    def _settings(self) -> BrokerSettings:
+        return BrokerSettings(
             port=self.port,
             bind=self.host,
             password_file=self.workdir / "passwd",
@@ -158,19 +152,45 @@ class MosquittoServer(_Process):
             max_queued_messages=self.max_queued_messages,
             run_as=getpass.getuser(),
         )
+
+    def write_conf(self) -> None:
+        """Render mosquitto.conf only (credentials stay as whoever wrote them last)."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if not self.port:
+            self.port = free_port(self.host)
+        settings = self._settings()
         if settings.persistence_dir is not None:
             settings.persistence_dir.mkdir(exist_ok=True)
+        _write_private(self.conf_path, render_conf(settings))
+
+    def write_files(self) -> None:
+        """(Re)render the three files from the current users and sessions."""
+        from broker.render import hash_password
+
+        self.write_conf()
+        settings = self._settings()
+        if settings.persistence_dir is not None:
+            settings.persistence_dir.mkdir(exist_ok=True)
+        from broker.render import hub_link_users
+
         hashed = {name: hash_password(secret) for name, secret in self.users.items()}
+        for hub in self.hub_users:
+            if hub in hashed:
+                hashed[hub_link_users(hub)[1]] = hashed[hub]
         _write_private(settings.password_file, render_passwords(hashed))
         nodes = {u: self.node_sessions.get(u, []) for u in self.users if u not in self.hub_users}
         _write_private(
             settings.acl_file,
             render_acl(hub_users=self.hub_users, node_sessions=nodes, prefix=self.prefix),
         )
-        _write_private(self.conf_path, render_conf(settings))
 
-    def start(self) -> MosquittoServer:
-        self.write_files()
+    def start(self, *, render_credentials: bool = True) -> MosquittoServer:
+        """Render the files and start. ``render_credentials=False`` keeps the password
+        file and ACL as they are (a restart: the hub rendered them from its registry)."""
+        if render_credentials:
+            self.write_files()
+        else:
+            self.write_conf()
         binary = _binary("mosquitto", ["/usr/sbin/mosquitto"])
         self._spawn([binary, "-c", str(self.conf_path)], self.workdir / "stdout.log")
         self._write_pid()

@@ -37,6 +37,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -81,6 +82,17 @@ from protocols.topics import TopicKind, Topics
 __all__ = ["ClassroomNode", "NodeStats", "OnEvent", "Rejection", "Submitted"]
 
 log = logging.getLogger("dualclass.node")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("dualclass")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+#: Sent in every heartbeat so operators see which software each classroom box runs.
+_VERSION = _version()[:64]
 
 #: ``on_event(session, event, applied_at_ms)``: called once per applied event.
 OnEvent = Callable[[str, Event, int], None]
@@ -185,6 +197,8 @@ class ClassroomNode:
         self.force_exit = False
         self.started = False
         self.started_at = 0.0
+        #: worst sequenced -> applied delay since the last heartbeat (reported, then reset)
+        self._worst_latency_ms: float | None = None
         self.journal = Journal(
             config.state_dir / "journal" / "outbound.jsonl",
             fsync=config.journal_fsync,
@@ -197,6 +211,7 @@ class ClassroomNode:
         self.link: MqttLink | None = None
         self.api: Any = None
         self._send_lock = asyncio.Lock()
+        self._sent_waiters: dict[str, asyncio.Future[bool]] = {}
         self._journal_kick = asyncio.Event()
         self._resync_kick = asyncio.Event()
         self._denied: dict[str, float] = {}
@@ -439,36 +454,38 @@ class ClassroomNode:
             payload = encode(message, max_size=self.config.max_payload)
         except MessageTooLarge as exc:
             raise InvalidEvent(type_, [str(exc)]) from None
-        async with self._send_lock:
-            try:
-                self.journal.append(to_jsonable(message), self._clock())
-            except JournalFull:
-                self.stats.journal_full += 1
-                raise
-            link = self.link
-            first_in_line = len(self.journal) - self.journal.in_flight == 1
-            if (
-                first_in_line
-                and self.journal.in_flight < self.config.send_window
-                and link is not None
-                and link.connected.is_set()
-            ):
-                try:
-                    await link.publish(
-                        self.topics.node_up(self.node_id), payload, need_subscriber=True
-                    )
-                except NotDelivered:
-                    self.stats.undelivered += 1
-                    self.journal.unsent(message.id, self._clock(), _UNDELIVERED_RETRY_S)
-                except NotConnected:
-                    pass
-                else:
-                    self.journal.sent(message.id, self._clock())
-                    self.stats.sent += 1
-                    return Submitted(message.id, "sent")
-            self.stats.journaled += 1
+        del payload  # encoded only to check the size; the journal loop sends it
+        try:
+            self.journal.append(to_jsonable(message), self._clock())
+        except JournalFull:
+            self.stats.journal_full += 1
+            raise
+        # The journal loop is the one sender (order, window, retries); wait a moment
+        # for it so the caller learns whether the broker took the event. A link that
+        # hangs (a black-holed path) must not hang the local API: after
+        # ``submit_wait_s`` the answer is "queued" and the loop carries on.
         self._journal_kick.set()
+        if not self.connected:
+            self.stats.journaled += 1
+            return Submitted(message.id, "queued")
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._sent_waiters[message.id] = waiter
+        try:
+            sent = await asyncio.wait_for(asyncio.shield(waiter), self.config.submit_wait_s)
+        except TimeoutError:
+            sent = False
+        finally:
+            self._sent_waiters.pop(message.id, None)
+        if sent:
+            self.stats.sent += 1
+            return Submitted(message.id, "sent")
+        self.stats.journaled += 1
         return Submitted(message.id, "queued")
+
+    def _tell_waiter(self, message_id: str, sent: bool) -> None:
+        waiter = self._sent_waiters.pop(message_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(sent)
 
     @staticmethod
     def _build(type_: str, body: dict[str, Any], session: str) -> Envelope:
@@ -509,12 +526,22 @@ class ClassroomNode:
                 except NotDelivered:
                     self.stats.undelivered += 1
                     self.journal.unsent(message_id, self._clock(), _UNDELIVERED_RETRY_S)
+                    self._unsent_waiters()
                     return
                 except NotConnected:
                     self.journal.unsent(message_id, self._clock())
+                    self._unsent_waiters()
                     return
                 self.journal.sent(message_id, self._clock())
                 self.stats.journal_sent += 1
+                self._tell_waiter(message_id, True)
+
+    def _unsent_waiters(self) -> None:
+        """Submitters whose event this round did not send: they hear "queued" now."""
+        for message_id in list(self._sent_waiters):
+            entry = self.journal.entry(message_id)
+            if entry is None or entry.sent_at is None:
+                self._tell_waiter(message_id, False)
 
     def _confirm_seen(self, event: Envelope) -> None:
         """Our own event is in the session's stream: it may leave the journal."""
@@ -611,6 +638,9 @@ class ClassroomNode:
             journal_oldest_s=round(self.journal.oldest_age(self._clock()), 3),
             last_seq={sid: self._views[sid].last_seq for sid in joined[:64]},
             media=self.media_stats or MediaStats(),
+            version=_VERSION,
+            latency_ms=self._worst_latency_ms,
+            rejected=self.stats.rejected,
         )
         message = NodeHeartbeat(id=new_id(), sent=now_ms(), body=body)
         try:
@@ -619,6 +649,7 @@ class ClassroomNode:
         except NotConnected:
             return False
         self.stats.heartbeats += 1
+        self._worst_latency_ms = None
         return True
 
     # ================================================================ receiving
@@ -752,6 +783,10 @@ class ClassroomNode:
         log_file = self.store.log(view.session)
         for item in applied:
             log_file.append(to_jsonable(item.event))
+            if item.event.ts is not None:
+                delay = float(min(max(item.applied_at_ms - item.event.ts, 0), 86_400_000))
+                worst = self._worst_latency_ms
+                self._worst_latency_ms = delay if worst is None else max(worst, delay)
             if self.on_event is not None:
                 try:
                     self.on_event(view.session, item.event, item.applied_at_ms)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,14 +40,21 @@ def _delegate(module: str, func: str = "main") -> Callable[[list[str]], int]:
 
 
 def _stack(argv: list[str]) -> int:
-    from broker.stack import DEFAULT_STACK_DIR, StackInfo, stack_down, stack_up
+    from broker.exceptions import LaunchError
+    from broker.stack import DEFAULT_STACK_DIR, stack_down, stack_status, stack_up
 
     parser = argparse.ArgumentParser(prog="dualclass stack", description=_stack.__doc__)
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("--dir", type=Path, default=DEFAULT_STACK_DIR, help="state directory")
     args = parser.parse_args(argv)
     if args.action == "up":
-        info = stack_up(args.dir)
+        try:
+            info = stack_up(args.dir)
+        except LaunchError as exc:
+            print(f"dualclass stack: {exc}", file=sys.stderr)
+            return 1
+        started = ", ".join(info.started) if info.started else "nothing (all running)"
+        print(f"started    {started}")
         print(f"mosquitto  127.0.0.1:{info.mqtt_port}")
         print(f"redis      {info.data['redis']['url'].split('@')[-1]}")
         print(f"stack file {info.path}  (credentials; mode 0600)")
@@ -58,12 +64,14 @@ def _stack(argv: list[str]) -> int:
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
         return 0
     try:
-        info = StackInfo.load(args.dir)
+        status = stack_status(args.dir)
     except FileNotFoundError:
         print("no stack here; run `dualclass stack up`")
         return 1
-    print(json.dumps({"pids": info.data.get("pids"), "mqtt_port": info.mqtt_port}, indent=2))
-    return 0
+    for name, item in status.items():
+        state = "alive" if item["alive"] else "dead"
+        print(f"{name:<10} {state:<6} pid {item['pid'] or '-'}  port {item['port']}")
+    return 0 if all(item["alive"] for item in status.values()) else 3
 
 
 _stack.__doc__ = "Start, stop or show the local Mosquitto + Redis stack."

@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 
 from broker.localstack import free_port
-from broker.stack import StackInfo, stack_down, stack_up
-from simulators.faults import ChildProcess, ServerFaults, hub_process
+from broker.stack import StackInfo, stack_down, stack_status, stack_up
+from simulators.faults import ChildProcess, hub_process, kill_pid
 from simulators.sim.plan import SimPlan
 
 __all__ = ["ApiError", "Deployment", "LocalDeployment", "RemoteDeployment", "parse_metrics"]
@@ -307,10 +307,10 @@ class RemoteDeployment(Deployment):
 class LocalDeployment(Deployment):
     """Its own Mosquitto, Redis and hub under ``workdir`` (torn down by ``stop``).
 
-    Service faults use ``simulators.faults``, the chaos suite's tools: the hub is a
-    ``ChildProcess`` (SIGKILL, start again with the same argv), Mosquitto and Redis
-    are ``ServerFaults`` around the stack's own server objects (SIGKILL, respawn on
-    the same port with the same files)."""
+    Service faults use the chaos suite's tools (``simulators.faults``): the hub is a
+    ``ChildProcess`` (SIGKILL, start again with the same argv); Mosquitto or Redis is
+    killed by pid and brought back by ``stack_up``, which restarts only what is dead,
+    on the same port with the files the hub rendered, as an operator would."""
 
     local = True
 
@@ -319,14 +319,9 @@ class LocalDeployment(Deployment):
         self.workdir = workdir
         self.stack: StackInfo | None = None
         self.hub: ChildProcess | None = None
-        self.services: dict[str, ServerFaults] = {}
 
     async def start(self) -> None:
         self.stack = await asyncio.to_thread(stack_up, self.workdir / "stack")
-        self.services = {
-            "broker": ServerFaults(self.stack.servers["mosquitto"]),
-            "redis": ServerFaults(self.stack.servers["redis"]),
-        }
         port = free_port()
         self.hub = hub_process(self.stack.path, self.workdir / "hub", api_port=port)
         await asyncio.to_thread(self.hub.start, 60)
@@ -346,8 +341,8 @@ class LocalDeployment(Deployment):
     def _pid(self, service: str) -> int | None:
         if service == "hub":
             return self.hub.pid if self.hub is not None and self.hub.alive else None
-        faults = self.services.get(service)
-        return faults.pid if faults is not None and faults.alive else None
+        status = stack_status(self.workdir / "stack")[_STACK_NAMES[service]]
+        return int(status["pid"]) if status["alive"] else None
 
     def service_samples(self) -> dict[str, ProcSample]:
         out: dict[str, ProcSample] = {}
@@ -363,15 +358,18 @@ class LocalDeployment(Deployment):
         if service == "hub":
             assert self.hub is not None
             await asyncio.to_thread(self.hub.kill)
-        else:
-            await asyncio.to_thread(self.services[service].kill)
+            return
+        pid = self._pid(service)
+        if pid is not None:
+            await asyncio.to_thread(kill_pid, pid)
 
     async def restart(self, service: str) -> None:
         """Start the service again on the same port with the same files."""
         if service == "hub":
             assert self.hub is not None
             await asyncio.to_thread(self.hub.start, 60)
-            return
-        assert self.stack is not None
-        await asyncio.to_thread(self.services[service].restart)
-        self.stack.record_pids()
+        else:
+            self.stack = await asyncio.to_thread(stack_up, self.workdir / "stack")
+
+
+_STACK_NAMES = {"broker": "mosquitto", "redis": "redis"}
