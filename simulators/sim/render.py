@@ -37,6 +37,10 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"duplicated {ev['duplicated']}",
         f"  latency   lead -> every classroom applied: p50 {lat['p50']} ms  p99 {lat['p99']} ms  "
         f"max {lat['max']} ms  ({lat['count']} deliveries)",
+        *(
+            f"            {name.replace('_', ' ')}: p50 {leg['p50']} ms  p99 {leg['p99']} ms"
+            for name, leg in report.get("latency_legs_ms", {}).items()
+        ),
         f"  hub       {_num(hub['cpu_s_per_s'])} CPU-s/s  RSS {_num(hub['rss_mb'])} MB"
         + (
             f"  ({_num(hub['cpu_s_per_s_per_partner_stream'])} CPU-s/s per partner stream)"
@@ -71,7 +75,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             f"  capacity  {cap['sessions']} sessions of {cap['partners']} partners held "
             f"(p99 {cap['latency_ms']} ms, fps min {cap['fps_min']})"
         )
-    lines.append(f"  note      {report.get('machine_note', '')}")
+    machine = report.get("machine", {})
+    lines.append(
+        f"  machine   {machine.get('cpus')} CPUs, load average "
+        f"{' / '.join(str(x) for x in machine.get('loadavg_1_5_15', []))} (1/5/15 min); "
+        f"{report.get('machine_note', '')}"
+    )
     return lines
 
 

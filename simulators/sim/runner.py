@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import multiprocessing
 import random
 import sys
@@ -482,6 +483,15 @@ async def _running(
     )
 
 
+def _machine() -> dict[str, Any]:
+    """CPUs and load average at the end of the run: a loaded machine (other jobs)
+    inflates every latency, so the figures carry the load they were taken under."""
+    out: dict[str, Any] = {"cpus": os.cpu_count()}
+    with contextlib.suppress(OSError):
+        out["loadavg_1_5_15"] = [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    return out
+
+
 def _cpu_rate(samples: list[tuple[float, float]]) -> float | None:
     """CPU seconds per wall second between the first and last sample (None: too few).
 
@@ -546,6 +556,12 @@ def _report(
         "plan": plan.as_dict(),
         "events": merge_events(sessions),
         "latency_ms": latency_block(values),
+        "latency_legs_ms": {
+            "lead_to_hub_sequenced": latency_block([x for s in sessions for x in s["uplink_ms"]]),
+            "hub_sequenced_to_applied": latency_block(
+                [x for s in sessions for x in s["downlink_ms"]]
+            ),
+        },
         "latency_over_time": over_time(latencies, start),
         "per_session": [
             {
@@ -579,6 +595,7 @@ def _report(
             ],
         },
         "faults": fired,
+        "machine": _machine(),
         "machine_note": "shared machine: other jobs compete for the same CPUs",
     }
     return report

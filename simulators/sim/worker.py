@@ -89,6 +89,10 @@ class _SessionBook:
     head: int = 0
     #: (wall ms applied, latency ms): lead events at every other classroom
     latencies: list[tuple[int, float]] = field(default_factory=list)
+    #: the two legs of that latency: lead -> hub sequenced (once per event, by the
+    #: hub's ``ts``), hub sequenced -> applied (per classroom)
+    uplink_ms: list[float] = field(default_factory=list)
+    downlink_ms: list[float] = field(default_factory=list)
     done: bool = False
 
 
@@ -155,10 +159,16 @@ class Worker:
                 book.duplicated += 1
             book.head = max(book.head, seq)
             self.applied_total += 1
-            if event.src == book.plan.lead and node != book.plan.lead and event.sent:
-                latency = float(applied_at_ms - event.sent)
-                book.latencies.append((applied_at_ms, latency))
-                self.tick_lat.append(latency)
+            if event.src == book.plan.lead and event.sent:
+                if node == book.plan.lead:
+                    if event.ts is not None:
+                        book.uplink_ms.append(float(event.ts - event.sent))
+                else:
+                    latency = float(applied_at_ms - event.sent)
+                    book.latencies.append((applied_at_ms, latency))
+                    self.tick_lat.append(latency)
+                    if event.ts is not None:
+                        book.downlink_ms.append(float(applied_at_ms - event.ts))
             if self.watches and event.sent is not None:
                 for watch in self.watches.values():
                     if node in watch.pending and event.sent >= watch.since_ms:
@@ -369,6 +379,8 @@ class Worker:
                     "head": book.head,
                     "not_submitted": dict(book.not_submitted),
                     "latencies": book.latencies,
+                    "uplink_ms": book.uplink_ms,
+                    "downlink_ms": book.downlink_ms,
                     "reconnects": reconnects,
                     "media": {
                         n: self.nodes[n].media_stats.model_dump()  # type: ignore[union-attr]
