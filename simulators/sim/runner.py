@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
 import multiprocessing
+import os
 import random
 import sys
 import tempfile
