@@ -31,8 +31,9 @@ from simulators.sim.plan import SimPlan
 
 __all__ = ["ApiError", "Deployment", "LocalDeployment", "RemoteDeployment", "parse_metrics"]
 
-#: Concurrent API calls while registering or cleaning up.
-_PARALLEL = 8
+#: Concurrent API calls while registering or cleaning up (the hub renders the
+#: broker's files once for all node registrations queued behind a render).
+_PARALLEL = 32
 
 
 #: Rows per registry CSV import.
