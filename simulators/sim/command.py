@@ -172,6 +172,8 @@ async def _main(args: argparse.Namespace) -> int:
         "latency_ms": best["latency_ms"]["p99"],
         "fps_min": best["video"].get("fps_min"),
         "targets": {"p99_ms": args.p99_ms, "fps_min": args.fps_min if args.media else None},
+        # the search stopped at --max-sessions, not at a broken target
+        "ceiling_reached": best["sessions"] >= args.max_sessions,
         "steps": steps,
     }
     return _finish(args, best)

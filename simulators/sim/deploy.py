@@ -34,6 +34,7 @@ __all__ = ["ApiError", "Deployment", "LocalDeployment", "RemoteDeployment", "par
 #: Concurrent API calls while registering or cleaning up (the hub renders the
 #: broker's files once for all node registrations queued behind a render).
 _PARALLEL = 32
+_REGISTRY_PARALLEL = 4
 
 
 #: Rows per registry CSV import.
@@ -212,9 +213,13 @@ class Deployment:
         with ``prefix``; returns how many of each went."""
         mine = prefix + "-"
         removed: dict[str, int] = {}
-        sem = asyncio.Semaphore(_PARALLEL)
+        wide = asyncio.Semaphore(_PARALLEL)
+        # registry writes are optimistic transactions over the whole registry: many
+        # at once only make each other retry
+        narrow = asyncio.Semaphore(_REGISTRY_PARALLEL)
 
         async def delete(path: str) -> bool:
+            sem = narrow if path.split("/")[2] in ("classrooms", "teachers", "schools") else wide
             async with sem:
                 response = await self.http.delete(path)
             if response.status_code not in (204, 404):
