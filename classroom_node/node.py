@@ -37,6 +37,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -85,6 +86,17 @@ from protocols.topics import TopicKind, Topics
 __all__ = ["ClassroomNode", "NodeStats", "OnEvent", "Rejection", "Submitted"]
 
 log = logging.getLogger("dualclass.node")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("dualclass")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+#: Sent in every heartbeat so operators see which software each classroom box runs.
+_VERSION = _version()[:64]
 
 #: ``on_event(session, event, applied_at_ms)``: called once per applied event.
 OnEvent = Callable[[str, Event, int], None]
@@ -191,6 +203,8 @@ class ClassroomNode:
         self.force_exit = False
         self.started = False
         self.started_at = 0.0
+        #: worst sequenced -> applied delay since the last heartbeat (reported, then reset)
+        self._worst_latency_ms: float | None = None
         self.journal = Journal(
             config.state_dir / "journal" / "outbound.jsonl",
             fsync=config.journal_fsync,
@@ -228,7 +242,9 @@ class ClassroomNode:
         config = self.config
         if config.hub_url is None:
             return None
-        verify: str | bool = str(config.hub_ca_file) if config.hub_ca_file else True
+        # the hub's CA: its own setting, else the broker's (one local CA signs both)
+        ca = config.hub_ca_file or config.mqtt_ca_file
+        verify: str | bool = str(ca) if ca else True
         return DeckFetcher(
             config.hub_url, self.node_id, config.mqtt_password or "", self.deck_cache, verify=verify
         )
@@ -264,6 +280,7 @@ class ClassroomNode:
             client_id=self.node_id,
             keepalive=self.config.mqtt_keepalive_s,
             will=will,
+            tls=self.config.mqtt_tls_settings(),
         )
         self.link = MqttLink(settings, on_connect=self._on_connect)
         await self.link.subscribe(self.topics.node_cmd(self.node_id))
@@ -670,6 +687,9 @@ class ClassroomNode:
             last_seq={sid: self._views[sid].last_seq for sid in joined[:64]},
             media=self.media_stats or MediaStats(),
             decks=dict(list(self.deck_sync.readiness().items())[:64]) or None,
+            version=_VERSION,
+            latency_ms=self._worst_latency_ms,
+            rejected=self.stats.rejected,
         )
         message = NodeHeartbeat(id=new_id(), sent=now_ms(), body=body)
         try:
@@ -678,6 +698,7 @@ class ClassroomNode:
         except NotConnected:
             return False
         self.stats.heartbeats += 1
+        self._worst_latency_ms = None
         return True
 
     # ================================================================ receiving
@@ -812,6 +833,10 @@ class ClassroomNode:
         log_file = self.store.log(view.session)
         for item in applied:
             log_file.append(to_jsonable(item.event))
+            if item.event.ts is not None:
+                delay = float(min(max(item.applied_at_ms - item.event.ts, 0), 86_400_000))
+                worst = self._worst_latency_ms
+                self._worst_latency_ms = delay if worst is None else max(worst, delay)
             hooks = [self.on_event, *self.listeners] if self.on_event else self.listeners
             for hook in hooks:
                 try:

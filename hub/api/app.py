@@ -10,8 +10,10 @@ from hub.api import (
     consoles,
     decks,
     health,
+    languages,
     matching,
     nodes,
+    ops,
     registry,
     reports,
     sessions,
@@ -42,6 +44,8 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         signalling.router,
         consoles.router,
         decks.router,
+        ops.router,
+        languages.router,
         *routers,
     ):
         app.include_router(router)

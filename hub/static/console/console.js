@@ -6,23 +6,36 @@
 // "floor" = floor holder, "screen" = the lead's screen) each received m-line shows.
 // aiortc does no trickle ICE, so the answer is sent only once ICE gathering is
 // complete, with every candidate inside the SDP.
-// State for tests and debugging is kept on `window.dc`.
+// State for tests and debugging is kept on `window.dc`. Words come from the
+// message catalogues (dcI18n.t, see /i18n/i18n.js); times are the page's locale.
 "use strict";
 
 (() => {
-  const ROLE = document.body.dataset.role; // "lead" or "tutor"
-  const token = new URLSearchParams(location.search).get("token");
+  const i18n = window.dcI18n;
+  const t = (key, params) => i18n.t(key, params);
+  const ROLE = document.body.dataset.role; // "lead", "tutor" or "observer"
+  const params = new URLSearchParams(location.search);
+  const token = params.get("token");
   const $ = (id) => document.getElementById(id);
+  // an element showing data (not a catalogue text) must not be re-translated on a switch
+  const show = (id, text) => { const e = $(id); delete e.dataset.i18n; e.textContent = text; };
+  const say = (id, key, params) => { const e = $(id); e.dataset.i18n = key; e.textContent = t(key, params); };
+  // Beside a classroom node the console only watches: the node keeps sending the
+  // classroom's camera. "Use this device's camera" (or ?camera=1) is the teacher's
+  // explicit choice to send this device's camera instead; switching back hands it
+  // to the node again. ?relay=1 uses TURN relays only (a UDP-blocking firewall).
   const dc = (window.dc = {
     role: ROLE, ws: null, pc: null, joined: null, state: null, events: [],
     errors: [], acks: [], answered: false, localStream: null,
+    camera: params.get("camera") === "1", relayOnly: params.get("relay") === "1",
+    connects: 0,
   });
 
   // ------------------------------------------------------------------ log
 
   function log(text, cls) {
     const li = document.createElement("li");
-    li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+    li.textContent = `${i18n.time(Date.now())} ${text}`;
     if (cls) li.className = cls;
     const list = $("log");
     list.prepend(li);
@@ -31,7 +44,7 @@
 
   function describe(event) {
     const body = event.body && Object.keys(event.body).length ? " " + JSON.stringify(event.body) : "";
-    return `#${event.seq} ${event.type} from ${event.src}${body}`;
+    return t("console.event", { seq: event.seq, type: event.type, src: event.src || "", body });
   }
 
   // ------------------------------------------------------------- signalling
@@ -46,18 +59,56 @@
 
   function connect() {
     if (!token) {
-      $("who").textContent = "no token: open this page with ?token=…";
-      log("missing ?token= in the address", "error");
+      say("who", "console.no_token");
+      log(t("console.no_token"), "error");
       return;
     }
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = (dc.ws = new WebSocket(`${scheme}://${location.host}/ws/signal`));
-    ws.onopen = () => send({ type: "join", token, role: ROLE });
+    dc.answered = false;
+    dc.connects += 1;
+    ws.onopen = () => send({ type: "join", token, role: ROLE, camera: dc.camera });
     ws.onmessage = (msg) => onMessage(JSON.parse(msg.data));
     ws.onclose = (ev) => {
-      $("who").textContent = `disconnected (${ev.code})`;
-      log(`signalling closed (${ev.code})`, "error");
+      if (dc.ws !== ws) return; // replaced on purpose (camera switch)
+      closeMedia();
+      show("who", t("console.disconnected", { code: ev.code }));
+      log(t("console.signalling_closed", { code: ev.code }), "error");
+      // a refused join (bad/expired token, wrong page) will not get better by retrying
+      if ([4400, 4401, 4403, 4404].includes(ev.code)) return;
+      // another console took this classroom's camera: keep watching
+      if (ev.code === 4409) dc.camera = false;
+      say("who", "console.reconnecting");
+      dc.retry = Math.min((dc.retry || 0.5) * 2, 10);
+      setTimeout(connect, dc.retry * 1000);
     };
+  }
+
+  function closeMedia() {
+    if (dc.pc) dc.pc.close();
+    dc.pc = null;
+    if (dc.localStream) for (const track of dc.localStream.getTracks()) track.stop();
+    dc.localStream = null;
+    const self = $("video-self");
+    if (self && self.srcObject && !dc.camera) self.srcObject = null;
+  }
+
+  // Switch between watching and sending this device's camera: a new join says which.
+  function setCamera(on) {
+    dc.camera = on;
+    const old = dc.ws;
+    dc.ws = null;
+    closeMedia();
+    if (old) old.close(1000);
+    renderCamera();
+    connect();
+  }
+
+  function renderCamera() {
+    const b = $("camera");
+    if (!b) return;
+    say("camera", dc.camera ? "console.camera_return" : "console.camera_use");
+    say("camera-state", dc.camera ? "console.camera_sending" : "console.camera_watching");
   }
 
   async function onMessage(m) {
@@ -65,14 +116,17 @@
       case "joined":
         dc.joined = m;
         document.dispatchEvent(new CustomEvent("dc:joined", { detail: m }));
-        $("who").textContent = `${m.role} · ${m.session}` + (m.acting_as ? ` · ${m.acting_as}` : "");
-        log(`joined ${m.session} as ${m.role}`, "info");
+        dc.retry = 0;
+        dc.camera = Boolean(m.camera);
+        renderCamera();
+        show("who", `${t(`console.role.${m.role}`)} · ${m.session}` + (m.acting_as ? ` · ${m.acting_as}` : ""));
+        log(t("console.joined", { session: m.session, role: t(`console.role.${m.role}`) }), "info");
         break;
       case "offer":
         try {
           await answerOffer(m.sdp);
         } catch (err) {
-          log(`media failed: ${err}`, "error");
+          log(t("console.media_failed", { error: String(err) }), "error");
         }
         break;
       case "state":
@@ -90,7 +144,7 @@
         break;
       case "error":
         dc.errors.push(m);
-        log(`refused: ${m.code}${m.detail ? " — " + m.detail : ""}`, "error");
+        log(t("console.refused", { code: m.code, detail: m.detail ? " — " + m.detail : "" }), "error");
         break;
     }
   }
@@ -101,7 +155,7 @@
     try {
       return await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
     } catch (err) {
-      log(`no camera/microphone: ${err.name}`, "error");
+      log(t("console.no_camera", { error: err.name }), "error");
       return null;
     }
   }
@@ -121,8 +175,13 @@
 
   async function answerOffer(sdp) {
     const layout = (dc.joined && dc.joined.layout) || [];
-    const pc = (dc.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" }));
-    pc.onconnectionstatechange = () => log(`media ${pc.connectionState}`, "info");
+    // the hub's STUN/TURN servers, TURN credentials minted for this join
+    const pc = (dc.pc = new RTCPeerConnection({
+      iceServers: (dc.joined && dc.joined.ice_servers) || [],
+      iceTransportPolicy: dc.relayOnly ? "relay" : "all",
+      bundlePolicy: "max-bundle",
+    }));
+    pc.onconnectionstatechange = () => log(t("console.media_state", { state: pc.connectionState }), "info");
     await pc.setRemoteDescription({ type: "offer", sdp });
     const transceivers = pc.getTransceivers();
     if (transceivers.length !== layout.length) {
@@ -154,7 +213,8 @@
       (slots[line.slot] = slots[line.slot] || new MediaStream()).addTrack(t.receiver.track);
     });
     for (const [slot, stream] of Object.entries(slots)) {
-      const video = $(`video-${slot}`);
+      // the lead console has no "main" tile: watching, it shows the relayed main in "self"
+      const video = $(`video-${slot}`) || (slot === "main" ? $("video-self") : null);
       if (video) video.srcObject = stream;
     }
     await pc.setLocalDescription(await pc.createAnswer());
@@ -165,7 +225,8 @@
 
   $("sound").addEventListener("click", () => {
     for (const v of document.querySelectorAll("video:not(#video-self)")) v.muted = !v.muted;
-    $("sound").textContent = $("sound").textContent === "Sound on" ? "Sound off" : "Sound on";
+    const muted = [...document.querySelectorAll("video:not(#video-self)")].every((v) => v.muted);
+    say("sound", muted ? "console.sound_on" : "console.sound_off");
   });
 
   // ------------------------------------------------------------------ state
@@ -181,21 +242,25 @@
 
   function render(s) {
     const badge = $("status");
-    badge.textContent = s.status;
+    badge.textContent = t(`console.status.${s.status}`);
     badge.className = `badge ${s.status}`;
-    $("floor-name").textContent = s.floor || "nobody";
-    $("quiz").textContent = s.quiz
-      ? `${s.quiz.quiz}: ${s.quiz.question || "(no question)"} — ${s.quiz.choices.join(" / ")}` +
-        ` · answered: ${s.quiz.answered.length}`
-      : "no quiz open";
+    if (s.floor) show("floor-name", s.floor); else say("floor-name", "console.nobody");
+    if (s.quiz) {
+      show("quiz", t("console.quiz_line", {
+        quiz: s.quiz.quiz, question: s.quiz.question || t("console.no_question"),
+        choices: s.quiz.choices.join(" / "), answered: i18n.num(s.quiz.answered.length, 0),
+      }));
+    } else {
+      say("quiz", "console.no_quiz");
+    }
     const hands = $("hands");
     hands.replaceChildren();
     for (const node of s.hands) {
       const li = document.createElement("li");
       li.textContent = node;
       if (ROLE === "lead") {
-        li.append(button("Give floor", () => interact("floor.grant", { node })));
-        li.append(button("Lower", () => interact("hand.lower", { node }), "secondary"));
+        li.append(button(t("console.give_floor"), () => interact("floor.grant", { node })));
+        li.append(button(t("console.lower_hand"), () => interact("hand.lower", { node }), "secondary"));
       }
       hands.append(li);
     }
@@ -210,9 +275,10 @@
       if (role !== "partner") continue;
       const li = document.createElement("li");
       const att = s.attendance[node];
-      li.textContent = `${node}${att ? ` · ${att.present}/${att.enrolled} present` : ""}` +
-        (s.floor === node ? " · has the floor" : "");
-      if (s.floor !== node) li.append(button("Give floor", () => interact("floor.grant", { node })));
+      li.textContent = node +
+        (att ? ` · ${t("console.attendance", { present: i18n.num(att.present, 0), enrolled: i18n.num(att.enrolled, 0) })}` : "") +
+        (s.floor === node ? ` · ${t("console.has_floor")}` : "");
+      if (s.floor !== node) li.append(button(t("console.give_floor"), () => interact("floor.grant", { node })));
       roster.append(li);
     }
   }
@@ -237,7 +303,7 @@
       choices: $("choices").value.split(",").map((c) => c.trim()).filter(Boolean),
     }),
     "close-quiz": () => {
-      if (!dc.state || !dc.state.quiz) return log("no quiz open", "error");
+      if (!dc.state || !dc.state.quiz) return log(t("console.no_quiz"), "error");
       const correct = $("correct").value === "" ? undefined : Number($("correct").value);
       interact("quiz.close", { quiz: dc.state.quiz.quiz, correct });
     },
@@ -249,10 +315,14 @@
       present: Number($("present").value), enrolled: Number($("enrolled").value),
     }),
   };
+  if ($("camera")) $("camera").addEventListener("click", () => setCamera(!dc.camera));
+  dc.setCamera = setCamera;
+  renderCamera();
   for (const el of document.querySelectorAll("[data-action]")) {
     if (actions[el.dataset.action]) el.addEventListener("click", () => actions[el.dataset.action]());
   }
   dc.interact = interact;
 
-  connect();
+  document.addEventListener("dc:lang", () => { if (dc.state) render(dc.state); });
+  i18n.ready.then(connect, connect);
 })();

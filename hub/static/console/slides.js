@@ -10,25 +10,14 @@
 "use strict";
 
 (() => {
-  // All visible text of this part, one object per language.
-  const STRINGS = {
-    en: {
-      slide: "Slide", noDeck: "no deck yet", uploading: "uploading and rendering…",
-      uploaded: "deck ready", refused: "refused", pages: "pages", chooseFile: "choose a PDF first",
-      share: "Share screen", stopShare: "Stop sharing", noShare: "screen sharing failed",
-      leadScreen: "Lead's screen",
-    },
-    "zh-CN": {
-      slide: "幻灯片", noDeck: "尚无课件", uploading: "正在上传并转换…",
-      uploaded: "课件已就绪", refused: "被拒绝", pages: "页", chooseFile: "请先选择 PDF 文件",
-      share: "共享屏幕", stopShare: "停止共享", noShare: "无法共享屏幕", leadScreen: "主讲教师的屏幕",
-    },
-  };
+  // Words come from the message catalogues (dcI18n.t; keys "slides.*").
+  const i18n = window.dcI18n;
+  const t = (key, params) => i18n.t(key, params);
   const params = new URLSearchParams(location.search);
-  const lang = (params.get("lang") || navigator.language || "en").startsWith("zh") ? "zh-CN" : "en";
-  const T = STRINGS[lang];
   const token = params.get("token");
   const $ = (id) => document.getElementById(id);
+  // a catalogue text that stays right when the language is switched
+  const say = (el, key) => { el.dataset.i18n = key; el.textContent = t(key); };
   const dc = window.dc;
   const LEAD = dc.role === "lead";
   const slides = (dc.slides = { decks: [], images: new Map(), strokes: [], current: null, shown: [] });
@@ -68,7 +57,9 @@
     const label = $("slide");
     if (!s) { label.textContent = "—"; return; }
     const deck = deckOf(s.deck);
-    label.textContent = deck ? `${deck.name || T.slide} · ${s.index + 1}/${deck.page_count}` : `${s.deck} #${s.index}`;
+    label.textContent = deck
+      ? t("slides.position", { name: deck.name || t("slides.unnamed"), page: s.index + 1, pages: deck.page_count })
+      : `${s.deck} #${s.index}`;
     if (!deck) { if (slides.decks.length === 0 || !slides.loading) refreshSoon(); return; }
     const key = `${deck.id}/${s.index}`;
     if (slides.current !== key) { slides.current = key; slides.strokes = []; }
@@ -113,7 +104,7 @@
     const list = $("thumbs");
     const deck = slides.decks[slides.decks.length - 1];
     list.replaceChildren();
-    if (!deck) { $("deck-status").textContent = T.noDeck; return; }
+    if (!deck) { $("deck-status").textContent = t("slides.no_deck"); return; }
     for (let i = 0; i < deck.page_count; i++) {
       const li = document.createElement("li");
       li.dataset.index = String(i);
@@ -142,14 +133,15 @@
   async function upload() {
     const file = $("deck-file").files[0];
     const status = $("deck-status");
-    if (!file) { status.textContent = T.chooseFile; return; }
-    status.textContent = T.uploading;
+    if (!file) { status.textContent = t("slides.choose_file"); return; }
+    status.textContent = t("slides.uploading");
     const r = await fetch(`/api/sessions/${dc.joined.session}/decks?name=${encodeURIComponent(file.name)}`, {
       method: "POST", headers: { ...auth, "Content-Type": file.type || "application/pdf" }, body: file,
     });
     const body = await r.json();
-    status.textContent = r.ok ? `${T.uploaded}: ${body.name} (${body.page_count} ${T.pages})`
-      : `${T.refused}: ${body.code || r.status} — ${body.detail || ""}`;
+    status.textContent = r.ok
+      ? t("slides.uploaded", { name: body.name, pages: body.page_count })
+      : t("slides.refused", { code: body.code || r.status, detail: body.detail || "" });
     slides.lastUpload = { status: r.status, body };
     if (r.ok) await loadDecks();
   }
@@ -193,10 +185,10 @@
       await dc.screenSender.replaceTrack(track);
       slides.screenTrack = track;
       track.addEventListener("ended", stopShare);
-      button.textContent = T.stopShare;
+      say(button, "slides.stop_share");
       dc.interact("screen.share", { active: true });
     } catch (err) {
-      $("deck-status").textContent = `${T.noShare}: ${err.name || err}`;
+      $("deck-status").textContent = t("slides.share_failed", { error: err.name || String(err) });
     }
   }
 
@@ -206,7 +198,7 @@
     slides.screenTrack = null;
     track.stop();
     if (dc.screenSender) await dc.screenSender.replaceTrack(null);
-    $("share-screen").textContent = T.share;
+    say($("share-screen"), "slides.share");
     dc.interact("screen.share", { active: false });
   }
 
@@ -232,10 +224,7 @@
     for (const el of document.querySelectorAll("[data-action=prev-slide]")) el.addEventListener("click", () => step(-1));
     for (const el of document.querySelectorAll("[data-action=next-slide]")) el.addEventListener("click", () => step(1));
     for (const el of document.querySelectorAll("[data-action=upload-deck]")) el.addEventListener("click", upload);
-    $("share-screen").textContent = T.share;
     $("share-screen").addEventListener("click", toggleShare);
     drawing();
   }
-  if ($("screen-caption")) $("screen-caption").textContent = T.leadScreen;
-  $("slides-label").textContent = T.slide;
 })();
