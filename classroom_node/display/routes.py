@@ -3,6 +3,8 @@ whoever can reach the node's loopback is the classroom itself).
 
 - ``GET /display``: the full-screen page (kiosk Chromium opens it);
 - ``GET /display/static/{file}``: its script and style sheet;
+- ``GET /i18n/{file}``: the message catalogues and ``i18n.js`` (the same files the
+  hub serves), so the screen needs nothing from the hub;
 - ``GET /display/state?session=``: the current view as JSON;
 - ``WS /display/ws?session=``: the view now, then again after every applied event
   (and every 2 s, so the page can show whether the hub link is up);
@@ -45,25 +47,25 @@ SessionQuery = Annotated[str | None, Query(max_length=64)]
 def display_router(node: ClassroomNode) -> APIRouter:
     service = DisplayService(node)
     node.display = service
-    router = APIRouter(prefix="/display")
+    router = APIRouter()
 
-    @router.get("", include_in_schema=False)
+    @router.get("/display", include_in_schema=False)
     async def page() -> FileResponse:
         return FileResponse(STATIC_DIR / "display.html", media_type="text/html")
 
-    @router.get("/static/{name}", include_in_schema=False)
+    @router.get("/display/static/{name}", include_in_schema=False)
     async def static(name: str) -> Any:
         path = STATIC_DIR / name
         if not _FILE.match(name) or not path.is_file():
             return JSONResponse({"detail": "not found"}, status_code=404)
         return FileResponse(path, media_type=_TYPES[path.suffix])
 
-    @router.get("/state")
+    @router.get("/display/state")
     async def state(session: SessionQuery = None) -> Any:
         sid = node.resolve_session(session)
         return service.view(sid)
 
-    @router.get("/pages/{deck}/{index}")
+    @router.get("/display/pages/{deck}/{index}")
     async def deck_page(
         deck: Annotated[str, PathParam(pattern=r"^[0-9a-f]{32}$")],
         index: Annotated[int, PathParam(ge=0, le=10_000)],
@@ -77,7 +79,7 @@ def display_router(node: ClassroomNode) -> APIRouter:
             headers={"Cache-Control": "max-age=31536000, immutable"},
         )
 
-    @router.post("/rtc")
+    @router.post("/display/rtc")
     async def rtc(offer: Annotated[dict[str, str], Body()], session: SessionQuery = None) -> Any:
         from classroom_node.display.bridge import DisplayBridge, NoMedia
 
@@ -94,7 +96,7 @@ def display_router(node: ClassroomNode) -> APIRouter:
         except ValueError as exc:
             return JSONResponse({"detail": str(exc)}, status_code=422)
 
-    @router.websocket("/ws")
+    @router.websocket("/display/ws")
     async def live(websocket: WebSocket, session: SessionQuery = None) -> None:
         await websocket.accept()
         try:
@@ -132,6 +134,16 @@ def display_router(node: ClassroomNode) -> APIRouter:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await reader
+
+    @router.get("/i18n/{name}", include_in_schema=False)
+    async def i18n_file(name: str) -> Any:
+        from i18n.catalogue import static_file
+
+        found = static_file(name)
+        if found is None:
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        path, media_type = found
+        return FileResponse(path, media_type=media_type)
 
     return router
 

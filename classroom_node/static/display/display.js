@@ -8,37 +8,19 @@
 "use strict";
 
 (() => {
-  // All visible text, one object per language (catalogued with the other pages).
-  const STRINGS = {
-    "zh-CN": {
-      title: "双师课堂", scheduled: "未开始", live: "上课中", ended: "已下课",
-      online: "已连接", offline: "网络中断 · 使用本地缓存", floor: "发言", nobody: "无",
-      hands: "举手", quiz: "答题", lead: "主讲教师", waiting: "等待课程…",
-      noSlide: "暂无幻灯片", notCached: "幻灯片下载中…", answers: "人",
-      noVideo: "主讲教师视频暂不可用", screen: "主讲教师正在共享屏幕",
-    },
-    en: {
-      title: "Dual-teacher classroom", scheduled: "scheduled", live: "live", ended: "ended",
-      online: "connected", offline: "hub link down · using local cache", floor: "Floor",
-      nobody: "nobody", hands: "Raised hands", quiz: "Quiz", lead: "Lead teacher",
-      waiting: "waiting for a lesson…", noSlide: "no slide yet",
-      notCached: "slide still downloading…", answers: "",
-      noVideo: "lead video not available", screen: "the lead is sharing a screen",
-    },
-  };
+  // Words come from the message catalogues (dcI18n.t; keys "display.*"), which the
+  // node serves itself under /i18n/: the screen needs nothing from the hub.
+  const i18n = window.dcI18n;
+  const t = (key, params) => i18n.t(key, params);
   const params = new URLSearchParams(location.search);
-  const lang = (params.get("lang") || navigator.language || "zh-CN").startsWith("en") ? "en" : "zh-CN";
-  const T = STRINGS[lang];
-  document.documentElement.lang = lang;
   const $ = (id) => document.getElementById(id);
-  const dc = (window.dc = { views: [], shown: [], view: null, lang });
+  const dc = (window.dc = { views: [], shown: [], view: null });
   const preloaded = new Map();
 
-  $("floor-label").textContent = T.floor;
-  $("hands-label").textContent = T.hands;
-  $("quiz-label").textContent = T.quiz;
-  $("lead-caption").textContent = T.lead;
-  $("title").textContent = T.title;
+  // a catalogue text that stays right when the language changes
+  const say = (el, key) => { el.dataset.i18n = key; el.textContent = t(key); };
+  // data (not a catalogue text): never re-translated
+  const show = (el, text) => { delete el.dataset.i18n; el.textContent = text; };
 
   function preload(urls) {
     for (const url of urls) {
@@ -65,7 +47,7 @@
     if (!slide || !slide.url) {
       img.hidden = true;
       missing.hidden = false;
-      missing.textContent = slide ? T.notCached : T.noSlide;
+      say(missing, slide ? "display.not_cached" : "display.no_slide");
       img.removeAttribute("src");
       img.dataset.deck = ""; img.dataset.index = "";
       drawInk(view);
@@ -115,14 +97,14 @@
     dc.view = view;
     dc.views.push({ seq: view.seq, at: Date.now() });
     if (dc.views.length > 500) dc.views.shift();
-    $("title").textContent = view.title || T.title;
+    if (view.title) show($("title"), view.title); else say($("title"), "display.title");
     const status = $("status");
-    status.textContent = T[view.status] || view.status;
+    say(status, `display.status.${view.status}`);
     status.className = `badge ${view.status}`;
     setLink(view.connected);
     for (const deck of view.decks || []) if (deck.ready) preload(deck.urls);
     showSlide(view);
-    $("floor").textContent = view.floor || T.nobody;
+    if (view.floor) show($("floor"), view.floor); else say($("floor"), "display.nobody");
     const hands = $("hands");
     hands.replaceChildren(...(view.hands || []).map((node) => {
       const li = document.createElement("li"); li.textContent = node; return li;
@@ -141,7 +123,7 @@
     $("choices").replaceChildren(...(quiz.choices || []).map((choice, i) => {
       const li = document.createElement("li");
       const n = counts[i] || 0;
-      li.textContent = `${choice} — ${n}${T.answers}`;
+      li.textContent = t("display.answers", { choice, count: i18n.num(n, 0) });
       const bar = document.createElement("span");
       bar.className = "bar";
       bar.style.width = `${Math.round((n / total) * 10)}vw`;
@@ -154,7 +136,7 @@
 
   function setLink(connected) {
     const link = $("link");
-    link.textContent = connected ? T.online : T.offline;
+    say(link, connected ? "display.online" : "display.offline");
     link.className = `badge ${connected ? "online" : "offline"}`;
     dc.connected = connected;
   }
@@ -172,7 +154,7 @@
 
   async function startVideo(view) {
     if (dc.pc || dc.pcStarting) return;
-    if (!view.media || !view.media.main) { $("lead-caption").textContent = T.noVideo; return; }
+    if (!view.media || !view.media.main) { say($("lead-caption"), "display.no_video"); return; }
     dc.pcStarting = true;
     try {
       const pc = new RTCPeerConnection({ iceServers: [] });
@@ -187,10 +169,10 @@
         method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ sdp: pc.localDescription.sdp }),
       });
-      if (!r.ok) { pc.close(); $("lead-caption").textContent = T.noVideo; return; }
+      if (!r.ok) { pc.close(); say($("lead-caption"), "display.no_video"); return; }
       await pc.setRemoteDescription({ type: "answer", sdp: (await r.json()).sdp });
       dc.pc = pc;
-      $("lead-caption").textContent = T.lead;
+      say($("lead-caption"), "display.lead");
       pc.onconnectionstatechange = () => {
         if (["failed", "closed", "disconnected"].includes(pc.connectionState)) {
           pc.close();
@@ -213,10 +195,12 @@
     ws.onmessage = (msg) => {
       const data = JSON.parse(msg.data);
       if (data.type === "view") render(data);
-      else if (data.type === "waiting") $("slide-missing").textContent = T.waiting;
+      else if (data.type === "waiting") say($("slide-missing"), "display.waiting");
     };
     ws.onclose = () => setTimeout(connect, 1000); // the node restarted: come back
   }
-  $("slide-missing").textContent = T.waiting;
-  connect();
+  say($("slide-missing"), "display.waiting");
+  // the quiz lines hold numbers in the page's language: redraw them after a switch
+  document.addEventListener("dc:lang", () => dc.view && renderQuiz(dc.view.quiz));
+  i18n.ready.finally(connect);
 })();
