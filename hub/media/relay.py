@@ -139,6 +139,8 @@ class SessionRelay:
         self.settings = settings or RelaySettings()
         self._participants: dict[str, _Participant] = {}
         self._floor: str | None = None
+        #: who is sending a screen now: set by its first screen frame
+        self._screen: str | None = None
         self._plan: RoutingPlan = {}
         #: slot tracks by the feed they forward (``screen`` slots follow screen feeds)
         self._slots: dict[str, list[SlotTrack[Any]]] = {feed: [] for feed in FEEDS}
@@ -147,14 +149,17 @@ class SessionRelay:
 
     # -- participants ---------------------------------------------------------
 
-    async def offer(self, participant_id: str, role: Role) -> RTCSessionDescription:
-        """Create the hub's offer for a participant joining with ``role``."""
+    async def offer(
+        self, participant_id: str, role: Role, *, screen: bool | None = None
+    ) -> RTCSessionDescription:
+        """Create the hub's offer for a participant joining with ``role``
+        (``screen``: it may share a screen; see ``media_layout``)."""
         if participant_id in self._participants:
             raise RoutingError(f"{participant_id!r} is already in session {self.session_id}")
         if role is Role.LEAD and any(p.role is Role.LEAD for p in self._participants.values()):
             raise RoutingError(f"session {self.session_id} already has a lead")
         pc = RTCPeerConnection(rtc_configuration(self.settings.ice_servers))
-        layout = media_layout(role)
+        layout = media_layout(role, screen=screen)
         transceivers = []
         for line in layout:
             transceiver = pc.addTransceiver(line.kind, direction=line.direction)
@@ -224,6 +229,8 @@ class SessionRelay:
             return
         if self._floor == participant_id:
             self._floor = None
+        if self._screen == participant_id:
+            self._screen = None
         for (slot, kind), track in participant.slots.items():
             self._slots[feed_of(kind, slot)].remove(track)
             track.stop()
@@ -274,7 +281,7 @@ class SessionRelay:
         return {pid: p.role for pid, p in self._participants.items() if p.connected}
 
     def _reroute(self) -> None:
-        new = plan(self._roles(), self._floor)
+        new = plan(self._roles(), self._floor, self._screen)
         self._plan = new
         for key, source in new.items():
             for kind in slot_kinds(key.slot):
@@ -322,6 +329,11 @@ class SessionRelay:
         participant = self._participants.get(pid)
         if participant is None or participant.upstream is None:
             return
+        if feed == "screen" and self._screen != pid:
+            # whoever sends a screen now is shown (the lead's node or its console)
+            self._screen = pid
+            self._reroute()
+            self._request_keyframe(pid)
         keyframe = is_keyframe(codec.mimeType, frame.data)
         participant.upstream.frames[feed] += 1
         if keyframe and feed == "video":

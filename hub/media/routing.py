@@ -108,17 +108,19 @@ def feed_of(kind: str, slot: Slot | None) -> str:
     return "screen" if slot is Slot.SCREEN else kind
 
 
-def media_layout(role: Role) -> tuple[MLine, ...]:
+def media_layout(role: Role, *, screen: bool | None = None) -> tuple[MLine, ...]:
     """The m-lines of the hub's offer for ``role``: upstream first, then slots.
 
     Signalling sends this to the participant so it knows which transceiver
-    takes its camera/microphone (and, for the lead, its shared screen) and which
-    slot each received track shows.
+    takes its camera/microphone (and its shared screen) and which slot each
+    received track shows. ``screen``: the participant may share a screen (a
+    ``recvonly`` SCREEN line); by default only the lead, but the lead's console
+    that watches beside the lead's node (an observer's media) may share too.
     """
     lines: list[MLine] = []
     if publishes(role):
         lines += [MLine("video", "recvonly", None), MLine("audio", "recvonly", None)]
-    if role is Role.LEAD:
+    if role is Role.LEAD if screen is None else screen:
         lines.append(MLine("video", "recvonly", Slot.SCREEN))
     for slot in slots_for(role):
         lines += [MLine(kind, "sendonly", slot) for kind in slot_kinds(slot)]
@@ -129,8 +131,10 @@ RoutingPlan = dict[SlotKey, str | None]
 """Slot -> the participant id feeding it, or None when the slot is idle."""
 
 
-def plan(roles: Mapping[str, Role], floor: str | None) -> RoutingPlan:
+def plan(roles: Mapping[str, Role], floor: str | None, screen: str | None = None) -> RoutingPlan:
     """Decide the source of every slot, given who is present and who has the floor.
+
+    ``screen``: who is sharing a screen now (default: the lead); it feeds SCREEN.
 
     Raises :class:`RoutingError` if there is more than one lead or the floor
     holder is absent or not a partner.
@@ -148,7 +152,10 @@ def plan(roles: Mapping[str, Role], floor: str | None) -> RoutingPlan:
     result: RoutingPlan = {}
     for pid, role in roles.items():
         for slot in slots_for(role):
-            source = floor if slot is Slot.FLOOR else lead
+            if slot is Slot.SCREEN:
+                source = screen if screen is not None else lead
+            else:
+                source = floor if slot is Slot.FLOOR else lead
             if source == pid:
                 source = None
             result[SlotKey(pid, slot)] = source

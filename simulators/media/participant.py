@@ -67,6 +67,7 @@ class ParticipantPeer:
         video: MediaStreamTrack | None = None,
         audio: MediaStreamTrack | None = None,
         screen: MediaStreamTrack | None = None,
+        screen_line: bool | None = None,
         decode: bool = True,
         read_patterns: bool = True,
         ice_servers: tuple[RTCIceServer, ...] = (),
@@ -75,6 +76,8 @@ class ParticipantPeer:
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.received: dict[tuple[Slot, str], ReceivedSlot] = {}
         self._sources = {"video": video, "audio": audio, "screen": screen}
+        #: the offer has a screen line (the lead side; see ``media_layout``)
+        self._screen_line = screen_line
         self._decode = decode
         self._read_patterns = read_patterns
         self._tasks: list[asyncio.Task[None]] = []
@@ -83,7 +86,7 @@ class ParticipantPeer:
         """Apply the hub's offer and return the answer to send back."""
         await self.pc.setRemoteDescription(offer)
         transceivers = self.pc.getTransceivers()
-        layout = media_layout(self.role)
+        layout = media_layout(self.role, screen=self._screen_line)
         if len(transceivers) != len(layout):
             raise ValueError(f"offer has {len(transceivers)} m-lines, layout {len(layout)}")
         for transceiver, line in zip(transceivers, layout, strict=True):

@@ -158,7 +158,8 @@ async def test_display_shows_the_lead_video_and_the_shared_screen(
     settings = MediaSettings(width=320, height=240, fps=10, hub_url=live.url)
     node.media = NodeMedia(node, settings)
     try:
-        lead_join = SignalJoin(token=token(JoinRole.LEAD))
+        # the lead's console sends its camera (and a screen) for this test
+        lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
         async with media_peer(live.url, lead_join, source=1, screen=77) as lead:
             await node.media.start()
             page = await browser_context.new_page()

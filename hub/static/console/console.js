@@ -187,7 +187,8 @@
     if (transceivers.length !== layout.length) {
       throw new Error(`offer has ${transceivers.length} m-lines, layout ${layout.length}`);
     }
-    const upstream = layout.some((line) => line.direction === "recvonly");
+    // the camera and microphone lines (a "screen" line waits for a shared screen)
+    const upstream = layout.some((line) => line.direction === "recvonly" && !line.slot);
     const local = upstream ? (dc.localStream = await localMedia()) : null;
     if (local) $("video-self").srcObject = local;
     const slots = {};

@@ -99,3 +99,14 @@ def test_roles_slots_and_layout() -> None:
     # the screen slot is video only; observers publish nothing
     assert media_layout(Role.PARTNER)[-1] == MLine("video", "sendonly", Slot.SCREEN)
     assert [line.direction for line in media_layout(Role.OBSERVER)] == ["sendonly"] * 5
+    # the lead's console watching beside the node (observer media) may still share
+    assert media_layout(Role.OBSERVER, screen=True)[0] == MLine("video", "recvonly", Slot.SCREEN)
+
+
+def test_whoever_shares_feeds_the_screen_slots() -> None:
+    roles = {**ROLES, "lead-console": Role.OBSERVER}
+    result = plan(roles, None, screen="lead-console")
+    assert result[SlotKey("a", Slot.SCREEN)] == "lead-console"
+    assert result[SlotKey("obs", Slot.SCREEN)] == "lead-console"
+    assert result[SlotKey("lead-console", Slot.SCREEN)] is None  # not its own screen back
+    assert plan(ROLES, None)[SlotKey("a", Slot.SCREEN)] == "lead"

@@ -56,7 +56,9 @@ async def media_peer(
         if source is not None:
             video = VideoTestSource(source, width=640, height=480, fps=15)
         shared = VideoTestSource(screen, width=640, height=480, fps=10) if screen else None
-        rtc = ParticipantPeer(role, video=video, screen=shared, decode=True)
+        rtc = ParticipantPeer(
+            role, video=video, screen=shared, screen_line=joined.role == "lead", decode=True
+        )
         try:
             offer = await client.offer()
             answer = await rtc.answer(RTCSessionDescription(offer.sdp, "offer"))
