@@ -1,0 +1,38 @@
+"""Deck uploads over the API: the size limit holds with and without Content-Length."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+
+from broker.localstack import MosquittoServer, RedisServer
+from hub.api import create_app
+from hub.sessions import SessionSpec
+from tests.hub.api.conftest import AUTH
+from tests.hub.hubkit import hub_config, running_hub
+
+
+async def test_oversized_uploads_are_refused_with_and_without_content_length(
+    mosquitto: MosquittoServer, redis_server: RedisServer
+) -> None:
+    config = hub_config(mosquitto, redis_server, api_enabled=False, deck_max_bytes=4096)
+    async with running_hub(config) as hub:
+        await hub.add_node("lead")
+        await hub.create_session(SessionSpec(session="S1", lead="lead"))
+        transport = httpx.ASGITransport(app=create_app(hub))
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as http:
+            declared = await http.post("/api/decks", content=b"%PDF-" + b"x" * 5000, headers=AUTH)
+            assert declared.status_code == 413 and declared.json()["code"] == "too_large"
+
+            async def endless() -> AsyncIterator[bytes]:
+                for _ in range(1000):  # 1 MB offered, no Content-Length
+                    yield b"x" * 1024
+
+            streamed = await http.post("/api/sessions/S1/decks", content=endless(), headers=AUTH)
+            assert streamed.status_code == 413 and streamed.json()["code"] == "too_large"
+            metrics = (await http.get("/metrics")).text
+            assert 'dualclass_hub_deck_refused_total{code="too_large"} 2.0' in metrics
+            # nothing was attached
+            listed = await http.get("/api/sessions/S1/decks", headers=AUTH)
+            assert listed.json()["decks"] == []
