@@ -46,6 +46,7 @@ from classroom_node.node import ClassroomNode
 from protocols.codec import decode, encode
 from protocols.ids import new_id, now_ms
 from protocols.messages import Event, SlideShow
+from runtime.loop import run as run_loop
 from simulators.harness import LocalRun
 from simulators.stats import latency_summary
 
@@ -172,14 +173,8 @@ async def _hub_worker(conn: Connection, spec: WorkerSpec) -> None:
 
 def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     """Entry of a partner process."""
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
     runner = _plain_worker if spec.phase == "plain" else _hub_worker
-    asyncio.run(runner(conn, spec))
+    run_loop(runner(conn, spec))
 
 
 class Workers:
@@ -438,13 +433,7 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4, help="partner processes")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    result = asyncio.run(main_async(args))
+    result = run_loop(main_async(args))
     p, h = result["plain"]["latency_ms"], result["hub"]["latency_ms"]
     print(
         f"{args.partners} partners in {args.workers} processes, {args.sessions} sessions, "

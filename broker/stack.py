@@ -20,22 +20,70 @@ under ``<dir>`` so the next ``up`` continues where the last one stopped.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import secrets
 import signal
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from broker.admin import write_private
 from broker.localstack import MosquittoServer, RedisServer, free_port
+from runtime.exceptions import ConfigError
 
-__all__ = ["DEFAULT_STACK_DIR", "StackInfo", "stack_down", "stack_up"]
+__all__ = [
+    "DEFAULT_REDIS_URL",
+    "DEFAULT_STACK_DIR",
+    "DEFAULT_STACK_FILE",
+    "StackInfo",
+    "main",
+    "read_stack_file",
+    "redis_url_for",
+    "stack_down",
+    "stack_up",
+]
 
 DEFAULT_STACK_DIR = Path("var/stack")
+#: Where ``dualclass stack up`` writes its stack file by default.
+DEFAULT_STACK_FILE = DEFAULT_STACK_DIR / "stack.json"
+#: Redis when nothing says otherwise (the hub's default too).
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 HUB_USER = "hub"
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The JSON object of a stack file; ``ConfigError`` if unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a stack file ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: not a stack file (expected a JSON object)")
+    return data
+
+
+def redis_url_for(redis: str | None, stack_file: Path | None) -> str:
+    """Redis for an operator command (``dualclass report``, ``dualclass import``).
+
+    ``--redis URL``, else the stack file (given, or ``var/stack/stack.json`` when it
+    exists), else the hub's setting ``DUALCLASS_HUB_REDIS_URL``, else the default.
+    """
+    if redis:
+        return redis
+    if stack_file is None and DEFAULT_STACK_FILE.exists():
+        stack_file = DEFAULT_STACK_FILE
+    if stack_file is not None:
+        url = (read_stack_file(stack_file).get("redis") or {}).get("url")
+        if not isinstance(url, str) or not url:
+            raise ConfigError(f"{stack_file}: no redis.url")
+        return url
+    return os.environ.get("DUALCLASS_HUB_REDIS_URL") or DEFAULT_REDIS_URL
 
 
 @dataclass(frozen=True)
@@ -116,7 +164,7 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
         "hub_users": {HUB_USER: hub_hash},
         "admin_key": admin_key,
         "prefix": prefix,
-        # WebRTC on the local stack stays on loopback (WEBRTC-LOOPBACK facts)
+        # WebRTC on the local stack stays on loopback (docs/media.md, ICE on loopback)
         "ice_host_addresses": ["127.0.0.1"],
         "pids": {"mosquitto": mosquitto.pid, "redis": redis.pid},
         "started_at": time.time(),
@@ -154,3 +202,30 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``dualclass stack up|down|status``: start, stop or show the local stack."""
+    parser = argparse.ArgumentParser(
+        prog="dualclass stack", description="Start, stop or show the local Mosquitto + Redis stack."
+    )
+    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("--dir", type=Path, default=DEFAULT_STACK_DIR, help="state directory")
+    args = parser.parse_args(argv)
+    if args.action == "up":
+        info = stack_up(args.dir)
+        print(f"mosquitto  127.0.0.1:{info.mqtt_port}")
+        print(f"redis      {info.data['redis']['url'].split('@')[-1]}")
+        print(f"stack file {info.path}  (credentials; mode 0600)")
+        return 0
+    if args.action == "down":
+        stopped = stack_down(args.dir)
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        return 0
+    try:
+        info = StackInfo.load(args.dir)
+    except FileNotFoundError:
+        print("no stack here; run `dualclass stack up`")
+        return 1
+    print(json.dumps({"pids": info.data.get("pids"), "mqtt_port": info.mqtt_port}, indent=2))
+    return 0

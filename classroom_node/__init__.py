@@ -14,7 +14,7 @@ library. Never hub.
 
 from __future__ import annotations
 
-from classroom_node.config import NodeConfig, load_config
+from classroom_node.config import NodeConfig
 from classroom_node.exceptions import (
     AmbiguousSession,
     ConfigError,
@@ -45,5 +45,4 @@ __all__ = [
     "SessionView",
     "Submitted",
     "UnknownSession",
-    "load_config",
 ]

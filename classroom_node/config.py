@@ -1,41 +1,37 @@
 """``NodeConfig``: the one typed configuration of a classroom node.
 
-Sources, highest priority first: keyword arguments (flags, tests, simulators),
-environment ``DUALCLASS_*`` (``DUALCLASS_NODE_ID``, ``DUALCLASS_MQTT_PORT`` ...),
-then a TOML or JSON file given as ``config_file`` (or ``DUALCLASS_CONFIG``), then
-the defaults below. ``load()`` is where the file is read, so constructing a config
-in code never touches the disk unless asked to.
+A ``runtime.DaemonSettings``, read like every daemon's settings. Sources,
+strongest first: keyword arguments (flags, tests, simulators), environment
+``DUALCLASS_NODE_*`` (``DUALCLASS_NODE_NODE_ID``, ``DUALCLASS_NODE_MQTT_PORT``,
+``DUALCLASS_NODE_MEDIA__ENABLED`` ...), then the TOML file given as
+``config_file`` (or ``DUALCLASS_NODE_CONFIG``; top level or a ``[node]`` table,
+media under ``[media]`` / ``[node.media]``), then the defaults below.
+``NodeConfig.load()`` is where the file is read, so constructing a config in code
+never touches the disk.
 """
 
 from __future__ import annotations
 
-import os
-from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    JsonConfigSettingsSource,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import Field, model_validator
+from pydantic_settings import SettingsConfigDict
 
-from classroom_node.exceptions import ConfigError
+from classroom_node.media.settings import MediaSettings
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
+from runtime.settings import DaemonSettings
 
-__all__ = ["NodeConfig", "load_config"]
+__all__ = ["NodeConfig"]
 
 _NODE_ID = r"^[A-Za-z0-9_.:\-]{1,64}$"
 
 
-class NodeConfig(BaseSettings):
+class NodeConfig(DaemonSettings):
     """Everything a node daemon needs to know; see the module docstring for sources."""
 
-    model_config = SettingsConfigDict(env_prefix="DUALCLASS_", extra="forbid", frozen=True)
+    section = "node"
+    model_config = SettingsConfigDict(env_prefix="DUALCLASS_NODE_")
 
     #: This classroom's id: MQTT username (by default), client id and topic segment.
     node_id: str = Field(pattern=_NODE_ID)
@@ -72,6 +68,10 @@ class NodeConfig(BaseSettings):
 
     log_level: str = "info"
 
+    #: WebRTC media of the lessons (off by default: a node without camera hardware
+    #: still carries the lesson's events).
+    media: MediaSettings = MediaSettings()
+
     @model_validator(mode="after")
     def _default_username(self) -> NodeConfig:
         if self.mqtt_username is None:
@@ -81,50 +81,3 @@ class NodeConfig(BaseSettings):
     @property
     def username(self) -> str:
         return self.mqtt_username or self.node_id
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        path = _CONFIG_FILE.get()
-        if path is not None:
-            if path.suffix.lower() == ".json":
-                sources.append(JsonConfigSettingsSource(settings_cls, json_file=path))
-            else:
-                sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
-        return tuple(sources)
-
-
-#: Which file ``settings_customise_sources`` reads; set only inside ``load_config``.
-_CONFIG_FILE: ContextVar[Path | None] = ContextVar("node_config_file", default=None)
-
-
-def load_config(config_file: str | Path | None = None, **overrides: Any) -> NodeConfig:
-    """Read ``config_file`` (TOML or JSON; default ``$DUALCLASS_CONFIG``), env and overrides.
-
-    Raises ``ConfigError`` with every problem in one message.
-    """
-    if config_file is None:
-        config_file = os.environ.get("DUALCLASS_CONFIG") or None
-    path = Path(config_file) if config_file is not None else None
-    if path is not None and not path.is_file():
-        raise ConfigError(f"config file {path} not found")
-    token = _CONFIG_FILE.set(path)
-    try:
-        return NodeConfig(**overrides)
-    except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        ]
-        raise ConfigError("; ".join(problems)) from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(str(exc)) from None
-    finally:
-        _CONFIG_FILE.reset(token)

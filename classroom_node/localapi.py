@@ -2,7 +2,8 @@
 
 It listens on loopback (or a Unix socket) only: the classroom's own devices are
 its clients, the hub never is. Each POST turns into one lesson event handed to
-``ClassroomNode.submit`` and answers ``202 {"id", "status": "sent"|"queued"}``;
+``ClassroomNode.submit`` (any ``InputTarget``) and answers
+``202 {"id", "status": "sent"|"queued"}``;
 "queued" means the broker is away and the event waits in the journal. Errors are
 ``application/problem+json``: 422 for a body that does not make a valid event,
 404 for an unknown session, 409 when no session, or more than one, could be meant.
@@ -18,7 +19,8 @@ import asyncio
 import contextlib
 import os
 import socket
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated, Any, Protocol
 
 import uvicorn
 from fastapi import Body, FastAPI, Query, Request
@@ -26,12 +28,31 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from classroom_node.config import NodeConfig
 from classroom_node.exceptions import InvalidEvent, SessionError, UnknownSession
 
-if TYPE_CHECKING:
-    from classroom_node.node import ClassroomNode
+__all__ = ["InputTarget", "LocalApi", "create_app"]
 
-__all__ = ["LocalApi", "create_app"]
+
+class _Submitted(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+
+
+class InputTarget(Protocol):
+    """What the API needs of the node (``ClassroomNode``); the node imports us, not back."""
+
+    @property
+    def node_id(self) -> str: ...
+    @property
+    def config(self) -> NodeConfig: ...
+    def describe(self) -> dict[str, Any]: ...
+    async def submit(
+        self, type_: str, body: Mapping[str, Any] | None = None, session: str | None = None
+    ) -> _Submitted: ...
+
 
 PROBLEM = "application/problem+json"
 
@@ -72,7 +93,7 @@ SessionQuery = Annotated[
 ]
 
 
-def create_app(node: ClassroomNode) -> FastAPI:
+def create_app(node: InputTarget) -> FastAPI:
     """The FastAPI application bound to one node."""
     app = FastAPI(
         title=f"dualclass node {node.node_id}", version="1", docs_url=None, redoc_url=None
@@ -142,7 +163,7 @@ def create_app(node: ClassroomNode) -> FastAPI:
 class LocalApi:
     """The uvicorn server of one node, started and stopped with it."""
 
-    def __init__(self, node: ClassroomNode) -> None:
+    def __init__(self, node: InputTarget) -> None:
         self.node = node
         config = node.config
         self._uds = str(config.api_uds) if config.api_uds is not None else None

@@ -42,6 +42,7 @@ from classroom_node.exceptions import (
     UnknownSession,
 )
 from classroom_node.journal import Journal
+from classroom_node.localapi import LocalApi
 from classroom_node.sessionview import Applied, SessionView
 from classroom_node.store import SessionStore
 from protocols.codec import decode, decode_map, encode, to_jsonable
@@ -168,7 +169,7 @@ class ClassroomNode:
         )
         self.store = SessionStore(config.state_dir)
         self.link: MqttLink | None = None
-        self.api: Any = None
+        self.api: LocalApi | None = None
         self._send_lock = asyncio.Lock()
         self._journal_kick = asyncio.Event()
         self._resync_kick = asyncio.Event()
@@ -213,8 +214,6 @@ class ClassroomNode:
         if self.journal.pending():
             self._journal_kick.set()
         if self.config.api_enabled:
-            from classroom_node.localapi import LocalApi
-
             self.api = LocalApi(self)
             await self.api.start()
         self.started = True
@@ -253,7 +252,7 @@ class ClassroomNode:
         await self._cancel_tasks()
         if link is not None:
             await link.close()
-        self._close_files()
+        self.close_files()
         self.started = False
         log.info("node %s stopped", self.node_id)
 
@@ -266,7 +265,7 @@ class ClassroomNode:
         await self._cancel_tasks()
         if self.link is not None:
             await self.link.abort()
-        self._close_files()
+        self.close_files()
         self.started = False
 
     async def _cancel_tasks(self) -> None:
@@ -277,7 +276,7 @@ class ClassroomNode:
                 await task
         self._tasks = []
 
-    def _close_files(self) -> None:
+    def close_files(self) -> None:
         self.journal.close()
         self.store.close()
 

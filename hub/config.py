@@ -1,8 +1,9 @@
-"""One typed configuration for the hub process.
+"""One typed configuration for the hub process (``runtime.DaemonSettings``).
 
 Sources, strongest first: keyword overrides (the CLI flags) > environment
-(``DUALCLASS_*``, e.g. ``DUALCLASS_MQTT_PORT``) > the config file (TOML or JSON) >
-the stack file > defaults. ``HubConfig.load()`` does the file reading; building
+(``DUALCLASS_HUB_*``, e.g. ``DUALCLASS_HUB_MQTT_PORT``) > the config file (TOML,
+``--config`` or ``DUALCLASS_HUB_CONFIG``; top level or a ``[hub]`` table) > the
+stack file > defaults. ``HubConfig.load()`` does the file reading; building
 ``HubConfig(...)`` directly uses only kwargs, environment and defaults.
 
 The stack file is the JSON that ``dualclass stack up`` writes::
@@ -25,51 +26,34 @@ other's re-renders.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
-import tomllib
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, SecretStr
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import SettingsConfigDict
 
 from broker.admin import BrokerFiles
 from broker.client import ClientSettings
-from hub.exceptions import ConfigError
+from broker.stack import DEFAULT_REDIS_URL, read_stack_file
+from hub.signalling.settings import SignallingSettings
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
+from runtime.settings import DaemonSettings
 
-__all__ = ["HubConfig", "read_config_file", "stack_values"]
-
-_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("hub_config_file_values", default=None)
-
-
-class _FileSource(PydanticBaseSettingsSource):
-    """Values read by ``HubConfig.load`` from the config and stack files."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return (_FILE_VALUES.get() or {}).get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(_FILE_VALUES.get() or {})
+__all__ = ["HubConfig", "stack_values"]
 
 
 def _default_client_id() -> str:
     return f"hub-{socket.gethostname()}"[:60]
 
 
-class HubConfig(BaseSettings):
+class HubConfig(DaemonSettings):
     """Everything the hub process needs to know; see the module docstring for sources."""
 
-    model_config = SettingsConfigDict(env_prefix="DUALCLASS_", extra="ignore", frozen=True)
+    section = "hub"
+    model_config = SettingsConfigDict(env_prefix="DUALCLASS_HUB_")
 
     # MQTT
     mqtt_host: str = "127.0.0.1"
@@ -84,7 +68,7 @@ class HubConfig(BaseSettings):
     max_payload_size: int = Field(default=DEFAULT_MAX_SIZE, ge=1024)
 
     # Redis
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = DEFAULT_REDIS_URL
     redis_retry_max_s: float = 5.0
 
     # HTTP API
@@ -103,9 +87,10 @@ class HubConfig(BaseSettings):
 
     stack_file: Path | None = None
     #: Restrict WebRTC ICE host candidates to these addresses (``["127.0.0.1"]`` on
-    #: the local stack and in tests; unset in production). ``DUALCLASS_ICE_HOST_ADDRESSES``
-    #: for the signalling service wins over this.
+    #: the local stack and in tests; unset in production).
     ice_host_addresses: tuple[str, ...] | None = None
+    #: Signalling and relay (``DUALCLASS_HUB_SIGNALLING__VIDEO_CODEC``, ``[hub.signalling]``).
+    signalling: SignallingSettings = SignallingSettings()
 
     # Presence and joins
     #: A node silent for this long is shown offline even without a last will.
@@ -120,36 +105,17 @@ class HubConfig(BaseSettings):
     log_level: str = "info"
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _FileSource(settings_cls))
-
-    @classmethod
-    def load(cls, config_file: Path | str | None = None, **overrides: Any) -> HubConfig:
-        """Read the config file and the stack file (if any), then apply env and overrides.
-
-        ``None`` overrides are ignored, so a CLI can pass every flag through.
-        """
-        overrides = {k: v for k, v in overrides.items() if v is not None}
-        file_values = read_config_file(Path(config_file)) if config_file else {}
+    def file_values(cls, config_file: Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+        """The stack file's values under the config file's (the stack file is the weaker)."""
+        file_values = super().file_values(config_file, overrides)
         stack = (
             overrides.get("stack_file")
-            or os.environ.get("DUALCLASS_STACK_FILE")
+            or os.environ.get(cls.env_prefix() + "STACK_FILE")
             or file_values.get("stack_file")
         )
         values = stack_values(Path(stack)) if stack else {}
         values.update(file_values)
-        token = _FILE_VALUES.set(values)
-        try:
-            return cls(**overrides)
-        finally:
-            _FILE_VALUES.reset(token)
+        return values
 
     # ------------------------------------------------------------- derived
 
@@ -174,39 +140,9 @@ class HubConfig(BaseSettings):
         )
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """A flat TOML or JSON table of ``HubConfig`` fields (a ``[hub]`` table also works)."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    try:
-        data: Any = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a table of settings")
-    hub = data.get("hub")
-    return dict(hub) if isinstance(hub, dict) else dict(data)
-
-
-#: Where ``dualclass stack up`` writes its stack file by default.
-DEFAULT_STACK_FILE = Path("var/stack/stack.json")
-
-
-def resolve_redis_url(redis: str | None, stack_file: Path | None) -> str:
-    """Redis for an operator command: ``--redis`` URL, else the stack file (given, or
-    ``var/stack/stack.json`` when it exists), else the hub config (``DUALCLASS_REDIS_URL``)."""
-    if redis:
-        return redis
-    if stack_file is None and DEFAULT_STACK_FILE.exists():
-        stack_file = DEFAULT_STACK_FILE
-    return HubConfig.load(stack_file=stack_file).redis_url
-
-
 def stack_values(path: Path) -> dict[str, Any]:
     """Translate a ``dualclass stack up`` JSON file into ``HubConfig`` fields."""
-    data = read_config_file(path)
+    data = read_stack_file(path)
     out: dict[str, Any] = {"stack_file": path}
     mqtt = data.get("mqtt") or {}
     for key, field in (

@@ -1,15 +1,7 @@
 """Redis access for the hub: session logs, the sequencing script, registries.
 
-Keys (``sid`` = session id, ``node`` = node id)::
-
-    dc:s:{sid}:log     stream; entry id ``{seq}-0``; fields d (msgpack of the
-                       sequenced event), id, type, src, ts
-    dc:s:{sid}:ids     hash  message id -> seq (dedupe)
-    dc:sessions        set of session ids
-    dc:session:{sid}   JSON of the ``SessionSpec``
-    dc:nodes           hash  node id -> ``$7$`` hash of its MQTT secret
-    dc:hub_users       hash  hub MQTT username -> ``$7$`` hash
-    dc:heartbeat       hash  node id -> JSON of its last heartbeat (and when)
+Keys: ``hub.keys`` (session log ``dc:s:{sid}:log``, dedupe ``dc:s:{sid}:ids``,
+sessions, specs, nodes, hub users, heartbeats).
 
 Sequencing is one Lua script (EVALSHA): dedupe by message id, compare the caller's
 expected last seq with the stream's, XADD at ``{last+1}-0`` and record the id, all
@@ -36,6 +28,15 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from hub.exceptions import StoreUnavailable
+from hub.keys import (
+    HEARTBEAT_KEY,
+    HUB_USERS_KEY,
+    NODES_KEY,
+    SESSIONS_KEY,
+    ids_key,
+    log_key,
+    session_key,
+)
 
 __all__ = [
     "AppendResult",
@@ -46,23 +47,6 @@ __all__ = [
     "log_key",
     "session_key",
 ]
-
-SESSIONS_KEY = "dc:sessions"
-NODES_KEY = "dc:nodes"
-HUB_USERS_KEY = "dc:hub_users"
-HEARTBEAT_KEY = "dc:heartbeat"
-
-
-def log_key(session: str) -> str:
-    return f"dc:s:{session}:log"
-
-
-def ids_key(session: str) -> str:
-    return f"dc:s:{session}:ids"
-
-
-def session_key(session: str) -> str:
-    return f"dc:session:{session}"
 
 
 # KEYS: log stream, ids hash.  ARGV: message id, expected last seq, field/value pairs.
@@ -99,6 +83,10 @@ def _translated() -> Iterator[None]:
         yield
     except _DOWN as exc:
         raise StoreUnavailable(str(exc) or type(exc).__name__) from None
+
+
+#: For the hub's other Redis users (scheduling): the same translation.
+translate_redis_errors = _translated
 
 
 class AppendStatus(IntEnum):

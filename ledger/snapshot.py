@@ -25,6 +25,7 @@ from typing import Any
 
 from ledger.aggregate import MediaAgg, QuizState, RoomState, SessionState
 from ledger.exceptions import StoreError
+from ledger.keys import presence_key, state_key
 from protocols.codec import decode_map, to_jsonable
 
 __all__ = [
@@ -148,7 +149,7 @@ def state_from_fields(session: str, fields: dict[str, str]) -> SessionState:
             assert event.seq is not None
             st.pending[event.seq] = event
     except (KeyError, ValueError, TypeError, IndexError) as exc:
-        raise StoreError(f"dc:ledger:s:{session}", f"{type(exc).__name__}: {exc}") from None
+        raise StoreError(state_key(session), f"{type(exc).__name__}: {exc}") from None
     return st
 
 
@@ -159,5 +160,5 @@ def presence_member(ts: int, online: bool) -> str:
 def parse_presence_member(member: str) -> tuple[int, bool]:
     ts, _, flag = member.partition(":")
     if flag not in ("0", "1"):
-        raise StoreError("dc:ledger:presence", f"bad member {member!r}")
+        raise StoreError(presence_key("*"), f"bad member {member!r}")
     return int(ts), flag == "1"

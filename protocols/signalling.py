@@ -16,7 +16,7 @@ classroom node authenticated by its registry credentials. The conversation::
     peer -> hub   leave      done (closing the socket means the same)
 
 The hub makes the offer because it owns the m-line layout
-(``hub.media.routing.media_layout``); ``joined.layout`` tells the peer which
+(``protocols.media.media_layout``); ``joined.layout`` tells the peer which
 transceivers take its camera and microphone (``recvonly`` at the hub) and which
 slot each received track shows. Kept here, without I/O, so the node and tests
 share the exact shapes the hub speaks.

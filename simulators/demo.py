@@ -34,6 +34,7 @@ from classroom_node.media.settings import MediaSettings
 from classroom_node.node import ClassroomNode
 from protocols.ids import now_ms
 from protocols.messages import Event, MediaStats
+from runtime.loop import run as run_loop
 from simulators.district import demo_district
 from simulators.harness import LocalRun
 from simulators.script import lesson_script
@@ -349,13 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dualclass-demo-"))
     headless = args.report is not None
     try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        pass
-    try:
-        report = asyncio.run(
+        report = run_loop(
             run_demo(
                 partners=args.partners,
                 duration=args.duration,

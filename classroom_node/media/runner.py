@@ -7,7 +7,7 @@ the network drops it, and writes the combined figures to ``node.media_stats``,
 which the node's heartbeat carries. It needs from the node only what
 ``MediaHost`` lists, so it stays out of the MQTT daemon's code:
 
-    media = NodeMedia(node, MediaSettings())   # e.g. from DUALCLASS_MEDIA_*
+    media = NodeMedia(node, node.config.media)   # DUALCLASS_NODE_MEDIA__*, [media]
     await media.start()  ...  await media.stop()
 
 Node credentials for signalling are the node's MQTT username and secret: the hub

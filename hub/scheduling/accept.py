@@ -26,17 +26,17 @@ import redis.asyncio as aioredis
 
 from hub.core import HubCore
 from hub.exceptions import SessionExists
+from hub.keys import LESSONS_KEY
 from hub.scheduling.exceptions import RunNotReady, UnknownRun, Unschedulable
 from hub.scheduling.inputs import instance_from_json
 from hub.scheduling.runs import RunStatus, RunStore
 from hub.scheduling.timetable import Lesson, Period, plan, to_specs
+from hub.store import translate_redis_errors
 from matching.models import Assignment
 from protocols.ids import now_ms
-from registry.store import RegistryStore, translate_redis_errors
+from registry.store import RegistryStore
 
 __all__ = ["AcceptSummary", "LessonStore", "accept_run"]
-
-LESSONS_KEY = "dc:tt:lessons"
 
 
 def lesson_to_dict(lesson: Lesson, run: str) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import logging
 from aiortc import RTCSessionDescription
 
 from hub.media.exceptions import RoutingError
-from hub.media.relay import SessionRelay
+from hub.media.relay import RelaySettings, SessionRelay
 from hub.media.routing import media_layout
 from hub.sessions import SessionSpec
 from hub.signalling.feed import SessionFeed
@@ -147,7 +147,9 @@ class Room:
             self._media[key] = peer
         participant = key or f"observer-{new_id()}"
         if self.relay is None:
-            self.relay = SessionRelay(self.session, self.settings.relay_settings())
+            self.relay = SessionRelay(
+                self.session, RelaySettings(video_codec=self.settings.video_codec)
+            )
         peer.participant = participant
         return await self.relay.offer(participant, identity.media_role)
 

@@ -1,9 +1,10 @@
 """``Signalling``: the rooms of one hub replica, made when the first peer of a session
 joins and closed when its last peer leaves.
 
-One instance per hub application (``hub.api.signalling`` keeps it on
-``app.state``); applying the ICE setting happens here, once, before the first
-peer connection of the process gathers candidates.
+One instance per hub replica: the hub makes it at start-up (``hub.api.signalling``
+finds it on ``app.state``) and closes it at shutdown. Applying the hub's
+``ice_host_addresses`` happens here, once, before the first peer connection of
+the process gathers candidates.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from hub.core import HubCore
 from hub.signalling.identity import Identity
 from hub.signalling.room import Peer, Room
 from hub.signalling.settings import SignallingSettings
+from webrtc.ice import restrict_host_addresses
 
 log = logging.getLogger("dualclass.hub.signalling")
 
@@ -26,8 +28,10 @@ class Signalling:
 
     def __init__(self, hub: HubCore, settings: SignallingSettings | None = None) -> None:
         self.hub = hub
-        self.settings = settings or SignallingSettings()
-        self.settings.apply_ice()
+        self.settings = settings or hub.config.signalling
+        if hub.config.ice_host_addresses is not None:
+            # never widens a restriction made earlier in the process
+            restrict_host_addresses(hub.config.ice_host_addresses)
         self.rooms: dict[str, Room] = {}
         self._lock = asyncio.Lock()
 

@@ -1,0 +1,117 @@
+"""``DaemonSettings``: the one settings style of every dualclass daemon.
+
+Each daemon subclasses it with its own environment prefix and TOML table:
+
+====================  ===================  ============
+daemon                environment          TOML table
+====================  ===================  ============
+hub                   ``DUALCLASS_HUB_*``  ``[hub]``
+classroom node        ``DUALCLASS_NODE_*`` ``[node]``
+====================  ===================  ============
+
+Sources, strongest first (the same for every daemon):
+
+1. keyword overrides: the command-line flags (``None`` means "not given");
+2. environment: ``<PREFIX><FIELD>``, e.g. ``DUALCLASS_NODE_MQTT_PORT``; nested
+   settings with ``__``, e.g. ``DUALCLASS_NODE_MEDIA__ENABLED``;
+3. the config file: TOML, from ``--config`` or ``<PREFIX>CONFIG``; settings at the
+   top level, or under the daemon's table so one file can serve both daemons on
+   one machine;
+4. what a subclass adds below the file (the hub: the stack file);
+5. the defaults in the class.
+
+``load()`` is the only place that reads files; constructing settings in code
+uses only keywords, environment and defaults. Every problem is reported at once
+as a ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from protocols.validation import describe_errors
+from runtime.exceptions import ConfigError
+
+__all__ = ["DaemonSettings", "read_toml"]
+
+_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("daemon_file_values", default=None)
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """The values ``DaemonSettings.load`` read from files (empty outside ``load``)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return (_FILE_VALUES.get() or {}).get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_FILE_VALUES.get() or {})
+
+
+def read_toml(path: Path, section: str = "") -> dict[str, Any]:
+    """The settings in a TOML file: its ``[section]`` table if present, else the top level."""
+    if path.suffix.lower() != ".toml":
+        raise ConfigError(f"{path}: config files are TOML (name ending in .toml)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    table = data.get(section) if section else None
+    return dict(table) if isinstance(table, dict) else data
+
+
+class DaemonSettings(BaseSettings):
+    """Base of every daemon's settings; see the module docstring for the sources."""
+
+    #: The TOML table holding this daemon's settings in a shared file.
+    section: ClassVar[str] = ""
+
+    model_config = SettingsConfigDict(extra="forbid", frozen=True, env_nested_delimiter="__")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+    @classmethod
+    def env_prefix(cls) -> str:
+        return str(cls.model_config.get("env_prefix", ""))
+
+    @classmethod
+    def file_values(cls, config_file: Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+        """Everything below the environment, merged: the config file's values.
+
+        A subclass that has a weaker source (the hub's stack file) extends this.
+        """
+        return read_toml(config_file, cls.section) if config_file is not None else {}
+
+    @classmethod
+    def load(cls, config_file: Path | str | None = None, **overrides: Any) -> Self:
+        """Read the config file (default ``<PREFIX>CONFIG``), then env and ``overrides``."""
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        if config_file is None:
+            config_file = os.environ.get(cls.env_prefix() + "CONFIG") or None
+        path = Path(config_file) if config_file is not None else None
+        values = cls.file_values(path, overrides)
+        token = _FILE_VALUES.set(values)
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            raise ConfigError("; ".join(describe_errors(exc.errors()))) from None
+        finally:
+            _FILE_VALUES.reset(token)
