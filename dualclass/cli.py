@@ -9,7 +9,7 @@ box with only ``dualclass[node]`` installed never touches the hub's libraries.
 =============  =========================================  ==========================  ======
 command        what                                       owner                       extra
 =============  =========================================  ==========================  ======
-stack          local Mosquitto + Redis on free ports      ``broker.stack.main``       —
+stack          local Mosquitto + Redis on free ports      ``broker.stack.main``       hub
 hub            the hub daemon                             ``hub.server.main``         hub
 node           a classroom node daemon                    ``classroom_node.main.main`` node
 demo           stack + hub + nodes running a lesson       ``simulators.demo.main``    hub
@@ -77,7 +77,7 @@ def _import(argv: list[str]) -> int:
 
 #: name -> (help, runner, the extra that brings its libraries)
 COMMANDS: dict[str, tuple[str, Callable[[list[str]], int], str | None]] = {
-    "stack": ("start/stop the local Mosquitto + Redis", _stack, None),
+    "stack": ("start/stop the local Mosquitto + Redis", _stack, "hub"),
     "hub": ("run the hub daemon", _hub, "hub"),
     "node": ("run a classroom node daemon", _node, "node"),
     "demo": ("run a scripted live lesson on the local stack", _demo, "hub"),

@@ -9,6 +9,7 @@
     dc:nodes                hash    node id -> ``$7$`` hash (``registry.keys``)
     dc:hub_users            hash    hub MQTT username -> ``$7$`` hash
     dc:heartbeat            hash    node id -> JSON of its last heartbeat (and when)
+    dc:share_group          string  the replicas' secret MQTT shared-subscription group
     dc:tt:lessons           hash    timetable lesson id -> JSON (accepted matching)
     dc:match:offers         hash    offer id -> JSON (matching input)
     dc:match:requests       hash    request id -> JSON (matching input)
@@ -37,6 +38,7 @@ __all__ = [
     "REQUESTS_KEY",
     "RUNS_KEY",
     "SESSIONS_KEY",
+    "SHARE_GROUP_KEY",
     "ids_key",
     "log_key",
     "run_key",
@@ -46,6 +48,7 @@ __all__ = [
 SESSIONS_KEY = "dc:sessions"
 HUB_USERS_KEY = "dc:hub_users"
 HEARTBEAT_KEY = "dc:heartbeat"
+SHARE_GROUP_KEY = "dc:share_group"
 LESSONS_KEY = "dc:tt:lessons"
 OFFERS_KEY = "dc:match:offers"
 REQUESTS_KEY = "dc:match:requests"

@@ -10,11 +10,13 @@ error propagates. Long-running work (the uplink consumer, the HTTP server) runs
 in one ``asyncio.TaskGroup``.
 
 ``main_loop`` waits for ``should_exit``; ``shutdown`` closes the stack, which is
-the drain, in reverse start order: API stops, signalling closes its rooms (relay
-peer connections included), the scheduler stops, the subscribing link disconnects
-(the broker keeps our persistent session and queues uplinks for the next start),
-queued uplinks are sequenced and published, the runtimes stop, then the
-publishing link, the ledger feed (final save) and Redis are closed.
+the drain, in reverse start order: the dashboards' event streams end, the API
+stops, signalling closes its rooms (relay peer connections included), the
+scheduler stops, routing stops (uplinks not yet routed stay unacknowledged at the
+broker, which delivers them to the next start), uplinks already queued are stored
+and acknowledged, the subscribing link disconnects (the broker keeps our
+persistent session and queues further uplinks), the runtimes publish and stop,
+then the publishing link, the ledger feed (final save) and Redis are closed.
 
 ``run(config)`` is the process entry (``runtime.run``: uvloop; ``StopSignals``:
 the first SIGTERM/SIGINT drains, the second exits at once, status 1).
@@ -121,13 +123,15 @@ class Hub(HubCore):
             await self.ledger_feed.ensure_infos(r.spec for r in list(self.runtimes.values()))
             await self.broker.apply()
             tasks = await stack.enter_async_context(asyncio.TaskGroup())
-            await self.link_in.subscribe(self.topics.shared_uplinks(self.config.share_group))
+            group = self.config.share_group or await self.store.share_group()
+            await self.link_in.subscribe(self.topics.shared_uplinks(group))
             await self.link_in.subscribe(self.topics.all_presence)
             stack.push_async_callback(self._stop_intake)
             await self.link_in.start(wait=True)
             self._consumer = tasks.create_task(self._consume(), name="hub-consume")
             self.lessons.start()
             stack.push_async_callback(self.lessons.stop)
+            app = None
             if self.config.api_enabled:
                 app = create_app(self, routers=self._routers)
                 self.signalling = install_signalling(app)
@@ -136,6 +140,11 @@ class Hub(HubCore):
                 app.state.matching_runner = self.matching_runs
                 stack.callback(self.matching_runs.close)
                 stack.push_async_callback(self._stop_api)
+            self.ops.start()
+            # first in the drain: ends the dashboards' event streams, which uvicorn
+            # would otherwise wait for
+            stack.push_async_callback(self.ops.stop)
+            if app is not None:
                 await self._start_api(app, tasks)
             self._stack = stack.pop_all()
         self._started = True
@@ -179,13 +188,15 @@ class Hub(HubCore):
             self._api_task.cancel()
 
     async def _stop_intake(self) -> None:
-        """Disconnect the subscribing link, then sequence what was already taken in."""
-        await self.link_in.close()
+        """Stop routing, settle what was taken in while the link can still acknowledge
+        it, then disconnect the subscribing link."""
+        timeout = self.config.drain_timeout_s
         if self._consumer is not None:
-            done, _ = await asyncio.wait({self._consumer}, timeout=self.config.drain_timeout_s)
-            if not done:
-                self._consumer.cancel()
+            self._consumer.cancel()
+            await asyncio.wait({self._consumer})
         await self.router.drain()
+        await asyncio.gather(*(r.drain_inbox(timeout) for r in self.runtimes.values()))
+        await self.link_in.close()
 
     async def _stop_runtimes(self) -> None:
         timeout = self.config.drain_timeout_s

@@ -93,6 +93,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="xAPI account homePage and activity IRI base",
     )
     parser.add_argument(
+        "--lang",
+        choices=("en", "zh-CN"),
+        default="en",
+        help="language of the html format (the page's words; data stays as is)",
+    )
+    parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
     )
 
@@ -134,6 +140,7 @@ def export(
     min_minutes: float = 5.0,
     home_page: str = "https://dualclass.example.org",
     progress: bool = False,
+    lang: str = "en",
 ) -> list[Path]:
     """Write ``term`` over ``window`` in ``fmt`` to ``out``; the paths written."""
     if fmt == "xapi":
@@ -145,7 +152,7 @@ def export(
     if fmt == "csv":
         return write_csv_dir(report, out)
     if fmt == "html":
-        return [write_html(report, out)]
+        return [write_html(report, out, lang)]
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -183,6 +190,7 @@ async def run(args: argparse.Namespace) -> int:
         min_minutes=args.min_minutes,
         home_page=args.home_page,
         progress=args.progress,
+        lang=getattr(args, "lang", "en"),
     )
     print(
         f"{len(term.lessons)} sessions read; wrote {len(paths)} file(s) to {args.out}",

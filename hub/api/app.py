@@ -9,8 +9,10 @@ from fastapi import APIRouter, FastAPI
 from hub.api import (
     consoles,
     health,
+    languages,
     matching,
     nodes,
+    ops,
     registry,
     reports,
     sessions,
@@ -40,6 +42,8 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         reports.router,
         signalling.router,
         consoles.router,
+        ops.router,
+        languages.router,
         *routers,
     ):
         app.include_router(router)

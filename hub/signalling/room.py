@@ -24,11 +24,13 @@ from hub.media.exceptions import RoutingError
 from hub.media.relay import RelaySettings, SessionRelay
 from hub.media.routing import media_layout
 from hub.sessions import SessionSpec
+from hub.signalling.bounded import run_bounded
 from hub.signalling.feed import SessionFeed
 from hub.signalling.identity import Identity
 from hub.signalling.settings import SignallingSettings
 from hub.store import Store
 from protocols.ids import new_id
+from protocols.lesson import LessonMachine
 from protocols.messages import Envelope, SessionStateBody
 from protocols.signalling import (
     SignalError,
@@ -104,14 +106,16 @@ class Room:
         self.peers: dict[str, Peer] = {}
         self._media: dict[str, Peer] = {}
 
-    async def start(self) -> None:
-        await self.feed.start()
+    async def start(self, seed: LessonMachine | None = None) -> None:
+        await self.feed.start(seed)
 
     async def close(self) -> None:
-        await self.feed.stop()
-        if self.relay is not None:
-            await self.relay.close()
-            self.relay = None
+        """Stop the feed and the relay; each step bounded by ``stop_timeout_s``."""
+        timeout = self.settings.stop_timeout_s
+        await self.feed.stop(timeout)
+        relay, self.relay = self.relay, None
+        if relay is not None:
+            await run_bounded(relay.close(), timeout, f"relay of {self.session}")
 
     # ------------------------------------------------------------------ peers
 
@@ -131,7 +135,11 @@ class Room:
         if key is not None and self._media.get(key) is peer:
             del self._media[key]
         if participant is not None and self.relay is not None:
-            await self.relay.remove(participant)
+            await run_bounded(
+                self.relay.remove(participant),
+                self.settings.stop_timeout_s,
+                f"media of {participant} in {self.session}",
+            )
 
     # ------------------------------------------------------------------ media
 

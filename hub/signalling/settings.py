@@ -25,5 +25,10 @@ class SignallingSettings(BaseModel):
     join_timeout_s: float = Field(default=10.0, gt=0)
     #: Longest wait for an interaction's verdict from the sequencer.
     interact_timeout_s: float = Field(default=10.0, gt=0)
+    #: Longest wait for one clean-up step (a feed task, a peer connection) to stop;
+    #: past it the step is left behind and logged, so no leave or join waits on it.
+    stop_timeout_s: float = Field(default=3.0, gt=0)
+    #: Longest wait for a session's room to open (spec and snapshot from Redis).
+    open_timeout_s: float = Field(default=10.0, gt=0)
     #: Frames queued for one slow peer before it is disconnected.
     peer_queue: int = Field(default=2000, ge=10)
