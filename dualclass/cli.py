@@ -13,6 +13,7 @@ stack          local Mosquitto + Redis on free ports      ``broker.stack.main`` 
 hub            the hub daemon                             ``hub.server.main``         hub
 node           a classroom node daemon                    ``classroom_node.main.main`` node
 demo           stack + hub + nodes running a lesson       ``simulators.demo.main``    hub
+sim            load simulator, faults, capacity search    ``simulators.sim.command``  hub
 match          lead/partner matching from CSV             ``matching.command.main``   hub
 report         coverage reports                           ``ledger.command.main``     hub
 import         schools/classrooms/teachers from CSV       ``registry.command.main``   hub
@@ -57,6 +58,12 @@ def _demo(argv: list[str]) -> int:
     return run(argv)
 
 
+def _sim(argv: list[str]) -> int:
+    from simulators.sim.command import main as run
+
+    return run(argv)
+
+
 def _match(argv: list[str]) -> int:
     from matching.command import main as run
 
@@ -81,6 +88,7 @@ COMMANDS: dict[str, tuple[str, Callable[[list[str]], int], str | None]] = {
     "hub": ("run the hub daemon", _hub, "hub"),
     "node": ("run a classroom node daemon", _node, "node"),
     "demo": ("run a scripted live lesson on the local stack", _demo, "hub"),
+    "sim": ("load simulator: many lessons of real nodes, faults, capacity", _sim, "hub"),
     "match": ("pair lead offers with partner requests", _match, "hub"),
     "report": ("collaboration-coverage reports", _report, "hub"),
     "import": ("import schools/classrooms/teachers from CSV", _import, "hub"),

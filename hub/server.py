@@ -34,6 +34,7 @@ import socket
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -54,6 +55,9 @@ __all__ = ["Hub", "main", "run"]
 
 log = logging.getLogger("dualclass.hub")
 
+#: Sent with every HTTPS response: browsers use HTTPS for this host for a year.
+HSTS = "max-age=31536000"
+
 
 class _ApiServer(uvicorn.Server):
     """uvicorn without its own signal handling: the hub owns the signals."""
@@ -71,6 +75,8 @@ class Hub(HubCore):
         self.should_exit = asyncio.Event()
         self.api_port: int | None = None
         self._routers = routers
+        #: The FastAPI application once the API runs (tests reach its services here).
+        self.app: FastAPI | None = None
         self._api: _ApiServer | None = None
         self._api_task: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
@@ -134,6 +140,7 @@ class Hub(HubCore):
             app = None
             if self.config.api_enabled:
                 app = create_app(self, routers=self._routers)
+                self.app = app
                 self.signalling = install_signalling(app)
                 stack.push_async_callback(self.signalling.close)
                 self.matching_runs = Runner(RunStore(self.store.redis))
@@ -155,8 +162,16 @@ class Hub(HubCore):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.config.api_host, self.config.api_port))
         self.api_port = sock.getsockname()[1]
+        tls: dict[str, Any] = {}
+        if self.config.api_tls:
+            # HTTPS and WSS from the hub itself; browsers remember to stay on HTTPS
+            tls = {
+                "ssl_certfile": str(self.config.api_cert_file),
+                "ssl_keyfile": str(self.config.api_key_file),
+                "headers": [("strict-transport-security", HSTS)],
+            }
         config = uvicorn.Config(
-            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False
+            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False, **tls
         )
         self._api = _ApiServer(config)
         self._api_task = tasks.create_task(self._api.serve(sockets=[sock]), name="hub-api")
@@ -265,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mqtt-port", type=int)
     parser.add_argument("--client-id", dest="mqtt_client_id", help="MQTT client id base")
     parser.add_argument("--redis-url")
+    parser.add_argument("--api-cert-file", type=Path, help="serve HTTPS/WSS: certificate (PEM)")
+    parser.add_argument("--api-key-file", type=Path, help="serve HTTPS/WSS: private key (PEM)")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     return parser
 

@@ -10,6 +10,13 @@ the node's TOML file, or keywords. The ones an operator sets:
 ``sink``                ``null`` (statistics only) or ``record`` (files in ``record_dir``)
 ``ice_host_addresses``  e.g. ``["127.0.0.1"]`` for tests and the local stack, where
                         media must stay on loopback; unset in production
+``ca_file``             CA of the hub's HTTPS certificate (``https://`` hub URLs;
+                        unset: the system trust store)
+``ice_servers``         JSON list of extra STUN/TURN servers
+                        (``[{"urls": ["stun:stun.example.org:3478"]}]``); the hub adds
+                        its own, with fresh TURN credentials, at every join
+``ice_transport_policy`` ``all`` (default) or ``relay`` (only TURN: a school whose
+                        firewall lets nothing else through)
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from webrtc.iceservers import IceServerSpec
 
 __all__ = ["MediaSettings"]
 
@@ -41,6 +50,9 @@ class MediaSettings(BaseModel):
     sink: Literal["null", "record"] = "null"
     record_dir: Path = Path("var/node/recordings")
     ice_host_addresses: tuple[str, ...] | None = None
+    ca_file: Path | None = None
+    ice_servers: list[IceServerSpec] = []
+    ice_transport_policy: Literal["all", "relay"] = "all"
     #: How often statistics are refreshed (and land in the next heartbeat).
     stats_interval_s: float = Field(default=2.0, gt=0)
     #: Longest wait between reconnection attempts after the hub dropped us.

@@ -35,7 +35,14 @@ class Signalling:
 
     def __init__(self, hub: HubCore, settings: SignallingSettings | None = None) -> None:
         self.hub = hub
-        self.settings = settings or hub.config.signalling
+        config = hub.config
+        self.settings = (settings or config.signalling).model_copy(
+            update={
+                "ice_servers": config.ice_servers,
+                "turn_secret": config.turn_secret,
+                "turn_ttl_s": config.turn_ttl_s,
+            }
+        )
         if hub.config.ice_host_addresses is not None:
             # never widens a restriction made earlier in the process
             restrict_host_addresses(hub.config.ice_host_addresses)

@@ -5,11 +5,23 @@ other hub setting: environment ``DUALCLASS_HUB_SIGNALLING__<FIELD>`` (e.g.
 ``DUALCLASS_HUB_SIGNALLING__VIDEO_CODEC``), the ``[hub.signalling]`` table of the
 config file, or flags. Which host addresses ICE offers is the hub-wide
 ``HubConfig.ice_host_addresses`` (the local stack sets loopback there).
+
+The STUN/TURN servers (``ice_servers``, ``turn_secret``, ``turn_ttl_s``) are
+hub-wide settings too (``HubConfig``); the ``Signalling`` service copies them in
+when the hub creates it: every join gets the list with TURN credentials minted
+for it (``webrtc.iceservers``), and the relay's own peer connections use it too
+(a hub behind NAT needs TURN as well).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from hub.media.relay import RelaySettings
+from webrtc.ice import rtc_ice_servers
+from webrtc.iceservers import IceServerSpec, ice_servers_for
 
 __all__ = ["SignallingSettings"]
 
@@ -32,3 +44,18 @@ class SignallingSettings(BaseModel):
     open_timeout_s: float = Field(default=10.0, gt=0)
     #: Frames queued for one slow peer before it is disconnected.
     peer_queue: int = Field(default=2000, ge=10)
+    #: Copied from ``HubConfig`` by the ``Signalling`` service (set them there).
+    ice_servers: list[IceServerSpec] = []
+    turn_secret: SecretStr | None = None
+    turn_ttl_s: int = Field(default=3600, ge=60, le=86400)
+
+    def ice_servers_for(self, who: str) -> list[dict[str, Any]]:
+        """The STUN/TURN list for one peer, TURN credentials minted now for ``who``."""
+        secret = self.turn_secret.get_secret_value() if self.turn_secret else None
+        return ice_servers_for(self.ice_servers, who=who, secret=secret, ttl_s=self.turn_ttl_s)
+
+    def relay_settings(self) -> RelaySettings:
+        return RelaySettings(
+            video_codec=self.video_codec,
+            ice_servers=tuple(rtc_ice_servers(self.ice_servers_for("hub"))),
+        )
