@@ -17,7 +17,6 @@ from __future__ import annotations
 from classroom_node.config import NodeConfig
 from classroom_node.exceptions import (
     AmbiguousSession,
-    ConfigError,
     InvalidEvent,
     JournalError,
     NodeError,
@@ -31,7 +30,6 @@ from classroom_node.sessionview import Counters, SessionView
 __all__ = [
     "AmbiguousSession",
     "ClassroomNode",
-    "ConfigError",
     "Counters",
     "InvalidEvent",
     "JournalError",

@@ -36,6 +36,7 @@ from classroom_node.exceptions import (
     SessionError,
     UnknownSession,
 )
+from protocols.validation import describe_errors
 
 __all__ = ["InputTarget", "LocalApi", "create_app"]
 
@@ -123,10 +124,7 @@ def create_app(node: InputTarget) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            f"{'.'.join(str(p) for p in err.get('loc', ())) or '<root>'}: {err.get('msg', '')}"
-            for err in exc.errors()
-        ]
+        errors = describe_errors(exc.errors())
         return _problem(422, "invalid request", "; ".join(errors), errors=errors)
 
     async def submit(type_: str, body: dict[str, Any], session: str | None) -> JSONResponse:

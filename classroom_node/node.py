@@ -79,6 +79,7 @@ from protocols.messages import (
     SessionState,
 )
 from protocols.topics import TopicKind, Topics
+from protocols.validation import describe_errors
 
 __all__ = ["ClassroomNode", "NodeStats", "OnEvent", "Rejection", "Submitted"]
 
@@ -497,11 +498,7 @@ class ClassroomNode:
                 {"id": new_id(), "type": type_, "session": session, "sent": now_ms(), "body": body}
             )
         except ValidationError as exc:
-            errors = [
-                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-                for err in exc.errors()
-            ]
-            raise InvalidEvent(type_, errors) from None
+            raise InvalidEvent(type_, describe_errors(exc.errors())) from None
 
     async def _flush_journal(self) -> None:
         """Send what the journal says is due, in order; stop at the first failure."""

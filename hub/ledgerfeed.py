@@ -50,8 +50,8 @@ recorded as offline at ``last heard + timeout``; the next heartbeat brings the n
 back online.
 
 Session info for reports: classroom ids in the ledger are node ids. The registry
-maps a node to its classroom (``Classroom.node``), school and region; a node the
-registry does not know stands for its own classroom *and* school (the demo
+maps a node to its classroom (``registry.models.Classroom.node``), school and
+region; a node the registry does not know stands for its own classroom *and* school (the demo
 registers nodes only). The lead teacher is the one given (the timetable's), else
 the timetable lesson stored for the session, else the only lead teacher of the
 lead school teaching the subject (or the only lead teacher there), else the lead
@@ -77,7 +77,7 @@ from hub.keys import LEDGER_CURSOR_KEY, LESSONS_KEY
 from hub.sessions import SessionSpec
 from ledger import store
 from ledger.aggregate import Ledger
-from ledger.directory import Classroom, Directory, School, SessionInfo
+from ledger.directory import ClassroomInfo, Directory, SchoolInfo, SessionInfo
 from ledger.exceptions import LedgerError
 from ledger.inputs import (
     BrowserInput,
@@ -124,11 +124,11 @@ def directory_from_registry(snap: Snapshot) -> Directory:
     school without a region goes to region ``unknown`` like an unknown school.
     """
     schools = [
-        School(school=s.id, name=s.name, region=s.region or _UNKNOWN_REGION, rural=s.rural)
+        SchoolInfo(school=s.id, name=s.name, region=s.region or _UNKNOWN_REGION, rural=s.rural)
         for s in snap.schools.values()
     ]
     rooms = [
-        Classroom(classroom=c.node, school=c.school, seats=c.seats)
+        ClassroomInfo(classroom=c.node, school=c.school, seats=c.seats)
         for c in snap.classrooms.values()
         if c.node is not None and c.school in snap.schools
     ]

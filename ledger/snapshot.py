@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ledger.aggregate import MediaAgg, QuizState, RoomState, SessionState
+from ledger.aggregate import MediaAgg, QuizState, RoomState, SessionLedger
 from ledger.exceptions import StoreError
 from ledger.keys import presence_key, state_key
 from protocols.codec import decode_map, to_jsonable
@@ -43,7 +43,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def state_fields(st: SessionState) -> dict[str, str]:
+def state_fields(st: SessionLedger) -> dict[str, str]:
     """The hash fields of ``st``."""
     core = {
         "next_seq": st.next_seq,
@@ -96,11 +96,11 @@ def state_fields(st: SessionState) -> dict[str, str]:
     }
 
 
-def state_from_fields(session: str, fields: dict[str, str]) -> SessionState:
+def state_from_fields(session: str, fields: dict[str, str]) -> SessionLedger:
     """Inverse of ``state_fields``; a malformed hash raises ``StoreError``."""
     try:
         core = json.loads(fields["core"])
-        st = SessionState(
+        st = SessionLedger(
             session=session,
             next_seq=int(core["next_seq"]),
             start_ts=core["start_ts"],

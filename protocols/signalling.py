@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from protocols.exceptions import MalformedMessage, SchemaViolation
 from protocols.messages import Event, NodeId, SessionId, SessionStateBody
+from protocols.validation import describe_errors
 
 __all__ = [
     "MAX_SIGNAL_SIZE",
@@ -205,11 +206,7 @@ def parse_signal(text: str | bytes) -> SignalMessage:
     try:
         message: SignalMessage = _adapter.validate_python(raw)
     except ValidationError as exc:
-        errors = [
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        ]
-        raise SchemaViolation(str(raw.get("type")), errors) from None
+        raise SchemaViolation(str(raw.get("type")), describe_errors(exc.errors())) from None
     return message
 
 

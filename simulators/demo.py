@@ -84,7 +84,7 @@ def describe(event: Event) -> str:
             return event.type
 
 
-class Recorder:
+class LiveLog:
     """Collects what every node applied; prints a log line once all have it."""
 
     def __init__(self, roles: dict[str, str], out: TextIO | None, t0: float) -> None:
@@ -197,7 +197,7 @@ async def run_demo(
             "(operators: sign in with the admin key; zh-CN / en)"
         )
         t0 = time.monotonic()
-        recorder = Recorder(roles, out, t0)
+        recorder = LiveLog(roles, out, t0)
         bar = tqdm(total=len(roles), desc="classrooms joining", disable=out is None, leave=False)
         for node in roles:
             await run.register_node(node)

@@ -494,6 +494,7 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     # Ctrl-C reaches the whole process group: the main process decides (it sends
     # "stop" and cleans up), so workers ignore SIGINT themselves.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     async def main() -> None:
         worker = Worker(conn, spec)
         try:
