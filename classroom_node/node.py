@@ -80,6 +80,7 @@ from protocols.messages import (
 )
 from protocols.topics import TopicKind, Topics
 from protocols.validation import describe_errors
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["ClassroomNode", "NodeStats", "OnEvent", "Rejection", "Submitted"]
 
@@ -313,11 +314,7 @@ class ClassroomNode:
         self.started = False
 
     async def _cancel_tasks(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
 
     def close_files(self) -> None:

@@ -93,6 +93,7 @@ from protocols.messages import Envelope, NodeHeartbeat
 from registry.models import TeacherRole
 from registry.rules import Snapshot
 from registry.store import RegistryStore
+from runtime.tasks import cancel_and_wait
 
 __all__ = [
     "LedgerFeed",
@@ -234,9 +235,7 @@ class LedgerFeed:
         ``save=False`` is a crash as far as the ledger is concerned (tests of recovery).
         """
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         if not save:
             return

@@ -5,6 +5,8 @@
 - ``loop``       ``run``: the one way a process runs its event loop (uvloop where
                  installed); ``StopSignals``: first SIGTERM/SIGINT asks for a
                  graceful stop, the second forces exit
+- ``tasks``      ``cancel_and_wait``: stop background tasks without swallowing the
+                 caller's own cancellation
 - ``exceptions`` one tree, root ``DaemonError``
 
 May import: pydantic, pydantic-settings, uvloop and the standard library. No other

@@ -31,6 +31,7 @@ from aiortc.contrib.media import MediaRecorder
 from aiortc.mediastreams import MediaStreamError
 
 from protocols.messages import MediaStats
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["Recorder", "StatsSink", "TrackTiming", "is_freeze"]
 
@@ -128,11 +129,7 @@ class StatsSink:
         return self.stats
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
 
 
 class Recorder:

@@ -34,6 +34,7 @@ from classroom_node.media.sinks import StatsSink, TrackTiming
 from classroom_node.node import ClassroomNode
 from protocols.lesson import Role
 from protocols.signalling import SignalJoin
+from runtime.tasks import cancel_and_wait
 from simulators.media.participant import ParticipantPeer, ReceivedSlot
 from simulators.sim.plan import SessionPlan
 from webrtc.ice import restrict_host_addresses
@@ -83,9 +84,7 @@ class FrameCounter:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def _keep(self) -> None:
         delay = 0.5
