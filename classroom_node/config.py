@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from broker.tls import TlsSettings, plain_allowed
+from broker.tls import MqttTlsFields
 from classroom_node.media.settings import MediaSettings
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
@@ -28,7 +28,7 @@ __all__ = ["NodeConfig"]
 _NODE_ID = r"^[A-Za-z0-9_.:\-]{1,64}$"
 
 
-class NodeConfig(DaemonSettings):
+class NodeConfig(DaemonSettings, MqttTlsFields):
     """Everything a node daemon needs to know; see the module docstring for sources."""
 
     section = "node"
@@ -37,22 +37,12 @@ class NodeConfig(DaemonSettings):
     #: This classroom's id: MQTT username (by default), client id and topic segment.
     node_id: str = Field(pattern=_NODE_ID)
 
-    mqtt_host: str = "127.0.0.1"
+    # the broker's host and TLS: ``MqttTlsFields``
     mqtt_port: int = Field(default=1883, ge=1, le=65535)
     #: Defaults to ``node_id``: the broker's ACL is written per node username.
     mqtt_username: str | None = None
     mqtt_password: str | None = None
     mqtt_keepalive_s: int = Field(default=10, ge=2, le=600)
-    #: MQTT over TLS (implied by ``mqtt_ca_file``). Plain MQTT only to a broker on
-    #: loopback: the node's secret and the lesson must not cross a network in clear.
-    mqtt_tls: bool = False
-    #: CA of the broker's certificate (unset: the system trust store).
-    mqtt_ca_file: Path | None = None
-    #: Client certificate and key, for a broker that requires one.
-    mqtt_cert_file: Path | None = None
-    mqtt_key_file: Path | None = None
-    #: The broker's certificate must name ``mqtt_host`` (off only for a lab broker).
-    mqtt_tls_check_hostname: bool = True
     prefix: str = DEFAULT_PREFIX
 
     #: Journal, applied-event logs and memberships live here.
@@ -100,29 +90,6 @@ class NodeConfig(DaemonSettings):
         if self.mqtt_username is None:
             object.__setattr__(self, "mqtt_username", self.node_id)
         return self
-
-    @model_validator(mode="after")
-    def _tls_rules(self) -> NodeConfig:
-        if self.mqtt_ca_file is not None and not self.mqtt_tls:
-            object.__setattr__(self, "mqtt_tls", True)
-        if not self.mqtt_tls and not plain_allowed(self.mqtt_host):
-            raise ValueError(
-                f"plain MQTT to {self.mqtt_host} would send the node's secret in clear: "
-                "set mqtt_tls (and mqtt_ca_file) or use a broker on loopback"
-            )
-        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
-            raise ValueError("mqtt_cert_file and mqtt_key_file go together")
-        return self
-
-    def mqtt_tls_settings(self) -> TlsSettings | None:
-        if not self.mqtt_tls:
-            return None
-        return TlsSettings(
-            ca_file=self.mqtt_ca_file,
-            cert_file=self.mqtt_cert_file,
-            key_file=self.mqtt_key_file,
-            check_hostname=self.mqtt_tls_check_hostname,
-        )
 
     @property
     def username(self) -> str:

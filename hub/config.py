@@ -38,7 +38,7 @@ from broker.admin import BrokerFiles
 from broker.client import ClientSettings
 from broker.render import hub_link_users
 from broker.stack import DEFAULT_REDIS_URL, read_stack_file
-from broker.tls import TlsSettings, plain_allowed
+from broker.tls import MqttTlsFields
 from hub.signalling.settings import SignallingSettings
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
@@ -52,29 +52,19 @@ def _default_client_id() -> str:
     return f"hub-{socket.gethostname()}"[:60]
 
 
-class HubConfig(DaemonSettings):
+class HubConfig(DaemonSettings, MqttTlsFields):
     """Everything the hub process needs to know; see the module docstring for sources."""
 
     section = "hub"
     model_config = SettingsConfigDict(env_prefix="DUALCLASS_HUB_")
 
-    # MQTT
-    mqtt_host: str = "127.0.0.1"
+    # MQTT (host and TLS: ``MqttTlsFields``)
     mqtt_port: int = 1883
     mqtt_username: str = "hub"
     mqtt_password: SecretStr | None = None
     #: Base client id; the subscriber uses it as is, the publisher appends ``-out``.
     #: Keep it stable per replica: the broker queues uplinks for it while it restarts.
     mqtt_client_id: str = Field(default_factory=_default_client_id)
-    #: MQTT over TLS (implied by ``mqtt_ca_file``); plain MQTT only to a loopback broker.
-    mqtt_tls: bool = False
-    #: CA of the broker's certificate (unset: the system trust store).
-    mqtt_ca_file: Path | None = None
-    #: Client certificate and key, for a broker that requires one.
-    mqtt_cert_file: Path | None = None
-    mqtt_key_file: Path | None = None
-    #: The broker's certificate must name ``mqtt_host``.
-    mqtt_tls_check_hostname: bool = True
     prefix: str = DEFAULT_PREFIX
     #: ``None`` (the default): a random group name kept in Redis and shared by every
     #: replica. A fixed name lets any node that guesses it join the group and take
@@ -161,18 +151,9 @@ class HubConfig(DaemonSettings):
     log_level: str = "info"
 
     @model_validator(mode="after")
-    def _tls_rules(self) -> HubConfig:
-        if self.mqtt_ca_file is not None and not self.mqtt_tls:
-            object.__setattr__(self, "mqtt_tls", True)
-        if not self.mqtt_tls and not plain_allowed(self.mqtt_host):
-            raise ValueError(
-                f"plain MQTT to {self.mqtt_host} would cross a network in clear: "
-                "set mqtt_tls (and mqtt_ca_file) or use a broker on loopback"
-            )
+    def _api_tls_rules(self) -> HubConfig:
         if (self.api_cert_file is None) != (self.api_key_file is None):
             raise ValueError("api_cert_file and api_key_file go together")
-        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
-            raise ValueError("mqtt_cert_file and mqtt_key_file go together")
         return self
 
     @classmethod
@@ -199,16 +180,6 @@ class HubConfig(DaemonSettings):
             acl_file=self.acl_file,
             pid_file=self.pid_file,
             prefix=self.prefix,
-        )
-
-    def mqtt_tls_settings(self) -> TlsSettings | None:
-        if not self.mqtt_tls:
-            return None
-        return TlsSettings(
-            ca_file=self.mqtt_ca_file,
-            cert_file=self.mqtt_cert_file,
-            key_file=self.mqtt_key_file,
-            check_hostname=self.mqtt_tls_check_hostname,
         )
 
     @property
