@@ -77,7 +77,9 @@ class NodeConfig(BaseSettings):
     confirm_timeout_s: float = Field(default=10.0, gt=0, le=600)
     resend_max_s: float = Field(default=30.0, gt=0, le=3600)
     #: At most this many events sent and not yet confirmed (the rest wait their turn).
-    send_window: int = Field(default=200, ge=1, le=10_000)
+    #: Kept below the hub's per-node burst and flood threshold: a node refused for
+    #: its rate stops sending new events, so at most this many are refused at once.
+    send_window: int = Field(default=100, ge=1, le=10_000)
     #: How long ``submit`` (the local API) waits for the broker's PUBACK before it
     #: answers "queued" (the event is in the journal either way).
     submit_wait_s: float = Field(default=0.5, gt=0, le=30)

@@ -127,14 +127,17 @@ class HubConfig(BaseSettings):
     #: Uplinks queued per session before the router waits (backpressure).
     inbox_size: int = Field(default=500, ge=1, le=100_000)
     #: Per-node token bucket: sustained uplinks per second, and the burst allowed
-    #: (a quiz answered by 60 clickers at once fits). Beyond: ``rate_limited``.
-    rate_per_node_s: float = Field(default=20.0, gt=0, le=100_000)
-    rate_burst: int = Field(default=120, ge=1, le=1_000_000)
-    #: A node refused more than ``rate_burst`` times within one second is a flood
-    #: (our nodes back off long before that): the broker is told to refuse its
-    #: uplinks for this long (doubling on each repeat, at most 5 min), so the flood
-    #: stops at the broker instead of queueing ahead of every other classroom's
-    #: events. 0 turns it off. Needs broker files the hub manages.
+    #: (a quiz answered by 60 clickers at once fits, and so does the backlog of a
+    #: minute-long outage). Beyond: ``rate_limited``.
+    rate_per_node_s: float = Field(default=40.0, gt=0, le=100_000)
+    rate_burst: int = Field(default=240, ge=1, le=1_000_000)
+    #: A node refused more than ``flood_threshold`` times within one second is a
+    #: flood: our nodes stop sending new events at the first refusal, so they can
+    #: be refused at most their send window (100) at once. The broker is told to
+    #: refuse its uplinks for ``flood_quarantine_s`` (doubling on each repeat, at
+    #: most 5 min), so the flood stops at the broker instead of queueing ahead of
+    #: every other classroom's events. 0 turns it off. Needs managed broker files.
+    flood_threshold: int = Field(default=150, ge=1, le=1_000_000)
     flood_quarantine_s: float = Field(default=10.0, ge=0, le=3600)
 
     # Operator dashboard (/ops)

@@ -101,6 +101,7 @@ class HubCore:
             max_size=config.max_payload_size,
             limiter=NodeRateLimiter(config.rate_per_node_s, config.rate_burst),
             metrics=self.metrics,
+            flood_threshold=config.flood_threshold,
         )
         self.runtimes: dict[str, SessionRuntime] = {}
         self._loading: dict[str, asyncio.Lock] = {}

@@ -76,11 +76,6 @@ class HubMetrics:
             ["node"],
             registry=r,
         )
-        self.intake_pending = Gauge(
-            "dualclass_hub_intake_pending",
-            "Uplinks received and not yet acknowledged to the broker",
-            registry=r,
-        )
         self.nodes_online = Gauge("dualclass_hub_nodes_online", "Nodes seen online", registry=r)
         self.sessions = Gauge("dualclass_hub_sessions", "Sessions known to this hub", registry=r)
 
