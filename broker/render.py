@@ -39,10 +39,12 @@ from protocols.topics import DEFAULT_PREFIX, Topics
 
 __all__ = [
     "BrokerSettings",
+    "ListenerTls",
     "hash_password",
     "hub_link_users",
     "render_acl",
     "render_conf",
+    "render_listener",
     "render_passwords",
     "verify_password",
 ]
@@ -77,6 +79,17 @@ def verify_password(secret: str, hashed: str) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ListenerTls:
+    """TLS on the broker's listener: its certificate and key, and the CA of client
+    certificates when clients must show one (``require_certificate``)."""
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path | None = None
+    require_certificate: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class BrokerSettings:
     """What mosquitto.conf needs to know.
 
@@ -106,6 +119,11 @@ class BrokerSettings:
     #: Mosquitto started as root drops privileges to this user; the files we render
     #: are private to their owner, so by default it stays the user who owns them.
     run_as: str | None = None
+    #: TLS on ``port`` (what crosses a network); ``None``: plain, for loopback only.
+    tls: ListenerTls | None = None
+    #: With ``tls``: also a plain listener on 127.0.0.1 at this port (a hub next
+    #: to its broker). ``None``: none.
+    plain_loopback_port: int | None = None
     extra: Sequence[str] = field(default_factory=tuple)
 
 
@@ -124,11 +142,10 @@ def render_conf(settings: BrokerSettings) -> str:
         "persistent_client_expiration 1d",
         # Lesson events are small and latency-bound: no Nagle on client sockets.
         "set_tcp_nodelay true",
-        f"listener {settings.port} {settings.bind}",
-        # A listener option (before any listener it would open a default one on
-        # 1883): the client id is the username, so no client can take another's id.
-        "use_username_as_clientid true",
     ]
+    lines += render_listener(settings.port, settings.bind, settings.tls)
+    if settings.tls is not None and settings.plain_loopback_port is not None:
+        lines += render_listener(settings.plain_loopback_port, "127.0.0.1", None)
     if settings.run_as:
         lines.append(f"user {settings.run_as}")
     if settings.persistence_dir is not None:
@@ -154,6 +171,27 @@ def render_conf(settings: BrokerSettings) -> str:
         lines += ["log_dest none"]
     lines += list(settings.extra)
     return "\n".join(lines) + "\n"
+
+
+def render_listener(port: int, bind: str, tls: ListenerTls | None) -> list[str]:
+    """One ``listener`` block; with TLS, TLS 1.2 or newer and the certificate files."""
+    lines = [
+        f"listener {port} {bind}",
+        # A listener option (before any listener it would open a default one on
+        # 1883): the client id is the username, so no client can take another's id.
+        "use_username_as_clientid true",
+    ]
+    if tls is None:
+        return lines
+    lines += [
+        f"certfile {tls.cert_file}",
+        f"keyfile {tls.key_file}",
+        "tls_version tlsv1.2",
+    ]
+    if tls.ca_file is not None:
+        lines.append(f"cafile {tls.ca_file}")
+    lines.append(f"require_certificate {'true' if tls.require_certificate else 'false'}")
+    return lines
 
 
 def render_passwords(users: Mapping[str, str]) -> str:

@@ -49,6 +49,7 @@ from protocols.ids import new_id, now_ms
 from protocols.lesson import LessonStatus
 from protocols.messages import (
     CmdJoin,
+    CmdLeave,
     CmdRejected,
     CmdRejectedBody,
     Envelope,
@@ -341,6 +342,24 @@ class HubCore:
             for node in spec.members:
                 await self._send_join(spec, node)
         return runtime
+
+    async def remove_session(self, session: str) -> None:
+        """Delete a session and its log (simulator clean-up, mistakes): stop its
+        runtime, tell its members to leave, close the broker ACL to them.
+
+        Only for sessions nobody needs: the event log is gone afterwards.
+        """
+        runtime = self.runtimes.pop(session, None)
+        if runtime is not None:
+            await runtime.stop(grace_s=2.0)
+            self.metrics.sessions.set(len(self.runtimes))
+        if not await self.store.remove_session(session) and runtime is None:
+            raise UnknownSession(session)
+        if runtime is not None:
+            for node in runtime.spec.members:
+                self._join_sent.pop((node, session), None)
+                await self.send_cmd(node, CmdLeave(id=new_id(), session=session))
+        await self.broker.apply()
 
     async def get_spec(self, session: str) -> SessionSpec:
         runtime = await self.find_runtime(session)

@@ -16,6 +16,8 @@ on real processes and real sockets, the way an operator's machine fails:
   brings back only what is dead.
 * ``TcpProxy``: put between a node and the broker; ``cut`` in one of three ways a
   path fails (connections reset, refused, or silently black-holed), ``restore``.
+* ``kill_pid(pid)``: SIGKILL a process we know only by pid (a stack service started
+  by ``dualclass stack up``; ``stack_up`` then brings back just that one).
 * ``frozen(target, seconds)``: SIGSTOP for a while (a Redis stalled by its disk, a
   node box frozen by its OS), always resumed.
 
@@ -53,6 +55,7 @@ __all__ = [
     "frozen",
     "http_ok",
     "hub_process",
+    "kill_pid",
     "node_process",
     "port_open",
 ]
@@ -108,6 +111,24 @@ def _signal(pid: int | None, sig: signal.Signals) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         raise FaultError(f"cannot send {sig.name}: pid {pid} is gone") from None
+
+
+def kill_pid(pid: int, timeout: float = 10.0) -> None:
+    """SIGKILL a process known only by its pid (a ``dualclass stack up`` service), and
+    wait until it is gone (reaped when it is our child, so no zombie keeps its pid)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)  # a stopped process dies at once either way
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+    raise FaultError(f"pid {pid} survived SIGKILL for {timeout} s")
 
 
 @dataclass
