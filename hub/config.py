@@ -44,6 +44,7 @@ from pydantic_settings import (
 from broker.admin import BrokerFiles
 from broker.client import ClientSettings
 from broker.render import hub_link_users
+from hub.csvlimits import CsvLimits
 from hub.exceptions import ConfigError
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
@@ -97,6 +98,12 @@ class HubConfig(BaseSettings):
     api_port: int = Field(default=8080, ge=0, le=65535)
     api_enabled: bool = True
     admin_key: SecretStr | None = None
+    #: Largest HTTP request body (JSON routes); larger ones get 413 unread.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)
+    #: Largest CSV upload (``POST .../import``), and its columns and rows.
+    max_csv_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=1024**3)
+    max_csv_columns: int = Field(default=64, ge=1, le=10_000)
+    max_csv_rows: int = Field(default=100_000, ge=1, le=10_000_000)
 
     # Broker files the hub manages (all three, or none)
     password_file: Path | None = None
@@ -166,6 +173,13 @@ class HubConfig(BaseSettings):
             acl_file=self.acl_file,
             pid_file=self.pid_file,
             prefix=self.prefix,
+        )
+
+    def csv_limits(self) -> CsvLimits:
+        return CsvLimits(
+            max_bytes=self.max_csv_bytes,
+            max_columns=self.max_csv_columns,
+            max_rows=self.max_csv_rows,
         )
 
     def client_settings(self, *, publisher: bool = False) -> ClientSettings:

@@ -35,6 +35,7 @@ from hub.core import HubCore
 from hub.exceptions import HubError, StoreUnavailable
 from hub.scheduling.due import Timing
 from hub.scheduling.scheduler import LessonScheduler
+from protocols.signalling import MAX_SIGNAL_SIZE
 
 __all__ = ["Hub", "main", "run"]
 
@@ -117,7 +118,13 @@ class Hub(HubCore):
         sock.bind((self.config.api_host, self.config.api_port))
         self.api_port = sock.getsockname()[1]
         config = uvicorn.Config(
-            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False
+            app,
+            log_level=self.config.log_level.lower(),
+            lifespan="off",
+            access_log=False,
+            # a signalling frame is at most MAX_SIGNAL_SIZE; uvicorn's default is
+            # 16 MiB read into memory before our own check could refuse it
+            ws_max_size=MAX_SIGNAL_SIZE + 1024,
         )
         self._api = _ApiServer(config)
         self._api_task = asyncio.create_task(self._api.serve(sockets=[sock]), name="hub-api")
