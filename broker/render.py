@@ -84,6 +84,12 @@ class BrokerSettings:
     messages queued for a slow or briefly offline subscriber; a lesson can produce
     more than that while a node reconnects, so we queue far more (bounded by
     ``max_queued_bytes``) and let resync cover anything older.
+
+    ``autosave_interval_s``: without it Mosquitto writes its database (persistent
+    sessions, subscriptions, queued QoS 1 messages) only on a clean shutdown, so a
+    SIGKILL or power cut loses the hub's session: after the restart nodes publish
+    to nobody. Saved every second, a crash loses at most the last second of broker
+    state; nodes resend what the hub never sequenced, and resync covers downlinks.
     """
 
     port: int
@@ -96,6 +102,7 @@ class BrokerSettings:
     max_queued_bytes: int = 256 * 1024 * 1024
     max_inflight_messages: int = 100
     max_packet_size: int = 256 * 1024
+    autosave_interval_s: int = 1
     #: Mosquitto started as root drops privileges to this user; the files we render
     #: are private to their owner, so by default it stays the user who owns them.
     run_as: str | None = None
@@ -125,7 +132,13 @@ def render_conf(settings: BrokerSettings) -> str:
     if settings.run_as:
         lines.append(f"user {settings.run_as}")
     if settings.persistence_dir is not None:
-        lines += ["persistence true", f"persistence_location {settings.persistence_dir}/"]
+        lines += [
+            "persistence true",
+            f"persistence_location {settings.persistence_dir}/",
+            # save on a timer, not only on a clean exit (see BrokerSettings)
+            f"autosave_interval {settings.autosave_interval_s}",
+            "autosave_on_changes false",
+        ]
     else:
         lines += ["persistence false"]
     if settings.log_file is not None:

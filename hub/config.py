@@ -126,6 +126,28 @@ class HubConfig(BaseSettings):
     #: How often scheduled joins are checked.
     join_check_interval_s: float = 5.0
 
+    # Intake: crash-safe and bounded
+    #: Uplinks the broker may hand us before we acknowledge any (MQTT 5 Receive
+    #: Maximum). Each is acknowledged only once Redis stored it (or it was refused),
+    #: so a hub that falls behind leaves the rest queued at the broker.
+    intake_window: int = Field(default=500, ge=1, le=65535)
+    #: Uplinks queued per session before the router waits (backpressure).
+    inbox_size: int = Field(default=500, ge=1, le=100_000)
+    #: Per-node token bucket: sustained uplinks per second, and the burst allowed
+    #: (a quiz answered by 60 clickers at once fits). Beyond: ``rate_limited``.
+    rate_per_node_s: float = Field(default=20.0, gt=0, le=100_000)
+    rate_burst: int = Field(default=120, ge=1, le=1_000_000)
+
+    # Operator dashboard (/ops)
+    #: How often the dashboard is rebuilt and open pages get what changed.
+    ops_interval_s: float = Field(default=1.0, gt=0, le=60)
+    #: Lifetime of the operator's sign-in cookie.
+    ops_session_ttl_s: int = Field(default=8 * 3600, ge=60, le=7 * 86_400)
+    #: UTC offset of "today" and "this week" on the dashboard.
+    ops_tz: str = "+08:00"
+    #: How often the week's coverage summary is rebuilt (a report: CPU seconds).
+    ops_coverage_interval_s: float = Field(default=300.0, gt=0)
+
     #: How long ``shutdown`` waits for in-flight sequencing and publishing.
     drain_timeout_s: float = 10.0
     log_level: str = "info"
@@ -182,9 +204,10 @@ class HubConfig(BaseSettings):
             max_rows=self.max_csv_rows,
         )
 
-    def client_settings(self, *, publisher: bool = False) -> ClientSettings:
+    def client_settings(self, *, publisher: bool = False, intake: bool = False) -> ClientSettings:
         """The subscriber link logs in as ``mqtt_username``, the publisher as
-        ``<mqtt_username>/out``: the broker binds client ids to usernames."""
+        ``<mqtt_username>/out``: the broker binds client ids to usernames. ``intake``: the
+        uplink subscriber (manual acknowledgement, at most ``intake_window`` unacknowledged)."""
         subscriber, out = hub_link_users(self.mqtt_username)
         suffix = "-out" if publisher else ""
         return ClientSettings(
@@ -193,6 +216,8 @@ class HubConfig(BaseSettings):
             username=out if publisher else subscriber,
             password=self.mqtt_password.get_secret_value() if self.mqtt_password else None,
             client_id=self.mqtt_client_id + suffix,
+            manual_ack=intake,
+            receive_maximum=self.intake_window if intake else None,
         )
 
 

@@ -34,7 +34,9 @@ from hub.exceptions import (
 )
 from hub.ledgerfeed import LedgerFeed
 from hub.metrics import HubMetrics
+from hub.ops.feed import NodeGauges, OpsFeed
 from hub.presence import NodeTracker, NodeView
+from hub.ratelimit import NodeRateLimiter
 from hub.resync import MAX_PAGE_EVENTS, build_page
 from hub.sequencer import SessionRuntime
 from hub.sessions import SessionSpec
@@ -83,11 +85,17 @@ class HubCore:
         self.topics = Topics(config.prefix)
         self.metrics = HubMetrics()
         self.store = Store.from_url(config.redis_url)
-        self.link_in = MqttLink(config.client_settings())
+        self.link_in = MqttLink(config.client_settings(intake=True))
         self.link_out = MqttLink(config.client_settings(publisher=True))
         self.tracker = NodeTracker(timeout_s=config.heartbeat_timeout_s)
         self.broker = BrokerSync(config.broker_files(), self.store, self._probe)
-        self.router = UplinkRouter(self, self.topics, max_size=config.max_payload_size)
+        self.router = UplinkRouter(
+            self,
+            self.topics,
+            max_size=config.max_payload_size,
+            limiter=NodeRateLimiter(config.rate_per_node_s, config.rate_burst),
+            metrics=self.metrics,
+        )
         self.runtimes: dict[str, SessionRuntime] = {}
         self._loading: dict[str, asyncio.Lock] = {}
         self._join_sent: dict[tuple[str, str], int] = {}
@@ -101,6 +109,9 @@ class HubCore:
             clock=lambda: self.clock(),
             timeout_s=config.heartbeat_timeout_s,
         )
+        # the operator dashboard (hub.ops): sampled once a tick, started by the server
+        self.ops = OpsFeed(self)
+        self.metrics.registry.register(NodeGauges(self.ops))
 
     # ----------------------------------------------------------- downlinks
 
@@ -253,6 +264,7 @@ class HubCore:
             max_size=self.config.max_payload_size,
             clock=self.clock,
             on_sequenced=self.ledger_feed.event,
+            inbox_size=self.config.inbox_size,
         )
         await runtime.catch_up()
         self.runtimes[spec.session] = runtime

@@ -4,9 +4,11 @@
 users, rebuilds every session from its log, connects the two MQTT links, brings the
 broker files up to date, subscribes (shared uplinks + all presence) and starts the
 HTTP API. ``main_loop`` routes incoming messages until ``should_exit``; ``shutdown``
-drains: API stops, the subscribing link disconnects (the broker keeps our persistent
-session and queues uplinks for the next start), queued uplinks are sequenced and
-published, then the publishing link and Redis are closed.
+drains: API stops, routing stops (uplinks not yet routed stay unacknowledged at the
+broker, which delivers them to the next start), uplinks already queued are stored
+and acknowledged, the subscribing link disconnects (the broker keeps our persistent
+session and queues further uplinks), events are published, then the publishing
+link and Redis are closed.
 
 ``run(config)`` is the process entry: uvloop, first SIGTERM/SIGINT drains, the
 second exits at once. ``main(argv)`` parses the command line.
@@ -106,6 +108,7 @@ class Hub(HubCore):
         await self.link_in.start(wait=True)
         self._consumer = asyncio.create_task(self._consume(), name="hub-consume")
         self.lessons.start()
+        self.ops.start()
         if self.config.api_enabled:
             await self._start_api()
         self._started = True
@@ -149,18 +152,21 @@ class Hub(HubCore):
     async def shutdown(self) -> None:
         """Drain: stop taking uplinks, finish what was accepted, close links."""
         timeout = self.config.drain_timeout_s
+        # first: ends the dashboards' event streams, which uvicorn would wait for
+        await self.ops.stop()
         if self._api is not None and self._api_task is not None:
             self._api.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._api_task, timeout)
         await self.lessons.stop()
-        await self.link_in.close()
         if self._consumer is not None:
-            try:
-                await asyncio.wait_for(self._consumer, timeout)
-            except (TimeoutError, asyncio.CancelledError):
-                self._consumer.cancel()
+            self._consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._consumer
         await self.router.drain()
+        # settle what was taken while the link can still acknowledge it
+        await asyncio.gather(*(r.drain_inbox(timeout) for r in self.runtimes.values()))
+        await self.link_in.close()
         await asyncio.gather(*(r.stop(timeout) for r in self.runtimes.values()))
         await self.ledger_feed.stop()
         await self.link_out.close()

@@ -4,7 +4,7 @@ Keys (``sid`` = session id, ``node`` = node id)::
 
     dc:s:{sid}:log     stream; entry id ``{seq}-0``; fields d (msgpack of the
                        sequenced event), id, type, src, ts
-    dc:s:{sid}:ids     hash  message id -> seq (dedupe)
+    dc:s:{sid}:ids     hash  dedupe key of (sender, message id) -> seq
     dc:sessions        set of session ids
     dc:session:{sid}   JSON of the ``SessionSpec``
     dc:nodes           hash  node id -> ``$7$`` hash of its MQTT secret
@@ -12,7 +12,7 @@ Keys (``sid`` = session id, ``node`` = node id)::
     dc:heartbeat       hash  node id -> JSON of its last heartbeat (and when)
     dc:share_group     string  the replicas' secret MQTT shared-subscription group
 
-Sequencing is one Lua script (EVALSHA): dedupe by message id, compare the caller's
+Sequencing is one Lua script (EVALSHA): dedupe by (sender, message id), compare the caller's
 expected last seq with the stream's, XADD at ``{last+1}-0`` and record the id, all
 atomically. Several hub replicas read uplinks through a shared subscription; each
 keeps a lesson machine in memory and sequences optimistically: the one that lost a
@@ -44,6 +44,7 @@ __all__ = [
     "AppendStatus",
     "Store",
     "StoredEvent",
+    "dedupe_key",
     "ids_key",
     "log_key",
     "session_key",
@@ -64,11 +65,21 @@ def ids_key(session: str) -> str:
     return f"dc:s:{session}:ids"
 
 
+def dedupe_key(src: str, event_id: str) -> str:
+    """The dedupe field of an event: its sender and id, unambiguously joined.
+
+    Keyed on the sender too, so that one node reusing another's event id cannot
+    make the other's event vanish as a "duplicate": ids are chosen by senders, only
+    the sender is authenticated. (``len:`` prefix: no separator can be forged.)
+    """
+    return f"{len(src)}:{src}{event_id}"
+
+
 def session_key(session: str) -> str:
     return f"dc:session:{session}"
 
 
-# KEYS: log stream, ids hash.  ARGV: message id, expected last seq, field/value pairs.
+# KEYS: log stream, ids hash.  ARGV: dedupe key, expected last seq, field/value pairs.
 # Returns {0, seq} appended, {1, seq} duplicate (its existing seq), {2, last} conflict.
 _APPEND_LUA = """
 local existing = redis.call('HGET', KEYS[2], ARGV[1])
@@ -182,7 +193,7 @@ class Store:
         with _translated():
             status, seq = await self._append(
                 keys=[log_key(session), ids_key(session)],
-                args=[event_id, expected_last, *fields],
+                args=[dedupe_key(src, event_id), expected_last, *fields],
             )
         return AppendResult(AppendStatus(int(status)), int(seq))
 
@@ -191,10 +202,10 @@ class Store:
             top = await self._r.xrevrange(log_key(session), "+", "-", count=1)
         return _seq_of_entry_id(top[0][0]) if top else 0
 
-    async def seq_of(self, session: str, event_id: str) -> int | None:
-        """The seq an event id got, or ``None`` if it was never sequenced."""
+    async def seq_of(self, session: str, src: str, event_id: str) -> int | None:
+        """The seq ``src``'s event ``event_id`` got, or ``None`` if never sequenced."""
         with _translated():
-            value = await self._r.hget(ids_key(session), event_id)
+            value = await self._r.hget(ids_key(session), dedupe_key(src, event_id))
         return None if value is None else int(value)
 
     async def read_events(

@@ -169,8 +169,17 @@ class HeartbeatBody(_Frozen):
     uptime_s: float = Field(ge=0, le=10 * 365 * 86400)
     sessions: Annotated[list[SessionId], Field(max_length=64)] = []
     journal_backlog: Count = 0
+    #: Age of the oldest outbound event not yet seen in its session's stream.
+    journal_oldest_s: float = Field(default=0.0, ge=0, le=10 * 365 * 86400)
     last_seq: Annotated[dict[SessionId, Count], Field(max_length=64)] = {}
     media: MediaStats | None = None
+    # Optional (absent on the wire when unset, so older nodes' heartbeats are unchanged):
+    #: The node's software version (shown to operators).
+    version: Annotated[str, Field(max_length=64)] | None = None
+    #: Worst sequenced -> applied delay (ms) since the previous heartbeat; None if no event.
+    latency_ms: float | None = Field(default=None, ge=0, le=86_400_000)
+    #: Uplinks the hub refused since the node started.
+    rejected: int | None = Field(default=None, ge=0)
 
 
 class PresenceBody(_Frozen):

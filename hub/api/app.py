@@ -9,8 +9,10 @@ from fastapi import APIRouter, FastAPI
 from hub.api import (
     consoles,
     health,
+    languages,
     matching,
     nodes,
+    ops,
     registry,
     reports,
     sessions,
@@ -47,8 +49,9 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         timetable.router,
         tokens.router,
         reports.router,
+        ops.router,
     ):
         app.include_router(router, responses=PROBLEMS)
-    for router in (signalling.router, consoles.router, *routers):
+    for router in (signalling.router, consoles.router, languages.router, *routers):
         app.include_router(router)
     return app

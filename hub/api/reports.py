@@ -19,23 +19,27 @@ import io
 import json
 import threading
 import zipfile
+from datetime import date
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
 from redis.exceptions import RedisError
 
 from hub.api.deps import HubDep, IsoDate, require_admin
 from hub.api.problems import Problem
-from hub.ledger.command import load_window
-from hub.ledger.formats.csvfmt import tables
-from hub.ledger.formats.html import to_html
-from hub.ledger.formats.jsonfmt import to_json
-from hub.ledger.formats.xapi import statements
-from hub.ledger.report import ReportWindow, build_report, parse_tz
-from hub.ledger.schema import CoverageReport
-from hub.ledger.term import Term
+from hub.core import HubCore
+from i18n.catalogue import LANGS, messages, negotiate
+from ledger.command import load_window
+from ledger.formats.csvfmt import tables
+from ledger.formats.html import to_html
+from ledger.formats.jsonfmt import to_json
+from ledger.formats.xapi import statements
+from ledger.report import ReportWindow, build_report, parse_tz
+from ledger.schema import CoverageReport
+from ledger.term import Term
 from protocols.csvsafe import safe_writer
 
 __all__ = ["ReportFormat", "router"]
@@ -67,7 +71,14 @@ def _zip_csv(report: CoverageReport) -> bytes:
     return buffer.getvalue()
 
 
-def _render(term: Term, window: ReportWindow, fmt: ReportFormat, min_minutes: float) -> Response:
+def _render(
+    term: Term,
+    window: ReportWindow,
+    fmt: ReportFormat,
+    min_minutes: float,
+    lang: str = "en",
+    switch: dict[str, str] | None = None,
+) -> Response:
     if fmt is ReportFormat.XAPI:
         items = statements(term, window, home_page=_HOME_PAGE, min_minutes=min_minutes)
         return Response(json.dumps(items, ensure_ascii=False), media_type="application/json")
@@ -76,7 +87,7 @@ def _render(term: Term, window: ReportWindow, fmt: ReportFormat, min_minutes: fl
         return Response(to_json(report, indent=None), media_type="application/json")
     if fmt is ReportFormat.HTML:
         with _CHARTS:
-            page = to_html(report)
+            page = to_html(report, messages(lang), switch=switch)
         return Response(page, media_type="text/html; charset=utf-8")
     name = f"coverage-{window.start.isoformat()}-{window.end.isoformat()}.zip"
     return Response(
@@ -105,7 +116,29 @@ async def coverage(
     fmt: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.JSON,
     tz: Annotated[str, Query(description="UTC offset of days and weeks")] = "+08:00",
     min_minutes: Annotated[float, Query(ge=0, le=600)] = 5.0,
+    lang: Annotated[
+        str | None, Query(max_length=16, description="html: zh-CN or en (default: browser's)")
+    ] = None,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
+    return await render_coverage(
+        hub, first, last, region, fmt, tz, min_minutes, lang, accept_language
+    )
+
+
+async def render_coverage(
+    hub: HubCore,
+    first: date,
+    last: date,
+    region: str | None,
+    fmt: ReportFormat,
+    tz: str,
+    min_minutes: float,
+    lang: str | None,
+    accept_language: str | None,
+    base: str = "/api/reports/coverage",
+) -> Response:
+    """The report in ``fmt``; HTML in the negotiated language, linking to the other."""
     if last < first:
         raise Problem(400, "bad-window", "Invalid window", "'to' is before 'from'")
     try:
@@ -121,4 +154,10 @@ async def coverage(
         )
     except (RedisError, OSError) as exc:
         raise Problem(503, "store-unavailable", "Storage unavailable", str(exc)) from None
-    return await asyncio.to_thread(_render, term, window, fmt, min_minutes)
+    chosen = negotiate(accept_language, lang)
+    query = f"from={first.isoformat()}&to={last.isoformat()}&tz={tz.replace('+', '%2B')}"
+    query += f"&min_minutes={min_minutes:g}&format=html"
+    if region:
+        query += f"&region={quote(region)}"
+    switch = {code: f"{base}?{query}&lang={code}" for code in LANGS}
+    return await asyncio.to_thread(_render, term, window, fmt, min_minutes, chosen, switch)

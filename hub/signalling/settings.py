@@ -7,7 +7,7 @@ the tests configure it without touching ``HubConfig``:
     JSON list of the only host addresses ICE may offer, e.g. ``["127.0.0.1"]``.
     Set it in tests and the local stack (WEBRTC-LOOPBACK.md: media must stay on
     127.0.0.1 there); leave it unset in production, where aioice discovers the
-    machine's interfaces. Applied process-wide (``broker.ice``) when the first
+    machine's interfaces. Applied process-wide (``webrtc.ice``) when the first
     peer joins.
 ``DUALCLASS_VIDEO_CODEC``
     The sessions' video codec (default ``video/VP8``, which every browser sends).
@@ -18,8 +18,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from broker.ice import restrict_host_addresses
 from hub.media.relay import RelaySettings
+from webrtc.ice import restrict_host_addresses
 
 __all__ = ["SignallingSettings"]
 
