@@ -24,6 +24,8 @@ class HealthWatch:
         self.every_s = every_s
         self.min_probes = 10
         self.times_ms: list[float] = []
+        #: (seconds since start, answer time ms) of each probe, for failure messages
+        self.timeline: list[tuple[float, float]] = []
         self.failures: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="healthz-watch", daemon=True)
@@ -39,10 +41,13 @@ class HealthWatch:
                 else:
                     if status != 200:
                         self.failures.append(f"status {status}")
-                self.times_ms.append((time.perf_counter() - started) * 1000)
+                took = (time.perf_counter() - started) * 1000
+                self.times_ms.append(took)
+                self.timeline.append((started - self._t0, took))
                 self._stop.wait(self.every_s)
 
     async def __aenter__(self) -> HealthWatch:
+        self._t0 = time.perf_counter()
         self._thread.start()
         return self
 
@@ -71,5 +76,6 @@ class HealthWatch:
         assert not self.failures, self.failures[:5]
         assert len(self.times_ms) >= self.min_probes, "healthz was hardly polled"
         p90 = statistics.quantiles(self.times_ms, n=10)[-1]
-        assert p90 < limit_ms, f"/healthz p90 {p90:.1f} ms"
+        slow = [(round(t, 2), round(ms)) for t, ms in self.timeline if ms >= limit_ms]
+        assert p90 < limit_ms, f"/healthz p90 {p90:.1f} ms; slow (s, ms): {slow}"
         assert max(self.times_ms) < 10 * limit_ms, f"/healthz max {max(self.times_ms):.1f} ms"
