@@ -135,7 +135,8 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
     left alone, a dead one comes back on its old port (see module docstring).
     """
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)  # it holds stack.json and both servers' data
     previous: dict[str, Any] = {}
     if (directory / "stack.json").exists():
         previous = json.loads((directory / "stack.json").read_text())

@@ -54,8 +54,11 @@ class BrokerSync:
     def enabled(self) -> bool:
         return self.files is not None
 
-    async def apply(self) -> bool:
-        """Bring the broker files up to date; False if no broker is managed."""
+    async def apply(self, *, confirm: bool = True) -> bool:
+        """Bring the broker files up to date; False if no broker is managed.
+
+        ``confirm``: wait until the reload took effect (``barrier``); at start-up
+        the hub renders before its own links are up and confirms afterwards."""
         if self.files is None:
             return False
         async with self._lock:
@@ -74,7 +77,8 @@ class BrokerSync:
             )
             if files.reload():
                 self.reloads += 1
-                await self.barrier()
+                if confirm:
+                    await self.barrier()
             else:
                 log.warning("broker files written but no broker to reload (pid file?)")
         return True

@@ -26,12 +26,13 @@ other's re-renders.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic.fields import FieldInfo
@@ -41,7 +42,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from broker.admin import BrokerFiles
+from broker.admin import BrokerFiles, exposed_secret_file
 from broker.client import ClientSettings
 from broker.render import hub_link_users
 from hub.csvlimits import CsvLimits
@@ -52,6 +53,9 @@ from protocols.topics import DEFAULT_PREFIX
 __all__ = ["HubConfig", "read_config_file", "stack_values"]
 
 _FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("hub_config_file_values", default=None)
+
+
+log = logging.getLogger("dualclass.hub.config")
 
 
 class _FileSource(PydanticBaseSettingsSource):
@@ -109,6 +113,9 @@ class HubConfig(BaseSettings):
     password_file: Path | None = None
     acl_file: Path | None = None
     pid_file: Path | None = None
+    #: Mode of the rendered files: 0o600, or 0o640 to let Mosquitto's group read
+    #: them (see docs/security.md); never wider.
+    broker_files_mode: Literal[0o600, 0o640] = 0o600
     #: Extra hub users for the password file: username -> ``$7$`` hash.
     hub_users: dict[str, str] = {}
 
@@ -195,6 +202,7 @@ class HubConfig(BaseSettings):
             acl_file=self.acl_file,
             pid_file=self.pid_file,
             prefix=self.prefix,
+            mode=self.broker_files_mode,
         )
 
     def csv_limits(self) -> CsvLimits:
@@ -221,6 +229,20 @@ class HubConfig(BaseSettings):
         )
 
 
+#: Keys whose values are credentials: a file holding one must be private.
+_SECRET_KEYS = frozenset(
+    {"mqtt_password", "admin_key", "hub_password", "redis_password", "redis_url", "url"}
+)
+
+
+def _keys(data: dict[str, Any]) -> set[str]:
+    out = set(data)
+    for value in data.values():
+        if isinstance(value, dict):
+            out |= _keys(value)
+    return out
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """A flat TOML or JSON table of ``HubConfig`` fields (a ``[hub]`` table also works)."""
     try:
@@ -233,6 +255,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a table of settings")
+    if _SECRET_KEYS & _keys(data):
+        problem = exposed_secret_file(path)
+        if problem is not None:
+            log.warning("%s", problem)
     hub = data.get("hub")
     return dict(hub) if isinstance(hub, dict) else dict(data)
 

@@ -100,8 +100,13 @@ class Hub(HubCore):
         sessions = await self.load_sessions()
         log.info("rebuilt %d sessions from redis", sessions)
         await self.ledger_feed.ensure_infos(r.spec for r in list(self.runtimes.values()))
-        await self.link_out.start(wait=True)
-        await self.broker.apply()
+        # broker files first: a replica whose MQTT password was just rotated can
+        # only log in once its new hash is in the password file (docs/security.md)
+        if await self.broker.apply(confirm=False):
+            await self.link_out.start(wait=True)
+            await self.broker.barrier()
+        else:
+            await self.link_out.start(wait=True)
         group = self.config.share_group or await self.store.share_group()
         await self.link_in.subscribe(self.topics.shared_uplinks(group))
         await self.link_in.subscribe(self.topics.all_presence)
