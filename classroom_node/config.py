@@ -9,6 +9,7 @@ in code never touches the disk unless asked to.
 
 from __future__ import annotations
 
+import logging
 import os
 from contextvars import ContextVar
 from pathlib import Path
@@ -23,6 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from broker.admin import exposed_secret_file
 from broker.tls import TlsSettings, plain_allowed
 from classroom_node.exceptions import ConfigError
 from protocols.codec import DEFAULT_MAX_SIZE
@@ -163,6 +165,11 @@ def load_config(config_file: str | Path | None = None, **overrides: Any) -> Node
     path = Path(config_file) if config_file is not None else None
     if path is not None and not path.is_file():
         raise ConfigError(f"config file {path} not found")
+    if path is not None:
+        # the file usually holds the node's MQTT secret
+        problem = exposed_secret_file(path)
+        if problem is not None:
+            logging.getLogger("dualclass.node.config").warning("%s", problem)
     token = _CONFIG_FILE.set(path)
     try:
         return NodeConfig(**overrides)

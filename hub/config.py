@@ -26,12 +26,13 @@ other's re-renders.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
@@ -41,10 +42,11 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from broker.admin import BrokerFiles
+from broker.admin import BrokerFiles, exposed_secret_file
 from broker.client import ClientSettings
 from broker.render import hub_link_users
 from broker.tls import TlsSettings, plain_allowed
+from hub.csvlimits import CsvLimits
 from hub.exceptions import ConfigError
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
@@ -53,6 +55,9 @@ from webrtc.iceservers import IceServerSpec
 __all__ = ["HubConfig", "read_config_file", "stack_values"]
 
 _FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("hub_config_file_values", default=None)
+
+
+log = logging.getLogger("dualclass.hub.config")
 
 
 class _FileSource(PydanticBaseSettingsSource):
@@ -114,11 +119,20 @@ class HubConfig(BaseSettings):
     #: The address browsers and nodes use for the API, if not ``http(s)://api_host:port``
     #: (behind a reverse proxy: ``https://hub.example.org``). Only for printed links.
     public_url: str | None = None
+    #: Largest HTTP request body (JSON routes); larger ones get 413 unread.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)
+    #: Largest CSV upload (``POST .../import``), and its columns and rows.
+    max_csv_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=1024**3)
+    max_csv_columns: int = Field(default=64, ge=1, le=10_000)
+    max_csv_rows: int = Field(default=100_000, ge=1, le=10_000_000)
 
     # Broker files the hub manages (all three, or none)
     password_file: Path | None = None
     acl_file: Path | None = None
     pid_file: Path | None = None
+    #: Mode of the rendered files: 0o600, or 0o640 to let Mosquitto's group read
+    #: them (see docs/security.md); never wider.
+    broker_files_mode: Literal[0o600, 0o640] = 0o600
     #: Extra hub users for the password file: username -> ``$7$`` hash.
     hub_users: dict[str, str] = {}
 
@@ -236,6 +250,14 @@ class HubConfig(BaseSettings):
             acl_file=self.acl_file,
             pid_file=self.pid_file,
             prefix=self.prefix,
+            mode=self.broker_files_mode,
+        )
+
+    def csv_limits(self) -> CsvLimits:
+        return CsvLimits(
+            max_bytes=self.max_csv_bytes,
+            max_columns=self.max_csv_columns,
+            max_rows=self.max_csv_rows,
         )
 
     def mqtt_tls_settings(self) -> TlsSettings | None:
@@ -270,6 +292,20 @@ class HubConfig(BaseSettings):
         )
 
 
+#: Keys whose values are credentials: a file holding one must be private.
+_SECRET_KEYS = frozenset(
+    {"mqtt_password", "admin_key", "hub_password", "redis_password", "redis_url", "url"}
+)
+
+
+def _keys(data: dict[str, Any]) -> set[str]:
+    out = set(data)
+    for value in data.values():
+        if isinstance(value, dict):
+            out |= _keys(value)
+    return out
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """A flat TOML or JSON table of ``HubConfig`` fields (a ``[hub]`` table also works)."""
     try:
@@ -282,6 +318,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a table of settings")
+    if _SECRET_KEYS & _keys(data):
+        problem = exposed_secret_file(path)
+        if problem is not None:
+            log.warning("%s", problem)
     hub = data.get("hub")
     return dict(hub) if isinstance(hub, dict) else dict(data)
 

@@ -74,6 +74,22 @@ class HubMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.sent_dropped = Counter(
+            "dualclass_hub_sent_dropped",
+            "Events whose sender clock (sent) was outside the window around the hub's",
+            registry=r,
+        )
+        self.input_refused = Counter(
+            "dualclass_hub_input_refused",
+            "HTTP requests and CSV files refused by a size/count limit, by limit",
+            ["limit"],
+            registry=r,
+        )
+        self.api_errors = Counter(
+            "dualclass_hub_api_errors",
+            "API requests that failed unexpectedly (answered 500 problem+json)",
+            registry=r,
+        )
         self.rate_limited = Counter(
             "dualclass_hub_rate_limited",
             "Uplinks refused by the per-node rate limit (rate_limited), by node",

@@ -92,7 +92,13 @@ class LessonScheduler:
         specs = await self.specs()
         sent: list[Action] = []
         for action in due(specs, now, self.timing, self.done, self._ended()):
-            if await self.hub.send_cmd(action.node, self._message(action)):
+            try:
+                message = self._message(action)
+            except Exception:
+                # one bad spec must never keep the other sessions' joins from going out
+                log.exception("scheduler: no command for %s", action)
+                continue
+            if await self.hub.send_cmd(action.node, message):
                 self.done.add(action)
                 sent.append(action)
         self.done = prune(self.done, specs, now, self.timing)
