@@ -89,9 +89,12 @@ class _Pipes:
                 message = conn.recv()
             except (EOFError, OSError):
                 message = {"t": "gone", "worker": index}
+            try:
                 self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
+            except RuntimeError:
+                return  # the run is over and its loop closed
+            if message["t"] == "gone":
                 return
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
 
     def send(self, index: int, message: dict[str, Any]) -> None:
         with contextlib.suppress(OSError, BrokenPipeError):
