@@ -104,6 +104,12 @@ class _Pipes:
         for index in self.conns:
             self.send(index, message)
 
+    def kill(self) -> None:
+        """SIGKILL every worker now (their nodes die as crashed boxes do)."""
+        for proc in self.procs.values():
+            if proc.is_alive():
+                proc.kill()
+
     async def stop(self) -> None:
         self.send_all({"t": "stop"})
         deadline = time.monotonic() + 20
@@ -310,11 +316,20 @@ async def run_sim(options: RunOptions, out: TextIO | None = sys.stdout) -> dict[
         say("\ninterrupted: stopping the classrooms and cleaning up")
     finally:
         live.done()
-        await asyncio.shield(
-            _teardown(pipes, deployment, prefix, registered, remote, options, report, say)
-        )
-        if tmp is not None:
-            tmp.cleanup()
+        try:
+            await asyncio.shield(
+                _teardown(pipes, deployment, prefix, registered, remote, options, report, say)
+            )
+        except asyncio.CancelledError:
+            # a second Ctrl-C: no more waiting, but nothing we started outlives us
+            pipes.kill()
+            deployment.abandon()
+            if registered and remote:
+                say(f"  left on the hub: run again with --cleanup-only --prefix {prefix}")
+            raise
+        finally:
+            if tmp is not None:
+                tmp.cleanup()
     report["prefix"] = prefix
     return report
 
