@@ -46,16 +46,24 @@ def _stack(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dualclass stack", description=_stack.__doc__)
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("--dir", type=Path, default=DEFAULT_STACK_DIR, help="state directory")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="MQTT over TLS only, and HTTPS certificates for the hub, from a throwaway local CA",
+    )
     args = parser.parse_args(argv)
     if args.action == "up":
         try:
-            info = stack_up(args.dir)
-        except LaunchError as exc:
+            info = stack_up(args.dir, tls=args.tls)
+        except (LaunchError, RuntimeError) as exc:
             print(f"dualclass stack: {exc}", file=sys.stderr)
             return 1
         started = ", ".join(info.started) if info.started else "nothing (all running)"
         print(f"started    {started}")
-        print(f"mosquitto  127.0.0.1:{info.mqtt_port}")
+        scheme = "mqtts" if info.tls else "mqtt"
+        print(f"mosquitto  {scheme}://127.0.0.1:{info.mqtt_port}")
+        if info.ca_file is not None:
+            print(f"local CA   {info.ca_file}  (trust it: mqtt_ca_file, curl --cacert)")
         print(f"redis      {info.data['redis']['url'].split('@')[-1]}")
         print(f"stack file {info.path}  (credentials; mode 0600)")
         return 0

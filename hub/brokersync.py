@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 
 from broker.admin import BrokerFiles
 from broker.exceptions import NotConnected
@@ -43,10 +43,17 @@ def memberships(specs: list[SessionSpec]) -> dict[str, list[str]]:
 class BrokerSync:
     """Render, reload, wait for the reload; one at a time."""
 
-    def __init__(self, files: BrokerFiles | None, store: Store, probe: Probe) -> None:
+    def __init__(
+        self,
+        files: BrokerFiles | None,
+        store: Store,
+        probe: Probe,
+        muted: Callable[[], Collection[str]] = frozenset,
+    ) -> None:
         self.files = files
         self._store = store
         self._probe = probe
+        self._muted = muted
         self._lock = asyncio.Lock()
         self.reloads = 0
         #: apply() calls so far, and how many of them the last render covered
@@ -85,6 +92,7 @@ class BrokerSync:
                 hub_users=hub_users,
                 node_users=nodes,
                 node_sessions=memberships(specs),
+                muted=sorted(self._muted()),
             )
             if files.reload():
                 self.reloads += 1

@@ -84,6 +84,12 @@ class HubMetrics:
             ["node"],
             registry=r,
         )
+        self.quarantined = Counter(
+            "dualclass_hub_quarantined",
+            "Times a flooding node was shut out at the broker, by node",
+            ["node"],
+            registry=r,
+        )
         self.intake_pending = Gauge(
             "dualclass_hub_intake_pending",
             "Uplinks received and not yet acknowledged to the broker",
