@@ -27,8 +27,12 @@ class HubMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         # process_cpu_seconds_total, process_resident_memory_bytes ...: what the
-        # load simulator (and any Prometheus) reads to say what the hub costs
-        ProcessCollector(registry=r)
+        # load simulator (and any Prometheus) reads to say what the hub costs. In a
+        # registry of their own, added only to /metrics: collecting them reads /proc
+        # (and lists every open socket), which in-process readers of ``registry``
+        # (the ops feed, every second) must not pay for.
+        self.process = CollectorRegistry()
+        ProcessCollector(registry=self.process)
         self.rejected = Counter(
             "dualclass_hub_rejected", "Uplinks refused, by reason", ["reason"], registry=r
         )
@@ -115,4 +119,4 @@ class HubMetrics:
         return value or 0.0
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return generate_latest(self.registry) + generate_latest(self.process)
