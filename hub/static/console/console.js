@@ -124,7 +124,7 @@
   async function answerOffer(sdp) {
     const layout = (dc.joined && dc.joined.layout) || [];
     const pc = (dc.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" }));
-    pc.onconnectionstatechange = () => log(t("console.media_state", { state: pc.connectionState }), "info");
+    pc.onconnectionstatechange = () => log(t("console.media_state", { state: t(`console.pc.${pc.connectionState}`) }), "info");
     await pc.setRemoteDescription({ type: "offer", sdp });
     const transceivers = pc.getTransceivers();
     if (transceivers.length !== layout.length) {
