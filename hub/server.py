@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from hub.api import create_app
 from hub.config import HubConfig
@@ -41,6 +41,9 @@ from hub.scheduling.scheduler import LessonScheduler
 __all__ = ["Hub", "main", "run"]
 
 log = logging.getLogger("dualclass.hub")
+
+#: Sent with every HTTPS response: browsers use HTTPS for this host for a year.
+HSTS = "max-age=31536000"
 
 
 class _ApiServer(uvicorn.Server):
@@ -60,6 +63,8 @@ class Hub(HubCore):
         self.force_exit = False
         self.api_port: int | None = None
         self._routers = routers
+        #: The FastAPI application once the API runs (tests reach its services here).
+        self.app: FastAPI | None = None
         self._api: _ApiServer | None = None
         self._api_task: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
@@ -115,12 +120,21 @@ class Hub(HubCore):
 
     async def _start_api(self) -> None:
         app = create_app(self, routers=self._routers)
+        self.app = app
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.config.api_host, self.config.api_port))
         self.api_port = sock.getsockname()[1]
+        tls: dict[str, Any] = {}
+        if self.config.api_tls:
+            # HTTPS and WSS from the hub itself; browsers remember to stay on HTTPS
+            tls = {
+                "ssl_certfile": str(self.config.api_cert_file),
+                "ssl_keyfile": str(self.config.api_key_file),
+                "headers": [("strict-transport-security", HSTS)],
+            }
         config = uvicorn.Config(
-            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False
+            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False, **tls
         )
         self._api = _ApiServer(config)
         self._api_task = asyncio.create_task(self._api.serve(sockets=[sock]), name="hub-api")
@@ -242,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mqtt-port", type=int)
     parser.add_argument("--client-id", dest="mqtt_client_id", help="MQTT client id base")
     parser.add_argument("--redis-url")
+    parser.add_argument("--api-cert-file", type=Path, help="serve HTTPS/WSS: certificate (PEM)")
+    parser.add_argument("--api-key-file", type=Path, help="serve HTTPS/WSS: private key (PEM)")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     return parser
 

@@ -7,7 +7,13 @@ a summary and where to watch. ``--report FILE`` writes the run as JSON::
 
     {"session", "events_sequenced", "nodes": [{"node", "role", "received",
      "last_seq", "gaps_repaired", "duplicates_dropped"}], "lost",
-     "latency_ms": {"p50", "p99", "max"}, "rejected", ...}
+     "latency_ms": {"p50", "p99", "max"}, "rejected", "media",
+     "endpoints": {"mqtt": "mqtt(s)://HOST:PORT", "api": "http(s)://HOST:PORT"},
+     "links": {"lead console", "tutor console (pN)", "observer"}, ...}
+
+``--tls`` runs all of it over MQTT/TLS and HTTPS/WSS with a throwaway local CA
+(``dualclass stack up --tls``): the nodes, the media signalling and the console
+links use ``mqtts://`` and ``https://``.
 
 ``received`` counts events a node applied; ``lost`` counts sequenced events that
 some partner never applied.
@@ -23,7 +29,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -39,7 +45,10 @@ from simulators.harness import LocalRun
 from simulators.script import lesson_script
 from simulators.stats import latency_summary, lost_events, node_row
 
-__all__ = ["main", "run_demo"]
+__all__ = ["During", "main", "run_demo"]
+
+#: A coroutine run beside the lesson with the printed console links (tests).
+During = Callable[[dict[str, str]], Coroutine[Any, Any, Any]]
 
 
 def describe(event: Event) -> str:
@@ -109,10 +118,11 @@ class Recorder:
 
 async def _start_media(run: LocalRun, nodes: dict[str, ClassroomNode]) -> list[NodeMedia]:
     """Every classroom joins the lesson's WebRTC media through the hub's relay."""
-    assert run.hub is not None
+    assert run.hub is not None and run.stack is not None
     settings = MediaSettings(
         enabled=True,
         hub_url=run.hub.base_url,
+        ca_file=run.stack.ca_file,
         ice_host_addresses=("127.0.0.1",),
         fps=15,
         stats_interval_s=1.0,
@@ -149,8 +159,14 @@ async def run_demo(
     out: TextIO | None = sys.stdout,
     keep: bool = False,
     with_media: bool = False,
+    tls: bool = False,
+    during: During | None = None,
 ) -> dict[str, Any]:
-    """Run the demo; return the report (see the module docstring)."""
+    """Run the demo; return the report (see the module docstring).
+
+    ``during(links)`` (tests) runs beside the lesson from the moment the console
+    links are printed; the demo waits for it before tearing the stack down.
+    """
     session = time.strftime("demo-%Y%m%d-%H%M%S")
     lead = "lead"
     partner_ids = [f"p{i}" for i in range(1, partners + 1)]
@@ -164,12 +180,12 @@ async def run_demo(
         f"dualclass demo: session {session}, "
         f"1 lead + {partners} partner classrooms, ~{duration:.0f} s"
     )
-    async with LocalRun(workdir) as run:
+    async with LocalRun(workdir, tls=tls) as run:
         assert run.stack is not None and run.hub is not None
-        say(
-            f"  mosquitto  127.0.0.1:{run.stack.mqtt_port}   "
-            f"redis {run.stack.redis_url.split('@')[-1]}"
-        )
+        endpoints = _endpoints(run)
+        say(f"  mosquitto  {endpoints['mqtt']}   redis {run.stack.redis_url.split('@')[-1]}")
+        if run.stack.ca_file is not None:
+            say(f"  local CA   {run.stack.ca_file}  (MQTT/TLS and HTTPS; browsers: see docs)")
         say(f"  hub        {run.hub.base_url}   (API {run.hub.base_url}/docs, metrics /metrics)")
         say(
             f"  watch      {run.hub.base_url}/api/sessions/{session}  "
@@ -218,13 +234,12 @@ async def run_demo(
             await asyncio.sleep(0.02)
         bar.close()
         media = await _start_media(run, nodes) if with_media else []
-        for role, room in (("lead", None), ("tutor", f"room-{partner_ids[0]}")):
-            token = await run.api(
-                "POST",
-                f"/api/sessions/{session}/tokens",
-                json={"role": role, "classroom": room, "ttl_s": 4 * 3600},
-            )
-            say(f"  {role} console  {run.hub.base_url}/console/{role}?token={token['token']}")
+        links = await _console_links(run, session, partner_ids[-1])
+        for name, url in links.items():
+            say(f"  {name:<15} {url}")
+        helper: asyncio.Task[Any] | None = None
+        if during is not None:
+            helper = asyncio.create_task(during(links), name="demo-during")
         local_api = nodes[partner_ids[0]].api
         if local_api is not None and getattr(local_api, "base_url", None):
             say(f"  tablet     {local_api.base_url}/v1/state  ({partner_ids[0]}'s local input API)")
@@ -260,8 +275,7 @@ async def run_demo(
         info = await run.api("GET", f"/api/sessions/{session}")
         sequenced = _last_seq(info)
         media_report = await _media_report(run, nodes, partner_ids) if media else {}
-        for runner in media:
-            await runner.stop()
+        during_result = await helper if helper is not None else None
         report: dict[str, Any] = {
             "session": session,
             "events_sequenced": sequenced,
@@ -279,7 +293,11 @@ async def run_demo(
             "duration_s": round(time.monotonic() - start, 2),
             "media": media_report,
             "hub_url": run.hub.base_url,
+            "endpoints": endpoints,
+            "links": links,
         }
+        if helper is not None:
+            report["during"] = during_result
         _print_summary(report, say)
         if keep and out is not None and sys.stdin.isatty():
             day = time.strftime("%Y-%m-%d", time.gmtime())
@@ -293,7 +311,41 @@ async def run_demo(
                 await asyncio.Event().wait()
             except asyncio.CancelledError:
                 pass
+        # the classrooms' video stays on until the stack goes down, so the printed
+        # links show live video for as long as they are open
+        for runner in media:
+            await runner.stop()
         return report
+
+
+def _endpoints(run: LocalRun) -> dict[str, str]:
+    """Where MQTT and the API are, with their schemes (``mqtts``/``https`` with ``--tls``)."""
+    assert run.stack is not None and run.hub is not None
+    scheme = "mqtts" if run.stack.tls else "mqtt"
+    return {"mqtt": f"{scheme}://127.0.0.1:{run.stack.mqtt_port}", "api": run.hub.base_url}
+
+
+async def _console_links(run: LocalRun, session: str, partner: str) -> dict[str, str]:
+    """Console links for the whole lesson: the lead's, ``partner``'s tutor's, an observer's.
+
+    Each classroom's node sends its camera; these consoles watch beside it (and
+    may take the camera on the teacher's explicit choice), so opening them never
+    disconnects a node or another console.
+    """
+    assert run.hub is not None
+    links = {}
+    for role, room, name in (
+        ("lead", None, "lead console"),
+        ("tutor", f"room-{partner}", f"tutor console ({partner})"),
+        ("observer", None, "observer"),
+    ):
+        token = await run.api(
+            "POST",
+            f"/api/sessions/{session}/tokens",
+            json={"role": role, "classroom": room, "ttl_s": 4 * 3600},
+        )
+        links[name] = f"{run.hub.base_url}/console/{role}?token={token['token']}"
+    return links
 
 
 def _last_seq(info: dict[str, Any]) -> int:
@@ -347,6 +399,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also carry the lesson's video: the lead sends a test pattern through the relay",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="MQTT over TLS and HTTPS/WSS throughout, with a throwaway local CA",
+    )
     args = parser.parse_args(argv)
     if args.partners < 1:
         parser.error("--partners must be at least 1")
@@ -367,6 +424,7 @@ def main(argv: list[str] | None = None) -> int:
                 out=None if headless else sys.stdout,
                 keep=args.keep,
                 with_media=args.media,
+                tls=args.tls,
             )
         )
     except KeyboardInterrupt:
@@ -378,7 +436,10 @@ def main(argv: list[str] | None = None) -> int:
         args.report.write_text(json.dumps(report, indent=2) + "\n")
         print(
             json.dumps(
-                {k: report[k] for k in ("session", "events_sequenced", "lost", "latency_ms")}
+                {
+                    k: report[k]
+                    for k in ("session", "events_sequenced", "lost", "latency_ms", "endpoints")
+                }
             )
         )
     return 0 if report["lost"] == 0 else 1
