@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from hub.tokens import JoinRole
+from i18n.catalogue import catalogue
 from tests.hub.signalling.conftest import LiveHub
 from tests.hub.signalling.peers import token
 
@@ -28,8 +29,12 @@ DATA = ["S1", "lead", "p1", "p2", "o1", "Fractions"]
 
 @pytest.mark.parametrize(
     ("page_name", "join"),
-    [("lead", token(JoinRole.LEAD)), ("tutor", token(JoinRole.TUTOR, node="p1"))],
-    ids=["lead", "tutor"],
+    [
+        ("lead", token(JoinRole.LEAD)),
+        ("tutor", token(JoinRole.TUTOR, node="p1")),
+        ("observer", token(JoinRole.OBSERVER)),
+    ],
+    ids=["lead", "tutor", "observer"],
 )
 async def test_console_in_chinese(
     live: LiveHub, browser_context: Any, page_name: str, join: str
@@ -49,7 +54,7 @@ async def test_console_in_chinese(
     )
     assert await untranslated(page, DATA) == []
     await page.select_option("#lang-switch", "en")
-    heading = "Lead console" if page_name == "lead" else "Tutor console"
+    heading = catalogue("en")[f"console.{page_name}.heading"]
     await page.wait_for_function(f"() => document.querySelector('h1').textContent === '{heading}'")
     assert await page.evaluate("() => document.documentElement.lang") == "en"
     # the choice sticks: a reload stays English
