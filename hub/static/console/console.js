@@ -177,7 +177,7 @@
       iceTransportPolicy: dc.relayOnly ? "relay" : "all",
       bundlePolicy: "max-bundle",
     }));
-    pc.onconnectionstatechange = () => log(t("console.media_state", { state: pc.connectionState }), "info");
+    pc.onconnectionstatechange = () => log(t("console.media_state", { state: t(`console.pc.${pc.connectionState}`) }), "info");
     await pc.setRemoteDescription({ type: "offer", sdp });
     const transceivers = pc.getTransceivers();
     if (transceivers.length !== layout.length) {
