@@ -191,7 +191,10 @@ def main() -> int:
     )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
-    ok = result["relayed"]["candidates"] is not None and result["relayed"]["candidates"][0] == "relay"
+    ok = (
+        result["relayed"]["candidates"] is not None
+        and result["relayed"]["candidates"][0] == "relay"
+    )
     return 0 if ok and result["relayed"]["fps"] > 0 else 1
 
 
