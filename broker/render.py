@@ -31,7 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,21 +214,25 @@ def render_acl(
     hub_users: Sequence[str],
     node_sessions: Mapping[str, Sequence[str]],
     prefix: str = DEFAULT_PREFIX,
+    muted: Collection[str] = (),
 ) -> str:
     """ACL file: hub users get everything under the prefix; nodes get their own.
 
     ``node_sessions`` maps each node id (= its MQTT username) to the sessions it
     belongs to. Node rules are written per user rather than as ``%u`` patterns so
     that a username containing MQTT wildcards can never match other topics.
+    ``muted`` nodes (quarantined for flooding) lose the right to write their
+    ``up``: the broker refuses their publishes itself (PUBACK "not authorized").
     """
     topics = Topics(prefix)
     out = ["# Rendered by dualclass (broker/render.py); edits are overwritten.", ""]
     for hub in sorted({u for h in hub_users for u in hub_link_users(h)}):
         out += [f"user {hub}", f"topic readwrite {prefix}/#", ""]
     for node in sorted(node_sessions):
+        out += [f"user {node}"]
+        if node not in muted:
+            out.append(f"topic write {topics.node_up(node)}")
         out += [
-            f"user {node}",
-            f"topic write {topics.node_up(node)}",
             f"topic readwrite {topics.node_presence(node)}",
             f"topic read {topics.node_cmd(node)}",
             f"topic read {topics.all_presence}",

@@ -131,8 +131,12 @@ def _same_port(name: str, port: int | None) -> int:
     """The port to (re)start ``name`` on: its old one, which must be free."""
     if not port:
         return free_port()
-    if _port_taken(port):
-        raise LaunchError(name, f"its port {port} is taken by another process")
+    # a process killed a moment ago may still be releasing its socket
+    deadline = time.monotonic() + 5.0
+    while _port_taken(port):
+        if time.monotonic() > deadline:
+            raise LaunchError(name, f"its port {port} is taken by another process")
+        time.sleep(0.05)
     return port
 
 

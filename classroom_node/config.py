@@ -85,7 +85,7 @@ class NodeConfig(BaseSettings):
     journal_max_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024, le=2**32)
     #: An event sent but not seen in the session's stream within this long is sent
     #: again (same id), with the wait doubling per try up to ``resend_max_s``.
-    confirm_timeout_s: float = Field(default=3.0, gt=0, le=600)
+    confirm_timeout_s: float = Field(default=10.0, gt=0, le=600)
     resend_max_s: float = Field(default=30.0, gt=0, le=3600)
     #: At most this many events sent and not yet confirmed (the rest wait their turn).
     send_window: int = Field(default=200, ge=1, le=10_000)

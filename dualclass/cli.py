@@ -11,6 +11,7 @@ stack up|down  local Mosquitto + Redis on free ports      ``broker.stack``
 hub            the hub daemon                             ``hub.server``
 node           a classroom node daemon                    ``classroom_node.main``
 demo           stack + hub + nodes running a lesson       ``simulators.demo``
+sim            load simulator: many lessons, faults       ``simulators.sim.command``
 match          lead/partner matching from CSV             ``matching.command``
 report         coverage reports                           ``ledger.command``
 =============  =========================================  =========================
@@ -101,6 +102,10 @@ COMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "hub": ("run the hub daemon", _delegate("hub.server")),
     "node": ("run a classroom node daemon", _delegate("classroom_node.main")),
     "demo": ("run a scripted live lesson on the local stack", _delegate("simulators.demo")),
+    "sim": (
+        "load simulator: many lessons of real nodes, faults, capacity",
+        _with_args("sim", "simulators.sim.command"),
+    ),
     "match": (
         "pair lead offers with partner requests",
         _with_args("match", "matching.command"),

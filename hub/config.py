@@ -154,6 +154,12 @@ class HubConfig(BaseSettings):
     #: (a quiz answered by 60 clickers at once fits). Beyond: ``rate_limited``.
     rate_per_node_s: float = Field(default=20.0, gt=0, le=100_000)
     rate_burst: int = Field(default=120, ge=1, le=1_000_000)
+    #: A node refused more than ``rate_burst`` times within one second is a flood
+    #: (our nodes back off long before that): the broker is told to refuse its
+    #: uplinks for this long (doubling on each repeat, at most 5 min), so the flood
+    #: stops at the broker instead of queueing ahead of every other classroom's
+    #: events. 0 turns it off. Needs broker files the hub manages.
+    flood_quarantine_s: float = Field(default=10.0, ge=0, le=3600)
 
     # Operator dashboard (/ops)
     #: How often the dashboard is rebuilt and open pages get what changed.
