@@ -111,9 +111,6 @@ class HubConfig(BaseSettings):
     #: HTTPS and WSS served by the hub itself: certificate (chain) and key, PEM.
     api_cert_file: Path | None = None
     api_key_file: Path | None = None
-    #: The address browsers and nodes use for the API, if not ``http(s)://api_host:port``
-    #: (behind a reverse proxy: ``https://hub.example.org``). Only for printed links.
-    public_url: str | None = None
 
     # Broker files the hub manages (all three, or none)
     password_file: Path | None = None
