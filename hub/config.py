@@ -143,7 +143,7 @@ class HubConfig(BaseSettings):
     ice_host_addresses: tuple[str, ...] | None = None
     #: STUN/TURN servers handed to every media peer (``webrtc.iceservers``):
     #: ``[{"urls": ["turn:turn.example.org:3478?transport=udp", ...]}]``.
-    ice_servers: list[IceServerSpec] = []
+    ice_servers: list[IceServerSpec] = Field(default=[], max_length=8)
     #: coturn's ``static-auth-secret``: TURN credentials are minted per join from it.
     turn_secret: SecretStr | None = None
     #: How long minted TURN credentials stay valid.

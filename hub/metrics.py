@@ -106,6 +106,17 @@ class HubMetrics:
             ["node"],
             registry=r,
         )
+        self.signal_joins = Counter(
+            "dualclass_hub_signal_joins",
+            "Signalling joins by outcome: camera, watch, control (no media), or the refusal code",
+            ["outcome"],
+            registry=r,
+        )
+        self.turn_credentials = Counter(
+            "dualclass_hub_turn_credentials",
+            "TURN credentials minted for signalling joins",
+            registry=r,
+        )
         self.nodes_online = Gauge("dualclass_hub_nodes_online", "Nodes seen online", registry=r)
         self.sessions = Gauge("dualclass_hub_sessions", "Sessions known to this hub", registry=r)
 

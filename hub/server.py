@@ -267,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-port", type=int, help="HTTP API port (0 = pick a free one)")
     parser.add_argument("--mqtt-host")
     parser.add_argument("--mqtt-port", type=int)
+    parser.add_argument("--mqtt-ca-file", type=Path, help="CA of the broker (MQTT over TLS)")
     parser.add_argument("--client-id", dest="mqtt_client_id", help="MQTT client id base")
     parser.add_argument("--redis-url")
     parser.add_argument("--api-cert-file", type=Path, help="serve HTTPS/WSS: certificate (PEM)")
