@@ -97,6 +97,15 @@ class NodeConfig(BaseSettings):
     #: answers "queued" (the event is in the journal either way).
     submit_wait_s: float = Field(default=0.5, gt=0, le=30)
 
+    #: The hub's HTTP API (``https://hub.example:8443``) for deck downloads; unset:
+    #: the node carries events but cannot fetch slides.
+    hub_url: str | None = None
+    #: CA bundle to verify the hub's certificate (default: ``mqtt_ca_file``, else the
+    #: system's).
+    hub_ca_file: Path | None = None
+    #: Longest wait between attempts to complete a deck while the hub is away.
+    deck_retry_max_s: float = Field(default=15.0, gt=0)
+
     log_level: str = "info"
 
     @model_validator(mode="after")

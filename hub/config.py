@@ -47,6 +47,7 @@ from broker.client import ClientSettings
 from broker.render import hub_link_users
 from broker.tls import TlsSettings, plain_allowed
 from hub.csvlimits import CsvLimits
+from hub.decks.render import DeckLimits
 from hub.exceptions import ConfigError
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
@@ -148,6 +149,15 @@ class HubConfig(BaseSettings):
     turn_secret: SecretStr | None = None
     #: How long minted TURN credentials stay valid.
     turn_ttl_s: int = Field(default=3600, ge=60, le=86400)
+
+    # Lesson decks (hub.decks): page images on disk, bounded uploads and rendering
+    decks_dir: Path = Path("var/decks")
+    deck_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    deck_max_pages: int = Field(default=300, ge=1, le=10_000)
+    deck_width: int = Field(default=1920, ge=64, le=7680)
+    deck_height: int = Field(default=1080, ge=64, le=4320)
+    deck_render_timeout_s: float = Field(default=120.0, gt=0)
+    deck_render_memory_mb: int = Field(default=1536, ge=128)
 
     # Presence and joins
     #: A node silent for this long is shown offline even without a last will.
@@ -258,6 +268,16 @@ class HubConfig(BaseSettings):
             max_bytes=self.max_csv_bytes,
             max_columns=self.max_csv_columns,
             max_rows=self.max_csv_rows,
+        )
+
+    def deck_limits(self) -> DeckLimits:
+        return DeckLimits(
+            max_bytes=self.deck_max_bytes,
+            max_pages=self.deck_max_pages,
+            width=self.deck_width,
+            height=self.deck_height,
+            timeout_s=self.deck_render_timeout_s,
+            memory_mb=self.deck_render_memory_mb,
         )
 
     def mqtt_tls_settings(self) -> TlsSettings | None:
@@ -377,4 +397,6 @@ def stack_values(path: Path) -> dict[str, Any]:
     ):
         if key in data:
             out[key] = data[key]
+    # a local stack keeps the hub's deck images next to its other files
+    out["decks_dir"] = data.get("decks_dir") or path.parent / "decks"
     return out

@@ -53,6 +53,15 @@ class HubMetrics:
         self.resync_events = Counter(
             "dualclass_hub_resync_events", "Events sent in cmd.resync replies", registry=r
         )
+        self.deck_refused = Counter(
+            "dualclass_hub_deck_refused", "Deck uploads refused, by code", ["code"], registry=r
+        )
+        self.decks_rendered = Counter(
+            "dualclass_hub_decks_rendered", "Decks rendered to page images", registry=r
+        )
+        self.deck_pages_served = Counter(
+            "dualclass_hub_deck_pages_served", "Deck page images served", registry=r
+        )
         self.heartbeats = Counter(
             "dualclass_hub_heartbeats", "node.heartbeat messages received", registry=r
         )

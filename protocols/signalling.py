@@ -97,7 +97,7 @@ class SignalMLine(_Signal):
 
     kind: Literal["video", "audio"]
     direction: Literal["recvonly", "sendonly"]
-    slot: Literal["main", "floor"] | None = None
+    slot: Literal["main", "floor", "screen"] | None = None
 
 
 class SignalIceServer(_Signal):
