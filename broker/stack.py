@@ -56,6 +56,7 @@ from broker.exceptions import LaunchError
 from broker.localstack import MosquittoServer, RedisServer, free_port
 from broker.render import ListenerTls
 from runtime.exceptions import ConfigError
+from runtime.settings import warn_if_exposed
 
 __all__ = [
     "DEFAULT_REDIS_URL",
@@ -91,6 +92,7 @@ def read_stack_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not a stack file ({exc})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: not a stack file (expected a JSON object)")
+    warn_if_exposed(path, data)
     return data
 
 
@@ -214,7 +216,8 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR, *, tls: bool = False) -> Stack
     ``tls``: MQTT over TLS only, and HTTPS certificates for the hub.
     """
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)  # it holds stack.json and both servers' data
     previous: dict[str, Any] = {}
     if (directory / "stack.json").exists():
         previous = json.loads((directory / "stack.json").read_text())

@@ -19,11 +19,11 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Protocol
 
 import uvicorn
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import APIRouter, Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
@@ -100,7 +100,7 @@ SessionQuery = Annotated[
 ]
 
 
-def create_app(node: InputTarget) -> FastAPI:
+def create_app(node: InputTarget, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """The FastAPI application bound to one node."""
     app = FastAPI(
         title=f"dualclass node {node.node_id}", version="1", docs_url=None, redoc_url=None
@@ -130,6 +130,9 @@ def create_app(node: InputTarget) -> FastAPI:
     async def submit(type_: str, body: dict[str, Any], session: str | None) -> JSONResponse:
         result = await node.submit(type_, body, session)
         return JSONResponse({"id": result.id, "status": result.status}, status_code=202)
+
+    for router in routers:  # e.g. the classroom display, added by the node
+        app.include_router(router)
 
     @app.get("/v1/state")
     async def state() -> dict[str, Any]:
@@ -174,12 +177,12 @@ def create_app(node: InputTarget) -> FastAPI:
 class LocalApi:
     """The uvicorn server of one node, started and stopped with it."""
 
-    def __init__(self, node: InputTarget) -> None:
+    def __init__(self, node: InputTarget, *, routers: Sequence[APIRouter] = ()) -> None:
         self.node = node
         config = node.config
         self._uds = str(config.api_uds) if config.api_uds is not None else None
         self._uv_config = uvicorn.Config(
-            create_app(node),
+            create_app(node, routers=routers),
             host=config.api_host,
             port=config.api_port,
             uds=self._uds,

@@ -58,6 +58,7 @@ async def serve(config: NodeConfig, *, ready: Callable[[ClassroomNode], None] | 
             settle_heap()
             if config.media.enabled:
                 media = NodeMedia(node, config.media)
+                node.media = media  # the classroom display shows its video
                 stack.push_async_callback(media.stop)
                 await media.start()
             if ready is not None:
@@ -85,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mqtt-port", dest="mqtt_port", type=int)
     p.add_argument("--mqtt-username", dest="mqtt_username")
     p.add_argument("--mqtt-password", dest="mqtt_password")
+    p.add_argument(
+        "--mqtt-ca-file", dest="mqtt_ca_file", type=Path, help="CA of the broker (MQTT over TLS)"
+    )
     p.add_argument("--state-dir", dest="state_dir", type=Path)
     p.add_argument("--api-host", dest="api_host")
     p.add_argument("--api-port", dest="api_port", type=int)

@@ -48,6 +48,7 @@ from hub.scheduling.due import Timing
 from hub.scheduling.runs import Runner, RunStore
 from hub.scheduling.scheduler import LessonScheduler
 from hub.signalling.service import Signalling
+from protocols.signalling import MAX_SIGNAL_SIZE
 from runtime.exceptions import ConfigError
 from runtime.loop import FORCED_EXIT, StopSignals, run_daemon
 
@@ -121,13 +122,17 @@ class Hub(HubCore):
             # the ledger first: runtimes feed it the events they catch up on
             await self.ledger_feed.start(await self.store.all_sessions())
             stack.push_async_callback(self.ledger_feed.stop)
+            # broker files first: a replica whose MQTT password was just rotated can
+            # only log in once its new hash is in the password file (docs/security.md)
+            applied = await self.broker.apply(confirm=False)
             await self.link_out.start(wait=True)
             stack.push_async_callback(self.link_out.close)
+            if applied:
+                await self.broker.barrier()
             sessions = await self.load_sessions()
             stack.push_async_callback(self._stop_runtimes)
             log.info("rebuilt %d sessions from redis", sessions)
             await self.ledger_feed.ensure_infos(r.spec for r in list(self.runtimes.values()))
-            await self.broker.apply()
             tasks = await stack.enter_async_context(asyncio.TaskGroup())
             group = self.config.share_group or await self.store.share_group()
             await self.link_in.subscribe(self.topics.shared_uplinks(group))
@@ -171,7 +176,14 @@ class Hub(HubCore):
                 "headers": [("strict-transport-security", HSTS)],
             }
         config = uvicorn.Config(
-            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False, **tls
+            app,
+            log_level=self.config.log_level.lower(),
+            lifespan="off",
+            access_log=False,
+            # a signalling frame is at most MAX_SIGNAL_SIZE; uvicorn's default is
+            # 16 MiB read into memory before our own check could refuse it
+            ws_max_size=MAX_SIGNAL_SIZE + 1024,
+            **tls,
         )
         self._api = _ApiServer(config)
         self._api_task = tasks.create_task(self._api.serve(sockets=[sock]), name="hub-api")
@@ -278,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-port", type=int, help="HTTP API port (0 = pick a free one)")
     parser.add_argument("--mqtt-host")
     parser.add_argument("--mqtt-port", type=int)
+    parser.add_argument("--mqtt-ca-file", type=Path, help="CA of the broker (MQTT over TLS)")
     parser.add_argument("--client-id", dest="mqtt_client_id", help="MQTT client id base")
     parser.add_argument("--redis-url")
     parser.add_argument("--api-cert-file", type=Path, help="serve HTTPS/WSS: certificate (PEM)")

@@ -11,7 +11,11 @@ Slots are fixed per role, so a floor change never renegotiates SDP:
 
 - ``Slot.MAIN`` carries the lead to every partner and observer;
 - ``Slot.FLOOR`` carries the partner holding the floor to the lead, the other
-  partners and observers.
+  partners and observers;
+- ``Slot.SCREEN`` (video only) carries the lead's shared screen or window to
+  every partner and observer. The lead always has a ``recvonly`` screen line in
+  its offer; it sends nothing there until it shares, so starting or stopping a
+  share never renegotiates either.
 
 Roles are the lesson's (``protocols.lesson.Role``): lead, partner, observer.
 """
@@ -23,7 +27,16 @@ from dataclasses import dataclass
 
 from protocols.lesson import Role
 
-__all__ = ["MLine", "Role", "Slot", "media_layout", "publishes", "slots_for"]
+__all__ = [
+    "MLine",
+    "Role",
+    "Slot",
+    "feed_of",
+    "media_layout",
+    "publishes",
+    "slot_kinds",
+    "slots_for",
+]
 
 
 class Slot(enum.Enum):
@@ -31,6 +44,7 @@ class Slot(enum.Enum):
 
     MAIN = "main"
     FLOOR = "floor"
+    SCREEN = "screen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +52,8 @@ class MLine:
     """One m-line of the hub's offer to a participant, in order.
 
     ``direction`` is seen from the hub: ``recvonly`` lines carry the
-    participant's own upstream, ``sendonly`` lines carry ``slot``.
+    participant's own upstream (camera and microphone with ``slot`` None; the
+    lead's shared screen with ``slot`` SCREEN), ``sendonly`` lines carry ``slot``.
     """
 
     kind: str
@@ -59,18 +74,33 @@ def slots_for(role: Role) -> tuple[Slot, ...]:
     """The downstream slots a participant of this role receives, in m-line order."""
     if role is Role.LEAD:
         return (Slot.FLOOR,)
-    return (Slot.MAIN, Slot.FLOOR)
+    return (Slot.MAIN, Slot.FLOOR, Slot.SCREEN)
 
 
-def media_layout(role: Role) -> tuple[MLine, ...]:
+def slot_kinds(slot: Slot) -> tuple[str, ...]:
+    """The media kinds a slot carries (a shared screen has no sound of its own)."""
+    return ("video",) if slot is Slot.SCREEN else ("video", "audio")
+
+
+def feed_of(kind: str, slot: Slot | None) -> str:
+    """Which upstream of a publisher feeds a line: ``video``, ``audio`` or ``screen``."""
+    return "screen" if slot is Slot.SCREEN else kind
+
+
+def media_layout(role: Role, *, screen: bool | None = None) -> tuple[MLine, ...]:
     """The m-lines of the hub's offer for ``role``: upstream first, then slots.
 
     Signalling sends this to the participant so it knows which transceiver
-    takes its camera/microphone and which slot each received track shows.
+    takes its camera/microphone (and its shared screen) and which slot each
+    received track shows. ``screen``: the participant may share a screen (a
+    ``recvonly`` SCREEN line); by default only the lead, but the lead's console
+    that watches beside the lead's node (an observer's media) may share too.
     """
     lines: list[MLine] = []
     if publishes(role):
         lines += [MLine("video", "recvonly", None), MLine("audio", "recvonly", None)]
+    if role is Role.LEAD if screen is None else screen:
+        lines.append(MLine("video", "recvonly", Slot.SCREEN))
     for slot in slots_for(role):
-        lines += [MLine("video", "sendonly", slot), MLine("audio", "sendonly", slot)]
+        lines += [MLine(kind, "sendonly", slot) for kind in slot_kinds(slot)]
     return tuple(lines)

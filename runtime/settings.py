@@ -27,6 +27,7 @@ as a ``ConfigError``.
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 from contextvars import ContextVar
@@ -40,7 +41,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from protocols.validation import describe_errors
 from runtime.exceptions import ConfigError
 
-__all__ = ["DaemonSettings", "read_toml"]
+__all__ = ["DaemonSettings", "exposed_secret_file", "read_toml", "warn_if_exposed"]
+
+log = logging.getLogger("dualclass.config")
+
+#: Setting names that hold a credential: a file holding one must not be readable by all.
+SECRET_KEYS = frozenset(
+    {"mqtt_password", "admin_key", "hub_password", "redis_password", "redis_url", "url"}
+)
 
 _FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("daemon_file_values", default=None)
 
@@ -55,6 +63,36 @@ class _FileSource(PydanticBaseSettingsSource):
         return dict(_FILE_VALUES.get() or {})
 
 
+def exposed_secret_file(path: Path) -> str | None:
+    """Why a file holding a credential is readable by others, or None if it is not.
+
+    0600 (owner only) or 0640 (a service group may read) are fine; anything that
+    lets other users read it, or anyone but the owner write it, is reported."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o037:
+        return f"{path} holds a secret but has mode {mode:04o} (chmod 600, or 640 for a group)"
+    return None
+
+
+def _keys(data: dict[str, Any]) -> set[str]:
+    out = set(data)
+    for value in data.values():
+        if isinstance(value, dict):
+            out |= _keys(value)
+    return out
+
+
+def warn_if_exposed(path: Path, data: dict[str, Any]) -> None:
+    """Log a warning if ``data`` (read from ``path``) holds a secret others can read."""
+    if SECRET_KEYS & _keys(data):
+        problem = exposed_secret_file(path)
+        if problem is not None:
+            log.warning("%s", problem)
+
+
 def read_toml(path: Path, section: str = "") -> dict[str, Any]:
     """The settings in a TOML file: its ``[section]`` table if present, else the top level."""
     if path.suffix.lower() != ".toml":
@@ -65,6 +103,7 @@ def read_toml(path: Path, section: str = "") -> dict[str, Any]:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    warn_if_exposed(path, data)
     table = data.get(section) if section else None
     return dict(table) if isinstance(table, dict) else data
 

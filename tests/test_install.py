@@ -35,9 +35,9 @@ __all__ = ["hub"]
 ROOT = Path(__file__).resolve().parent.parent
 WHEELHOUSE = ROOT / ".venv" / "wheelhouse"
 #: Distributions only the hub (or development) needs.
-HUB_ONLY = ["ortools", "matplotlib", "redis", "prometheus-client", "pyjwt", "tqdm", "httpx"]
+HUB_ONLY = ["ortools", "matplotlib", "redis", "prometheus-client", "pyjwt", "tqdm", "pypdfium2"]
 #: Import names of the same, checked from inside the fresh venv.
-HUB_MODULES = ["ortools", "matplotlib", "redis", "prometheus_client", "jwt", "tqdm", "httpx"]
+HUB_MODULES = ["ortools", "matplotlib", "redis", "prometheus_client", "jwt", "tqdm", "pypdfium2"]
 SOURCES = ["pyproject.toml", "README.md"]
 
 

@@ -29,6 +29,7 @@ IMPORT_NAMES = {
     "pydantic-settings": "pydantic_settings",
     "paho-mqtt": "paho",
     "opencv": "cv2",
+    "pillow": "PIL",
 }
 
 

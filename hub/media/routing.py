@@ -9,6 +9,10 @@ routing decides which upstream participant currently feeds it.
 - ``Slot.FLOOR`` carries the partner holding the floor to the lead, the other
   partners and observers; the floor holder itself gets nothing in that slot
   (nobody wants to see their own classroom delayed by a round trip).
+- ``Slot.SCREEN`` (video only) carries the lead's shared screen or window to every
+  partner and observer. The lead always has a ``recvonly`` screen line in its
+  offer (its second video upstream); it sends nothing there until it shares, so
+  starting or stopping a share never renegotiates either.
 
 Slots are fixed per role, so a floor change never renegotiates SDP: only the
 source of the ``FLOOR`` slots changes (the media adapter switches at the next
@@ -24,7 +28,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hub.media.exceptions import RoutingError
-from protocols.media import MLine, Role, Slot, media_layout, publishes, slots_for
+from protocols.media import (
+    MLine,
+    Role,
+    Slot,
+    feed_of,
+    media_layout,
+    publishes,
+    slot_kinds,
+    slots_for,
+)
 
 __all__ = [
     "MLine",
@@ -33,9 +46,11 @@ __all__ = [
     "Slot",
     "SlotKey",
     "changes",
+    "feed_of",
     "media_layout",
     "plan",
     "publishes",
+    "slot_kinds",
     "slots_for",
 ]
 
@@ -52,8 +67,10 @@ RoutingPlan = dict[SlotKey, str | None]
 """Slot -> the participant id feeding it, or None when the slot is idle."""
 
 
-def plan(roles: Mapping[str, Role], floor: str | None) -> RoutingPlan:
+def plan(roles: Mapping[str, Role], floor: str | None, screen: str | None = None) -> RoutingPlan:
     """Decide the source of every slot, given who is present and who has the floor.
+
+    ``screen``: who is sharing a screen now (default: the lead); it feeds SCREEN.
 
     Raises :class:`RoutingError` if there is more than one lead or the floor
     holder is absent or not a partner.
@@ -71,7 +88,10 @@ def plan(roles: Mapping[str, Role], floor: str | None) -> RoutingPlan:
     result: RoutingPlan = {}
     for pid, role in roles.items():
         for slot in slots_for(role):
-            source = lead if slot is Slot.MAIN else floor
+            if slot is Slot.SCREEN:
+                source = screen if screen is not None else lead
+            else:
+                source = floor if slot is Slot.FLOOR else lead
             if source == pid:
                 source = None
             result[SlotKey(pid, slot)] = source

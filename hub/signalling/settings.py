@@ -45,7 +45,7 @@ class SignallingSettings(BaseModel):
     #: Frames queued for one slow peer before it is disconnected.
     peer_queue: int = Field(default=2000, ge=10)
     #: Copied from ``HubConfig`` by the ``Signalling`` service (set them there).
-    ice_servers: list[IceServerSpec] = []
+    ice_servers: list[IceServerSpec] = Field(default=[], max_length=8)
     turn_secret: SecretStr | None = None
     turn_ttl_s: int = Field(default=3600, ge=60, le=86400)
 
