@@ -53,6 +53,7 @@ from protocols.codec import decode, encode
 from protocols.ids import new_id, now_ms
 from protocols.messages import Event, SlideShow
 from runtime.loop import run as run_loop
+from runtime.settings import dump_toml
 from simulators.harness import LocalRun
 from simulators.stats import latency_summary
 
@@ -432,8 +433,8 @@ def histogram_quantiles(text: str, name: str) -> dict[str, float]:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     layout = plan(args.partners, args.sessions)
     with tempfile.TemporaryDirectory(prefix="dualclass-bench-") as tmp:
-        users = Path(tmp) / "plain-users.json"
-        users.write_text(json.dumps({"hub_users": plain_users(layout)}))
+        users = Path(tmp) / "plain-users.toml"
+        users.write_text(dump_toml({"hub_users": plain_users(layout)}, "hub"))
         hub_args = ["--config", str(users)]
         async with LocalRun(
             Path(tmp), heartbeat_s=5.0, journal_fsync=False, hub_args=hub_args

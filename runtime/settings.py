@@ -27,6 +27,7 @@ as a ``ConfigError``.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tomllib
@@ -41,7 +42,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from protocols.validation import describe_errors
 from runtime.exceptions import ConfigError
 
-__all__ = ["DaemonSettings", "exposed_secret_file", "read_toml", "warn_if_exposed"]
+__all__ = ["DaemonSettings", "dump_toml", "exposed_secret_file", "read_toml", "warn_if_exposed"]
 
 log = logging.getLogger("dualclass.config")
 
@@ -91,6 +92,35 @@ def warn_if_exposed(path: Path, data: dict[str, Any]) -> None:
         problem = exposed_secret_file(path)
         if problem is not None:
             log.warning("%s", problem)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str | Path):
+        return json.dumps(str(value))  # a JSON string is a valid TOML basic string
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return (
+            "{ "
+            + ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items())
+            + " }"
+        )
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")
+
+
+def dump_toml(settings: dict[str, Any], section: str = "") -> str:
+    """A config file's text for programs that write one (tests, benchmarks, simulators).
+
+    Keys at the top level (or under ``[section]``); nested tables and lists become
+    TOML inline tables and arrays. ``read_toml`` reads it back to the same values.
+    """
+    lines = [f"[{section}]"] if section else []
+    lines += [f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in settings.items()]
+    return "\n".join(lines) + "\n"
 
 
 def read_toml(path: Path, section: str = "") -> dict[str, Any]:

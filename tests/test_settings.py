@@ -14,6 +14,7 @@ import pytest
 
 from classroom_node.config import NodeConfig
 from hub.config import HubConfig
+from runtime.settings import dump_toml
 
 SHARED = """
 [hub]
@@ -83,3 +84,19 @@ def test_nested_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -
     media = NodeConfig.load(node_id="p1").media
     assert media.enabled and media.hub_url == "http://10.0.0.1:8080"
     assert HubConfig.load().signalling.join_timeout_s == 3
+
+
+def test_config_files_written_by_programs_read_back(tmp_path: Path) -> None:
+    """``dump_toml`` (tests, benchmarks, simulators write configs with it) is TOML."""
+    values = {
+        "hub_users": {"plain-a": "$7$101$abc+/=="},
+        "ice_servers": [{"urls": ["turn:127.0.0.1:3478?transport=udp"]}],
+        "turn_secret": 's"q',
+        "api_port": 9000,
+    }
+    path = tmp_path / "hub.toml"
+    path.write_text(dump_toml(values, "hub"))
+    config = HubConfig.load(path)
+    assert config.hub_users == {"plain-a": "$7$101$abc+/=="} and config.api_port == 9000
+    assert config.ice_servers[0].urls == ["turn:127.0.0.1:3478?transport=udp"]
+    assert config.turn_secret is not None and config.turn_secret.get_secret_value() == 's"q'
