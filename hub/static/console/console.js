@@ -185,6 +185,8 @@
     }
     const upstream = layout.some((line) => line.direction === "recvonly");
     const local = upstream ? (dc.localStream = await localMedia()) : null;
+    // asked to send this device's camera but there is none: give it back to the node
+    if (upstream && !local && dc.camera) return setCamera(false);
     if (local) $("video-self").srcObject = local;
     const slots = {};
     layout.forEach((line, i) => {
