@@ -41,7 +41,10 @@ def _media_for(node: ClassroomNode) -> NodeMedia | None:
     """The node's WebRTC media when ``DUALCLASS_MEDIA_ENABLED`` is set (off by default:
     a node without camera hardware still carries the lesson's events)."""
     settings = MediaSettings()
-    return NodeMedia(node, settings) if settings.enabled else None
+    if not settings.enabled:
+        return None
+    node.media = NodeMedia(node, settings)  # the classroom display shows its video
+    return node.media  # type: ignore[no-any-return]
 
 
 async def serve(config: NodeConfig, *, ready: Callable[[ClassroomNode], None] | None = None) -> int:

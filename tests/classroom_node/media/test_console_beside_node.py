@@ -69,6 +69,7 @@ async def test_tutor_console_watches_beside_its_node_then_borrows_the_camera(
                     "main",
                     "floor",
                     "floor",
+                    "screen",  # the lead's shared screen, video only
                 ]
                 await wait_for(
                     lambda: console.rtc.slot(Slot.MAIN).decoded >= 10,
