@@ -46,6 +46,7 @@ bench: setup
 	$(PY) bench/matching.py
 	$(PY) bench/relay.py
 	$(PY) bench/report.py
+	$(PY) bench/slides.py
 	$(PY) bench/turn.py
 
 lint: setup

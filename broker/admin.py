@@ -8,6 +8,7 @@ receiving that session's topics once the reload is done.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Collection, Mapping, Sequence
@@ -16,16 +17,38 @@ from pathlib import Path
 
 from broker.render import hub_link_users, render_acl, render_passwords
 
-__all__ = ["BrokerFiles", "write_private"]
+__all__ = ["BrokerFiles", "exposed_secret_file", "write_private"]
 
 
-def write_private(path: Path, text: str) -> None:
-    """Atomically write a file readable only by its owner (it holds hashes)."""
+def write_private(path: Path, text: str, mode: int = 0o600) -> None:
+    """Atomically write a file readable only by its owner (it holds hashes).
+
+    ``mode`` 0o640 lets a service group read it (Mosquitto, dropped to its own
+    user, re-reads the files the hub renders on every SIGHUP); never wider."""
+    if mode & ~0o640:
+        raise ValueError(f"mode {mode:04o} would expose a credential file")
     tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # a leftover from a crash may carry another mode
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as handle:
+        os.fchmod(handle.fileno(), mode)  # not widened by the umask, not narrowed either
         handle.write(text)
     os.replace(tmp, path)
+
+
+def exposed_secret_file(path: Path) -> str | None:
+    """Why a file holding a credential is readable by others, or None if it is not.
+
+    0600 (owner only) or 0640 (a service group may read) are fine; anything that
+    lets other users read it, or anyone but the owner write it, is reported."""
+    try:
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if mode & 0o037:
+        return f"{path} holds a secret but has mode {mode:04o} (chmod 600, or 640 for a group)"
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +59,8 @@ class BrokerFiles:
     acl_file: Path
     pid_file: Path | None = None
     prefix: str = "dc/v1"
+    #: 0o600, or 0o640 when Mosquitto reads them through a shared group
+    mode: int = 0o600
 
     def write(
         self,
@@ -49,7 +74,7 @@ class BrokerFiles:
         (``muted``: nodes that may not publish for now, see ``render_acl``)."""
         hubs = {u: h for user, h in hub_users.items() for u in hub_link_users(user)}
         users = {**node_users, **hubs}
-        write_private(self.password_file, render_passwords(users))
+        write_private(self.password_file, render_passwords(users), self.mode)
         sessions = {node: list(node_sessions.get(node, ())) for node in node_users}
         write_private(
             self.acl_file,
@@ -59,6 +84,7 @@ class BrokerFiles:
                 prefix=self.prefix,
                 muted=muted,
             ),
+            self.mode,
         )
 
     def reload(self) -> bool:

@@ -164,7 +164,8 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR, *, tls: bool = False) -> Stack
     ``tls``: MQTT over TLS only, and HTTPS certificates for the hub.
     """
     directory = directory.resolve()
-    directory.mkdir(parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.chmod(0o700)  # it holds stack.json and both servers' data
     previous: dict[str, Any] = {}
     if (directory / "stack.json").exists():
         previous = json.loads((directory / "stack.json").read_text())

@@ -9,6 +9,7 @@ in code never touches the disk unless asked to.
 
 from __future__ import annotations
 
+import logging
 import os
 from contextvars import ContextVar
 from pathlib import Path
@@ -23,6 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from broker.admin import exposed_secret_file
 from broker.tls import TlsSettings, plain_allowed
 from classroom_node.exceptions import ConfigError
 from protocols.codec import DEFAULT_MAX_SIZE
@@ -88,10 +90,21 @@ class NodeConfig(BaseSettings):
     confirm_timeout_s: float = Field(default=10.0, gt=0, le=600)
     resend_max_s: float = Field(default=30.0, gt=0, le=3600)
     #: At most this many events sent and not yet confirmed (the rest wait their turn).
-    send_window: int = Field(default=200, ge=1, le=10_000)
+    #: Kept below the hub's per-node burst and flood threshold: a node refused for
+    #: its rate stops sending new events, so at most this many are refused at once.
+    send_window: int = Field(default=100, ge=1, le=10_000)
     #: How long ``submit`` (the local API) waits for the broker's PUBACK before it
     #: answers "queued" (the event is in the journal either way).
     submit_wait_s: float = Field(default=0.5, gt=0, le=30)
+
+    #: The hub's HTTP API (``https://hub.example:8443``) for deck downloads; unset:
+    #: the node carries events but cannot fetch slides.
+    hub_url: str | None = None
+    #: CA bundle to verify the hub's certificate (default: ``mqtt_ca_file``, else the
+    #: system's).
+    hub_ca_file: Path | None = None
+    #: Longest wait between attempts to complete a deck while the hub is away.
+    deck_retry_max_s: float = Field(default=15.0, gt=0)
 
     log_level: str = "info"
 
@@ -161,6 +174,11 @@ def load_config(config_file: str | Path | None = None, **overrides: Any) -> Node
     path = Path(config_file) if config_file is not None else None
     if path is not None and not path.is_file():
         raise ConfigError(f"config file {path} not found")
+    if path is not None:
+        # the file usually holds the node's MQTT secret
+        problem = exposed_secret_file(path)
+        if problem is not None:
+            logging.getLogger("dualclass.node.config").warning("%s", problem)
     token = _CONFIG_FILE.set(path)
     try:
         return NodeConfig(**overrides)

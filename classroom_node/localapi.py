@@ -112,6 +112,10 @@ def create_app(node: ClassroomNode) -> FastAPI:
         result = await node.submit(type_, body, session)
         return JSONResponse({"id": result.id, "status": result.status}, status_code=202)
 
+    from classroom_node.display.routes import display_router
+
+    app.include_router(display_router(node))
+
     @app.get("/v1/state")
     async def state() -> dict[str, Any]:
         return node.describe()

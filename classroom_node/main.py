@@ -41,7 +41,10 @@ def _media_for(node: ClassroomNode) -> NodeMedia | None:
     """The node's WebRTC media when ``DUALCLASS_MEDIA_ENABLED`` is set (off by default:
     a node without camera hardware still carries the lesson's events)."""
     settings = MediaSettings()
-    return NodeMedia(node, settings) if settings.enabled else None
+    if not settings.enabled:
+        return None
+    node.media = NodeMedia(node, settings)  # the classroom display shows its video
+    return node.media  # type: ignore[no-any-return]
 
 
 async def serve(config: NodeConfig, *, ready: Callable[[ClassroomNode], None] | None = None) -> int:
@@ -119,6 +122,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mqtt-port", dest="mqtt_port", type=int)
     p.add_argument("--mqtt-username", dest="mqtt_username")
     p.add_argument("--mqtt-password", dest="mqtt_password")
+    p.add_argument(
+        "--mqtt-ca-file", dest="mqtt_ca_file", type=Path, help="CA of the broker (MQTT over TLS)"
+    )
     p.add_argument("--state-dir", dest="state_dir", type=Path)
     p.add_argument("--api-host", dest="api_host")
     p.add_argument("--api-port", dest="api_port", type=int)

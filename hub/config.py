@@ -26,12 +26,13 @@ other's re-renders.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
@@ -41,10 +42,12 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from broker.admin import BrokerFiles
+from broker.admin import BrokerFiles, exposed_secret_file
 from broker.client import ClientSettings
 from broker.render import hub_link_users
 from broker.tls import TlsSettings, plain_allowed
+from hub.csvlimits import CsvLimits
+from hub.decks.render import DeckLimits
 from hub.exceptions import ConfigError
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
@@ -53,6 +56,9 @@ from webrtc.iceservers import IceServerSpec
 __all__ = ["HubConfig", "read_config_file", "stack_values"]
 
 _FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("hub_config_file_values", default=None)
+
+
+log = logging.getLogger("dualclass.hub.config")
 
 
 class _FileSource(PydanticBaseSettingsSource):
@@ -114,11 +120,20 @@ class HubConfig(BaseSettings):
     #: The address browsers and nodes use for the API, if not ``http(s)://api_host:port``
     #: (behind a reverse proxy: ``https://hub.example.org``). Only for printed links.
     public_url: str | None = None
+    #: Largest HTTP request body (JSON routes); larger ones get 413 unread.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)
+    #: Largest CSV upload (``POST .../import``), and its columns and rows.
+    max_csv_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=1024**3)
+    max_csv_columns: int = Field(default=64, ge=1, le=10_000)
+    max_csv_rows: int = Field(default=100_000, ge=1, le=10_000_000)
 
     # Broker files the hub manages (all three, or none)
     password_file: Path | None = None
     acl_file: Path | None = None
     pid_file: Path | None = None
+    #: Mode of the rendered files: 0o600, or 0o640 to let Mosquitto's group read
+    #: them (see docs/security.md); never wider.
+    broker_files_mode: Literal[0o600, 0o640] = 0o600
     #: Extra hub users for the password file: username -> ``$7$`` hash.
     hub_users: dict[str, str] = {}
 
@@ -129,11 +144,20 @@ class HubConfig(BaseSettings):
     ice_host_addresses: tuple[str, ...] | None = None
     #: STUN/TURN servers handed to every media peer (``webrtc.iceservers``):
     #: ``[{"urls": ["turn:turn.example.org:3478?transport=udp", ...]}]``.
-    ice_servers: list[IceServerSpec] = []
+    ice_servers: list[IceServerSpec] = Field(default=[], max_length=8)
     #: coturn's ``static-auth-secret``: TURN credentials are minted per join from it.
     turn_secret: SecretStr | None = None
     #: How long minted TURN credentials stay valid.
     turn_ttl_s: int = Field(default=3600, ge=60, le=86400)
+
+    # Lesson decks (hub.decks): page images on disk, bounded uploads and rendering
+    decks_dir: Path = Path("var/decks")
+    deck_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    deck_max_pages: int = Field(default=300, ge=1, le=10_000)
+    deck_width: int = Field(default=1920, ge=64, le=7680)
+    deck_height: int = Field(default=1080, ge=64, le=4320)
+    deck_render_timeout_s: float = Field(default=120.0, gt=0)
+    deck_render_memory_mb: int = Field(default=1536, ge=128)
 
     # Presence and joins
     #: A node silent for this long is shown offline even without a last will.
@@ -151,14 +175,17 @@ class HubConfig(BaseSettings):
     #: Uplinks queued per session before the router waits (backpressure).
     inbox_size: int = Field(default=500, ge=1, le=100_000)
     #: Per-node token bucket: sustained uplinks per second, and the burst allowed
-    #: (a quiz answered by 60 clickers at once fits). Beyond: ``rate_limited``.
-    rate_per_node_s: float = Field(default=20.0, gt=0, le=100_000)
-    rate_burst: int = Field(default=120, ge=1, le=1_000_000)
-    #: A node refused more than ``rate_burst`` times within one second is a flood
-    #: (our nodes back off long before that): the broker is told to refuse its
-    #: uplinks for this long (doubling on each repeat, at most 5 min), so the flood
-    #: stops at the broker instead of queueing ahead of every other classroom's
-    #: events. 0 turns it off. Needs broker files the hub manages.
+    #: (a quiz answered by 60 clickers at once fits, and so does the backlog of a
+    #: minute-long outage). Beyond: ``rate_limited``.
+    rate_per_node_s: float = Field(default=40.0, gt=0, le=100_000)
+    rate_burst: int = Field(default=240, ge=1, le=1_000_000)
+    #: A node refused more than ``flood_threshold`` times within one second is a
+    #: flood: our nodes stop sending new events at the first refusal, so they can
+    #: be refused at most their send window (100) at once. The broker is told to
+    #: refuse its uplinks for ``flood_quarantine_s`` (doubling on each repeat, at
+    #: most 5 min), so the flood stops at the broker instead of queueing ahead of
+    #: every other classroom's events. 0 turns it off. Needs managed broker files.
+    flood_threshold: int = Field(default=150, ge=1, le=1_000_000)
     flood_quarantine_s: float = Field(default=10.0, ge=0, le=3600)
 
     # Operator dashboard (/ops)
@@ -233,6 +260,24 @@ class HubConfig(BaseSettings):
             acl_file=self.acl_file,
             pid_file=self.pid_file,
             prefix=self.prefix,
+            mode=self.broker_files_mode,
+        )
+
+    def csv_limits(self) -> CsvLimits:
+        return CsvLimits(
+            max_bytes=self.max_csv_bytes,
+            max_columns=self.max_csv_columns,
+            max_rows=self.max_csv_rows,
+        )
+
+    def deck_limits(self) -> DeckLimits:
+        return DeckLimits(
+            max_bytes=self.deck_max_bytes,
+            max_pages=self.deck_max_pages,
+            width=self.deck_width,
+            height=self.deck_height,
+            timeout_s=self.deck_render_timeout_s,
+            memory_mb=self.deck_render_memory_mb,
         )
 
     def mqtt_tls_settings(self) -> TlsSettings | None:
@@ -267,6 +312,20 @@ class HubConfig(BaseSettings):
         )
 
 
+#: Keys whose values are credentials: a file holding one must be private.
+_SECRET_KEYS = frozenset(
+    {"mqtt_password", "admin_key", "hub_password", "redis_password", "redis_url", "url"}
+)
+
+
+def _keys(data: dict[str, Any]) -> set[str]:
+    out = set(data)
+    for value in data.values():
+        if isinstance(value, dict):
+            out |= _keys(value)
+    return out
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """A flat TOML or JSON table of ``HubConfig`` fields (a ``[hub]`` table also works)."""
     try:
@@ -279,6 +338,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a table of settings")
+    if _SECRET_KEYS & _keys(data):
+        problem = exposed_secret_file(path)
+        if problem is not None:
+            log.warning("%s", problem)
     hub = data.get("hub")
     return dict(hub) if isinstance(hub, dict) else dict(data)
 
@@ -334,4 +397,6 @@ def stack_values(path: Path) -> dict[str, Any]:
     ):
         if key in data:
             out[key] = data[key]
+    # a local stack keeps the hub's deck images next to its other files
+    out["decks_dir"] = data.get("decks_dir") or path.parent / "decks"
     return out

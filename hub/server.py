@@ -37,6 +37,7 @@ from hub.core import HubCore
 from hub.exceptions import HubError, StoreUnavailable
 from hub.scheduling.due import Timing
 from hub.scheduling.scheduler import LessonScheduler
+from protocols.signalling import MAX_SIGNAL_SIZE
 
 __all__ = ["Hub", "main", "run"]
 
@@ -104,8 +105,13 @@ class Hub(HubCore):
         sessions = await self.load_sessions()
         log.info("rebuilt %d sessions from redis", sessions)
         await self.ledger_feed.ensure_infos(r.spec for r in list(self.runtimes.values()))
-        await self.link_out.start(wait=True)
-        await self.broker.apply()
+        # broker files first: a replica whose MQTT password was just rotated can
+        # only log in once its new hash is in the password file (docs/security.md)
+        if await self.broker.apply(confirm=False):
+            await self.link_out.start(wait=True)
+            await self.broker.barrier()
+        else:
+            await self.link_out.start(wait=True)
         group = self.config.share_group or await self.store.share_group()
         await self.link_in.subscribe(self.topics.shared_uplinks(group))
         await self.link_in.subscribe(self.topics.all_presence)
@@ -134,7 +140,14 @@ class Hub(HubCore):
                 "headers": [("strict-transport-security", HSTS)],
             }
         config = uvicorn.Config(
-            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False, **tls
+            app,
+            log_level=self.config.log_level.lower(),
+            lifespan="off",
+            access_log=False,
+            # a signalling frame is at most MAX_SIGNAL_SIZE; uvicorn's default is
+            # 16 MiB read into memory before our own check could refuse it
+            ws_max_size=MAX_SIGNAL_SIZE + 1024,
+            **tls,
         )
         self._api = _ApiServer(config)
         self._api_task = asyncio.create_task(self._api.serve(sockets=[sock]), name="hub-api")
@@ -254,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-port", type=int, help="HTTP API port (0 = pick a free one)")
     parser.add_argument("--mqtt-host")
     parser.add_argument("--mqtt-port", type=int)
+    parser.add_argument("--mqtt-ca-file", type=Path, help="CA of the broker (MQTT over TLS)")
     parser.add_argument("--client-id", dest="mqtt_client_id", help="MQTT client id base")
     parser.add_argument("--redis-url")
     parser.add_argument("--api-cert-file", type=Path, help="serve HTTPS/WSS: certificate (PEM)")

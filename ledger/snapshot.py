@@ -8,9 +8,11 @@ Hash fields (docs/reports.md, "Redis keys"):
 
 - ``core``     scalars: next_seq, start/end/last ts, lead, title, subject, grade,
                slides, quizzes, events, floor holder and since
+               and deck_pages {deck: [page index...]}
 - ``rooms``    {classroom: [hands [[seq, ts]...], floor_grants, floor_ms, chats,
                strokes, attendance [present, enrolled] | null,
-               media [heartbeats, fps_n, fps_sum, freezes, last_ts, last_freezes]]}
+               media [heartbeats, fps_n, fps_sum, freezes, last_ts, last_freezes],
+               deck_ready {deck: ts}]}
 - ``quizzes``  {quiz: [correct | null, closed, [[classroom, student, seq, ts, choice]...]]}
 - ``browsers`` [[participant, ts, joined, classroom | null]...]
 - ``pending``  events received ahead of a gap, in their JSON form
@@ -58,6 +60,7 @@ def state_fields(st: SessionState) -> dict[str, str]:
         "events": st.events,
         "floor_holder": st.floor_holder,
         "floor_since": st.floor_since,
+        "deck_pages": {deck: sorted(pages) for deck, pages in st.deck_pages.items()},
     }
     rooms = {
         name: [
@@ -75,6 +78,7 @@ def state_fields(st: SessionState) -> dict[str, str]:
                 r.media.last_ts,
                 r.media.last_freezes,
             ],
+            r.deck_ready,
         ]
         for name, r in st.rooms.items()
     }
@@ -115,10 +119,15 @@ def state_from_fields(session: str, fields: dict[str, str]) -> SessionState:
             floor_holder=core["floor_holder"],
             floor_since=int(core["floor_since"]),
         )
-        for name, (hands, grants, floor_ms, chats, strokes, att, media) in json.loads(
+        st.deck_pages = {
+            str(deck): {int(i) for i in pages}
+            for deck, pages in (core.get("deck_pages") or {}).items()
+        }
+        for name, (hands, grants, floor_ms, chats, strokes, att, media, *more) in json.loads(
             fields.get("rooms", "{}")
         ).items():
             st.rooms[name] = RoomState(
+                deck_ready={str(d): int(t) for d, t in (more[0] if more else {}).items()},
                 hands=[(int(s), int(t)) for s, t in hands],
                 floor_grants=int(grants),
                 floor_ms=int(floor_ms),

@@ -56,7 +56,7 @@ def decode_map(raw: Any) -> Message:
     if not isinstance(raw, dict):
         raise MalformedMessage(f"expected a map, got {type(raw).__name__}")
     version = raw.get("v")
-    if version != PROTOCOL_VERSION or isinstance(version, bool):
+    if type(version) is not int or version != PROTOCOL_VERSION:
         raise UnsupportedVersion(version, PROTOCOL_VERSION)
     type_ = raw.get("type")
     cls = CLASS_BY_TYPE.get(type_) if isinstance(type_, str) else None

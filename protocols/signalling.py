@@ -58,7 +58,7 @@ Sdp = Annotated[str, Field(min_length=1, max_length=128 * 1024)]
 
 
 class _Signal(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SignalJoin(_Signal):
@@ -97,7 +97,7 @@ class SignalMLine(_Signal):
 
     kind: Literal["video", "audio"]
     direction: Literal["recvonly", "sendonly"]
-    slot: Literal["main", "floor"] | None = None
+    slot: Literal["main", "floor", "screen"] | None = None
 
 
 class SignalIceServer(_Signal):
@@ -172,7 +172,7 @@ class SignalInteract(_Signal):
 class SignalAck(_Signal):
     type: Literal["ack"] = "ack"
     id: str
-    seq: int
+    seq: Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 SignalMessage = Annotated[
@@ -198,8 +198,10 @@ def parse_signal(text: str | bytes) -> SignalMessage:
         raise MalformedMessage(f"frame of {len(text)} bytes exceeds {MAX_SIGNAL_SIZE}")
     try:
         raw = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedMessage(f"not JSON: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: a small frame of nested brackets ("[[[[...") is still
+        # refused as malformed, not as a crash of the peer's conversation
+        raise MalformedMessage(f"not JSON: {type(exc).__name__}: {exc}") from None
     if not isinstance(raw, dict):
         raise MalformedMessage(f"expected an object, got {type(raw).__name__}")
     try:

@@ -445,6 +445,9 @@ class TcpProxy:
         self.port = port
         self.mode: CutMode | None = None
         self.connections = 0
+        #: bytes forwarded client -> target (``up``) and target -> client (``down``)
+        self.bytes_up = 0
+        self.bytes_down = 0
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -478,16 +481,22 @@ class TcpProxy:
             return
         self.connections += 1
         self._writers |= {writer, up_writer}
-        for src, dst in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pipe(src, dst))
+        for src, dst, up in ((reader, up_writer, True), (up_reader, writer, False)):
+            task = asyncio.create_task(self._pipe(src, dst, up))
             self._pipes.add(task)
             task.add_done_callback(self._pipes.discard)
 
-    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool = True
+    ) -> None:
         try:
             while data := await src.read(65536):
                 if self.mode is CutMode.BLACKHOLE:
                     continue  # the bytes vanish
+                if up:
+                    self.bytes_up += len(data)
+                else:
+                    self.bytes_down += len(data)
                 dst.write(data)
                 await dst.drain()
         except (ConnectionError, OSError):

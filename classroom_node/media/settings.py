@@ -51,7 +51,7 @@ class MediaSettings(BaseSettings):
     record_dir: Path = Path("var/node/recordings")
     ice_host_addresses: tuple[str, ...] | None = None
     ca_file: Path | None = None
-    ice_servers: list[IceServerSpec] = []
+    ice_servers: list[IceServerSpec] = Field(default=[], max_length=8)
     ice_transport_policy: Literal["all", "relay"] = "all"
     #: How often statistics are refreshed (and land in the next heartbeat).
     stats_interval_s: float = Field(default=2.0, gt=0)

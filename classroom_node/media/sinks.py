@@ -12,6 +12,9 @@ times the frames and, with ``sample(pc)``, turns ``pc.getStats()`` into the
   WebRTC statistics definition), counting only gaps under 5 s: a longer silence is a
   slot with nobody in it (the floor is free), not a frozen picture.
 
+The ``screen`` slot (the lead's shared screen) is read but left out of ``fps`` and
+``freezes``: a still screen is sent at a frame or two a second on purpose.
+
 ``Recorder`` writes one slot (video + audio) to a WebM file with aiortc's
 ``MediaRecorder`` (which re-encodes, so it costs CPU; statistics do not).
 """
@@ -106,7 +109,11 @@ class StatsSink:
                 expected += max(got - old_got, 0) + max(gone - old_gone, 0)
             elif item.type == "remote-inbound-rtp" and item.roundTripTime is not None:
                 rtts.append(float(item.roundTripTime))
-        frames = {name: s.frames for name, s in self.slots.items() if s.kind == "video"}
+        frames = {
+            name: s.frames
+            for name, s in self.slots.items()
+            if s.kind == "video" and not name.startswith("screen/")
+        }
         if self._last_sample is not None:
             elapsed = max(now - self._last_sample, 1e-3)
             fps = max(
@@ -120,7 +127,9 @@ class StatsSink:
                 ),
                 loss=round(lost / expected, 4) if expected else 0.0,
                 rtt_ms=round(1000 * sum(rtts) / len(rtts), 1) if rtts else 0.0,
-                freezes=sum(s.freezes for s in self.slots.values()),
+                freezes=sum(
+                    s.freezes for name, s in self.slots.items() if not name.startswith("screen/")
+                ),
             )
         self._last_sample = now
         self._last_frames = frames

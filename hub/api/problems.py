@@ -7,6 +7,8 @@ errors and plain HTTP errors are rewritten into the same shape.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,6 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hub.exceptions import AlreadyExists, HubError, InvalidSpec, NotFound, StoreUnavailable
 
 __all__ = ["PROBLEM_JSON", "Problem", "install_problem_handlers", "problem_response"]
+
+log = logging.getLogger("dualclass.hub.api")
 
 PROBLEM_JSON = "application/problem+json"
 _BASE = "https://dualclass.dev/problems/"
@@ -78,7 +82,11 @@ def _from_hub_error(exc: HubError) -> JSONResponse:
     return problem_response(500, "hub-error", "Hub error", str(exc))
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def install_problem_handlers(
+    app: FastAPI, *, on_unexpected: Callable[[], None] | None = None
+) -> None:
+    """Every error as a problem document; ``on_unexpected`` counts the last-resort 500s."""
+
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -105,6 +113,14 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code, "http", str(exc.detail), str(exc.detail), headers=headers
         )
 
+    async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # the last resort: a bug must still answer in the API's shape, never text/plain
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        if on_unexpected is not None:
+            on_unexpected()
+        return problem_response(500, "internal", "Internal error", type(exc).__name__)
+
+    app.add_exception_handler(Exception, on_unexpected_error)
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(HubError, on_hub_error)
     app.add_exception_handler(RequestValidationError, on_validation)

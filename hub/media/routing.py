@@ -9,6 +9,10 @@ routing decides which upstream participant currently feeds it.
 - ``Slot.FLOOR`` carries the partner holding the floor to the lead, the other
   partners and observers; the floor holder itself gets nothing in that slot
   (nobody wants to see their own classroom delayed by a round trip).
+- ``Slot.SCREEN`` (video only) carries the lead's shared screen or window to every
+  partner and observer. The lead always has a ``recvonly`` screen line in its
+  offer (its second video upstream); it sends nothing there until it shares, so
+  starting or stopping a share never renegotiates either.
 
 Slots are fixed per role, so a floor change never renegotiates SDP: only the
 source of the ``FLOOR`` slots changes (the media adapter switches at the next
@@ -31,9 +35,11 @@ __all__ = [
     "Slot",
     "SlotKey",
     "changes",
+    "feed_of",
     "media_layout",
     "plan",
     "publishes",
+    "slot_kinds",
     "slots_for",
 ]
 
@@ -51,6 +57,7 @@ class Slot(enum.Enum):
 
     MAIN = "main"
     FLOOR = "floor"
+    SCREEN = "screen"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +73,8 @@ class MLine:
     """One m-line of the hub's offer to a participant, in order.
 
     ``direction`` is seen from the hub: ``recvonly`` lines carry the
-    participant's own upstream, ``sendonly`` lines carry ``slot``.
+    participant's own upstream (camera and microphone with ``slot`` None; the
+    lead's shared screen with ``slot`` SCREEN), ``sendonly`` lines carry ``slot``.
     """
 
     kind: str
@@ -87,20 +95,35 @@ def slots_for(role: Role) -> tuple[Slot, ...]:
     """The downstream slots a participant of this role receives, in m-line order."""
     if role is Role.LEAD:
         return (Slot.FLOOR,)
-    return (Slot.MAIN, Slot.FLOOR)
+    return (Slot.MAIN, Slot.FLOOR, Slot.SCREEN)
 
 
-def media_layout(role: Role) -> tuple[MLine, ...]:
+def slot_kinds(slot: Slot) -> tuple[str, ...]:
+    """The media kinds a slot carries (a shared screen has no sound of its own)."""
+    return ("video",) if slot is Slot.SCREEN else ("video", "audio")
+
+
+def feed_of(kind: str, slot: Slot | None) -> str:
+    """Which upstream of a publisher feeds a line: ``video``, ``audio`` or ``screen``."""
+    return "screen" if slot is Slot.SCREEN else kind
+
+
+def media_layout(role: Role, *, screen: bool | None = None) -> tuple[MLine, ...]:
     """The m-lines of the hub's offer for ``role``: upstream first, then slots.
 
     Signalling sends this to the participant so it knows which transceiver
-    takes its camera/microphone and which slot each received track shows.
+    takes its camera/microphone (and its shared screen) and which slot each
+    received track shows. ``screen``: the participant may share a screen (a
+    ``recvonly`` SCREEN line); by default only the lead, but the lead's console
+    that watches beside the lead's node (an observer's media) may share too.
     """
     lines: list[MLine] = []
     if publishes(role):
         lines += [MLine("video", "recvonly", None), MLine("audio", "recvonly", None)]
+    if role is Role.LEAD if screen is None else screen:
+        lines.append(MLine("video", "recvonly", Slot.SCREEN))
     for slot in slots_for(role):
-        lines += [MLine("video", "sendonly", slot), MLine("audio", "sendonly", slot)]
+        lines += [MLine(kind, "sendonly", slot) for kind in slot_kinds(slot)]
     return tuple(lines)
 
 
@@ -108,8 +131,10 @@ RoutingPlan = dict[SlotKey, str | None]
 """Slot -> the participant id feeding it, or None when the slot is idle."""
 
 
-def plan(roles: Mapping[str, Role], floor: str | None) -> RoutingPlan:
+def plan(roles: Mapping[str, Role], floor: str | None, screen: str | None = None) -> RoutingPlan:
     """Decide the source of every slot, given who is present and who has the floor.
+
+    ``screen``: who is sharing a screen now (default: the lead); it feeds SCREEN.
 
     Raises :class:`RoutingError` if there is more than one lead or the floor
     holder is absent or not a partner.
@@ -127,7 +152,10 @@ def plan(roles: Mapping[str, Role], floor: str | None) -> RoutingPlan:
     result: RoutingPlan = {}
     for pid, role in roles.items():
         for slot in slots_for(role):
-            source = lead if slot is Slot.MAIN else floor
+            if slot is Slot.SCREEN:
+                source = screen if screen is not None else lead
+            else:
+                source = floor if slot is Slot.FLOOR else lead
             if source == pid:
                 source = None
             result[SlotKey(pid, slot)] = source

@@ -51,7 +51,7 @@ class SignallingSettings(BaseSettings):
     open_timeout_s: float = Field(default=10.0, gt=0)
     #: Frames queued for one slow peer before it is disconnected.
     peer_queue: int = Field(default=2000, ge=10)
-    ice_servers: list[IceServerSpec] = []
+    ice_servers: list[IceServerSpec] = Field(default=[], max_length=8)
     turn_secret: SecretStr | None = None
     turn_ttl_s: int = Field(default=3600, ge=60, le=86400)
 

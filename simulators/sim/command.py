@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from simulators.sim.capacity import Targets, search
+from simulators.sim.deploy import RemoteDeployment
 from simulators.sim.faultplan import parse_duration, parse_fault
 from simulators.sim.plan import PREFIX_RE, parse_mix
 from simulators.sim.render import html_report, summary_lines, write_json
@@ -93,6 +94,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--p99-ms", type=float, default=100.0, help="capacity target: event p99 (ms)")
     p("--fps-min", type=float, default=25.0, help="capacity target with --media: lowest fps")
     p("--max-sessions", type=int, default=1000, help="capacity search ceiling")
+    p(
+        "--cleanup-only",
+        action="store_true",
+        help="with --hub and --prefix: only remove what an earlier run left under the prefix",
+    )
 
 
 def _options(args: argparse.Namespace, sessions: int) -> RunOptions:
@@ -128,6 +134,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--mqtt is for an existing deployment: give --hub and --admin-key too")
     if args.hub and any(f.kind == "kill" for f in args.fault):
         parser.error("service kills (AT:kill:...) need the simulator's own local stack (no --hub)")
+    if args.cleanup_only and not (args.hub and args.prefix):
+        parser.error("--cleanup-only needs --hub, --admin-key, --mqtt and --prefix")
     if args.prefix and not PREFIX_RE.match(args.prefix):
         parser.error(
             "--prefix: lower-case letters, digits and '-', at most 24, starting with a letter"
@@ -140,7 +148,21 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--ramp must not exceed --duration")
 
 
+async def _cleanup_only(args: argparse.Namespace) -> int:
+    deployment = RemoteDeployment(args.hub, args.admin_key, args.mqtt, args.topic_prefix)
+    await deployment.start()
+    try:
+        removed = await deployment.cleanup(args.prefix)
+        left = await deployment.leftovers(args.prefix)
+    finally:
+        await deployment.stop()
+    print(f"removed {removed}; left {left or 'nothing'}")
+    return 0 if not left else 1
+
+
 async def _main(args: argparse.Namespace) -> int:
+    if args.cleanup_only:
+        return await _cleanup_only(args)
     if not args.find_capacity:
         report = await run_sim(_options(args, args.sessions))
         return _finish(args, report)

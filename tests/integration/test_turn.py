@@ -336,6 +336,10 @@ async def test_school_behind_a_firewall_gets_the_lesson_through_turn(
             assert time.time() < expiry <= time.time() + 600 + 5
             # the node's camera was never taken by the console
             assert relay_pair() is not None
+            minted = school.hub.metrics.registry.get_sample_value(
+                "dualclass_hub_turn_credentials_total"
+            )
+            assert minted is not None and minted >= 3  # node, lead, browser
     finally:
         node.terminate()
         try:
