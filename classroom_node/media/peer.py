@@ -32,7 +32,8 @@ from classroom_node.media.sinks import Recorder, StatsSink
 from classroom_node.media.sources import Source
 from protocols.messages import MediaStats
 from protocols.signalling import SignalJoin, SignalJoined
-from webrtc.ice import rtc_configuration, rtc_ice_servers, selected_pair_types
+from webrtc.aiortc_internals import selected_pair_types
+from webrtc.ice import rtc_configuration, rtc_ice_servers
 
 __all__ = ["SessionMedia"]
 

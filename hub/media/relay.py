@@ -61,7 +61,7 @@ from hub.media.timing import KeyframeLimiter
 from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack
 from webrtc import aiortc_internals as internals
 from webrtc.bitstream import is_keyframe
-from webrtc.ice import rtc_configuration, selected_pair_types
+from webrtc.ice import rtc_configuration
 
 __all__ = ["RelayMode", "RelaySettings", "SessionRelay"]
 
@@ -440,4 +440,4 @@ class SessionRelay:
         """(hub side, participant side) ICE candidate types carrying this participant's
         media, e.g. ``("host", "relay")`` when it comes through a TURN server."""
         participant = self._participants.get(participant_id)
-        return None if participant is None else selected_pair_types(participant.pc)
+        return None if participant is None else internals.selected_pair_types(participant.pc)

@@ -19,7 +19,6 @@ Wiring (the hub owns its tasks)::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -32,6 +31,7 @@ from hub.sessions import SessionSpec
 from protocols.ids import new_id, now_ms
 from protocols.lesson import LessonStatus
 from protocols.messages import CmdLeave, Envelope
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["LessonScheduler"]
 
@@ -93,7 +93,13 @@ class LessonScheduler:
         specs = await self.specs()
         sent: list[Action] = []
         for action in due(specs, now, self.timing, self.done, self._ended()):
-            if await self.hub.send_cmd(action.node, await self._message(action)):
+            try:
+                message = await self._message(action)
+            except Exception:
+                # one bad spec must never keep the other sessions' joins from going out
+                log.exception("scheduler: no command for %s", action)
+                continue
+            if await self.hub.send_cmd(action.node, message):
                 self.done.add(action)
                 sent.append(action)
         self.done = prune(self.done, specs, now, self.timing)
@@ -118,7 +124,5 @@ class LessonScheduler:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None

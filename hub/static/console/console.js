@@ -181,7 +181,7 @@
       iceTransportPolicy: dc.relayOnly ? "relay" : "all",
       bundlePolicy: "max-bundle",
     }));
-    pc.onconnectionstatechange = () => log(t("console.media_state", { state: pc.connectionState }), "info");
+    pc.onconnectionstatechange = () => log(t("console.media_state", { state: t(`console.pc.${pc.connectionState}`) }), "info");
     await pc.setRemoteDescription({ type: "offer", sdp });
     const transceivers = pc.getTransceivers();
     if (transceivers.length !== layout.length) {
@@ -190,6 +190,8 @@
     // the camera and microphone lines (a "screen" line waits for a shared screen)
     const upstream = layout.some((line) => line.direction === "recvonly" && !line.slot);
     const local = upstream ? (dc.localStream = await localMedia()) : null;
+    // asked to send this device's camera but there is none: give it back to the node
+    if (upstream && !local && dc.camera) return setCamera(false);
     if (local) $("video-self").srcObject = local;
     const slots = {};
     layout.forEach((line, i) => {
