@@ -31,6 +31,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from broker.render import verify_password
 from hub.api.deps import HubDep, get_hub, require_admin
 from hub.api.problems import PROBLEM_JSON, Problem
+from hub.api.registry import PROBLEMS
 from hub.core import HubCore
 from hub.decks.exceptions import DeckError, DeckRefused, DeckTooLarge, UnknownDeck
 from hub.decks.models import DECK_ID_PATTERN, DeckManifest
@@ -40,7 +41,15 @@ __all__ = ["router"]
 
 log = logging.getLogger("dualclass.hub.decks")
 
-router = APIRouter(tags=["decks"])
+_PROBLEM_JSON = {"content": {PROBLEM_JSON: {"schema": {"type": "object"}}}}
+#: Every error is a problem document (documented for clients and schemathesis).
+router = APIRouter(
+    tags=["decks"],
+    responses={
+        **PROBLEMS,
+        415: {"description": "Not a PDF, or a presentation without LibreOffice", **_PROBLEM_JSON},
+    },
+)
 
 DeckId = Annotated[str, Path(pattern=DECK_ID_PATTERN)]
 NameQuery = Annotated[
