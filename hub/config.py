@@ -44,6 +44,7 @@ from pydantic_settings import (
 from broker.admin import BrokerFiles
 from broker.client import ClientSettings
 from hub.exceptions import ConfigError
+from hub.recording.settings import RecordingSettings
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
 
@@ -115,6 +116,16 @@ class HubConfig(BaseSettings):
     #: How often scheduled joins are checked.
     join_check_interval_s: float = 5.0
 
+    # Recording (hub.recording)
+    #: One folder per recorded session (WebM files, manifest, timeline).
+    recording_dir: Path = Path("var/hub/recordings")
+    #: Record sessions whose spec and the API say nothing either way.
+    record_by_default: bool = False
+    #: Recordings older than this many days are deleted.
+    recording_retention_days: float = Field(default=30.0, gt=0)
+    #: Recording stops, with an alert, when the disk has less free space than this (MB).
+    recording_min_free_mb: float = Field(default=500.0, ge=0)
+
     #: How long ``shutdown`` waits for in-flight sequencing and publishing.
     drain_timeout_s: float = 10.0
     log_level: str = "info"
@@ -162,6 +173,14 @@ class HubConfig(BaseSettings):
             acl_file=self.acl_file,
             pid_file=self.pid_file,
             prefix=self.prefix,
+        )
+
+    def recording_settings(self) -> RecordingSettings:
+        return RecordingSettings(
+            directory=self.recording_dir,
+            by_default=self.record_by_default,
+            retention_days=self.recording_retention_days,
+            min_free_mb=self.recording_min_free_mb,
         )
 
     def client_settings(self, suffix: str = "") -> ClientSettings:

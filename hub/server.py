@@ -236,6 +236,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--client-id", dest="mqtt_client_id", help="MQTT client id base")
     parser.add_argument("--redis-url")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--recording-dir", type=Path, help="folder of lesson recordings")
+    parser.add_argument(
+        "--record-by-default",
+        action="store_const",
+        const=True,
+        help="record sessions whose spec does not say (default: only those marked)",
+    )
+    parser.add_argument(
+        "--recording-min-free-mb", type=float, help="stop recording below this free disk space"
+    )
+    parser.add_argument("--recording-retention-days", type=float, help="delete older recordings")
     return parser
 
 

@@ -36,6 +36,9 @@ class SessionSpec(BaseModel):
     grade: int | None = Field(default=None, ge=1, le=12)
     starts_at: int | None = None
     ends_at: int | None = None
+    #: Record the lesson (``hub.recording``); ``None``: the hub's ``record_by_default``.
+    #: ``PUT /api/sessions/{session}/recording`` overrides it later.
+    record: bool | None = None
 
     @model_validator(mode="after")
     def _one_role_each(self) -> SessionSpec:

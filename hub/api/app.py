@@ -11,6 +11,7 @@ from hub.api import (
     health,
     matching,
     nodes,
+    recordings,
     registry,
     reports,
     sessions,
@@ -40,6 +41,7 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         reports.router,
         signalling.router,
         consoles.router,
+        recordings.router,
         *routers,
     ):
         app.include_router(router)

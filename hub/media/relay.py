@@ -53,11 +53,16 @@ from hub.media.routing import MLine, Role, RoutingPlan, Slot, SlotKey, media_lay
 from hub.media.timing import KeyframeLimiter
 from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack
 
-__all__ = ["RelayMode", "RelaySettings", "SessionRelay"]
+__all__ = ["FrameListener", "RelayMode", "RelaySettings", "SessionRelay"]
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("video", "audio")
+
+FrameListener = Callable[[str, str, str, bytes, int, bool], None]
+"""``listener(participant, kind, mime_type, data, rtp_timestamp, keyframe)``: every
+encoded upstream frame, after the slots got it (the recorder is one). It must not
+block; an exception is logged and the listener removed, forwarding goes on."""
 
 
 class RelayMode(enum.Enum):
@@ -129,6 +134,7 @@ class SessionRelay:
         self._plan: RoutingPlan = {}
         self._slots: dict[str, list[SlotTrack[Any]]] = {kind: [] for kind in KINDS}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._listeners: list[FrameListener] = []
         self._closed = False
 
     # -- participants ---------------------------------------------------------
@@ -314,6 +320,27 @@ class SessionRelay:
         for track in self._slots[kind]:
             if isinstance(track, EncodedFrameTrack):
                 track.offer(pid, frame.data, frame.timestamp, keyframe)
+        for listener in self._listeners:
+            try:
+                listener(pid, kind, codec.mimeType, frame.data, frame.timestamp, keyframe)
+            except Exception:
+                logger.exception("frame listener %r failed; removed", listener)
+                self.remove_listener(listener)
+
+    # -- listeners (recording) --------------------------------------------------
+
+    def add_listener(self, listener: FrameListener) -> None:
+        """Also give every encoded upstream frame to ``listener`` (see ``FrameListener``)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: FrameListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def request_keyframe(self, participant_id: str) -> None:
+        """Ask a publisher for a keyframe (rate-limited like every other request)."""
+        if participant_id in self._participants:
+            self._request_keyframe(participant_id)
 
     async def _read_decoded(self, upstream: _Upstream, kind: str) -> None:
         """Fan decoded frames (present only while decoding is on) out to re-encoding slots."""

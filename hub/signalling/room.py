@@ -11,24 +11,37 @@ The room is where the three things of a lesson meet:
   feed's lesson machine, so ``floor.grant`` / ``floor.revoke`` / ``lesson.end``
   switch the routing (at the next keyframe), and a floor holder that connects
   its media later gets the floor as soon as its answer is applied.
+
+When the session is to be recorded, the room also owns its ``SessionRecorder``
+(``hub.recording``): a listener on the relay, started at ``lesson.start`` (or
+at once if the lesson is live when the relay is made), told about floor
+changes, and finished at ``lesson.end`` or when the room closes, with the
+session's whole event log for its timeline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 
 from aiortc import RTCSessionDescription
 
 from hub.media.exceptions import RoutingError
 from hub.media.relay import SessionRelay
 from hub.media.routing import media_layout
+from hub.recording.recorder import SessionRecorder
+from hub.recording.settings import RecordingSettings
 from hub.sessions import SessionSpec
 from hub.signalling.feed import SessionFeed
 from hub.signalling.identity import Identity
 from hub.signalling.settings import SignallingSettings
 from hub.store import Store
+from protocols.codec import decode
+from protocols.exceptions import DecodeError
 from protocols.ids import new_id
+from protocols.lesson import LessonStatus
 from protocols.messages import Envelope, SessionStateBody
 from protocols.signalling import (
     SignalError,
@@ -95,7 +108,16 @@ class Peer:
 class Room:
     """See the module docstring."""
 
-    def __init__(self, store: Store, spec: SessionSpec, settings: SignallingSettings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        spec: SessionSpec,
+        settings: SignallingSettings,
+        *,
+        recording: RecordingSettings | None = None,
+        record: bool = False,
+        on_recording_stopped: Callable[[str], None] | None = None,
+    ) -> None:
         self.session = spec.session
         self.spec = spec
         self.settings = settings
@@ -103,15 +125,77 @@ class Room:
         self.relay: SessionRelay | None = None
         self.peers: dict[str, Peer] = {}
         self._media: dict[str, Peer] = {}
+        self._store = store
+        self._recording = recording
+        self._record = record and recording is not None
+        self._on_recording_stopped = on_recording_stopped
+        self.recorder: SessionRecorder | None = None
+        self._finishing: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.feed.start()
 
     async def close(self) -> None:
         await self.feed.stop()
+        await self._finish_recording()
         if self.relay is not None:
             await self.relay.close()
             self.relay = None
+
+    # -------------------------------------------------------------- recording
+
+    def set_record(self, record: bool) -> None:
+        """Turn recording on or off for this session (``PUT .../recording``)."""
+        self._record = record and self._recording is not None
+        if self._record:
+            self._ensure_recorder()
+        elif self.recorder is not None and self._finishing is None:
+            self._finishing = asyncio.ensure_future(self._finish_recording())
+
+    def _ensure_recorder(self) -> None:
+        """Make the recorder (once the relay exists) and start it if the lesson is live."""
+        if not self._record or self.relay is None or self._recording is None:
+            return
+        if self.recorder is None:
+            relay = self.relay
+            self.recorder = SessionRecorder(
+                self.session,
+                self._recording,
+                lead=self.spec.lead,
+                video_codec=relay.settings.video_codec,
+                request_keyframe=relay.request_keyframe,
+                on_stopped=self._on_recording_stopped,
+            )
+            relay.add_listener(self.recorder.on_frame)
+            self.recorder.set_floor(self.feed.machine.floor)
+        if self.feed.machine.status is LessonStatus.LIVE:
+            self.recorder.start()
+
+    async def _finish_recording(self) -> None:
+        recorder = self.recorder
+        if recorder is None:
+            return
+        self.recorder = None
+        if self.relay is not None:
+            self.relay.remove_listener(recorder.on_frame)
+        events: list[Envelope] = []
+        try:
+            events = await self._all_events()
+        except Exception:
+            log.exception("recording %s: the event log could not be read", self.session)
+        await recorder.finish(events)
+
+    async def _all_events(self) -> list[Envelope]:
+        out: list[Envelope] = []
+        next_seq = 1
+        while True:
+            stored = await self._store.read_events(self.session, next_seq, limit=500)
+            if not stored:
+                return out
+            for item in stored:
+                next_seq = item.seq + 1
+                with contextlib.suppress(DecodeError):
+                    out.append(decode(item.payload, max_size=16 * 1024 * 1024))
 
     # ------------------------------------------------------------------ peers
 
@@ -148,6 +232,7 @@ class Room:
         participant = key or f"observer-{new_id()}"
         if self.relay is None:
             self.relay = SessionRelay(self.session, self.settings.relay_settings())
+            self._ensure_recorder()
         peer.participant = participant
         return await self.relay.offer(participant, identity.media_role)
 
@@ -181,8 +266,15 @@ class Room:
         return dump_signal(SignalState(session=self.session, state=state))
 
     def _on_event(self, event: Envelope) -> None:
-        if getattr(event, "type", "") in ("floor.grant", "floor.revoke", "lesson.end"):
+        kind = getattr(event, "type", "")
+        if kind in ("floor.grant", "floor.revoke", "lesson.end"):
             self.sync_floor()
+            if self.recorder is not None:
+                self.recorder.set_floor(self.feed.machine.floor)
+        if kind == "lesson.start":
+            self._ensure_recorder()
+        elif kind == "lesson.end" and self.recorder is not None and self._finishing is None:
+            self._finishing = asyncio.ensure_future(self._finish_recording())
         listeners = [p for p in self.peers.values() if p.events]
         if not listeners:
             return

@@ -1,0 +1,95 @@
+"""Pure timing of a recording: RTP timestamps in, media times (ms) out.
+
+A recorded file has one timeline (media time, milliseconds from its first
+picture) but its streams come with unrelated RTP clocks: aiortc's receiver
+shifts each stream's timestamps to start at 0, video counts 90 kHz, Opus 48 kHz.
+So each stream is anchored once, at its first frame: the wall-clock time it
+arrived fixes where on the file's timeline that RTP timestamp sits, and every
+later frame is placed by its RTP distance from the anchor. Picture and sound
+therefore keep the sender's own pacing (no arrival jitter), and stay aligned to
+within the difference of their first frames' network delays.
+
+Wall-clock alignment with the lesson's events (sequenced with the hub's wall
+clock, ``ts``): a frame's arrival is its send time plus a delay that is never
+negative. ``StreamClock.min_lag_ms`` keeps the smallest ``arrival - (epoch +
+media time)`` seen, so ``epoch + min_lag`` is when the least-delayed frame would
+have arrived at media time 0. One more delay is systematic: aiortc's receiver
+(its jitter buffer) completes a frame only when the first packet of the *next*
+frame arrives, so every frame reaches the relay one frame interval after it was
+sent (measured: 67 ms at 15 fps, 33 ms at 30 fps on loopback).
+``StreamClock.capture_epoch_ms`` takes that out too (``min_step_ms``, the
+shortest RTP step between frames); the timeline uses it, so an event lands on
+the picture captured when it happened.
+
+Everything takes times as arguments; no clock is read here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["StreamClock", "media_time_s"]
+
+
+@dataclass
+class StreamClock:
+    """Place one stream's frames on its file's timeline (see the module docstring)."""
+
+    clock_rate: int
+    #: Wall-clock time (ms) of the file's media time 0.
+    epoch_ms: float
+    first_rtp: int | None = None
+    first_wall_ms: float | None = None
+    first_media_ms: int = 0
+    last_media_ms: int = -1
+    frames: int = 0
+    min_lag_ms: float | None = None
+    #: Shortest RTP step between two consecutive frames (ms): one frame interval.
+    min_step_ms: float | None = None
+    _last_rtp: int | None = None
+
+    def place(self, rtp: int, arrival_ms: float) -> int:
+        """Media time (ms, strictly increasing) of a frame with RTP ``rtp`` arriving now."""
+        if self.first_rtp is None or self.first_wall_ms is None:
+            self.first_rtp = rtp
+            self.first_wall_ms = arrival_ms
+            self.first_media_ms = max(round(arrival_ms - self.epoch_ms), 0)
+        elapsed_ms = (rtp - self.first_rtp) * 1000 / self.clock_rate
+        media = self.first_media_ms + round(elapsed_ms)
+        if media <= self.last_media_ms:
+            # a source that went back (restarted) or two frames in one ms
+            media = self.last_media_ms + 1
+        if self._last_rtp is not None and rtp > self._last_rtp:
+            step = (rtp - self._last_rtp) * 1000 / self.clock_rate
+            if self.min_step_ms is None or step < self.min_step_ms:
+                self.min_step_ms = step
+        self._last_rtp = rtp
+        lag = arrival_ms - (self.epoch_ms + media)
+        if self.min_lag_ms is None or lag < self.min_lag_ms:
+            self.min_lag_ms = lag
+        self.last_media_ms = media
+        self.frames += 1
+        return media
+
+    def capture_epoch_ms(self) -> float:
+        """Best estimate of the wall-clock time the sender sent media time 0."""
+        return self.epoch_ms + (self.min_lag_ms or 0.0) - (self.min_step_ms or 0.0)
+
+    def describe(self) -> dict[str, float | int | None]:
+        """Plain data for the recording's manifest."""
+        return {
+            "clock_rate": self.clock_rate,
+            "first_rtp": self.first_rtp,
+            "first_wall_ms": self.first_wall_ms,
+            "first_media_ms": self.first_media_ms,
+            "last_media_ms": self.last_media_ms,
+            "frames": self.frames,
+            "min_lag_ms": self.min_lag_ms,
+            "min_step_ms": self.min_step_ms,
+        }
+
+
+def media_time_s(ts_ms: int, epoch_ms: float) -> float:
+    """Where an event sequenced at hub time ``ts_ms`` falls on a timeline starting at
+    ``epoch_ms`` (seconds; negative: before the recording started)."""
+    return round((ts_ms - epoch_ms) / 1000, 3)
