@@ -10,6 +10,9 @@ Formats: ``json`` (the ``CoverageReport`` document), ``html`` (one self-containe
 page), ``xapi`` (a JSON array of statements), ``csv`` (a zip of the per-table CSV
 files). Building runs in a worker thread: a term is CPU work (seconds for a large
 district) and must not stall sequencing on the event loop. No progress bar.
+
+Each recorded lesson's row links to its replay page (``/replay/{session}`` on
+this hub, which asks for a join token or the admin key).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from redis.exceptions import RedisError
 
@@ -38,6 +41,7 @@ from hub.ledger.formats.xapi import statements
 from hub.ledger.report import ReportWindow, build_report, parse_tz
 from hub.ledger.schema import CoverageReport
 from hub.ledger.term import Term
+from hub.recording.storage import RecordingStore
 
 __all__ = ["ReportFormat", "router"]
 
@@ -68,11 +72,17 @@ def _zip_csv(report: CoverageReport) -> bytes:
     return buffer.getvalue()
 
 
-def _render(term: Term, window: ReportWindow, fmt: ReportFormat, min_minutes: float) -> Response:
+def _render(
+    term: Term,
+    window: ReportWindow,
+    fmt: ReportFormat,
+    min_minutes: float,
+    replays: dict[str, str],
+) -> Response:
     if fmt is ReportFormat.XAPI:
         items = statements(term, window, home_page=_HOME_PAGE, min_minutes=min_minutes)
         return Response(json.dumps(items, ensure_ascii=False), media_type="application/json")
-    report = build_report(term, window, min_minutes=min_minutes, progress=False)
+    report = build_report(term, window, min_minutes=min_minutes, progress=False, replays=replays)
     if fmt is ReportFormat.JSON:
         return Response(to_json(report, indent=None), media_type="application/json")
     if fmt is ReportFormat.HTML:
@@ -90,6 +100,7 @@ def _render(term: Term, window: ReportWindow, fmt: ReportFormat, min_minutes: fl
 @router.get("/coverage", summary="Coverage report of the lessons in a date window")
 async def coverage(
     hub: HubDep,
+    request: Request,
     first: Annotated[date, Query(alias="from", description="first day (inclusive)")],
     last: Annotated[date, Query(alias="to", description="last day (inclusive)")],
     region: Annotated[str | None, Query(max_length=200)] = None,
@@ -112,4 +123,7 @@ async def coverage(
         )
     except (RedisError, OSError) as exc:
         raise Problem(503, "store-unavailable", "Storage unavailable", str(exc)) from None
-    return await asyncio.to_thread(_render, term, window, fmt, min_minutes)
+    base = str(request.base_url).rstrip("/")
+    recorded = await asyncio.to_thread(RecordingStore(hub.config.recording_dir).manifests)
+    replays = {m["session"]: f"{base}/replay/{m['session']}" for m in recorded if "session" in m}
+    return await asyncio.to_thread(_render, term, window, fmt, min_minutes, replays)

@@ -12,6 +12,8 @@ Why it is shaped like this (docs/reports.md, "Ledger"):
   presence change is fed before or after the lesson events it overlaps (live
   feeding interleaves them, a rebuild reads the session log first).
 - Browser joins/leaves are a set per session, for the same reason.
+- Replay views keep the largest running total per view (a report repeated, or
+  arriving late, changes nothing), apart from everything live.
 - Heartbeats are folded per (session, node) in the node's own time order: one
   at or before the last counted one is a duplicate. The hub appends them to
   ``dc:ledger:inputs`` in the order it feeds them, so a rebuild sees the same order.
@@ -28,8 +30,20 @@ from dataclasses import dataclass, field
 
 from hub.ledger.directory import SessionInfo
 from hub.ledger.exceptions import LedgerInputError
-from hub.ledger.figures import AnswerRecord, ClassroomFigures, HandRecord, SessionFigures
-from hub.ledger.inputs import BrowserInput, HeartbeatInput, LedgerInput, PresenceInput
+from hub.ledger.figures import (
+    AnswerRecord,
+    ClassroomFigures,
+    HandRecord,
+    ReplayRecord,
+    SessionFigures,
+)
+from hub.ledger.inputs import (
+    BrowserInput,
+    HeartbeatInput,
+    LedgerInput,
+    PresenceInput,
+    ReplayInput,
+)
 from hub.ledger.intervals import Interval, clip, from_changes, total, union
 from protocols.messages import Envelope
 
@@ -113,6 +127,8 @@ class SessionState:
     quizzes: dict[str, QuizState] = field(default_factory=dict)
     rooms: dict[str, RoomState] = field(default_factory=dict)
     browsers: set[BrowserKey] = field(default_factory=set)
+    #: replay view -> (classroom or None, watched ms, hub ts of the report)
+    replays: dict[str, tuple[str | None, int, int]] = field(default_factory=dict)
 
     def room(self, classroom: str) -> RoomState:
         found = self.rooms.get(classroom)
@@ -224,6 +240,8 @@ class Ledger:
             return self._feed_presence(record)
         if isinstance(record, BrowserInput):
             return self._feed_browser(record)
+        if isinstance(record, ReplayInput):
+            return self._feed_replay(record)
         raise LedgerInputError(type(record).__name__, "not a ledger input")
 
     def feed_many(self, records: Iterable[LedgerInput]) -> int:
@@ -289,6 +307,15 @@ class Ledger:
         st.browsers.add(key)
         if record.classroom is not None:
             st.room(record.classroom)
+        self._dirty.add(record.session)
+        return True
+
+    def _feed_replay(self, record: ReplayInput) -> bool:
+        st = self.session(record.session)
+        known = st.replays.get(record.view)
+        if known is not None and known[1] >= record.watched_ms:
+            return False
+        st.replays[record.view] = (record.classroom, record.watched_ms, record.ts)
         self._dirty.add(record.session)
         return True
 
@@ -401,6 +428,7 @@ class Ledger:
                     heartbeats=media.heartbeats,
                     fps_mean=media.fps_sum / media.fps_n if media.fps_n else None,
                     freezes=media.freezes,
+                    replay_ms=sum(ms for room, ms, _ in st.replays.values() if room == name),
                 )
             )
         return SessionFigures(
@@ -418,6 +446,11 @@ class Ledger:
             viewers=viewers,
             viewer_ms=viewer_ms,
             hand_raises=tuple(hands),
+            replays=tuple(
+                sorted(
+                    ReplayRecord(view, room, ms, ts) for view, (room, ms, ts) in st.replays.items()
+                )
+            ),
             answers=tuple(answers),
         )
 

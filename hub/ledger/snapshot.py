@@ -13,6 +13,7 @@ Hash fields (docs/reports.md, "Redis keys"):
                media [heartbeats, fps_n, fps_sum, freezes, last_ts, last_freezes]]}
 - ``quizzes``  {quiz: [correct | null, closed, [[classroom, student, seq, ts, choice]...]]}
 - ``browsers`` [[participant, ts, joined, classroom | null]...]
+- ``replays``  {view: [classroom | null, watched_ms, ts]}
 - ``pending``  events received ahead of a gap, in their JSON form
 
 Presence is per node, as members ``"{ts}:{1|0}"`` of the set ``dc:ledger:presence:{node}``.
@@ -35,7 +36,7 @@ __all__ = [
     "state_from_fields",
 ]
 
-FIELDS = ("core", "rooms", "quizzes", "browsers", "pending")
+FIELDS = ("core", "rooms", "quizzes", "browsers", "replays", "pending")
 
 
 def _dumps(value: Any) -> str:
@@ -91,6 +92,7 @@ def state_fields(st: SessionState) -> dict[str, str]:
         "rooms": _dumps(rooms),
         "quizzes": _dumps(quizzes),
         "browsers": _dumps(sorted(list(b) for b in st.browsers)) if st.browsers else "[]",
+        "replays": _dumps({v: list(r) for v, r in st.replays.items()}),
         "pending": _dumps([to_jsonable(e) for _, e in sorted(st.pending.items())]),
     }
 
@@ -142,6 +144,10 @@ def state_from_fields(session: str, fields: dict[str, str]) -> SessionState:
             )
         st.browsers = {
             (str(p), int(t), bool(j), c) for p, t, j, c in json.loads(fields.get("browsers", "[]"))
+        }
+        st.replays = {
+            str(v): (None if c is None else str(c), int(m), int(t))
+            for v, (c, m, t) in json.loads(fields.get("replays", "{}")).items()
         }
         for raw in json.loads(fields.get("pending", "[]")):
             event = decode_map(raw)

@@ -46,6 +46,43 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _lessons(report: CoverageReport) -> str:
+    """The lessons of the window, each linked to its replay when it was recorded."""
+    header = [
+        "day",
+        "session",
+        "title",
+        "subject",
+        "grade",
+        "lead school",
+        "schools received",
+        "minutes",
+        "replay minutes",
+        "replay",
+    ]
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    rows = []
+    for lesson in report.lessons:
+        cells = [
+            lesson.day.isoformat(),
+            lesson.session,
+            lesson.title,
+            lesson.subject,
+            lesson.grade,
+            lesson.lead_school,
+            lesson.partner_schools_received,
+            lesson.minutes,
+            lesson.replay_minutes,
+        ]
+        tds = "".join(f"<td>{escape(_fmt(v))}</td>" for v in cells)
+        if lesson.replay:
+            link = f'<a href="{escape(lesson.replay, quote=True)}">replay 回放</a>'
+        else:
+            link = "not recorded"
+        rows.append(f"<tr>{tds}<td>{link}</td></tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
 def to_html(report: CoverageReport) -> str:
     w = report.window
     where = f" in {w.region}" if w.region else ""
@@ -73,6 +110,7 @@ def to_html(report: CoverageReport) -> str:
         ("coverage_regions", "Coverage cells by region"),
     ):
         parts.append(f"<h2>{heading}</h2>" + _table(*all_tables[name]))
+    parts.append("<h2>Lessons</h2>" + _lessons(report))
     parts.append("</body></html>")
     return "\n".join(parts)
 
