@@ -58,6 +58,8 @@ class Hub(HubCore):
         self.force_exit = False
         self.api_port: int | None = None
         self._routers = routers
+        #: The FastAPI application (set when the API starts; tests reach its state).
+        self.app: Any = None
         self._api: _ApiServer | None = None
         self._api_task: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
@@ -110,7 +112,7 @@ class Hub(HubCore):
         log.info("hub %s ready (api port %s)", self.config.mqtt_client_id, self.api_port)
 
     async def _start_api(self) -> None:
-        app = create_app(self, routers=self._routers)
+        app = self.app = create_app(self, routers=self._routers)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.config.api_host, self.config.api_port))

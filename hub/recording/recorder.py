@@ -146,9 +146,6 @@ class SessionRecorder:
         """Begin (the lesson is live): make the folder, check space, start the writer."""
         if self.status != "idle":
             return
-        if self.video_codec not in SUPPORTED:
-            self._stop_now(f"unsupported video codec {self.video_codec}")
-            return
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._load_previous()
@@ -156,8 +153,13 @@ class SessionRecorder:
         except OSError as exc:
             self._stop_now(f"storage: {exc}")
             return
-        if free_mb < self.settings.min_free_mb:
+        if self.video_codec not in SUPPORTED:
+            self._stop_now(f"unsupported video codec {self.video_codec}")
+        elif free_mb < self.settings.min_free_mb:
             self._stop_now("disk_full")
+        if self.status == "stopped":
+            with contextlib.suppress(OSError):
+                self._write_manifest()  # so the API shows why there is no recording
             return
         self._loop = asyncio.get_running_loop()
         self.status = "recording"

@@ -1,0 +1,319 @@
+// dualclass replay page: a recorded lesson with its events in step.
+//
+// The recording's manifest lists the lead's file and one file per floor turn,
+// each with its offset on the lesson timeline; the timeline lists every
+// sequenced event with `t`, its time on that timeline (seconds; negative
+// before the first picture). The lesson state shown beside the picture is the
+// fold of every event with t <= the video's current time, so jumping anywhere
+// shows exactly the slide, quiz, raised hands and floor of that moment.
+// Watching time is reported to the hub (ledger: replay viewing, apart from
+// live participation). State for tests and debugging is on `window.dc`.
+"use strict";
+
+(() => {
+  const STRINGS = {
+    zh: {
+      title: "课堂回放", language: "语言", signin: "管理员登录",
+      signin_help: "请用带 token 的链接打开本页，或输入管理员密钥。", admin_key: "管理员密钥",
+      signin_button: "登录", lead: "主讲教师", floor: "发言", speed: "播放速度",
+      slide: "幻灯片", quiz: "测验", hands: "举手", attendance: "出勤", chat: "消息",
+      timeline: "时间线（点击跳转）", nobody: "无人", no_quiz: "没有进行中的测验",
+      quiz_closed: "测验 {quiz} 已结束，正确答案 {correct}", answers: "{n} 个回答",
+      no_recording: "没有这节课的录像", loading: "加载中…", denied: "无权查看：{detail}",
+      recording: "录制中", complete: "已完成", stopped: "已停止（{reason}）",
+      present: "{present}/{enrolled} 人到课", files: "{n} 个文件",
+      "lesson.start": "上课", "lesson.end": "下课", "slide.show": "幻灯片 {index}",
+      "hand.raise": "{src} 举手", "hand.lower": "{node} 放下手", "floor.grant": "{node} 获得发言",
+      "floor.revoke": "发言收回", "quiz.open": "测验 {quiz}：{question}",
+      "quiz.answer": "{src} 回答 {quiz}", "quiz.close": "测验 {quiz} 结束",
+      "attendance.report": "{src} 出勤 {present}/{enrolled}", "chat.message": "{src}：{text}",
+      "annotation.stroke": "{src} 批注",
+    },
+    en: {
+      title: "Lesson replay", language: "Language", signin: "Admin sign-in",
+      signin_help: "Open this page with a link that has a token, or enter the admin key.",
+      admin_key: "admin key", signin_button: "Sign in", lead: "Lead teacher", floor: "Floor",
+      speed: "Speed", slide: "Slide", quiz: "Quiz", hands: "Raised hands",
+      attendance: "Attendance", chat: "Chat", timeline: "Timeline (click to jump)",
+      nobody: "nobody", no_quiz: "no quiz open",
+      quiz_closed: "quiz {quiz} closed, correct = {correct}", answers: "{n} answers",
+      no_recording: "this lesson has no recording", loading: "loading…",
+      denied: "not allowed: {detail}", recording: "recording", complete: "complete",
+      stopped: "stopped ({reason})", present: "{present}/{enrolled} present",
+      files: "{n} files",
+      "lesson.start": "lesson starts", "lesson.end": "lesson ends",
+      "slide.show": "slide {index}", "hand.raise": "{src} raises a hand",
+      "hand.lower": "hand of {node} lowered", "floor.grant": "floor to {node}",
+      "floor.revoke": "floor back to the lead", "quiz.open": "quiz {quiz}: {question}",
+      "quiz.answer": "{src} answers {quiz}", "quiz.close": "quiz {quiz} closed",
+      "attendance.report": "{src}: {present}/{enrolled} present",
+      "chat.message": "{src}: {text}", "annotation.stroke": "{src} draws",
+    },
+  };
+  const params = new URLSearchParams(location.search);
+  const session = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
+  const $ = (id) => document.getElementById(id);
+  let lang = params.get("lang") || ((navigator.language || "").startsWith("zh") ? "zh" : "en");
+  if (!STRINGS[lang]) lang = "en";
+  let token = params.get("token");
+  const viewId = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)).replace(/[^A-Za-z0-9_-]/g, "");
+
+  const dc = (window.dc = {
+    session, manifest: null, timeline: null, events: [], state: null, ready: false,
+    watchedMs: 0, viewReports: 0, errors: [], stateAt: null, seek: null,
+  });
+
+  function tr(key, vars) {
+    const text = (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key;
+    return text.replace(/\{(\w+)\}/g, (_, name) => (vars && vars[name] !== undefined ? vars[name] : ""));
+  }
+
+  function applyLanguage() {
+    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
+    document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = tr(el.dataset.t); });
+    document.querySelectorAll("[data-t-placeholder]").forEach((el) => {
+      el.placeholder = tr(el.dataset.tPlaceholder);
+    });
+    $("lang").value = lang;
+    if (dc.ready) { renderTimeline(); render(true); }
+  }
+
+  function authed(path) {
+    const sep = path.includes("?") ? "&" : "?";
+    return `${path}${sep}token=${encodeURIComponent(token)}`;
+  }
+
+  function clock(t) {
+    const s = Math.max(0, Math.floor(t));
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+  }
+
+  // ------------------------------------------------------------ lesson state
+
+  function emptyState() {
+    return { live: false, ended: false, slide: null, floor: null, quiz: null, hands: [],
+             attendance: {}, chat: [], last: null };
+  }
+
+  function apply(st, e) {
+    const b = e.body || {};
+    switch (e.type) {
+      case "lesson.start": st.live = true; break;
+      case "lesson.end": st.live = false; st.ended = true; st.floor = null; st.quiz = null; break;
+      case "slide.show": st.slide = { deck: b.deck, index: b.index }; break;
+      case "hand.raise": if (!st.hands.includes(e.src)) st.hands.push(e.src); break;
+      case "hand.lower": st.hands = st.hands.filter((n) => n !== (b.node || e.src)); break;
+      case "floor.grant":
+        st.floor = b.node; st.hands = st.hands.filter((n) => n !== b.node); break;
+      case "floor.revoke": st.floor = null; break;
+      case "quiz.open":
+        st.quiz = { quiz: b.quiz, question: b.question || "", choices: b.choices || [],
+                    answers: {}, closed: false, correct: null };
+        break;
+      case "quiz.answer":
+        if (st.quiz && st.quiz.quiz === b.quiz) st.quiz.answers[`${e.src}/${b.student || ""}`] = b.choice;
+        break;
+      case "quiz.close":
+        if (st.quiz && st.quiz.quiz === b.quiz) { st.quiz.closed = true; st.quiz.correct = b.correct; }
+        break;
+      case "attendance.report": st.attendance[e.src] = [b.present, b.enrolled]; break;
+      case "chat.message": st.chat.push(`${e.src}: ${b.text}`); st.chat = st.chat.slice(-8); break;
+      default: break;
+    }
+    st.last = e;
+  }
+
+  function stateAt(t) {
+    const st = emptyState();
+    for (const e of dc.events) {
+      if (e.t > t + 1e-6) break;
+      apply(st, e);
+    }
+    return st;
+  }
+  dc.stateAt = stateAt;
+
+  function describe(e) {
+    const b = e.body || {};
+    const vars = { ...b, src: e.src || "", node: b.node || e.src || "" };
+    if (e.type === "quiz.open" && Array.isArray(b.choices)) vars.question = `${b.question || ""} ${b.choices.join(" / ")}`;
+    return tr(e.type, vars);
+  }
+
+  // ------------------------------------------------------------------ render
+
+  let lastKey = "";
+  function render(force) {
+    const video = $("video");
+    const t = video.currentTime;
+    const st = stateAt(t);
+    dc.state = st;
+    $("clock").textContent = clock(t);
+    const key = st.last ? st.last.seq : 0;
+    if (!force && key === lastKey) { syncFloor(t); return; }
+    lastKey = key;
+    $("slide").textContent = st.slide ? `${st.slide.deck || ""} #${st.slide.index}` : "—";
+    $("floor").textContent = st.floor || tr("nobody");
+    if (!st.quiz) $("quiz").textContent = tr("no_quiz");
+    else if (st.quiz.closed) $("quiz").textContent = tr("quiz_closed", st.quiz);
+    else {
+      const n = Object.keys(st.quiz.answers).length;
+      $("quiz").textContent = `${st.quiz.quiz}: ${st.quiz.question} [${st.quiz.choices.join(" / ")}] · ${tr("answers", { n })}`;
+    }
+    fill($("hands"), st.hands);
+    fill($("attendance"), Object.entries(st.attendance).map(
+      ([room, [present, enrolled]]) => `${room}: ${tr("present", { present, enrolled })}`));
+    fill($("chat"), st.chat);
+    const items = $("timeline").children;
+    for (const li of items) {
+      const et = Number(li.dataset.t);
+      li.classList.toggle("past", et <= t);
+      li.classList.toggle("current", st.last !== null && Number(li.dataset.seq) === st.last.seq);
+    }
+    syncFloor(t);
+  }
+
+  function fill(list, texts) {
+    list.replaceChildren(...texts.map((text) => {
+      const li = document.createElement("li");
+      li.textContent = text;
+      return li;
+    }));
+  }
+
+  function renderTimeline() {
+    const list = $("timeline");
+    list.replaceChildren(...dc.events.map((e) => {
+      const li = document.createElement("li");
+      li.dataset.t = String(e.t);
+      li.dataset.seq = String(e.seq);
+      const when = document.createElement("span");
+      when.className = "t";
+      when.textContent = clock(e.t);
+      li.append(when, document.createTextNode(describe(e)));
+      li.addEventListener("click", () => seek(e.t));
+      return li;
+    }));
+  }
+
+  function seek(t) {
+    const video = $("video");
+    video.currentTime = Math.max(0, t);
+    render(true);
+  }
+  dc.seek = seek;
+
+  // ---------------------------------------------------------- floor picture
+
+  function syncFloor(t) {
+    const figure = $("floor-figure");
+    const fv = $("floor-video");
+    const video = $("video");
+    const turn = (dc.manifest.files || []).find(
+      (f) => f.role === "floor" && t >= f.offset_s && t < f.offset_s + f.duration_s);
+    if (!turn) {
+      if (!figure.hidden) { fv.pause(); figure.hidden = true; }
+      return;
+    }
+    const src = authed(`/api/recordings/${encodeURIComponent(session)}/files/${encodeURIComponent(turn.name)}`);
+    if (fv.dataset.name !== turn.name) { fv.dataset.name = turn.name; fv.src = src; }
+    figure.hidden = false;
+    $("floor-video-name").textContent = turn.node;
+    const want = t - turn.offset_s;
+    if (Math.abs(fv.currentTime - want) > 0.3) fv.currentTime = want;
+    fv.playbackRate = video.playbackRate;
+    if (video.paused && !fv.paused) fv.pause();
+    if (!video.paused && fv.paused) fv.play().catch(() => {});
+  }
+
+  // ----------------------------------------------------------- viewing time
+
+  let lastTick = performance.now();
+  let reported = 0;
+  function tick() {
+    const now = performance.now();
+    const video = $("video");
+    if (!video.paused && !video.ended) dc.watchedMs += now - lastTick;
+    lastTick = now;
+    if (!video.paused) render(false);
+    requestAnimationFrame(tick);
+  }
+
+  function reportView() {
+    if (!dc.ready || dc.watchedMs - reported < 1000) return;
+    reported = dc.watchedMs;
+    fetch(authed(`/api/recordings/${encodeURIComponent(session)}/views`), {
+      method: "POST", keepalive: true, headers: { "content-type": "application/json" },
+      body: JSON.stringify({ view: viewId, watched_s: Math.round(dc.watchedMs) / 1000 }),
+    }).then((r) => { if (r.ok) dc.viewReports += 1; }).catch(() => {});
+  }
+  setInterval(reportView, 10000);
+  addEventListener("pagehide", reportView);
+  document.addEventListener("visibilitychange", () => { if (document.hidden) reportView(); });
+  dc.reportView = reportView;
+
+  // ------------------------------------------------------------------- load
+
+  async function signIn(event) {
+    event.preventDefault();
+    const key = $("admin-key").value;
+    const r = await fetch(`/api/sessions/${encodeURIComponent(session)}/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      body: JSON.stringify({ role: "observer", ttl_s: 4 * 3600 }),
+    });
+    if (!r.ok) {
+      const detail = (await r.json().catch(() => ({}))).detail || r.status;
+      $("signin-error").textContent = tr("denied", { detail });
+      return;
+    }
+    token = (await r.json()).token;
+    $("signin").hidden = true;
+    load();
+  }
+
+  async function load() {
+    $("who").textContent = `${session} · ${tr("loading")}`;
+    const r = await fetch(authed(`/api/recordings/${encodeURIComponent(session)}`));
+    if (!r.ok) {
+      const detail = (await r.json().catch(() => ({}))).detail || r.status;
+      const text = r.status === 404 ? tr("no_recording") : tr("denied", { detail });
+      $("who").textContent = `${session} · ${text}`;
+      dc.errors.push(text);
+      if (r.status === 401 || r.status === 403) $("signin").hidden = false;
+      return;
+    }
+    const data = await r.json();
+    dc.manifest = data.manifest;
+    dc.timeline = data.timeline || { events: [] };
+    dc.events = [...dc.timeline.events].sort((a, b) => a.t - b.t || a.seq - b.seq);
+    const m = dc.manifest;
+    const leads = (m.files || []).filter((f) => f.role === "lead").sort((a, b) => a.offset_s - b.offset_s);
+    $("who").textContent = session;
+    $("status").textContent = tr(m.status, { reason: m.reason || "" });
+    $("status").className = `badge ${m.status === "complete" ? "live" : m.status === "stopped" ? "ended" : ""}`;
+    $("files").textContent = tr("files", { n: (m.files || []).length });
+    const video = $("video");
+    if (leads.length) {
+      video.src = authed(`/api/recordings/${encodeURIComponent(session)}/files/${encodeURIComponent(leads[0].name)}`);
+    }
+    $("player").hidden = false;
+    renderTimeline();
+    dc.ready = true;
+    render(true);
+    video.addEventListener("seeked", () => render(true));
+    video.addEventListener("pause", () => { render(true); $("floor-video").pause(); });
+    video.addEventListener("loadedmetadata", () => render(true));
+    requestAnimationFrame(tick);
+  }
+
+  $("lang").addEventListener("change", (e) => { lang = e.target.value; applyLanguage(); });
+  $("speed").addEventListener("change", (e) => {
+    $("video").playbackRate = Number(e.target.value);
+    $("floor-video").playbackRate = Number(e.target.value);
+  });
+  $("signin").addEventListener("submit", signIn);
+  applyLanguage();
+  if (token) load();
+  else { $("signin").hidden = false; $("who").textContent = session; }
+})();
