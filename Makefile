@@ -37,7 +37,8 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(VENV)/bin/dualclass demo --media --duration 45 --keep
 
-test: setup
+# Lint first: CI fails on style and types before spending minutes on the suite.
+test: lint
 	$(NETNS) $(SHELL) -c 'ip link set lo up 2>/dev/null; exec $(PY) -m pytest -q'
 
 bench: setup
