@@ -33,6 +33,7 @@ from hub.api import create_app
 from hub.config import HubConfig
 from hub.core import HubCore
 from hub.exceptions import HubError, StoreUnavailable
+from hub.recording.storage import RecordingStore
 from hub.scheduling.due import Timing
 from hub.scheduling.scheduler import LessonScheduler
 
@@ -63,6 +64,7 @@ class Hub(HubCore):
         self._api: _ApiServer | None = None
         self._api_task: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
+        self._pruner: asyncio.Task[None] | None = None
         # joins before each lesson, leaves after it (one loop, see hub.scheduling)
         self.lessons = LessonScheduler(
             self,
@@ -106,6 +108,7 @@ class Hub(HubCore):
         await self.link_in.start(wait=True)
         self._consumer = asyncio.create_task(self._consume(), name="hub-consume")
         self.lessons.start()
+        self._pruner = asyncio.create_task(self._prune_recordings(), name="hub-recordings")
         if self.config.api_enabled:
             await self._start_api()
         self._started = True
@@ -140,6 +143,16 @@ class Hub(HubCore):
 
     # -------------------------------------------------------------- shutdown
 
+    async def _prune_recordings(self) -> None:
+        """Delete recordings older than ``recording_retention_days``: now, then hourly."""
+        store = RecordingStore(self.config.recording_dir)
+        while True:
+            try:
+                await asyncio.to_thread(store.prune, self.config.recording_retention_days)
+            except OSError as exc:
+                log.warning("recordings: retention check failed: %s", exc)
+            await asyncio.sleep(3600)
+
     async def shutdown(self) -> None:
         """Drain: stop taking uplinks, finish what was accepted, close links."""
         timeout = self.config.drain_timeout_s
@@ -147,6 +160,13 @@ class Hub(HubCore):
             self._api.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._api_task, timeout)
+        service = getattr(getattr(self.app, "state", None), "signalling", None)
+        if service is not None:
+            # closes every room: peers are told, recordings are finished (index, timeline)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(service.close(), timeout)
+        if self._pruner is not None:
+            self._pruner.cancel()
         await self.lessons.stop()
         await self.link_in.close()
         if self._consumer is not None:

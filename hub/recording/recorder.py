@@ -303,7 +303,9 @@ class SessionRecorder:
                 self._check_space()
             except (RecordingError, OSError) as exc:
                 self._fail(str(exc) if not _is_enospc(exc) else "disk_full")
-        self._close_all()
+        failure = self._close_all()
+        if failure is not None and self.reason is None:
+            self._fail(failure)
         with contextlib.suppress(OSError):
             self._write_manifest()
 
@@ -347,12 +349,16 @@ class SessionRecorder:
         file.writer.close()
         self._done.append(file.describe())
 
-    def _close_all(self) -> None:
+    def _close_all(self) -> str | None:
+        """Close every open file; the reason of the first failure, if any."""
+        failure = None
         for key in list(self._files):
             try:
                 self._close(key)
             except (RecordingError, OSError) as exc:
                 log.error("recording %s: closing %s: %s", self.session, key, exc)
+                failure = failure or ("disk_full" if _is_enospc(exc) else str(exc))
+        return failure
 
     def _fail(self, reason: str) -> None:
         self._close_all()

@@ -1,0 +1,145 @@
+"""Pure parts of recording: timing, the timeline, the flag rule, headers, storage names."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import struct
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hub.recording.clock import StreamClock, media_time_s
+from hub.recording.container import opus_head, vp8_size
+from hub.recording.exceptions import RecordingError, RecordingNotFound
+from hub.recording.flags import decide
+from hub.recording.storage import RecordingStore
+from hub.recording.timeline import build_timeline
+from hub.sessions import SessionSpec
+from protocols.ids import new_id
+from protocols.messages import (
+    HandRaise,
+    LessonStart,
+    NodeHeartbeat,
+    SlideShow,
+    SlideShowBody,
+)
+
+
+def test_stream_clock_places_frames_by_rtp_and_estimates_the_capture_epoch() -> None:
+    clock = StreamClock(90_000, epoch_ms=10_000.0)
+    # a keyframe that took 70 ms longer than the others to arrive, then 15 fps frames
+    # arriving one frame late (aiortc's jitter buffer) plus a little jitter
+    assert clock.place(0, 10_000.0) == 0
+    medias = [clock.place(6000 * k, 10_000.0 - 70 + 66.7 * k + (k % 3)) for k in range(1, 30)]
+    assert medias == [round(66.667 * k) for k in range(1, 30)]
+    assert clock.min_step_ms == pytest.approx(66.667, abs=0.01)
+    assert clock.min_lag_ms == pytest.approx(-70, abs=1)
+    # capture epoch: arrival of media 0 minus the extra keyframe delay minus one frame
+    assert clock.capture_epoch_ms() == pytest.approx(10_000 - 70 - 66.7, abs=1)
+
+
+def test_stream_clock_never_goes_back() -> None:
+    clock = StreamClock(48_000, epoch_ms=0.0)
+    first = clock.place(96_000, 500.0)
+    assert first == 500
+    assert clock.place(96_000, 520.0) == 501  # same timestamp twice
+    assert clock.place(0, 540.0) == 502  # the source restarted its clock
+
+
+@given(st.lists(st.integers(min_value=1, max_value=9000), min_size=1, max_size=50))
+def test_media_times_strictly_increase(steps: list[int]) -> None:
+    clock = StreamClock(90_000, epoch_ms=0.0)
+    rtp, out = 0, [clock.place(0, 0.0)]
+    for step in steps:
+        rtp += step
+        out.append(clock.place(rtp, rtp / 90))
+    assert all(b > a for a, b in itertools.pairwise(out))
+
+
+def test_media_time_of_an_event() -> None:
+    assert media_time_s(12_345, 10_000.0) == 2.345
+    assert media_time_s(9_000, 10_000.0) == -1.0
+
+
+def test_timeline_keeps_lesson_events_with_media_times() -> None:
+    events = [
+        SlideShow(
+            id=new_id(), session="S", seq=2, ts=11_500, src="lead", body=SlideShowBody(index=3)
+        ),
+        LessonStart(id=new_id(), session="S", seq=1, ts=9_500, src="lead"),
+        HandRaise(id=new_id(), session="S", seq=3, ts=12_000, src="p1"),
+        NodeHeartbeat.model_validate(
+            {"id": new_id(), "session": "S", "body": {"uptime_s": 1, "sessions": []}}
+        ),
+    ]
+    timeline = build_timeline("S", 10_000.0, events)
+    assert [(e["seq"], e["type"], e["t"]) for e in timeline["events"]] == [
+        (1, "lesson.start", -0.5),
+        (2, "slide.show", 1.5),
+        (3, "hand.raise", 2.0),
+    ]
+    assert timeline["events"][1]["body"] == {"deck": "", "index": 3}
+    assert timeline["kinds"] == ["hand.raise", "lesson.start", "slide.show"]
+
+
+@pytest.mark.parametrize(
+    ("override", "spec_record", "default", "expected"),
+    [
+        (None, None, False, False),
+        (None, None, True, True),
+        (None, True, False, True),
+        (None, False, True, False),
+        (True, False, False, True),
+        (False, True, True, False),
+    ],
+)
+def test_flag_rule(
+    override: bool | None, spec_record: bool | None, default: bool, expected: bool
+) -> None:
+    spec = SessionSpec(session="S", lead="lead", record=spec_record)
+    assert decide(override, spec, default) is expected
+
+
+def test_vp8_size_and_opus_head() -> None:
+    header = bytes([0x10, 0x02, 0x00]) + b"\x9d\x01\x2a" + struct.pack("<HH", 640, 480)
+    assert vp8_size(header) == (640, 480)
+    with pytest.raises(RecordingError):
+        vp8_size(b"\x11" + header[1:])  # an inter frame
+    head = opus_head(2)
+    assert head[:8] == b"OpusHead" and len(head) == 19 and head[9] == 2
+
+
+def test_storage_serves_only_what_the_manifest_lists(tmp_path: Path) -> None:
+    store = RecordingStore(tmp_path)
+    folder = tmp_path / "S1"
+    folder.mkdir()
+    (folder / "recording.json").write_text('{"session": "S1", "files": [{"name": "lead.webm"}]}')
+    (folder / "lead.webm").write_bytes(b"x")
+    (folder / "secret.webm").write_bytes(b"y")
+    (tmp_path / "passwd.json").write_text("{}")
+    assert store.file("S1", "lead.webm") == folder / "lead.webm"
+    for name in ("secret.webm", "../passwd.json", "/etc/passwd", "lead.webm/..", ""):
+        with pytest.raises(RecordingNotFound):
+            store.file("S1", name)
+    for session in ("..", ".", "../S1", "S1/..", "a" * 65):
+        with pytest.raises(RecordingNotFound):
+            store.manifest(session)
+    assert [m["session"] for m in store.manifests()] == ["S1"]
+
+
+def test_retention_deletes_old_recordings_only(tmp_path: Path) -> None:
+    store = RecordingStore(tmp_path)
+    for name, age_days in (("old", 40), ("new", 2)):
+        folder = tmp_path / name
+        folder.mkdir()
+        manifest = folder / "recording.json"
+        manifest.write_text(f'{{"session": "{name}", "files": []}}')
+        stamp = time.time() - age_days * 86_400
+        os.utime(manifest, (stamp, stamp))
+    (tmp_path / "not-a-recording").mkdir()
+    assert store.prune(30) == ["old"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "not-a-recording"]
