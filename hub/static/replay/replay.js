@@ -126,7 +126,7 @@
   function stateAt(t) {
     const st = emptyState();
     for (const e of dc.events) {
-      if (e.t > t + 1e-6) break;
+      if (e.t > t + 0.0015) break; // times are whole ms; a seek may land just short
       apply(st, e);
     }
     return st;
