@@ -25,7 +25,9 @@ import json
 import math
 import multiprocessing as mp
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -45,6 +47,7 @@ from hub.media.testsource import AudioTestSource, VideoTestSource
 from hub.server import settle_heap
 
 LEAD_SOURCE = 1
+RECORD = "record"  # pass-through + the recorder
 PER_PROCESS = 8  # subscribers sharing one process
 SATURATED_FPS = 25.0  # below this the transcoding hub no longer keeps up
 
@@ -103,8 +106,23 @@ def hub_process(conn: Connection, mode: str, use_uvloop: bool) -> None:
     async def main() -> None:
         from aiortc import RTCSessionDescription
 
+        from hub.recording.recorder import SessionRecorder
+        from hub.recording.settings import RecordingSettings
+
         restrict_host_addresses(LOOPBACK)
-        relay = SessionRelay("bench", RelaySettings(mode=RelayMode(mode)))
+        relay_mode = RelayMode.PASSTHROUGH if mode == RECORD else RelayMode(mode)
+        relay = SessionRelay("bench", RelaySettings(mode=relay_mode))
+        recorder: SessionRecorder | None = None
+        folder = tempfile.mkdtemp(prefix="dc-bench-rec-")
+        if mode == RECORD:
+            recorder = SessionRecorder(
+                "bench",
+                RecordingSettings(directory=Path(folder), min_free_mb=100),
+                lead="lead",
+                request_keyframe=relay.request_keyframe,
+            )
+            relay.add_listener(recorder.on_frame)
+            recorder.start()
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
@@ -125,8 +143,21 @@ def hub_process(conn: Connection, mode: str, use_uvloop: bool) -> None:
         while (cmd := await recv_cmd(conn)) != "quit":
             if cmd == "mark":
                 conn.send((time.process_time(), time.monotonic()))
+            elif cmd == "finish":
+                summary: dict[str, Any] = {}
+                if recorder is not None:
+                    manifest = await recorder.finish()
+                    summary = {
+                        "status": manifest["status"],
+                        "frames": manifest["frames"],
+                        "dropped": manifest["dropped"],
+                        "bytes": sum(f["bytes"] for f in manifest["files"]),
+                        "duration_s": manifest["duration_s"],
+                    }
+                conn.send(summary)
         server.close()
         await relay.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
     run_loop(main, use_uvloop)
 
@@ -186,6 +217,7 @@ class Result:
     fps_min: float
     fps_mean: float
     decoded_ok: bool
+    recording: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -261,6 +293,8 @@ class Run:
         at1, video1, decoded = counts()
 
         fps = [(video1[p] - video0[p]) / (at1[p] - at0[p]) for p in video0]
+        hub.send("finish")
+        recording = self.expect(hub, 30, "recording finish") or None
         decoded_ok = any(
             n > 0 and pattern and pattern[0] == LEAD_SOURCE for n, pattern in decoded.values()
         )
@@ -271,6 +305,7 @@ class Run:
             min(fps),
             sum(fps) / len(fps),
             bool(decoded_ok),
+            recording,
         )
 
     def close(self) -> None:
@@ -296,10 +331,17 @@ def main() -> None:
     )
     parser.add_argument("--audio", action="store_true", help="lead also sends Opus audio")
     parser.add_argument("--no-uvloop", action="store_true", help="plain asyncio loops")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also run each K with the hub recording the lead (rows with mode 'record')",
+    )
     args = parser.parse_args()
 
     ks = sorted({int(k) for k in args.subscribers.split(",")})
     modes = [m.strip() for m in args.modes.split(",")]
+    if args.record and RECORD not in modes:
+        modes.append(RECORD)
     plan = [(m, k) for m in modes for k in ks if m != "transcode" or k <= args.transcode_max]
     ctx = mp.get_context("spawn")
     cores = os.cpu_count()
@@ -324,10 +366,12 @@ def main() -> None:
                 f"  {mode:11s} K={k:3d}  hub {result.hub_cpu_s_per_s:.3f} CPU-s/s  "
                 f"fps min {result.fps_min:5.1f} mean {result.fps_mean:5.1f}  "
                 f"decoded {'ok' if result.decoded_ok else 'FAILED'}"
+                + (f"  recording {result.recording}" if result.recording else "")
             )
             if mode == "transcode" and result.fps_min < SATURATED_FPS:
                 saturated_at = k
     report(results, saturated_at, args.transcode_max)
+    record_report(results)
     if args.json:
         args.json.write_text(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
         print(f"wrote {args.json}")
@@ -378,6 +422,38 @@ def report(results: list[Result], saturated_at: int | None, transcode_max: int) 
             f"one core (1.0 CPU-s/s) carries about K = {(1 - base) / slope:.0f} "
             f"(extrapolated; measured full rate up to K = {max(full) if full else 0})"
         )
+
+
+def record_report(results: list[Result]) -> None:
+    """Recording's extra hub CPU against the cost of one more forwarded subscriber."""
+    by = {(r.mode, r.subscribers): r for r in results}
+    passthrough = sorted(
+        (r.subscribers, r.hub_cpu_s_per_s) for r in results if r.mode == "passthrough"
+    )
+    recorded = [r for r in results if r.mode == RECORD]
+    if not recorded or len(passthrough) < 2:
+        return
+    n = len(passthrough)
+    mx = sum(k for k, _ in passthrough) / n
+    my = sum(c for _, c in passthrough) / n
+    slope = sum((k - mx) * (c - my) for k, c in passthrough) / sum(
+        (k - mx) ** 2 for k, _ in passthrough
+    )
+    print(f"\n{'K':>4} {'pass CPU-s/s':>13} {'record CPU-s/s':>15} {'extra':>7} {'extra/sub':>10}")
+    for r in sorted(recorded, key=lambda r: r.subscribers):
+        p = by.get(("passthrough", r.subscribers))
+        if p is None:
+            continue
+        extra = r.hub_cpu_s_per_s - p.hub_cpu_s_per_s
+        print(
+            f"{r.subscribers:>4} {p.hub_cpu_s_per_s:13.3f} {r.hub_cpu_s_per_s:15.3f} "
+            f"{extra:7.3f} {extra / slope:10.2f}"
+        )
+    print(
+        f"extra = record - pass-through at the same K; extra/sub = extra / the cost of one "
+        f"more forwarded subscriber ({slope * 1000:.2f} m CPU-s/s, the pass-through slope "
+        "of this run); goal <= 1"
+    )
 
 
 if __name__ == "__main__":

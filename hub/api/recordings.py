@@ -33,7 +33,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from broker.render import verify_password
 from hub.api.deps import HubDep, get_hub, require_admin
@@ -200,7 +200,12 @@ async def mark_recording(
 
 
 class ViewReport(BaseModel):
-    """How long one replay view has played so far (seconds of wall-clock playing time)."""
+    """How long one replay view has played so far (seconds of wall-clock playing time).
+
+    Nothing else: who watched comes from the credentials (an extra field is refused).
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     view: str = Field(pattern=_VIEW_ID)
     watched_s: float = Field(ge=0, le=MAX_VIEW_S)
