@@ -21,6 +21,11 @@ sent (measured: 67 ms at 15 fps, 33 ms at 30 fps on loopback).
 shortest RTP step between frames); the timeline uses it, so an event lands on
 the picture captured when it happened.
 
+A publisher that reconnects (a new peer connection, the same classroom) starts
+its RTP timestamps again near 0; a jump backwards, or forwards by more than
+``MAX_GAP_S``, re-anchors the stream at the frame's arrival, so the file's
+timeline follows the wall clock across the gap.
+
 Everything takes times as arguments; no clock is read here.
 """
 
@@ -28,7 +33,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["StreamClock", "media_time_s"]
+__all__ = ["MAX_GAP_S", "StreamClock", "media_time_s"]
+
+#: An RTP step larger than this (or any step back) is a new source, not a gap.
+MAX_GAP_S = 10.0
 
 
 @dataclass
@@ -48,12 +56,18 @@ class StreamClock:
     min_step_ms: float | None = None
     _last_rtp: int | None = None
 
+    def discontinuous(self, rtp: int) -> bool:
+        """Whether ``rtp`` comes from a restarted source (see the module docstring)."""
+        last = self._last_rtp
+        return last is not None and (rtp < last or rtp - last > MAX_GAP_S * self.clock_rate)
+
     def place(self, rtp: int, arrival_ms: float) -> int:
         """Media time (ms, strictly increasing) of a frame with RTP ``rtp`` arriving now."""
-        if self.first_rtp is None or self.first_wall_ms is None:
+        if self.first_rtp is None or self.first_wall_ms is None or self.discontinuous(rtp):
             self.first_rtp = rtp
             self.first_wall_ms = arrival_ms
-            self.first_media_ms = max(round(arrival_ms - self.epoch_ms), 0)
+            self.first_media_ms = max(round(arrival_ms - self.epoch_ms), self.last_media_ms + 1)
+            self._last_rtp = None
         elapsed_ms = (rtp - self.first_rtp) * 1000 / self.clock_rate
         media = self.first_media_ms + round(elapsed_ms)
         if media <= self.last_media_ms:

@@ -77,7 +77,8 @@ class _File:
     writer: WebmWriter | None = None
     epoch_ms: float = 0.0
     clocks: dict[str, StreamClock] = field(default_factory=dict)
-    closed_at_ms: float | None = None
+    #: video waits for a keyframe (the source restarted mid-file)
+    need_keyframe: bool = False
 
     def describe(self) -> dict[str, Any]:
         """Plain data; ``epoch_ms``: wall-clock time the sender sent the file's media
@@ -339,8 +340,25 @@ class SessionRecorder:
                 k: StreamClock(rate, epoch_ms=arrival_ms) for k, rate in _CLOCK_RATES.items()
             }
             self._write_manifest()
-        media_ms = file.clocks[kind].place(rtp, arrival_ms)
+        clock = file.clocks[kind]
+        if kind == "video":
+            if clock.discontinuous(rtp) and not keyframe:
+                # the publisher reconnected: its new stream can be decoded only from
+                # a keyframe (asked for on the loop, through the relay's limiter)
+                file.need_keyframe = True
+            if file.need_keyframe:
+                if not keyframe:
+                    self._ask_from_thread(file.node)
+                    return
+                file.need_keyframe = False
+        media_ms = clock.place(rtp, arrival_ms)
         file.writer.write(kind, data, media_ms, keyframe)
+
+    def _ask_from_thread(self, node: str) -> None:
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                loop.call_soon_threadsafe(self._request_keyframe, node)
 
     def _close(self, key: str) -> None:
         file = self._files.pop(key, None)

@@ -47,7 +47,7 @@ def test_stream_clock_never_goes_back() -> None:
     first = clock.place(96_000, 500.0)
     assert first == 500
     assert clock.place(96_000, 520.0) == 501  # same timestamp twice
-    assert clock.place(0, 540.0) == 502  # the source restarted its clock
+    assert clock.place(0, 540.0) == 540  # the source restarted: on the wall clock
 
 
 @given(st.lists(st.integers(min_value=1, max_value=9000), min_size=1, max_size=50))
@@ -143,3 +143,16 @@ def test_retention_deletes_old_recordings_only(tmp_path: Path) -> None:
     (tmp_path / "not-a-recording").mkdir()
     assert store.prune(30) == ["old"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["new", "not-a-recording"]
+
+
+def test_a_restarted_source_is_re_anchored_on_the_wall_clock() -> None:
+    clock = StreamClock(90_000, epoch_ms=0.0)
+    for k in range(10):
+        clock.place(500_000 + 6000 * k, 1000.0 + 66.7 * k)
+    last = clock.last_media_ms
+    # the publisher reconnects 3 s later: its timestamps start again near 0
+    assert clock.discontinuous(3000)
+    assert clock.place(3000, 4600.0) == 4600
+    assert clock.place(9000, 4667.0) == 4667
+    assert last < 4600
+    assert not clock.discontinuous(15_000)

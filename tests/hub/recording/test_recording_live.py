@@ -215,3 +215,39 @@ async def test_out_of_space_stops_recording_not_the_lesson(rec_hub: RecHub) -> N
             what="p1 still receives the lead",
         )
     assert json.loads((rec.folder / "S1" / "recording.json").read_text())["status"] == "stopped"
+
+
+async def test_lead_reconnecting_mid_lesson_keeps_one_decodable_file(rec_hub: RecHub) -> None:
+    """The lead's media drops and comes back (a new peer connection): same file, the
+    picture resumes at a keyframe, the gap is kept on the wall clock."""
+    rec = rec_hub
+    async with rec.admin() as http:
+        await http.put("/api/sessions/S1/recording", json={"record": True})
+    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    async with publisher(rec.url, lead_join, Role.LEAD, source=1) as lead:
+        await lead.client.interact("lesson.start")
+        room = rec.hub.app.state.signalling.room("S1")
+        await wait_for(lambda: room.recorder and room.recorder.frames > 40, within=15,
+                       what="first part")  # fmt: skip
+        recorder = room.recorder
+    # the first connection is gone; a new one takes the lead's media over
+    gone = time.monotonic()
+    async with publisher(rec.url, lead_join, Role.LEAD, source=3) as again:
+        before = recorder.frames
+        await wait_for(lambda: recorder.frames > before, within=15, what="new media")
+        gap = time.monotonic() - gone  # no media from the lead for this long
+        await wait_for(lambda: recorder.frames > before + 40, within=15, what="second part")
+        await again.client.interact("lesson.end")
+        data = await _manifest(rec, "complete")
+    files = data["manifest"]["files"]
+    assert [f["name"] for f in files] == ["lead.webm"]
+    with av.open(str(rec.folder / "S1" / "lead.webm")) as container:
+        frames = list(container.decode(video=0))
+    assert frames[0].key_frame
+    shown = [read_pattern(f) for f in frames]
+    sources = [p[0] for p in shown if p is not None]
+    assert sources[0] == 1 and sources[-1] == 3 and set(sources) == {1, 3}
+    # the switch lands on a keyframe, and time moves on across the gap
+    switch = next(i for i, p in enumerate(shown) if p is not None and p[0] == 3)
+    assert frames[switch].key_frame
+    assert frames[switch].time - frames[switch - 1].time >= gap * 0.5
