@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fractions
 import json
 import math
 import multiprocessing as mp
@@ -424,6 +425,56 @@ def report(results: list[Result], saturated_at: int | None, transcode_max: int) 
         )
 
 
+def recorder_alone(media_s: float = 60.0) -> float:
+    """CPU seconds per media second of ``SessionRecorder`` alone (loop side + writer
+    thread), fed real VP8 640x480 @ 30 fps and Opus frames as fast as it takes them.
+
+    The in-process figure is free of the other processes' noise that the hub
+    CPU difference above carries.
+    """
+    import av
+
+    from hub.recording.recorder import SessionRecorder
+    from hub.recording.settings import RecordingSettings
+
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 640, 480, "yuv420p"
+    encoder.time_base = fractions.Fraction(1, 90_000)
+    encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    encoder.gop_size = 100_000
+    source = VideoTestSource(LEAD_SOURCE, width=640, height=480, fps=30)
+    video = [bytes(p) for i in range(60) for p in encoder.encode(source.frame_at(i))]
+    opus = av.CodecContext.create("libopus", "w")
+    opus.sample_rate, opus.layout, opus.format = 48_000, "mono", "s16"
+    tone = AudioTestSource(LEAD_SOURCE)
+    audio = [bytes(p) for i in range(50) for p in opus.encode(tone.frame_at(i))]
+
+    async def feed() -> float:
+        folder = Path(tempfile.mkdtemp(prefix="dc-bench-rec-"))
+        wall = [0.0]
+        rec = SessionRecorder(
+            "bench", RecordingSettings(directory=folder, min_free_mb=100),
+            lead="lead", wall_ms=lambda: wall[0],
+        )  # fmt: skip
+        rec.start()
+        cpu0 = time.process_time()
+        frames = int(media_s * 30)
+        for i in range(frames):
+            wall[0] = i * 1000 / 30
+            data = video[0] if i == 0 else video[1 + (i - 1) % (len(video) - 1)]
+            rec.on_frame("lead", "video", "video/VP8", data, i * 3000, i == 0)
+            for j in range(5 * i // 3, 5 * (i + 1) // 3):
+                rec.on_frame("lead", "audio", "audio/opus", audio[j % len(audio)], j * 960, True)
+            if i % 30 == 0:
+                await asyncio.sleep(0)  # let the writer keep up, as live pacing would
+        await rec.finish()
+        cpu = time.process_time() - cpu0
+        shutil.rmtree(folder, ignore_errors=True)
+        return cpu / media_s
+
+    return asyncio.run(feed())
+
+
 def record_report(results: list[Result]) -> None:
     """Recording's extra hub CPU against the cost of one more forwarded subscriber."""
     by = {(r.mode, r.subscribers): r for r in results}
@@ -453,6 +504,11 @@ def record_report(results: list[Result]) -> None:
         f"extra = record - pass-through at the same K; extra/sub = extra / the cost of one "
         f"more forwarded subscriber ({slope * 1000:.2f} m CPU-s/s, the pass-through slope "
         "of this run); goal <= 1"
+    )
+    alone = recorder_alone()
+    print(
+        f"recorder alone (in process, VP8 640x480 @ 30 fps + Opus): {alone * 1000:.2f} m CPU-s "
+        f"per media second = {alone / slope:.2f} x one more forwarded subscriber"
     )
 
 
