@@ -156,3 +156,13 @@ def test_a_restarted_source_is_re_anchored_on_the_wall_clock() -> None:
     assert clock.place(9000, 4667.0) == 4667
     assert last < 4600
     assert not clock.discontinuous(15_000)
+
+
+def test_report_command_links_recorded_lessons(tmp_path: Path) -> None:
+    from hub.ledger.command import replay_links
+
+    (tmp_path / "S1").mkdir()
+    (tmp_path / "S1" / "recording.json").write_text("{}")
+    (tmp_path / "S2").mkdir()  # no manifest: not a recording
+    assert replay_links(tmp_path, "https://hub.example/") == {"S1": "https://hub.example/replay/S1"}
+    assert replay_links(None, "") == {}
