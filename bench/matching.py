@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a check
 
 from tqdm import tqdm
 
-from hub.matching.cpsat import solve_cpsat
-from hub.matching.feasibility import build_graph, check_assignment
-from hub.matching.greedy import solve_greedy
-from hub.matching.models import MatchResult
-from hub.matching.synthetic import district
+from matching.cpsat import solve_cpsat
+from matching.feasibility import build_graph, check_assignment
+from matching.greedy import solve_greedy
+from matching.models import MatchResult
+from matching.synthetic import district
 
 GOAL_GAP = 0.005
 

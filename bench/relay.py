@@ -40,12 +40,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tqdm import tqdm
 
-from broker.ice import LOOPBACK, restrict_host_addresses
-from hub.media.participant import ParticipantPeer
 from hub.media.relay import RelayMode, RelaySettings, SessionRelay
 from hub.media.routing import Role, Slot
-from hub.media.testsource import AudioTestSource, VideoTestSource
 from hub.server import settle_heap
+from simulators.media.participant import ParticipantPeer
+from simulators.media.testsource import AudioTestSource, VideoTestSource
+from webrtc.ice import LOOPBACK, restrict_host_addresses
 
 LEAD_SOURCE = 1
 RECORD = "record"  # pass-through + the recorder

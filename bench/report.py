@@ -3,7 +3,7 @@
     .venv/bin/python bench/report.py [--schools 200 --weeks 18 --lessons-per-week 10]
                                      [--heartbeat-s 30] [--json FILE]
 
-A synthetic term (hub.ledger.synthetic) is generated week by week; only feeding the
+A synthetic term (ledger.synthetic) is generated week by week; only feeding the
 pure ``Ledger`` is timed (generation is not). Figures printed:
 
 - ingest: records/s fed to ``Ledger.feed`` from already-decoded objects (all
@@ -28,11 +28,11 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hub.ledger.aggregate import Ledger
-from hub.ledger.inputs import BrowserInput, HeartbeatInput, PresenceInput, from_wire, to_wire
-from hub.ledger.report import ReportWindow, build_report
-from hub.ledger.synthetic import TERM_START, make_term
-from hub.ledger.term import term_from_ledger
+from ledger.aggregate import Ledger
+from ledger.inputs import BrowserInput, HeartbeatInput, PresenceInput, from_wire, to_wire
+from ledger.report import ReportWindow, build_report
+from ledger.synthetic import TERM_START, make_term
+from ledger.term import term_from_ledger
 from protocols.codec import decode, encode
 from protocols.messages import Envelope
 

@@ -4,9 +4,9 @@ What lives here: ``client`` (the aiomqtt wrapper: MQTT 5, QoS 1, reconnect with
 backoff, last will, bounded in-flight window), ``render`` (pure rendering of
 mosquitto.conf, the password file and the ACL file from the node registry),
 ``localstack`` (starting local Mosquitto and Redis servers on free loopback ports
-for the dev stack and the tests), ``ice`` (the WebRTC host-address switch and peer
-configuration that hub and nodes share) and ``exceptions``.
+for the dev stack and the tests), ``stack`` (``dualclass stack up|down``) and
+``exceptions``. WebRTC helpers live in ``webrtc``.
 
-May import: protocols, aiomqtt, aiortc/aioice (``ice`` only), the standard library.
+May import: protocols, aiomqtt, paho, the standard library.
 Never hub or classroom_node.
 """

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from broker.render import render_acl, render_passwords
+from broker.render import hub_link_users, render_acl, render_passwords
 
 __all__ = ["BrokerFiles", "write_private"]
 
@@ -45,7 +45,8 @@ class BrokerFiles:
         node_sessions: Mapping[str, Sequence[str]],
     ) -> None:
         """Render both files from ``{user: $7$ hash}`` maps and session memberships."""
-        users = {**node_users, **hub_users}
+        hubs = {u: h for user, h in hub_users.items() for u in hub_link_users(user)}
+        users = {**node_users, **hubs}
         write_private(self.password_file, render_passwords(users))
         sessions = {node: list(node_sessions.get(node, ())) for node in node_users}
         write_private(

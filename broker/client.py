@@ -8,7 +8,21 @@ reconnects, and backs off exponentially (with jitter) while the broker is away.
 
 Publishing while disconnected raises ``NotConnected`` at once instead of waiting:
 the node journals the event on disk and sends it when ``connected`` is set again.
-A publish at QoS 1 returns when the broker acknowledged it (PUBACK).
+A publish at QoS 1 returns when the broker acknowledged it (PUBACK) and looks at
+the PUBACK's reason code: a failure code (or, when the caller needs a reader,
+"no matching subscribers") raises ``NotDelivered``. aiomqtt drops that code, so
+the link sends through paho itself (``_Client``).
+
+With ``manual_ack`` the link does not acknowledge received QoS 1 messages: the
+consumer calls ``Incoming.ack()`` once the message is safe (the hub: stored in
+Redis). Unacknowledged messages stay the broker's; after a crash it delivers them
+again. ``receive_maximum`` bounds how many it hands us unacknowledged, so a
+consumer that falls behind holds messages at the broker, not in its memory.
+
+Reconnects are fast: a connection that is accepted and then reset fails the
+attempt at once (aiomqtt alone waits out its whole timeout), and the backoff is
+capped low (``reconnect_max_s``) so a node is back within about two seconds of its
+path returning.
 """
 
 from __future__ import annotations
@@ -19,16 +33,19 @@ import logging
 import random
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Any
 
 import aiomqtt
+import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
-from broker.exceptions import NotConnected, SubscribeDenied
+from broker.exceptions import NotConnected, NotDelivered, SubscribeDenied
 
-__all__ = ["ClientSettings", "Incoming", "MqttLink", "WillSpec"]
+__all__ = ["NO_MATCHING_SUBSCRIBERS", "ClientSettings", "Incoming", "MqttLink", "WillSpec"]
 
 log = logging.getLogger("dualclass.broker")
 
@@ -50,6 +67,8 @@ class ClientSettings:
     ``max_inflight`` bounds unacknowledged QoS 1 publishes (the in-flight window);
     ``session_expiry_s`` keeps our subscriptions and queued messages at the broker
     across a short outage, so QoS 1 deliveries are not lost while we reconnect.
+    ``connect_timeout_s`` bounds one connection attempt (TCP + CONNACK);
+    ``manual_ack`` and ``receive_maximum``: see the module docstring.
     """
 
     host: str = "127.0.0.1"
@@ -62,18 +81,118 @@ class ClientSettings:
     session_expiry_s: int = 3600
     clean_start: bool = False
     reconnect_min_s: float = 0.1
-    reconnect_max_s: float = 5.0
+    reconnect_max_s: float = 1.0
     timeout_s: float = 10.0
+    connect_timeout_s: float = 3.0
     will: WillSpec | None = None
+    manual_ack: bool = False
+    receive_maximum: int | None = None
+
+
+def _noop() -> None:
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """One received message."""
+    """One received message.
+
+    ``ack()`` acknowledges it to the broker when the link uses ``manual_ack`` (a
+    no-op otherwise, or when the connection it came on is gone: the broker then
+    delivers it again on the next one).
+    """
 
     topic: str
     payload: bytes
     retain: bool
+    ack: Callable[[], None] = field(default=_noop, compare=False, repr=False)
+
+
+#: PUBACK "no matching subscribers": the broker accepted the message and dropped it.
+NO_MATCHING_SUBSCRIBERS = 0x10
+
+
+class _Client(aiomqtt.Client):
+    """aiomqtt with the three things it does not do for us.
+
+    * ``publish_checked`` returns the PUBACK reason code (aiomqtt drops it);
+    * a connection lost before CONNACK fails the attempt at once (aiomqtt ignores
+      it and waits out its timeout: 10 s to notice an accepted-then-reset socket);
+    * ``manual_ack``: received QoS 1 messages are acknowledged by ``ack``.
+
+    This is the one place that touches aiomqtt's private attributes.
+    """
+
+    def __init__(self, *args: Any, manual_ack: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._acks: dict[int, asyncio.Future[ReasonCode | None]] = {}
+        self.manual_ack = manual_ack
+        paho_client: paho.Client = self._client
+        paho_client.manual_ack_set(manual_ack)
+        paho_client.on_publish = self._on_publish_reason
+        paho_client.on_disconnect = self._on_disconnect_early
+
+    def _on_publish_reason(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        mid: int,
+        reason_code: ReasonCode,
+        properties: Properties,
+    ) -> None:
+        future = self._acks.pop(mid, None)
+        if future is not None and not future.done():
+            future.set_result(reason_code)
+        self._on_publish(client, userdata, mid, reason_code, properties)
+
+    def _on_disconnect_early(
+        self,
+        client: paho.Client,
+        userdata: Any,
+        flags: Any,
+        reason_code: ReasonCode,
+        properties: Properties | None = None,
+    ) -> None:
+        connected: asyncio.Future[Any] = self._connected
+        if not connected.done():
+            lost = aiomqtt.MqttError(f"connection lost before CONNACK ({reason_code})")
+            connected.set_exception(lost)
+        for future in self._acks.values():
+            if not future.done():
+                future.set_exception(aiomqtt.MqttError("connection lost"))
+        self._acks.clear()
+        self._on_disconnect(client, userdata, flags, reason_code, properties)
+
+    async def publish_checked(
+        self, topic: str, payload: bytes, *, qos: int, retain: bool, timeout: float
+    ) -> ReasonCode | None:
+        """Publish; at QoS >= 1 wait for the PUBACK and return its reason code."""
+        paho_client: paho.Client = self._client
+        info = paho_client.publish(topic, payload, qos, retain)
+        if info.rc != paho.MQTT_ERR_SUCCESS:
+            raise aiomqtt.MqttCodeError(info.rc, "could not publish")
+        if qos == 0:
+            return None
+        future: asyncio.Future[ReasonCode | None] = asyncio.get_running_loop().create_future()
+        self._acks[info.mid] = future
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise aiomqtt.MqttError("PUBACK timed out") from None
+        finally:
+            self._acks.pop(info.mid, None)
+
+    def acker(self, mid: int, qos: int) -> Callable[[], None]:
+        """The ``Incoming.ack`` of message ``mid`` received on this connection."""
+        if not self.manual_ack or qos == 0:
+            return _noop
+
+        def ack() -> None:
+            if not self._disconnected.done():
+                paho_client: paho.Client = self._client
+                paho_client.ack(mid, qos)
+
+        return ack
 
 
 OnConnect = Callable[[], Awaitable[None]]
@@ -100,7 +219,7 @@ class MqttLink:
         self.settings = settings
         self._on_connect = on_connect
         self._subscriptions: dict[str, int] = {}
-        self._client: aiomqtt.Client | None = None
+        self._client: _Client | None = None
         self._incoming: asyncio.Queue[Incoming | None] = asyncio.Queue(queue_size)
         self.connected = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -108,6 +227,10 @@ class MqttLink:
         self._on_connect_task: asyncio.Task[None] | None = None
         self.connects = 0
         self.failures = 0
+        #: PUBACKs that said the broker did not take a message (see ``publish``).
+        self.undelivered = 0
+        #: Messages received (all connections).
+        self.received = 0
 
     # ------------------------------------------------------------- lifecycle
 
@@ -175,14 +298,16 @@ class MqttLink:
 
     # ------------------------------------------------------------ supervisor
 
-    def _make_client(self) -> aiomqtt.Client:
+    def _make_client(self) -> _Client:
         s = self.settings
         will = None
         if s.will is not None:
             will = aiomqtt.Will(s.will.topic, s.will.payload, qos=s.will.qos, retain=s.will.retain)
         props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = s.session_expiry_s
-        return aiomqtt.Client(
+        if s.receive_maximum is not None:
+            props.ReceiveMaximum = s.receive_maximum
+        return _Client(
             s.host,
             s.port,
             username=s.username,
@@ -198,6 +323,7 @@ class MqttLink:
             # Small messages, latency matters: without this Nagle + delayed ACK add
             # ~40 ms to a QoS 1 round trip on loopback.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            manual_ack=s.manual_ack,
         )
 
     async def _supervise(self) -> None:
@@ -205,7 +331,11 @@ class MqttLink:
         while not self._closing:
             client = self._make_client()
             try:
+                # one attempt (TCP + CONNACK) is bounded by connect_timeout_s; later
+                # operations by timeout_s
+                client.timeout = self.settings.connect_timeout_s
                 async with client:
+                    client.timeout = self.settings.timeout_s
                     self._client = client
                     for topic, qos in list(self._subscriptions.items()):
                         await self._subscribe_on(client, topic, qos)
@@ -218,8 +348,14 @@ class MqttLink:
                     async for message in client.messages:
                         payload = message.payload
                         data = payload if isinstance(payload, bytes | bytearray) else b""
+                        self.received += 1
                         await self._incoming.put(
-                            Incoming(str(message.topic), bytes(data), bool(message.retain))
+                            Incoming(
+                                str(message.topic),
+                                bytes(data),
+                                bool(message.retain),
+                                client.acker(message.mid, message.qos),
+                            )
                         )
                     raise aiomqtt.MqttError("message stream ended")
             except aiomqtt.MqttError as exc:
@@ -259,21 +395,37 @@ class MqttLink:
     # ------------------------------------------------------------- operations
 
     async def publish(
-        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+        self,
+        topic: str,
+        payload: bytes,
+        *,
+        qos: int = 1,
+        retain: bool = False,
+        need_subscriber: bool = False,
     ) -> None:
         """Publish; at QoS 1 return once the broker acknowledged it.
 
         Raises ``NotConnected`` if there is no live connection or it drops before
         the acknowledgement (the message may or may not have arrived: resend it;
-        ids make that harmless).
+        ids make that harmless), and ``NotDelivered`` if the PUBACK carries a
+        failure reason code, or "no matching subscribers" when ``need_subscriber``
+        (the broker dropped it: nobody was there to take it).
         """
         client = self._client
         if client is None or not self.connected.is_set():
             raise NotConnected()
         try:
-            await client.publish(topic, payload, qos=qos, retain=retain)
+            reason = await client.publish_checked(
+                topic, payload, qos=qos, retain=retain, timeout=self.settings.timeout_s
+            )
         except aiomqtt.MqttError:
             raise NotConnected() from None
+        if reason is None:
+            return
+        value = int(reason.value)
+        if value >= 0x80 or (need_subscriber and value == NO_MATCHING_SUBSCRIBERS):
+            self.undelivered += 1
+            raise NotDelivered(topic, value, str(reason))
 
     async def subscribe(self, topic: str, *, qos: int = 1) -> None:
         """Subscribe now (if connected) and after every reconnect.

@@ -4,13 +4,14 @@
 
     BrokerError
     ├── NotConnected        publish attempted while the broker is unreachable
+    │   └── NotDelivered    the broker answered PUBACK with a failure reason code
     ├── SubscribeDenied     the broker refused a subscription (ACL)
     └── LaunchError         a local Mosquitto or Redis did not start
 """
 
 from __future__ import annotations
 
-__all__ = ["BrokerError", "LaunchError", "NotConnected", "SubscribeDenied"]
+__all__ = ["BrokerError", "LaunchError", "NotConnected", "NotDelivered", "SubscribeDenied"]
 
 
 class BrokerError(Exception):
@@ -22,6 +23,24 @@ class NotConnected(BrokerError):
 
     def __str__(self) -> str:
         return "not connected to the MQTT broker"
+
+
+class NotDelivered(NotConnected):
+    """The broker acknowledged a publish with a reason code saying it did not take it
+    (a failure code, or "no matching subscribers" where a reader was required).
+
+    A ``NotConnected`` too: callers that keep and resend undelivered messages treat
+    both alike.
+    """
+
+    def __init__(self, topic: str, code: int, reason: str) -> None:
+        super().__init__(topic, code, reason)
+        self.topic = topic
+        self.code = code
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"publish to {self.topic!r} not delivered: {self.reason} (0x{self.code:02x})"
 
 
 class SubscribeDenied(BrokerError):

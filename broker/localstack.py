@@ -68,6 +68,8 @@ class _Process:
     port: int = 0
     host: str = "127.0.0.1"
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _argv: list[str] = field(default_factory=list, repr=False, init=False)
+    _log: Path | None = field(default=None, repr=False, init=False)
 
     @property
     def running(self) -> bool:
@@ -79,6 +81,7 @@ class _Process:
 
     def _spawn(self, argv: list[str], log: Path) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self._argv, self._log = list(argv), log
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
                 argv,
@@ -88,6 +91,15 @@ class _Process:
                 start_new_session=True,
             )
         wait_for_port(self.host, self.port, proc=self.proc)
+
+    def respawn(self) -> None:
+        """Start the same program again on the same port, files left as they are
+        (after a crash: what the hub rendered since must survive the restart)."""
+        if not self._argv or self._log is None:
+            raise LaunchError(type(self).__name__, "never started, nothing to respawn")
+        if self.running:
+            raise LaunchError(type(self).__name__, f"still running (pid {self.pid})")
+        self._spawn(self._argv, self._log)
 
     def stop(self, *, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL if it lingers."""
@@ -129,14 +141,8 @@ class MosquittoServer(_Process):
     def conf_path(self) -> Path:
         return self.workdir / "mosquitto.conf"
 
-    def write_files(self) -> None:
-        """(Re)render the three files from the current users and sessions."""
-        from broker.render import hash_password
-
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        if not self.port:
-            self.port = free_port(self.host)
-        settings = BrokerSettings(
+    def _settings(self) -> BrokerSettings:
+        return BrokerSettings(
             port=self.port,
             bind=self.host,
             password_file=self.workdir / "passwd",
@@ -146,23 +152,57 @@ class MosquittoServer(_Process):
             max_queued_messages=self.max_queued_messages,
             run_as=getpass.getuser(),
         )
+
+    def write_conf(self) -> None:
+        """Render mosquitto.conf only (credentials stay as whoever wrote them last)."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if not self.port:
+            self.port = free_port(self.host)
+        settings = self._settings()
         if settings.persistence_dir is not None:
             settings.persistence_dir.mkdir(exist_ok=True)
+        _write_private(self.conf_path, render_conf(settings))
+
+    def write_files(self) -> None:
+        """(Re)render the three files from the current users and sessions."""
+        from broker.render import hash_password
+
+        self.write_conf()
+        settings = self._settings()
+        if settings.persistence_dir is not None:
+            settings.persistence_dir.mkdir(exist_ok=True)
+        from broker.render import hub_link_users
+
         hashed = {name: hash_password(secret) for name, secret in self.users.items()}
+        for hub in self.hub_users:
+            if hub in hashed:
+                hashed[hub_link_users(hub)[1]] = hashed[hub]
         _write_private(settings.password_file, render_passwords(hashed))
         nodes = {u: self.node_sessions.get(u, []) for u in self.users if u not in self.hub_users}
         _write_private(
             settings.acl_file,
             render_acl(hub_users=self.hub_users, node_sessions=nodes, prefix=self.prefix),
         )
-        _write_private(self.conf_path, render_conf(settings))
 
-    def start(self) -> MosquittoServer:
-        self.write_files()
+    def start(self, *, render_credentials: bool = True) -> MosquittoServer:
+        """Render the files and start. ``render_credentials=False`` keeps the password
+        file and ACL as they are (a restart: the hub rendered them from its registry)."""
+        if render_credentials:
+            self.write_files()
+        else:
+            self.write_conf()
         binary = _binary("mosquitto", ["/usr/sbin/mosquitto"])
         self._spawn([binary, "-c", str(self.conf_path)], self.workdir / "stdout.log")
-        (self.workdir / "mosquitto.pid").write_text(f"{self.pid}\n")
+        self._write_pid()
         return self
+
+    def respawn(self) -> None:
+        super().respawn()
+        self._write_pid()
+
+    def _write_pid(self) -> None:
+        # the hub SIGHUPs whatever pid this file names: always the live process
+        (self.workdir / "mosquitto.pid").write_text(f"{self.pid}\n")
 
     @property
     def pid_file(self) -> Path:

@@ -7,7 +7,20 @@ the security policy testable without a broker:
 * the hub's user may read and write everything under the prefix;
 * a node may write only its own ``up`` and ``presence``, read only its own ``cmd``,
   the presence of others, and the ``events``/``state`` of sessions it belongs to;
-* anonymous clients are refused.
+* anonymous clients are refused;
+* a client's id is its username (``use_username_as_clientid``): a node that logs in
+  with its own secret but asks for another client's id (a peer's, or the hub's)
+  gets its own id instead, so it can never take over or wipe another session.
+  Each hub replica therefore has its own users: ``<user>`` for its subscriber link
+  and ``<user>/out`` for its publisher (``hub_link_users``); ``/`` cannot occur in
+  a node id, so no node can ever be named like a hub link.
+
+Mosquitto 2.0's ACL file does not check SUBSCRIBE (it filters at delivery), so a
+node may subscribe to ``$share/<group>/...``. A shared group hands each message to
+one member and Mosquitto drops it if that member may not read it: joining the hub's
+group would steal uplinks. The hub's group name is therefore a random secret kept
+in Redis (``hub.store``), never a guessable constant; a node's own groups only ever
+receive what the node itself may read.
 
 Passwords are hashed in Mosquitto's own ``$7$`` format (PBKDF2-SHA512), so no
 ``mosquitto_passwd`` binary is needed and no secret is ever written in clear.
@@ -27,6 +40,7 @@ from protocols.topics import DEFAULT_PREFIX, Topics
 __all__ = [
     "BrokerSettings",
     "hash_password",
+    "hub_link_users",
     "render_acl",
     "render_conf",
     "render_passwords",
@@ -34,6 +48,14 @@ __all__ = [
 ]
 
 _ITERATIONS = 101  # what mosquitto_passwd 2.0 uses
+
+#: Suffix of a hub replica's publisher identity (see the module docstring).
+HUB_OUT_SUFFIX = "/out"
+
+
+def hub_link_users(user: str) -> tuple[str, str]:
+    """The two broker identities of one hub replica: subscriber and publisher."""
+    return user, user + HUB_OUT_SUFFIX
 
 
 def hash_password(secret: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
@@ -62,6 +84,12 @@ class BrokerSettings:
     messages queued for a slow or briefly offline subscriber; a lesson can produce
     more than that while a node reconnects, so we queue far more (bounded by
     ``max_queued_bytes``) and let resync cover anything older.
+
+    ``autosave_interval_s``: without it Mosquitto writes its database (persistent
+    sessions, subscriptions, queued QoS 1 messages) only on a clean shutdown, so a
+    SIGKILL or power cut loses the hub's session: after the restart nodes publish
+    to nobody. Saved every second, a crash loses at most the last second of broker
+    state; nodes resend what the hub never sequenced, and resync covers downlinks.
     """
 
     port: int
@@ -74,6 +102,7 @@ class BrokerSettings:
     max_queued_bytes: int = 256 * 1024 * 1024
     max_inflight_messages: int = 100
     max_packet_size: int = 256 * 1024
+    autosave_interval_s: int = 1
     #: Mosquitto started as root drops privileges to this user; the files we render
     #: are private to their owner, so by default it stays the user who owns them.
     run_as: str | None = None
@@ -96,11 +125,20 @@ def render_conf(settings: BrokerSettings) -> str:
         # Lesson events are small and latency-bound: no Nagle on client sockets.
         "set_tcp_nodelay true",
         f"listener {settings.port} {settings.bind}",
+        # A listener option (before any listener it would open a default one on
+        # 1883): the client id is the username, so no client can take another's id.
+        "use_username_as_clientid true",
     ]
     if settings.run_as:
         lines.append(f"user {settings.run_as}")
     if settings.persistence_dir is not None:
-        lines += ["persistence true", f"persistence_location {settings.persistence_dir}/"]
+        lines += [
+            "persistence true",
+            f"persistence_location {settings.persistence_dir}/",
+            # save on a timer, not only on a clean exit (see BrokerSettings)
+            f"autosave_interval {settings.autosave_interval_s}",
+            "autosave_on_changes false",
+        ]
     else:
         lines += ["persistence false"]
     if settings.log_file is not None:
@@ -121,7 +159,7 @@ def render_conf(settings: BrokerSettings) -> str:
 def render_passwords(users: Mapping[str, str]) -> str:
     """Password file from ``{username: $7$ hash}``, sorted for stable diffs."""
     for name in users:
-        if not name or ":" in name or "\n" in name:
+        if not name or ":" in name or any(c.isspace() for c in name):
             raise ValueError(f"invalid MQTT username {name!r}")
     return "".join(f"{name}:{users[name]}\n" for name in sorted(users))
 
@@ -140,7 +178,7 @@ def render_acl(
     """
     topics = Topics(prefix)
     out = ["# Rendered by dualclass (broker/render.py); edits are overwritten.", ""]
-    for hub in sorted(hub_users):
+    for hub in sorted({u for h in hub_users for u in hub_link_users(h)}):
         out += [f"user {hub}", f"topic readwrite {prefix}/#", ""]
     for node in sorted(node_sessions):
         out += [

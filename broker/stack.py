@@ -16,23 +16,37 @@ The hub re-renders the broker's password and ACL files from its registry; the
 hub users' hashes are kept here so that re-rendering never locks the hub out.
 ``stack down`` stops both processes; data (Redis AOF, Mosquitto persistence) stays
 under ``<dir>`` so the next ``up`` continues where the last one stopped.
+
+``stack up`` on a directory whose stack is partly running restarts only what is
+dead, on the same port, with the same data, credentials and files: the password
+file and ACL the hub rendered are kept (rewriting them would lock every node
+out), and ``mosquitto.pid`` names the new process, so the hub's SIGHUPs reach it.
+A process is alive only if its pid exists, is not a zombie (our own dead children
+are reaped first) and is the program we started (a recycled pid is not).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import signal
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from broker.admin import write_private
+from broker.exceptions import LaunchError
 from broker.localstack import MosquittoServer, RedisServer, free_port
 
-__all__ = ["DEFAULT_STACK_DIR", "StackInfo", "stack_down", "stack_up"]
+__all__ = ["DEFAULT_STACK_DIR", "StackInfo", "stack_down", "stack_status", "stack_up"]
+
+#: What each service's command line contains (a recycled pid runs something else).
+_PROGRAMS = {"mosquitto": b"mosquitto", "redis": b"redis"}
 
 DEFAULT_STACK_DIR = Path("var/stack")
 HUB_USER = "hub"
@@ -40,10 +54,11 @@ HUB_USER = "hub"
 
 @dataclass(frozen=True)
 class StackInfo:
-    """What ``stack.json`` holds, parsed."""
+    """What ``stack.json`` holds, parsed; ``started``: what this ``up`` (re)started."""
 
     path: Path
     data: dict[str, Any]
+    started: tuple[str, ...] = ()
 
     @property
     def mqtt_port(self) -> int:
@@ -59,70 +74,140 @@ class StackInfo:
         return cls(path, json.loads(path.read_text()))
 
 
-def _alive(pid: int | None) -> bool:
+def _alive(pid: int | None, program: bytes | None = None) -> bool:
+    """Is ``pid`` a live process (not a zombie) running ``program``?"""
     if not pid:
         return False
+    _reap(pid)
+    proc = Path(f"/proc/{pid}")
+    if proc.is_dir():
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            return False
+        state = stat.rsplit(")", 1)[-1].split()[0]
+        if state in ("Z", "X"):
+            return False
+        return program is None or program in cmdline
     try:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    return True
+    return not Path("/proc/self").is_dir()  # no /proc: trust the signal
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _same_port(name: str, port: int | None) -> int:
+    """The port to (re)start ``name`` on: its old one, which must be free."""
+    if not port:
+        return free_port()
+    if _port_taken(port):
+        raise LaunchError(name, f"its port {port} is taken by another process")
+    return port
+
+
+def stack_status(directory: Path = DEFAULT_STACK_DIR) -> dict[str, dict[str, Any]]:
+    """Each service of the stack: its pid, port and whether it is really alive."""
+    info = StackInfo.load(directory)
+    pids = info.data.get("pids", {})
+    ports = {"mosquitto": info.mqtt_port, "redis": urlsplit(info.redis_url).port}
+    return {
+        name: {"pid": pids.get(name), "port": ports[name], "alive": _alive(pids.get(name), prog)}
+        for name, prog in _PROGRAMS.items()
+    }
 
 
 def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
-    """Start Mosquitto and Redis (or return the running stack) and write stack.json.
+    """Start what of Mosquitto and Redis is not running, and write stack.json.
 
     Credentials are generated on first start and reused afterwards, so nodes
-    registered in an earlier run keep working.
+    registered in an earlier run keep working; a service that is still alive is
+    left alone, a dead one comes back on its old port (see module docstring).
     """
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     previous: dict[str, Any] = {}
     if (directory / "stack.json").exists():
         previous = json.loads((directory / "stack.json").read_text())
-        pids = previous.get("pids", {})
-        if _alive(pids.get("mosquitto")) and _alive(pids.get("redis")):
-            return StackInfo(directory / "stack.json", previous)
+    pids: dict[str, int] = dict(previous.get("pids", {}))
+    alive = {name: _alive(pids.get(name), prog) for name, prog in _PROGRAMS.items()}
+    if all(alive.values()):
+        return StackInfo(directory / "stack.json", previous)
     hub_password = previous.get("mqtt", {}).get("hub_password") or secrets.token_urlsafe(24)
     redis_password = previous.get("redis_password") or secrets.token_urlsafe(24)
     admin_key = previous.get("admin_key") or secrets.token_urlsafe(32)
     prefix = previous.get("prefix", "dc/v1")
+    mqtt_port: int | None = previous.get("mqtt", {}).get("port")
+    redis_port: int | None = None
+    if previous.get("redis", {}).get("url"):
+        redis_port = urlsplit(previous["redis"]["url"]).port
+    started: list[str] = []
 
-    mosquitto = MosquittoServer(
-        directory / "mosquitto",
-        port=free_port(),
-        users={HUB_USER: hub_password},
-        hub_users=[HUB_USER],
-        prefix=prefix,
-    )
-    mosquitto.write_files()
-    hub_hash = (directory / "mosquitto" / "passwd").read_text().split(":", 1)[1].strip()
-    mosquitto.start()
-    redis = RedisServer(directory / "redis", port=free_port(), password=redis_password).start()
+    passwd = directory / "mosquitto" / "passwd"
+    if not alive["mosquitto"]:
+        mosquitto = MosquittoServer(
+            directory / "mosquitto",
+            port=_same_port("mosquitto", mqtt_port),
+            users={HUB_USER: hub_password},
+            hub_users=[HUB_USER],
+            prefix=prefix,
+        )
+        # first start: render everything; a restart keeps what the hub rendered
+        mosquitto.start(render_credentials=not passwd.exists())
+        mqtt_port, pids["mosquitto"] = mosquitto.port, mosquitto.pid or 0
+        started.append("mosquitto")
+    hub_hash = previous.get("hub_users", {}).get(HUB_USER) or _hash_in(passwd, HUB_USER)
+    if not alive["redis"]:
+        redis = RedisServer(
+            directory / "redis", port=_same_port("redis", redis_port), password=redis_password
+        ).start()
+        redis_port, pids["redis"] = redis.port, redis.pid or 0
+        started.append("redis")
+    redis_url = f"redis://:{redis_password}@127.0.0.1:{redis_port}/0"
     data: dict[str, Any] = {
         "mqtt": {
             "host": "127.0.0.1",
-            "port": mosquitto.port,
+            "port": mqtt_port,
             "hub_username": HUB_USER,
             "hub_password": hub_password,
         },
-        "redis": {"url": redis.url},
+        "redis": {"url": redis_url},
         "redis_password": redis_password,
         "broker_files": {
             "password_file": str(directory / "mosquitto" / "passwd"),
             "acl_file": str(directory / "mosquitto" / "acl"),
-            "pid_file": str(mosquitto.pid_file),
+            "pid_file": str(directory / "mosquitto" / "mosquitto.pid"),
         },
         "hub_users": {HUB_USER: hub_hash},
         "admin_key": admin_key,
         "prefix": prefix,
         # WebRTC on the local stack stays on loopback (WEBRTC-LOOPBACK facts)
         "ice_host_addresses": ["127.0.0.1"],
-        "pids": {"mosquitto": mosquitto.pid, "redis": redis.pid},
-        "started_at": time.time(),
+        "pids": pids,
+        "started_at": previous.get("started_at") if not started else time.time(),
     }
     write_private(directory / "stack.json", json.dumps(data, indent=2) + "\n")
-    return StackInfo(directory / "stack.json", data)
+    return StackInfo(directory / "stack.json", data, tuple(started))
+
+
+def _hash_in(passwd: Path, user: str) -> str:
+    """``user``'s ``$7$`` hash from a Mosquitto password file."""
+    with contextlib.suppress(OSError):
+        for line in passwd.read_text().splitlines():
+            name, _, hashed = line.partition(":")
+            if name == user:
+                return hashed.strip()
+    raise LaunchError("mosquitto", f"no {user!r} entry in {passwd}")
 
 
 def stack_down(directory: Path = DEFAULT_STACK_DIR, *, timeout: float = 10.0) -> list[str]:
@@ -133,24 +218,22 @@ def stack_down(directory: Path = DEFAULT_STACK_DIR, *, timeout: float = 10.0) ->
     data = json.loads(path.read_text())
     stopped = []
     for name, pid in data.get("pids", {}).items():
-        if not _alive(pid):
+        if not _alive(pid, _PROGRAMS.get(name)):
             continue
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while _alive(pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-            _reap(pid)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
+            _reap(pid, block=True)
         stopped.append(name)
     data["pids"] = {}
     write_private(path, json.dumps(data, indent=2) + "\n")
     return stopped
 
 
-def _reap(pid: int) -> None:
+def _reap(pid: int, *, block: bool = False) -> None:
     """Collect a child we started ourselves (in-process demo), so it is not a zombie."""
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, 0 if block else os.WNOHANG)

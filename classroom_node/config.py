@@ -69,6 +69,18 @@ class NodeConfig(BaseSettings):
     max_payload: int = Field(default=DEFAULT_MAX_SIZE, ge=1024)
     #: fsync the outbound journal on every append (off only for load simulations).
     journal_fsync: bool = True
+    #: Bounds of the outbound journal; beyond them new events are refused (503).
+    journal_max_entries: int = Field(default=20_000, ge=1, le=1_000_000)
+    journal_max_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024, le=2**32)
+    #: An event sent but not seen in the session's stream within this long is sent
+    #: again (same id), with the wait doubling per try up to ``resend_max_s``.
+    confirm_timeout_s: float = Field(default=3.0, gt=0, le=600)
+    resend_max_s: float = Field(default=30.0, gt=0, le=3600)
+    #: At most this many events sent and not yet confirmed (the rest wait their turn).
+    send_window: int = Field(default=200, ge=1, le=10_000)
+    #: How long ``submit`` (the local API) waits for the broker's PUBACK before it
+    #: answers "queued" (the event is in the journal either way).
+    submit_wait_s: float = Field(default=0.5, gt=0, le=30)
 
     log_level: str = "info"
 

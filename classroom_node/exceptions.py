@@ -5,6 +5,7 @@
     NodeError
     ├── ConfigError          the node's configuration cannot be loaded or is invalid
     ├── JournalError         a journal or event-log file on disk is unusable
+    │   └── JournalFull      the outbound journal reached its bound: event refused
     ├── InvalidEvent         a caller asked to send something that is not a valid event
     └── SessionError         no session fits the request
         ├── UnknownSession   the named session is not one this node has joined
@@ -24,6 +25,7 @@ __all__ = [
     "ConfigError",
     "InvalidEvent",
     "JournalError",
+    "JournalFull",
     "NoSession",
     "NodeError",
     "SessionError",
@@ -56,6 +58,20 @@ class JournalError(NodeError):
 
     def __str__(self) -> str:
         return f"{self.path}: {self.detail}"
+
+
+class JournalFull(JournalError):
+    """The outbound journal holds as much as it may; the event was not accepted.
+
+    The hub has been unreachable (or refusing us) for long: the caller gets a clear
+    error (the local API answers 503) rather than a 202 for an event that could be
+    lost.
+    """
+
+    def __init__(self, path: str, entries: int, size: int) -> None:
+        super().__init__(path, f"journal full ({entries} events, {size} bytes pending)")
+        self.entries = entries
+        self.size = size
 
 
 class InvalidEvent(NodeError):

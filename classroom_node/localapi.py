@@ -26,7 +26,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from classroom_node.exceptions import InvalidEvent, SessionError, UnknownSession
+from classroom_node.exceptions import (
+    InvalidEvent,
+    JournalError,
+    JournalFull,
+    SessionError,
+    UnknownSession,
+)
 
 if TYPE_CHECKING:
     from classroom_node.node import ClassroomNode
@@ -86,6 +92,13 @@ def create_app(node: ClassroomNode) -> FastAPI:
     async def _session(_: Request, exc: SessionError) -> JSONResponse:
         status = 404 if isinstance(exc, UnknownSession) else 409
         return _problem(status, "session", str(exc), sessions=exc.sessions)
+
+    @app.exception_handler(JournalError)
+    async def _journal(_: Request, exc: JournalError) -> JSONResponse:
+        # not accepted: the caller must not take this for a 202 (nothing is lost
+        # silently); it may retry once the node has caught up with the hub
+        title = "journal full" if isinstance(exc, JournalFull) else "journal unavailable"
+        return _problem(503, title, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,8 +10,17 @@ the store and the counters. The background tasks are:
 
 * receive: every message from the link → commands, sequenced events, snapshots;
 * resync: every ``_TICK_S`` ask each view whether a ``node.resync`` is due;
-* journal: when kicked and connected, send pending journal entries in order;
+* journal: when kicked (or every ``_SEND_TICK_S`` while anything is pending) and
+  connected, send what the journal says is due: new entries in order, within the
+  send window, and entries whose confirmation is overdue;
 * heartbeat: every ``heartbeat_s`` a ``node.heartbeat``.
+
+End-to-end acknowledgement: every event goes through the journal (fsync'd before
+``submit`` returns) and leaves it only when the node sees its id, sent by this
+node, in the session's sequenced stream (live, resync page, or the hub's republish
+of a duplicate), or a final ``cmd.rejected`` for it. A ``rate_limited`` refusal is
+not final: the entry is sent again later. A PUBACK that says the broker did not
+take the message ("no matching subscribers" included) counts as not sent.
 
 Programmatic API (used by the local API, the demo and the simulators):
 ``await send(type_, body, session=None) -> id``, ``submit`` (id and whether it
@@ -33,11 +42,12 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from broker.client import ClientSettings, Incoming, MqttLink, WillSpec
-from broker.exceptions import NotConnected, SubscribeDenied
+from broker.exceptions import NotConnected, NotDelivered, SubscribeDenied
 from classroom_node.config import NodeConfig
 from classroom_node.exceptions import (
     AmbiguousSession,
     InvalidEvent,
+    JournalFull,
     NoSession,
     UnknownSession,
 )
@@ -76,6 +86,12 @@ log = logging.getLogger("dualclass.node")
 OnEvent = Callable[[str, Event, int], None]
 
 _TICK_S = 0.05
+#: Journal loop period while entries are pending (kicks wake it earlier).
+_SEND_TICK_S = 0.1
+#: After a PUBACK saying "not delivered", wait this long before the next try.
+_UNDELIVERED_RETRY_S = 0.2
+#: Rejection codes that mean "try again later", not "never".
+TRANSIENT_REJECTIONS = frozenset({"rate_limited"})
 #: Resync loop period when nothing is owed (kicks wake it earlier).
 _IDLE_S = 1.0
 _SUBSCRIBE_RETRY_S = 1.0
@@ -116,6 +132,9 @@ class NodeStats:
     sent: int = 0
     journaled: int = 0
     journal_sent: int = 0
+    confirmed: int = 0
+    undelivered: int = 0
+    journal_full: int = 0
     rejected: int = 0
     malformed: int = 0
     ignored: int = 0
@@ -129,6 +148,9 @@ class NodeStats:
             "sent": self.sent,
             "journaled": self.journaled,
             "journal_sent": self.journal_sent,
+            "confirmed": self.confirmed,
+            "undelivered": self.undelivered,
+            "journal_full": self.journal_full,
             "rejected": self.rejected,
             "rejected_by_code": dict(self.rejected_by_code),
             "malformed": self.malformed,
@@ -164,12 +186,18 @@ class ClassroomNode:
         self.started = False
         self.started_at = 0.0
         self.journal = Journal(
-            config.state_dir / "journal" / "outbound.jsonl", fsync=config.journal_fsync
+            config.state_dir / "journal" / "outbound.jsonl",
+            fsync=config.journal_fsync,
+            max_entries=config.journal_max_entries,
+            max_bytes=config.journal_max_bytes,
+            confirm_timeout_s=config.confirm_timeout_s,
+            max_backoff_s=config.resend_max_s,
         )
         self.store = SessionStore(config.state_dir)
         self.link: MqttLink | None = None
         self.api: Any = None
         self._send_lock = asyncio.Lock()
+        self._sent_waiters: dict[str, asyncio.Future[bool]] = {}
         self._journal_kick = asyncio.Event()
         self._resync_kick = asyncio.Event()
         self._denied: dict[str, float] = {}
@@ -182,7 +210,7 @@ class ClassroomNode:
         """Load state from disk, connect, start the local API and background tasks."""
         self.started_at = self._clock()
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
-        self.journal.open()
+        self.journal.open(self._clock())
         self._load_sessions()
         will = WillSpec(
             topic=self.topics.node_presence(self.node_id),
@@ -289,7 +317,11 @@ class ClassroomNode:
                 log.warning("dropping unreadable membership of %s", sid)
                 continue
             view = self._new_view(sid, join)
-            view.restore(self._logged_events(sid))
+            events = self._logged_events(sid)
+            view.restore(events)
+            # sequenced and applied before a crash, not yet crossed off the journal
+            for event in events:
+                self._confirm_seen(event)
             view.request_catch_up()
 
     def _logged_events(self, sid: str) -> list[Event]:
@@ -370,6 +402,13 @@ class ClassroomNode:
             "uptime_s": round(self._clock() - self.started_at, 3) if self.started_at else 0.0,
             "sessions": [self._views[s].describe() for s in self.sessions],
             "journal_backlog": len(self.journal),
+            "journal": {
+                "backlog": len(self.journal),
+                "in_flight": self.journal.in_flight,
+                "bytes": self.journal.size_bytes,
+                "oldest_unconfirmed_s": round(self.journal.oldest_age(self._clock()), 3),
+                "resent": self.journal.resent,
+            },
             "stats": self.stats.as_dict(),
             "rejections": [r.as_dict() for r in list(self.rejections)[-20:]],
         }
@@ -387,7 +426,13 @@ class ClassroomNode:
     ) -> Submitted:
         """Like ``send`` but also says whether the event was ``sent`` or ``queued``.
 
-        Raises ``InvalidEvent`` (bad type or body) or a ``SessionError``.
+        Either way the event is in the fsync'd journal when this returns, and stays
+        there until the hub's stream shows it. ``sent``: the broker took it now;
+        ``queued``: it waits its turn (broker away, earlier events still queued, or
+        the send window full).
+
+        Raises ``InvalidEvent`` (bad type or body), a ``SessionError``, or
+        ``JournalFull`` (counted; nothing was accepted).
         """
         sid = self.resolve_session(session)
         message = self._build(type_, dict(body or {}), sid)
@@ -395,20 +440,38 @@ class ClassroomNode:
             payload = encode(message, max_size=self.config.max_payload)
         except MessageTooLarge as exc:
             raise InvalidEvent(type_, [str(exc)]) from None
-        async with self._send_lock:
-            link = self.link
-            if not len(self.journal) and link is not None and link.connected.is_set():
-                try:
-                    await link.publish(self.topics.node_up(self.node_id), payload)
-                except NotConnected:
-                    pass
-                else:
-                    self.stats.sent += 1
-                    return Submitted(message.id, "sent")
-            self.journal.append(to_jsonable(message))
-            self.stats.journaled += 1
+        del payload  # encoded only to check the size; the journal loop sends it
+        try:
+            self.journal.append(to_jsonable(message), self._clock())
+        except JournalFull:
+            self.stats.journal_full += 1
+            raise
+        # The journal loop is the one sender (order, window, retries); wait a moment
+        # for it so the caller learns whether the broker took the event. A link that
+        # hangs (a black-holed path) must not hang the local API: after
+        # ``submit_wait_s`` the answer is "queued" and the loop carries on.
         self._journal_kick.set()
+        if not self.connected:
+            self.stats.journaled += 1
+            return Submitted(message.id, "queued")
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._sent_waiters[message.id] = waiter
+        try:
+            sent = await asyncio.wait_for(asyncio.shield(waiter), self.config.submit_wait_s)
+        except TimeoutError:
+            sent = False
+        finally:
+            self._sent_waiters.pop(message.id, None)
+        if sent:
+            self.stats.sent += 1
+            return Submitted(message.id, "sent")
+        self.stats.journaled += 1
         return Submitted(message.id, "queued")
+
+    def _tell_waiter(self, message_id: str, sent: bool) -> None:
+        waiter = self._sent_waiters.pop(message_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(sent)
 
     @staticmethod
     def _build(type_: str, body: dict[str, Any], session: str) -> Envelope:
@@ -427,25 +490,49 @@ class ClassroomNode:
             raise InvalidEvent(type_, errors) from None
 
     async def _flush_journal(self) -> None:
-        """Send pending journal entries in order; stop at the first failure."""
+        """Send what the journal says is due, in order; stop at the first failure."""
         link = self.link
         if link is None:
             return
         async with self._send_lock:
-            for record in self.journal.pending():
-                message_id = str(record.get("id"))
-                try:
-                    payload = encode(decode_map(record), max_size=self.config.max_payload)
-                except (DecodeError, MessageTooLarge) as exc:
-                    log.error("dropping unsendable journal entry %s: %s", message_id, exc)
-                    self.journal.ack(message_id)
+            for message_id in self.journal.due(self._clock(), self.config.send_window):
+                entry = self.journal.entry(message_id)
+                if entry is None:
                     continue
                 try:
-                    await link.publish(self.topics.node_up(self.node_id), payload)
-                except NotConnected:
+                    payload = encode(decode_map(entry.message), max_size=self.config.max_payload)
+                except (DecodeError, MessageTooLarge) as exc:
+                    log.error("dropping unsendable journal entry %s: %s", message_id, exc)
+                    self.journal.confirm(message_id)
+                    continue
+                try:
+                    await link.publish(
+                        self.topics.node_up(self.node_id), payload, need_subscriber=True
+                    )
+                except NotDelivered:
+                    self.stats.undelivered += 1
+                    self.journal.unsent(message_id, self._clock(), _UNDELIVERED_RETRY_S)
+                    self._unsent_waiters()
                     return
-                self.journal.ack(message_id)
+                except NotConnected:
+                    self.journal.unsent(message_id, self._clock())
+                    self._unsent_waiters()
+                    return
+                self.journal.sent(message_id, self._clock())
                 self.stats.journal_sent += 1
+                self._tell_waiter(message_id, True)
+
+    def _unsent_waiters(self) -> None:
+        """Submitters whose event this round did not send: they hear "queued" now."""
+        for message_id in list(self._sent_waiters):
+            entry = self.journal.entry(message_id)
+            if entry is None or entry.sent_at is None:
+                self._tell_waiter(message_id, False)
+
+    def _confirm_seen(self, event: Envelope) -> None:
+        """Our own event is in the session's stream: it may leave the journal."""
+        if event.src == self.node_id and self.journal.confirm(event.id):
+            self.stats.confirmed += 1
 
     def _presence(self, online: bool) -> bytes:
         message = NodePresence(
@@ -461,6 +548,9 @@ class ClassroomNode:
         for view in self._views.values():
             if view.joined:
                 view.request_catch_up()
+        # what the old connection had in flight may be lost (a broker crash): send
+        # every unconfirmed entry again now rather than after its timeout
+        self.journal.all_unsent()
         self._resync_kick.set()
         self._journal_kick.set()
         await self.link.publish(
@@ -479,9 +569,11 @@ class ClassroomNode:
 
     async def _journal_loop(self) -> None:
         while True:
-            await self._journal_kick.wait()
+            period = _SEND_TICK_S if len(self.journal) else _IDLE_S
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._journal_kick.wait(), period)
             self._journal_kick.clear()
-            if self.connected and self.journal.pending():
+            if self.connected and len(self.journal):
                 await self._flush_journal()
 
     async def _resync_loop(self) -> None:
@@ -529,6 +621,7 @@ class ClassroomNode:
             uptime_s=max(0.0, self._clock() - self.started_at),
             sessions=joined[:64],
             journal_backlog=len(self.journal),
+            journal_oldest_s=round(self.journal.oldest_age(self._clock()), 3),
             last_seq={sid: self._views[sid].last_seq for sid in joined[:64]},
             media=self.media_stats or MediaStats(),
         )
@@ -558,6 +651,7 @@ class ClassroomNode:
             if view is None or not view.joined or message.kind != "event" or message.seq is None:
                 self.stats.ignored += 1
                 return
+            self._confirm_seen(message)
             self._applied(view, view.offer(message, now_ms()))  # type: ignore[arg-type]
             if view.needs_attention:
                 self._resync_kick.set()  # a gap opened: start its grace period now
@@ -584,10 +678,20 @@ class ClassroomNode:
                     self.stats.ignored += 1
                     return
                 events = [e for e in body.events if not e.session or e.session == sid]
+                for event in events:
+                    self._confirm_seen(event)
                 self._applied(view, view.offer_resync(events, now_ms()))
                 view.resync_answered(body)
                 self._resync_kick.set()
             case CmdRejected(body=body):
+                if body.code in TRANSIENT_REJECTIONS:
+                    # refused for now (the hub's rate limit): keep it, send it later
+                    entry = self.journal.entry(body.ref)
+                    if entry is not None:
+                        wait = min(self.config.confirm_timeout_s * 2**entry.tries, 30.0)
+                        self.journal.unsent(body.ref, self._clock(), wait / 3)
+                elif self.journal.confirm(body.ref):
+                    self.stats.confirmed += 1
                 rejection = Rejection(body.ref, body.code, body.detail, sid, now_ms())
                 self.rejections.append(rejection)
                 self.stats.rejected += 1

@@ -43,6 +43,7 @@ from pydantic_settings import (
 
 from broker.admin import BrokerFiles
 from broker.client import ClientSettings
+from broker.render import hub_link_users
 from hub.exceptions import ConfigError
 from hub.recording.settings import RecordingSettings
 from protocols.codec import DEFAULT_MAX_SIZE
@@ -81,7 +82,10 @@ class HubConfig(BaseSettings):
     #: Keep it stable per replica: the broker queues uplinks for it while it restarts.
     mqtt_client_id: str = Field(default_factory=_default_client_id)
     prefix: str = DEFAULT_PREFIX
-    share_group: str = "hub"
+    #: ``None`` (the default): a random group name kept in Redis and shared by every
+    #: replica. A fixed name lets any node that guesses it join the group and take
+    #: uplinks away from the hub (see ``broker.render``).
+    share_group: str | None = None
     max_payload_size: int = Field(default=DEFAULT_MAX_SIZE, ge=1024)
 
     # Redis
@@ -115,6 +119,18 @@ class HubConfig(BaseSettings):
     join_lead_time_s: float = 600.0
     #: How often scheduled joins are checked.
     join_check_interval_s: float = 5.0
+
+    # Intake: crash-safe and bounded
+    #: Uplinks the broker may hand us before we acknowledge any (MQTT 5 Receive
+    #: Maximum). Each is acknowledged only once Redis stored it (or it was refused),
+    #: so a hub that falls behind leaves the rest queued at the broker.
+    intake_window: int = Field(default=500, ge=1, le=65535)
+    #: Uplinks queued per session before the router waits (backpressure).
+    inbox_size: int = Field(default=500, ge=1, le=100_000)
+    #: Per-node token bucket: sustained uplinks per second, and the burst allowed
+    #: (a quiz answered by 60 clickers at once fits). Beyond: ``rate_limited``.
+    rate_per_node_s: float = Field(default=20.0, gt=0, le=100_000)
+    rate_burst: int = Field(default=120, ge=1, le=1_000_000)
 
     # Recording (hub.recording)
     #: One folder per recorded session (WebM files, manifest, timeline).
@@ -183,13 +199,20 @@ class HubConfig(BaseSettings):
             min_free_mb=self.recording_min_free_mb,
         )
 
-    def client_settings(self, suffix: str = "") -> ClientSettings:
+    def client_settings(self, *, publisher: bool = False, intake: bool = False) -> ClientSettings:
+        """The subscriber link logs in as ``mqtt_username``, the publisher as
+        ``<mqtt_username>/out``: the broker binds client ids to usernames. ``intake``: the
+        uplink subscriber (manual acknowledgement, at most ``intake_window`` unacknowledged)."""
+        subscriber, out = hub_link_users(self.mqtt_username)
+        suffix = "-out" if publisher else ""
         return ClientSettings(
             host=self.mqtt_host,
             port=self.mqtt_port,
-            username=self.mqtt_username,
+            username=out if publisher else subscriber,
             password=self.mqtt_password.get_secret_value() if self.mqtt_password else None,
             client_id=self.mqtt_client_id + suffix,
+            manual_ack=intake,
+            receive_maximum=self.intake_window if intake else None,
         )
 
 

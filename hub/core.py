@@ -35,6 +35,7 @@ from hub.exceptions import (
 from hub.ledgerfeed import LedgerFeed
 from hub.metrics import HubMetrics
 from hub.presence import NodeTracker, NodeView
+from hub.ratelimit import NodeRateLimiter
 from hub.resync import MAX_PAGE_EVENTS, build_page
 from hub.sequencer import SessionRuntime
 from hub.sessions import SessionSpec
@@ -83,11 +84,17 @@ class HubCore:
         self.topics = Topics(config.prefix)
         self.metrics = HubMetrics()
         self.store = Store.from_url(config.redis_url)
-        self.link_in = MqttLink(config.client_settings())
-        self.link_out = MqttLink(config.client_settings("-out"))
+        self.link_in = MqttLink(config.client_settings(intake=True))
+        self.link_out = MqttLink(config.client_settings(publisher=True))
         self.tracker = NodeTracker(timeout_s=config.heartbeat_timeout_s)
         self.broker = BrokerSync(config.broker_files(), self.store, self._probe)
-        self.router = UplinkRouter(self, self.topics, max_size=config.max_payload_size)
+        self.router = UplinkRouter(
+            self,
+            self.topics,
+            max_size=config.max_payload_size,
+            limiter=NodeRateLimiter(config.rate_per_node_s, config.rate_burst),
+            metrics=self.metrics,
+        )
         self.runtimes: dict[str, SessionRuntime] = {}
         self._loading: dict[str, asyncio.Lock] = {}
         self._join_sent: dict[tuple[str, str], int] = {}
@@ -253,6 +260,7 @@ class HubCore:
             max_size=self.config.max_payload_size,
             clock=self.clock,
             on_sequenced=self.ledger_feed.event,
+            inbox_size=self.config.inbox_size,
         )
         await runtime.catch_up()
         self.runtimes[spec.session] = runtime
@@ -345,6 +353,9 @@ class HubCore:
     async def add_node(self, node: str) -> str:
         """Register ``node``; returns its MQTT secret (shown once, stored hashed)."""
         self._check_node_id(node)
+        if node in await self.store.hub_users():
+            # a node named like a hub replica would share its broker identity
+            raise NodeExists(node)
         secret = secrets.token_urlsafe(24)
         if not await self.store.add_node(node, hash_password(secret)):
             raise NodeExists(node)

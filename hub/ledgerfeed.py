@@ -1,6 +1,6 @@
 """The I/O adapter between the live hub and the pure participation ledger.
 
-Why a module of its own: ``hub.ledger`` is pure (plus its Redis ``store``) and
+Why a module of its own: ``ledger`` is pure (plus its Redis ``store``) and
 knows nothing of the hub; the hub's sequencer, presence handling, heartbeats and
 signalling should each make one call and not care how the ledger is kept. This
 module is that call surface (``LedgerFeed``), owned by ``HubCore`` as
@@ -75,11 +75,12 @@ from typing import Any
 
 import redis.exceptions
 
-from hub.ledger import store
-from hub.ledger.aggregate import Ledger
-from hub.ledger.directory import Classroom, Directory, School, SessionInfo
-from hub.ledger.exceptions import LedgerError
-from hub.ledger.inputs import (
+from hub.sessions import SessionSpec
+from ledger import store
+from ledger.aggregate import Ledger
+from ledger.directory import Classroom, Directory, School, SessionInfo
+from ledger.exceptions import LedgerError
+from ledger.inputs import (
     BrowserInput,
     HeartbeatInput,
     PresenceInput,
@@ -88,12 +89,11 @@ from hub.ledger.inputs import (
     heartbeat_input,
     to_wire,
 )
-from hub.registry.models import TeacherRole
-from hub.registry.rules import Snapshot
-from hub.registry.store import RegistryStore
-from hub.sessions import SessionSpec
 from protocols.ids import now_ms
 from protocols.messages import Envelope, NodeHeartbeat
+from registry.models import TeacherRole
+from registry.rules import Snapshot
+from registry.store import RegistryStore
 
 __all__ = [
     "CURSOR_KEY",
@@ -102,7 +102,7 @@ __all__ = [
     "session_info",
 ]
 
-log = logging.getLogger("dualclass.hub.ledger")
+log = logging.getLogger("dualclass.ledger")
 
 #: Stream id of the last ``dc:ledger:inputs`` entry covered by the saved state.
 CURSOR_KEY = "dc:ledger:inputs:cursor"

@@ -64,6 +64,17 @@ class HubMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.rate_limited = Counter(
+            "dualclass_hub_rate_limited",
+            "Uplinks refused by the per-node rate limit (rate_limited), by node",
+            ["node"],
+            registry=r,
+        )
+        self.intake_pending = Gauge(
+            "dualclass_hub_intake_pending",
+            "Uplinks received and not yet acknowledged to the broker",
+            registry=r,
+        )
         self.nodes_online = Gauge("dualclass_hub_nodes_online", "Nodes seen online", registry=r)
         self.sessions = Gauge("dualclass_hub_sessions", "Sessions known to this hub", registry=r)
         self.recording_stopped = Counter(
@@ -76,6 +87,10 @@ class HubMetrics:
     def rejected_count(self, reason: str) -> float:
         """Current value of the rejection counter for ``reason`` (for tests and the API)."""
         value = self.registry.get_sample_value("dualclass_hub_rejected_total", {"reason": reason})
+        return value or 0.0
+
+    def rate_limited_count(self, node: str) -> float:
+        value = self.registry.get_sample_value("dualclass_hub_rate_limited_total", {"node": node})
         return value or 0.0
 
     def render(self) -> bytes:

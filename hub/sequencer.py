@@ -17,8 +17,14 @@ store's script, and only then ``apply`` and queue for publishing. The store answ
   missing events, apply them, check again, retry.
 
 Redis being down holds the uplink (retry with backoff) rather than dropping it: an
-event is acknowledged to nobody until it is in the log. A failed publish is retried
-with backoff too; nodes also recover any miss through ``node.resync``.
+event is acknowledged to nobody until it is in the log. Each uplink carries a
+``done`` callback (the MQTT acknowledgement to the broker, see ``hub.uplinks``)
+that runs exactly once, after the event is stored, found a duplicate, or refused
+and answered; an uplink still queued when the hub dies was never acknowledged, so
+the broker delivers it again. The inbox is bounded (``inbox_size``): ``put`` waits
+when it is full, which stops the router and leaves further uplinks at the broker.
+A failed publish is retried with backoff too; nodes also recover any miss through
+``node.resync``.
 """
 
 from __future__ import annotations
@@ -94,6 +100,9 @@ class Uplink:
     #: Set when the sender waits on its own connection (a browser over signalling):
     #: a refusal is answered there instead of with ``cmd.rejected`` over MQTT.
     verdict: asyncio.Future[Verdict] | None = field(default=None, compare=False)
+    #: Called once when the uplink is settled (stored, duplicate or refused): the
+    #: MQTT acknowledgement that lets the broker forget it.
+    done: Callable[[], None] | None = field(default=None, compare=False)
 
 
 #: Shortest time between two retained ``session.state`` publishes of one session.
@@ -121,6 +130,7 @@ class SessionRuntime:
         max_size: int,
         clock: Callable[[], int] = now_ms,
         on_sequenced: OnSequenced | None = None,
+        inbox_size: int = 0,
     ) -> None:
         self.spec = spec
         self.session = spec.session
@@ -134,7 +144,7 @@ class SessionRuntime:
         self._event_limit = max_size - RESYNC_OVERHEAD
         self._clock = clock
         self._on_sequenced = on_sequenced
-        self._inbox: asyncio.Queue[Uplink | None] = asyncio.Queue()
+        self._inbox: asyncio.Queue[Uplink | None] = asyncio.Queue(inbox_size)
         self._outbox: asyncio.Queue[_Out | None] = asyncio.Queue()
         self._state_dirty = True
         self._state_published_at = float("-inf")
@@ -151,9 +161,10 @@ class SessionRuntime:
             asyncio.create_task(self._publisher(), name=f"pub-{self.session}"),
         ]
 
-    def submit(self, uplink: Uplink) -> None:
-        """Queue an uplink; it is handled after every earlier one of this session."""
-        self._inbox.put_nowait(uplink)
+    async def put(self, uplink: Uplink) -> None:
+        """Queue an uplink (waiting while the inbox is full); it is handled after
+        every earlier one of this session."""
+        await self._inbox.put(uplink)
 
     async def submit_wait(self, src: str, message: Envelope) -> Verdict:
         """Sequence ``message`` as ``src`` (authenticated by the caller) and wait for it.
@@ -162,7 +173,7 @@ class SessionRuntime:
         queue, same rules, same order as node uplinks; the verdict comes back here.
         """
         future: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
-        self.submit(Uplink(src, message, verdict=future))
+        await self.put(Uplink(src, message, verdict=future))
         return await future
 
     def publish_state(self) -> None:
@@ -174,9 +185,18 @@ class SessionRuntime:
     def pending(self) -> int:
         return self._inbox.qsize()
 
+    async def drain_inbox(self, timeout: float) -> bool:
+        """Wait (up to ``timeout``) until every queued uplink is settled."""
+        try:
+            await asyncio.wait_for(self._inbox.join(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
     async def stop(self, grace_s: float) -> None:
         """Finish queued uplinks and publishes (up to ``grace_s``), then stop."""
-        self._inbox.put_nowait(None)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._inbox.put(None), grace_s)
         _, pending = await asyncio.wait(self._tasks, timeout=grace_s)
         for task in pending:
             task.cancel()
@@ -226,6 +246,10 @@ class SessionRuntime:
                 log.exception("session %s: uplink from %s failed", self.session, uplink)
                 if uplink is not None:
                     _settle(uplink, Verdict(None, "internal", "the hub failed to sequence it"))
+                    _done(uplink)  # the sender's resend is the retry
+            else:
+                if uplink is not None:
+                    _done(uplink)
             finally:
                 self._inbox.task_done()
 
@@ -249,7 +273,7 @@ class SessionRuntime:
             except RuleViolation as exc:
                 # A resend of something already sequenced may now break the rules
                 # (e.g. after lesson.end): that is a duplicate, not a violation.
-                seq = await self._retrying(lambda: self._store.seq_of(self.session, event.id))
+                seq = await self._retrying(lambda: self._store.seq_of(self.session, src, event.id))
                 if seq is not None:
                     await self._duplicate(seq)
                     _settle(uplink, Verdict(seq))
@@ -377,6 +401,14 @@ class SessionRuntime:
                 log.exception("session %s: publish failed", self.session)
             finally:
                 self._outbox.task_done()
+
+
+def _done(uplink: Uplink) -> None:
+    if uplink.done is not None:
+        try:
+            uplink.done()
+        except Exception:
+            log.exception("acknowledging an uplink failed")
 
 
 def _settle(uplink: Uplink, verdict: Verdict) -> None:

@@ -4,9 +4,11 @@
 users, rebuilds every session from its log, connects the two MQTT links, brings the
 broker files up to date, subscribes (shared uplinks + all presence) and starts the
 HTTP API. ``main_loop`` routes incoming messages until ``should_exit``; ``shutdown``
-drains: API stops, the subscribing link disconnects (the broker keeps our persistent
-session and queues uplinks for the next start), queued uplinks are sequenced and
-published, then the publishing link and Redis are closed.
+drains: API stops, routing stops (uplinks not yet routed stay unacknowledged at the
+broker, which delivers them to the next start), uplinks already queued are stored
+and acknowledged, the subscribing link disconnects (the broker keeps our persistent
+session and queues further uplinks), events are published, then the publishing
+link and Redis are closed.
 
 ``run(config)`` is the process entry: uvloop, first SIGTERM/SIGINT drains, the
 second exits at once. ``main(argv)`` parses the command line.
@@ -103,7 +105,8 @@ class Hub(HubCore):
         await self.ledger_feed.ensure_infos(r.spec for r in list(self.runtimes.values()))
         await self.link_out.start(wait=True)
         await self.broker.apply()
-        await self.link_in.subscribe(self.topics.shared_uplinks(self.config.share_group))
+        group = self.config.share_group or await self.store.share_group()
+        await self.link_in.subscribe(self.topics.shared_uplinks(group))
         await self.link_in.subscribe(self.topics.all_presence)
         await self.link_in.start(wait=True)
         self._consumer = asyncio.create_task(self._consume(), name="hub-consume")
@@ -168,13 +171,14 @@ class Hub(HubCore):
         if self._pruner is not None:
             self._pruner.cancel()
         await self.lessons.stop()
-        await self.link_in.close()
         if self._consumer is not None:
-            try:
-                await asyncio.wait_for(self._consumer, timeout)
-            except (TimeoutError, asyncio.CancelledError):
-                self._consumer.cancel()
+            self._consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._consumer
         await self.router.drain()
+        # settle what was taken while the link can still acknowledge it
+        await asyncio.gather(*(r.drain_inbox(timeout) for r in self.runtimes.values()))
+        await self.link_in.close()
         await asyncio.gather(*(r.stop(timeout) for r in self.runtimes.values()))
         await self.ledger_feed.stop()
         await self.link_out.close()

@@ -4,14 +4,15 @@ Keys (``sid`` = session id, ``node`` = node id)::
 
     dc:s:{sid}:log     stream; entry id ``{seq}-0``; fields d (msgpack of the
                        sequenced event), id, type, src, ts
-    dc:s:{sid}:ids     hash  message id -> seq (dedupe)
+    dc:s:{sid}:ids     hash  dedupe key of (sender, message id) -> seq
     dc:sessions        set of session ids
     dc:session:{sid}   JSON of the ``SessionSpec``
     dc:nodes           hash  node id -> ``$7$`` hash of its MQTT secret
     dc:hub_users       hash  hub MQTT username -> ``$7$`` hash
     dc:heartbeat       hash  node id -> JSON of its last heartbeat (and when)
+    dc:share_group     string  the replicas' secret MQTT shared-subscription group
 
-Sequencing is one Lua script (EVALSHA): dedupe by message id, compare the caller's
+Sequencing is one Lua script (EVALSHA): dedupe by (sender, message id), compare the caller's
 expected last seq with the stream's, XADD at ``{last+1}-0`` and record the id, all
 atomically. Several hub replicas read uplinks through a shared subscription; each
 keeps a lesson machine in memory and sequences optimistically: the one that lost a
@@ -26,6 +27,7 @@ script by message id), so callers simply retry.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +44,7 @@ __all__ = [
     "AppendStatus",
     "Store",
     "StoredEvent",
+    "dedupe_key",
     "ids_key",
     "log_key",
     "session_key",
@@ -51,6 +54,7 @@ SESSIONS_KEY = "dc:sessions"
 NODES_KEY = "dc:nodes"
 HUB_USERS_KEY = "dc:hub_users"
 HEARTBEAT_KEY = "dc:heartbeat"
+SHARE_GROUP_KEY = "dc:share_group"
 
 
 def log_key(session: str) -> str:
@@ -61,11 +65,21 @@ def ids_key(session: str) -> str:
     return f"dc:s:{session}:ids"
 
 
+def dedupe_key(src: str, event_id: str) -> str:
+    """The dedupe field of an event: its sender and id, unambiguously joined.
+
+    Keyed on the sender too, so that one node reusing another's event id cannot
+    make the other's event vanish as a "duplicate": ids are chosen by senders, only
+    the sender is authenticated. (``len:`` prefix: no separator can be forged.)
+    """
+    return f"{len(src)}:{src}{event_id}"
+
+
 def session_key(session: str) -> str:
     return f"dc:session:{session}"
 
 
-# KEYS: log stream, ids hash.  ARGV: message id, expected last seq, field/value pairs.
+# KEYS: log stream, ids hash.  ARGV: dedupe key, expected last seq, field/value pairs.
 # Returns {0, seq} appended, {1, seq} duplicate (its existing seq), {2, last} conflict.
 _APPEND_LUA = """
 local existing = redis.call('HGET', KEYS[2], ARGV[1])
@@ -179,7 +193,7 @@ class Store:
         with _translated():
             status, seq = await self._append(
                 keys=[log_key(session), ids_key(session)],
-                args=[event_id, expected_last, *fields],
+                args=[dedupe_key(src, event_id), expected_last, *fields],
             )
         return AppendResult(AppendStatus(int(status)), int(seq))
 
@@ -188,10 +202,10 @@ class Store:
             top = await self._r.xrevrange(log_key(session), "+", "-", count=1)
         return _seq_of_entry_id(top[0][0]) if top else 0
 
-    async def seq_of(self, session: str, event_id: str) -> int | None:
-        """The seq an event id got, or ``None`` if it was never sequenced."""
+    async def seq_of(self, session: str, src: str, event_id: str) -> int | None:
+        """The seq ``src``'s event ``event_id`` got, or ``None`` if never sequenced."""
         with _translated():
-            value = await self._r.hget(ids_key(session), event_id)
+            value = await self._r.hget(ids_key(session), dedupe_key(src, event_id))
         return None if value is None else int(value)
 
     async def read_events(
@@ -260,6 +274,16 @@ class Store:
         with _translated():
             raw = await self._r.hgetall(NODES_KEY)
         return {k.decode(): v.decode() for k, v in raw.items()}
+
+    async def share_group(self) -> str:
+        """The replicas' shared-subscription group: random once, then the same for all.
+
+        Nodes cannot read Redis, so they cannot learn it and join the group."""
+        candidate = "hub-" + secrets.token_hex(16)
+        with _translated():
+            await self._r.set(SHARE_GROUP_KEY, candidate, nx=True)
+            value = await self._r.get(SHARE_GROUP_KEY)
+        return value.decode() if isinstance(value, bytes) else str(value)
 
     async def hub_users(self) -> dict[str, str]:
         with _translated():

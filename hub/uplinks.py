@@ -6,20 +6,36 @@ identity. Any ``src`` in the payload is ignored (the sequencer overwrites it).
 
 Every refusal goes through ``RouterHost.reject`` (counted by reason, logged and
 answered with ``cmd.rejected``); nothing a node sends can raise out of ``handle``.
-Lesson events are only queued here (to their session's runtime), so one slow session
-never holds up the others; heartbeats and resync requests run as small tasks.
+Lesson events are only queued here (to their session's runtime); heartbeats and
+resync requests run as small tasks.
+
+Crash-safe intake: the uplink link acknowledges nothing by itself (manual ack).
+A lesson event is acknowledged to the broker by its runtime once Redis has it (or
+it was refused); everything else once handled here. A hub killed with events in
+memory never acknowledged them, so the broker delivers them again to the next
+run, and the (sender, id) dedupe makes that harmless. A full session inbox makes
+``handle`` wait: nothing more is read, and the broker (whose window to us,
+``intake_window``, is full of unacknowledged messages) keeps the rest.
+
+Fairness: before anything is decoded each uplink costs a token from its sender's
+bucket (``hub.ratelimit``); without one it is refused as ``rate_limited`` (counted
+per node; the answer itself is rate-limited too, a flood must not become a flood
+of answers). Nodes treat ``rate_limited`` as "send again later".
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import msgpack
 
 from broker.client import Incoming
+from hub.metrics import HubMetrics
+from hub.ratelimit import NodeRateLimiter
 from hub.sequencer import SessionRuntime, Uplink
 from protocols.codec import decode
 from protocols.exceptions import DecodeError, MessageTooLarge, TopicError
@@ -62,23 +78,46 @@ def guess_ref(payload: bytes) -> str:
     return ref if isinstance(ref, str) and len(ref) <= 64 else ""
 
 
+#: Answers to rate-limited uplinks: at most this many per second per node (burst x2).
+_REPLIES_PER_S = 10.0
+
+
 class UplinkRouter:
     """Decode and dispatch one incoming MQTT message at a time."""
 
-    def __init__(self, host: RouterHost, topics: Topics, *, max_size: int) -> None:
+    def __init__(
+        self,
+        host: RouterHost,
+        topics: Topics,
+        *,
+        max_size: int,
+        limiter: NodeRateLimiter | None = None,
+        metrics: HubMetrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._host = host
         self._topics = topics
         self._max_size = max_size
+        self._limiter = limiter
+        self._replies = NodeRateLimiter(_REPLIES_PER_S, 2 * _REPLIES_PER_S)
+        self._metrics = metrics
+        self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
+        self.rate_limited = 0
 
     async def handle(self, incoming: Incoming) -> None:
-        """Handle one message; never raises (except cancellation)."""
+        """Handle one message and see that it is acknowledged exactly once (here, or
+        by the session runtime it was handed to); never raises (except cancellation).
+        """
+        handed_over = False
         try:
-            await self._handle(incoming)
+            handed_over = await self._handle(incoming)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("uplink on %s failed", incoming.topic)
+        if not handed_over:
+            incoming.ack()
 
     async def drain(self) -> None:
         """Wait for the heartbeat/resync tasks started so far."""
@@ -95,17 +134,35 @@ class UplinkRouter:
         if not task.cancelled() and task.exception() is not None:
             log.error("uplink task failed", exc_info=task.exception())
 
-    async def _handle(self, incoming: Incoming) -> None:
+    async def _handle(self, incoming: Incoming) -> bool:
+        """True when the message was handed to a runtime (which acknowledges it)."""
         try:
             ref = self._topics.parse(incoming.topic)
         except TopicError as exc:
             self._host.count_rejection(exc.code)
             log.warning("ignored message: %s", exc)
-            return
+            return False
         if ref.kind is TopicKind.NODE_PRESENCE:
             await self._presence(ref.ident, incoming.payload)
         elif ref.kind is TopicKind.NODE_UP:
-            await self._uplink(ref.ident, incoming.payload)
+            if self._limited(ref.ident):
+                await self._refuse_limited(ref.ident, incoming.payload)
+                return False
+            return await self._uplink(ref.ident, incoming.payload, incoming.ack)
+        return False
+
+    def _limited(self, node: str) -> bool:
+        return self._limiter is not None and not self._limiter.allow(node, self._clock())
+
+    async def _refuse_limited(self, node: str, payload: bytes) -> None:
+        self.rate_limited += 1
+        if self._metrics is not None:
+            self._metrics.rate_limited.labels(node).inc()
+        if self._replies.allow(node, self._clock()):
+            detail = "over the per-node rate limit; send it again later"
+            await self._host.reject(node, guess_ref(payload), "rate_limited", detail)
+        else:
+            self._host.count_rejection("rate_limited")
 
     async def _presence(self, node: str, payload: bytes) -> None:
         if not payload:
@@ -121,13 +178,13 @@ class UplinkRouter:
         else:
             self._host.count_rejection("presence_unexpected_type")
 
-    async def _uplink(self, node: str, payload: bytes) -> None:
+    async def _uplink(self, node: str, payload: bytes, ack: Callable[[], None]) -> bool:
         try:
             message = decode(payload, max_size=self._max_size)
         except DecodeError as exc:
             ref = "" if isinstance(exc, MessageTooLarge) else guess_ref(payload)
             await self._host.reject(node, ref, exc.code, str(exc))
-            return
+            return False
         type_ = message.type
         if type_ in EVENT_TYPES:
             runtime = await self._host.find_runtime(message.session)
@@ -135,8 +192,9 @@ class UplinkRouter:
                 await self._host.reject(
                     node, message.id, "unknown_session", f"no session {message.session!r}"
                 )
-                return
-            runtime.submit(Uplink(node, message))
+                return False
+            await runtime.put(Uplink(node, message, done=ack))
+            return True
         elif isinstance(message, NodeHeartbeat):
             self._spawn(self._host.on_heartbeat(node, message))
         elif isinstance(message, NodeResync):
@@ -147,3 +205,4 @@ class UplinkRouter:
             await self._host.reject(
                 node, message.id, "unexpected_type", f"{type_} is not sent by nodes"
             )
+        return False

@@ -151,6 +151,8 @@ class HeartbeatBody(_Frozen):
     uptime_s: float = Field(ge=0)
     sessions: Annotated[list[SessionId], Field(max_length=64)] = []
     journal_backlog: int = Field(default=0, ge=0)
+    #: Age of the oldest outbound event not yet seen in its session's stream.
+    journal_oldest_s: float = Field(default=0.0, ge=0)
     last_seq: dict[SessionId, int] = {}
     media: MediaStats | None = None
 

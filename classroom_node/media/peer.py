@@ -23,13 +23,13 @@ from pathlib import Path
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 
-from broker.ice import rtc_configuration
 from classroom_node.media.exceptions import NodeMediaError
 from classroom_node.media.signalclient import SignalClient
 from classroom_node.media.sinks import Recorder, StatsSink
 from classroom_node.media.sources import Source
 from protocols.messages import MediaStats
 from protocols.signalling import SignalJoin, SignalJoined
+from webrtc.ice import rtc_configuration
 
 __all__ = ["SessionMedia"]
 

@@ -21,13 +21,13 @@ import contextlib
 import logging
 from typing import Protocol
 
-from broker.ice import restrict_host_addresses
 from classroom_node.media.exceptions import NodeMediaError, SignalClosed, SignalRefused
 from classroom_node.media.peer import SessionMedia
 from classroom_node.media.settings import MediaSettings
 from classroom_node.media.sources import Source, open_source
 from protocols.messages import MediaStats
 from protocols.signalling import SignalJoin
+from webrtc.ice import restrict_host_addresses
 
 __all__ = ["MediaHost", "NodeMedia", "combine"]
 

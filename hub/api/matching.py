@@ -23,14 +23,14 @@ from hub.api.deps import HubDep, get_hub, require_admin
 from hub.api.problems import Problem
 from hub.api.registry import PROBLEMS, csv_body, translate_errors
 from hub.exceptions import NotFound
-from hub.matching.csvio import read_offers, read_pairs, read_requests
-from hub.matching.exceptions import InputError
-from hub.matching.models import Pair
-from hub.matching.solvers import SOLVERS
 from hub.scheduling.accept import accept_run
 from hub.scheduling.inputs import InputStore, OfferIn, PairIn, RequestIn
 from hub.scheduling.runs import Runner, RunRecord, RunStore
 from hub.scheduling.timetable import Period
+from matching.csvio import read_offers, read_pairs, read_requests
+from matching.exceptions import InputError
+from matching.models import Pair
+from matching.solvers import SOLVERS
 
 __all__ = ["router"]
 

@@ -22,14 +22,14 @@ from pydantic import BaseModel
 
 from hub.api.deps import HubDep, require_admin
 from hub.api.problems import PROBLEM_JSON, Problem
-from hub.matching.exceptions import MatchingError
-from hub.registry.csvio import parse
-from hub.registry.exceptions import BrokenReference, ImportRejected, InUse
-from hub.registry.models import Classroom, Entity, Kind, School, Teacher
-from hub.registry.store import RegistryStore
 from hub.scheduling.exceptions import RunNotReady, Unschedulable
 from hub.scheduling.timetable import SlotError
 from hub.tokens import TokenError
+from matching.exceptions import MatchingError
+from registry.csvio import parse
+from registry.exceptions import BrokenReference, ImportRejected, InUse
+from registry.models import Classroom, Entity, Kind, School, Teacher
+from registry.store import RegistryStore
 
 __all__ = ["PROBLEMS", "csv_body", "router", "translate_errors"]
 

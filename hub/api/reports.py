@@ -33,15 +33,15 @@ from redis.exceptions import RedisError
 
 from hub.api.deps import HubDep, require_admin
 from hub.api.problems import Problem
-from hub.ledger.command import load_window
-from hub.ledger.formats.csvfmt import tables
-from hub.ledger.formats.html import to_html
-from hub.ledger.formats.jsonfmt import to_json
-from hub.ledger.formats.xapi import statements
-from hub.ledger.report import ReportWindow, build_report, parse_tz
-from hub.ledger.schema import CoverageReport
-from hub.ledger.term import Term
 from hub.recording.storage import RecordingStore
+from ledger.command import load_window
+from ledger.formats.csvfmt import tables
+from ledger.formats.html import to_html
+from ledger.formats.jsonfmt import to_json
+from ledger.formats.xapi import statements
+from ledger.report import ReportWindow, build_report, parse_tz
+from ledger.schema import CoverageReport
+from ledger.term import Term
 
 __all__ = ["ReportFormat", "router"]
 

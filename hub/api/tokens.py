@@ -23,11 +23,11 @@ from pydantic import BaseModel, Field
 from hub.api.deps import HubDep, get_hub, require_admin
 from hub.api.problems import Problem
 from hub.api.registry import PROBLEMS, translate_errors
-from hub.registry.models import Ident, TeacherRole
-from hub.registry.rules import Snapshot
-from hub.registry.store import RegistryStore
 from hub.sessions import SessionSpec
 from hub.tokens import Claims, JoinRole, derive_key, mint_token, verify_token
+from registry.models import Ident, TeacherRole
+from registry.rules import Snapshot
+from registry.store import RegistryStore
 
 __all__ = ["TokenRequest", "TokenResponse", "join_key", "require_join_token", "router"]
 

@@ -8,7 +8,7 @@ the codecs (:mod:`hub.media.codecs`); signalling carries the offer, the layout
 and the answer.
 
 Upstream frames are taken encoded from the receivers
-(:func:`~hub.media.aiortc_internals.tap_receiver`) and offered to every slot
+(:func:`~webrtc.aiortc_internals.tap_receiver`) and offered to every slot
 track of that kind; each slot track keeps only frames of the source the
 routing plan gave it. A floor change only changes slot sources (the video
 switches at the new source's next keyframe, which is requested at once).
@@ -44,14 +44,14 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from av.frame import Frame
 
-from broker.ice import rtc_configuration
-from hub.media import aiortc_internals as internals
-from hub.media.bitstream import is_keyframe
 from hub.media.codecs import same_codec, slot_preferences, upstream_preferences
 from hub.media.exceptions import NegotiationError, RoutingError
 from hub.media.routing import MLine, Role, RoutingPlan, Slot, SlotKey, media_layout, plan
 from hub.media.timing import KeyframeLimiter
 from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack
+from webrtc import aiortc_internals as internals
+from webrtc.bitstream import is_keyframe
+from webrtc.ice import rtc_configuration
 
 __all__ = ["FrameListener", "RelayMode", "RelaySettings", "SessionRelay"]
 

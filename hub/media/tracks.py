@@ -37,8 +37,8 @@ from av import AudioFrame, VideoFrame
 from av.frame import Frame
 from av.stream import Stream
 
-from hub.media.aiortc_internals import encoded_packet
 from hub.media.timing import TimestampRebaser
+from webrtc.aiortc_internals import encoded_packet
 
 __all__ = ["DecodedFrameTrack", "EncodedFrameTrack", "SlotStats", "SlotTrack"]
 

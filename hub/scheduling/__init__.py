@@ -12,7 +12,7 @@
                  remember the lessons (the timetable the API lists).
 - ``exceptions`` ``SchedulingError`` root.
 
-May import: ``hub.matching``, ``hub.registry``, ``hub.sessions``, ``hub.core``,
+May import: ``matching``, ``registry``, ``hub.sessions``, ``hub.core``,
 ``protocols``.
 """
 

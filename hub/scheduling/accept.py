@@ -26,13 +26,13 @@ import redis.asyncio as aioredis
 
 from hub.core import HubCore
 from hub.exceptions import SessionExists
-from hub.matching.models import Assignment
-from hub.registry.store import RegistryStore, translate_redis_errors
 from hub.scheduling.exceptions import RunNotReady, UnknownRun, Unschedulable
 from hub.scheduling.inputs import instance_from_json
 from hub.scheduling.runs import RunStatus, RunStore
 from hub.scheduling.timetable import Lesson, Period, plan, to_specs
+from matching.models import Assignment
 from protocols.ids import now_ms
+from registry.store import RegistryStore, translate_redis_errors
 
 __all__ = ["AcceptSummary", "LessonStore", "accept_run"]
 

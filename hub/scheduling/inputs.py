@@ -2,11 +2,11 @@
 
 Keys::
 
-    dc:match:offers    hash  offer_id   -> JSON of ``hub.matching.Offer``
-    dc:match:requests  hash  request_id -> JSON of ``hub.matching.Request``
+    dc:match:offers    hash  offer_id   -> JSON of ``matching.Offer``
+    dc:match:requests  hash  request_id -> JSON of ``matching.Request``
     dc:match:pairs     set   JSON ``[lead_school, partner_school]``
 
-Why here and not in ``hub.matching``: that package is pure and file-based by design;
+Why here and not in ``matching``: that package is pure and file-based by design;
 this is the hub's storage of its inputs. The pydantic ``OfferIn`` / ``RequestIn``
 validate API bodies with the same rules as the CSV reader (and normalise the same
 way: subject and slots lower-cased) and convert to the matching dataclasses.
@@ -21,10 +21,10 @@ from typing import Annotated, Any
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from hub.matching.csvio import MAX_KBPS, SLOT_RE
-from hub.matching.exceptions import InstanceError
-from hub.matching.models import Instance, Offer, Pair, Request
-from hub.registry.store import translate_redis_errors
+from matching.csvio import MAX_KBPS, SLOT_RE
+from matching.exceptions import InstanceError
+from matching.models import Instance, Offer, Pair, Request
+from registry.store import translate_redis_errors
 
 __all__ = ["InputStore", "OfferIn", "PairIn", "RequestIn", "instance_from_json", "instance_to_json"]
 

@@ -28,15 +28,15 @@ from typing import Any
 import redis.asyncio as aioredis
 from pydantic import BaseModel
 
-from hub.matching.models import Instance, MatchResult
-from hub.matching.solvers import solve
-from hub.registry.store import translate_redis_errors
 from hub.scheduling.inputs import instance_to_json
+from matching.models import Instance, MatchResult
+from matching.solvers import solve
 from protocols.ids import new_id, now_ms
+from registry.store import translate_redis_errors
 
 __all__ = ["RunRecord", "RunStatus", "RunStore", "Runner", "run_key"]
 
-log = logging.getLogger("dualclass.hub.matching")
+log = logging.getLogger("dualclass.matching")
 
 RUNS_KEY = "dc:match:runs"
 

@@ -25,10 +25,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hub.matching.models import Assignment, Instance
-from hub.registry.models import TeacherRole
-from hub.registry.rules import Snapshot
 from hub.sessions import SessionSpec
+from matching.models import Assignment, Instance
+from registry.models import TeacherRole
+from registry.rules import Snapshot
 
 __all__ = [
     "MAX_DAYS",

@@ -98,7 +98,11 @@ async def serve_peer(websocket: WebSocket, service: Signalling, expect: str | No
     writer = asyncio.create_task(_writer(websocket, peer))
     room: Room | None = None
     try:
-        room = await service.enter(identity, peer)
+        try:
+            room = await service.enter(identity, peer)
+        except TimeoutError:
+            peer.kick(1013, "busy", "the session's room did not open in time; retry")
+            raise _Gone() from None
         media = first.media and (identity.media_key is not None or identity.role == "observer")
         joined = SignalJoined(
             session=identity.session,

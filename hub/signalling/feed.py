@@ -9,12 +9,18 @@ arrives twice, and there is no MQTT subscription to keep in step.
 The feed keeps its own ``LessonMachine`` fed only from the stream, so the
 snapshot it hands out always matches exactly the events handed out so far (the
 sequencer's machine may be ahead or, on another replica, behind).
+
+Opening a feed costs the size of the lesson's state, not of its log: it starts
+from a copy of the replica's sequencer machine (``seed``; every event it holds is
+already in the stream, which is appended first) and reads the stream only past
+that machine's last seq. Replaying the whole log on every console join cost
+0.55 s at 10,000 events.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import copy
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +29,7 @@ import redis.exceptions
 
 from hub.exceptions import StoreUnavailable
 from hub.sessions import SessionSpec
+from hub.signalling.bounded import stop_task
 from hub.store import Store, log_key
 from protocols.codec import decode
 from protocols.exceptions import DecodeError
@@ -52,8 +59,13 @@ class SessionFeed:
         self._on_event = on_event
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Apply the log so far (no callbacks), then follow it in the background."""
+    async def start(self, seed: LessonMachine | None = None) -> None:
+        """Catch up (no callbacks), then follow the log in the background.
+
+        With ``seed`` (the sequencer's machine), start from a copy of it; without,
+        apply the whole log so far."""
+        if seed is not None and seed.session == self.session:
+            self.machine = copy.deepcopy(seed)
         while True:
             stored = await self._store.read_events(
                 self.session, self.machine.last_seq + 1, limit=_PAGE
@@ -64,12 +76,10 @@ class SessionFeed:
                 self._apply(item.payload, notify=False)
         self._task = asyncio.create_task(self._follow(), name=f"feed-{self.session}")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def stop(self, timeout_s: float = 3.0) -> bool:
+        """Stop following; never waits more than ``timeout_s`` (see ``bounded``)."""
+        task, self._task = self._task, None
+        return await stop_task(task, timeout_s, f"feed of {self.session}")
 
     def _apply(self, payload: bytes, *, notify: bool) -> None:
         try:

@@ -34,6 +34,7 @@ from hub.media.routing import media_layout
 from hub.recording.recorder import SessionRecorder
 from hub.recording.settings import RecordingSettings
 from hub.sessions import SessionSpec
+from hub.signalling.bounded import run_bounded
 from hub.signalling.feed import SessionFeed
 from hub.signalling.identity import Identity
 from hub.signalling.settings import SignallingSettings
@@ -41,7 +42,7 @@ from hub.store import Store
 from protocols.codec import decode
 from protocols.exceptions import DecodeError
 from protocols.ids import new_id
-from protocols.lesson import LessonStatus
+from protocols.lesson import LessonMachine, LessonStatus
 from protocols.messages import Envelope, SessionStateBody
 from protocols.signalling import (
     SignalError,
@@ -132,15 +133,21 @@ class Room:
         self.recorder: SessionRecorder | None = None
         self._finishing: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        await self.feed.start()
+    async def start(self, seed: LessonMachine | None = None) -> None:
+        await self.feed.start(seed)
 
     async def close(self) -> None:
-        await self.feed.stop()
-        await self._finish_recording()
-        if self.relay is not None:
-            await self.relay.close()
-            self.relay = None
+        """Finish the recording, stop the feed and the relay; each step bounded."""
+        timeout = self.settings.stop_timeout_s
+        # the recording first: it closes its files (index, duration) and writes the
+        # timeline while the relay still exists; a slow disk gets a longer bound
+        await run_bounded(
+            self._finish_recording(), max(timeout, 15.0), f"recording of {self.session}"
+        )
+        await self.feed.stop(timeout)
+        relay, self.relay = self.relay, None
+        if relay is not None:
+            await run_bounded(relay.close(), timeout, f"relay of {self.session}")
 
     # -------------------------------------------------------------- recording
 
@@ -215,7 +222,11 @@ class Room:
         if key is not None and self._media.get(key) is peer:
             del self._media[key]
         if participant is not None and self.relay is not None:
-            await self.relay.remove(participant)
+            await run_bounded(
+                self.relay.remove(participant),
+                self.settings.stop_timeout_s,
+                f"media of {participant} in {self.session}",
+            )
 
     # ------------------------------------------------------------------ media
 

@@ -4,6 +4,13 @@ joins and closed when its last peer leaves.
 One instance per hub application (``hub.api.signalling`` keeps it on
 ``app.state``); applying the ICE setting happens here, once, before the first
 peer connection of the process gathers candidates.
+
+No lock is held across an await. Opening a room (spec and snapshot from Redis)
+runs as one task per session that every joiner of that session awaits with a
+deadline; joins of other sessions never wait on it. Taking a room out of
+``rooms`` and deciding it is empty happen in one synchronous step, and its
+clean-up (feed, relay) runs after, bounded by ``stop_timeout_s``. A join that
+arrives while an old room of the same session is still closing opens a new one.
 """
 
 from __future__ import annotations
@@ -36,37 +43,57 @@ class Signalling:
         self.settings = settings or SignallingSettings()
         self.settings.apply_ice()
         self.rooms: dict[str, Room] = {}
-        self._lock = asyncio.Lock()
+        self._opening: dict[str, asyncio.Task[Room]] = {}
 
     async def enter(self, identity: Identity, peer: Peer) -> Room:
-        """The session's room (started if new) with ``peer`` registered in it."""
-        async with self._lock:
-            room = self.rooms.get(identity.session)
-            if room is None:
-                spec = await self.hub.get_spec(identity.session)
-                recording = self.hub.config.recording_settings()
-                room = Room(
-                    self.hub.store,
-                    spec,
-                    self.settings,
-                    recording=recording,
-                    record=await should_record(self.hub, spec),
-                    on_recording_stopped=self._recording_alert(spec.session),
-                )
-                await room.start()
-                self.rooms[identity.session] = room
-            room.add(peer)
+        """The session's room (opened if new) with ``peer`` registered in it.
+
+        Raises what opening raised (``UnknownSession``...) or ``TimeoutError``."""
+        session = identity.session
+        room = self.rooms.get(session)
+        if room is None:
+            opening = self._opening.get(session)
+            if opening is None:
+                opening = asyncio.create_task(self._open(session), name=f"room-{session}")
+                self._opening[session] = opening
+                opening.add_done_callback(lambda task: self._opened(session, task))
+            done, _ = await asyncio.wait({opening}, timeout=self.settings.open_timeout_s)
+            if not done:
+                raise TimeoutError(f"room of {session} did not open in time")
+            room = opening.result()
+        # no await between here and add: the room cannot close under us
+        room.add(peer)
         await self._record_browser(identity, peer, joined=True)
         return room
+
+    async def _open(self, session: str) -> Room:
+        spec = await self.hub.get_spec(session)
+        runtime = self.hub.runtime(session)
+        room = Room(
+            self.hub.store,
+            spec,
+            self.settings,
+            recording=self.hub.config.recording_settings(),
+            record=await should_record(self.hub, spec),
+            on_recording_stopped=self._recording_alert(spec.session),
+        )
+        await room.start(runtime.machine if runtime is not None else None)
+        self.rooms[session] = room
+        return room
+
+    def _opened(self, session: str, task: asyncio.Task[Room]) -> None:
+        if self._opening.get(session) is task:
+            del self._opening[session]
+        if not task.cancelled() and task.exception() is not None:
+            log.info("room of %s not opened: %r", session, task.exception())
 
     async def leave(self, room: Room, peer: Peer) -> None:
         """Take ``peer`` out; the last one out closes the room (feed and relay)."""
         await room.remove(peer)
         await self._record_browser(peer.identity, peer, joined=False)
-        async with self._lock:
-            if not room.peers and self.rooms.get(room.session) is room:
-                del self.rooms[room.session]
-                await room.close()
+        if not room.peers and self.rooms.get(room.session) is room:
+            del self.rooms[room.session]
+            await room.close()
 
     async def _record_browser(self, identity: Identity, peer: Peer, *, joined: bool) -> None:
         """Teacher consoles count in the ledger (nodes count through MQTT presence).
@@ -84,6 +111,8 @@ class Signalling:
             log.exception("ledger: browser %s of %s not recorded", peer.id, identity.session)
 
     def _recording_alert(self, session: str) -> Callable[[str], None]:
+        """The recorder's alert: counted in ``dualclass_hub_recording_stopped_total``."""
+
         def alert(reason: str) -> None:
             self.hub.metrics.recording_stopped.labels(reason=_reason_label(reason)).inc()
 
@@ -93,8 +122,7 @@ class Signalling:
         return self.rooms.get(session)
 
     async def close(self) -> None:
-        async with self._lock:
-            rooms, self.rooms = list(self.rooms.values()), {}
+        rooms, self.rooms = list(self.rooms.values()), {}
         for room in rooms:
             for peer in list(room.peers.values()):
                 peer.kick(1001, "shutting_down", "the hub is stopping")

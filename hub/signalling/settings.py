@@ -7,7 +7,7 @@ the tests configure it without touching ``HubConfig``:
     JSON list of the only host addresses ICE may offer, e.g. ``["127.0.0.1"]``.
     Set it in tests and the local stack (WEBRTC-LOOPBACK.md: media must stay on
     127.0.0.1 there); leave it unset in production, where aioice discovers the
-    machine's interfaces. Applied process-wide (``broker.ice``) when the first
+    machine's interfaces. Applied process-wide (``webrtc.ice``) when the first
     peer joins.
 ``DUALCLASS_VIDEO_CODEC``
     The sessions' video codec (default ``video/VP8``, which every browser sends).
@@ -18,8 +18,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from broker.ice import restrict_host_addresses
 from hub.media.relay import RelaySettings
+from webrtc.ice import restrict_host_addresses
 
 __all__ = ["SignallingSettings"]
 
@@ -36,6 +36,11 @@ class SignallingSettings(BaseSettings):
     join_timeout_s: float = Field(default=10.0, gt=0)
     #: Longest wait for an interaction's verdict from the sequencer.
     interact_timeout_s: float = Field(default=10.0, gt=0)
+    #: Longest wait for one clean-up step (a feed task, a peer connection) to stop;
+    #: past it the step is left behind and logged, so no leave or join waits on it.
+    stop_timeout_s: float = Field(default=3.0, gt=0)
+    #: Longest wait for a session's room to open (spec and snapshot from Redis).
+    open_timeout_s: float = Field(default=10.0, gt=0)
     #: Frames queued for one slow peer before it is disconnected.
     peer_queue: int = Field(default=2000, ge=10)
 

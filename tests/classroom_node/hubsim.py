@@ -60,6 +60,10 @@ class HubSim:
     auto_resync: bool = True
     #: Largest number of events per cmd.resync page (``more`` set when cut).
     page: int = 100
+    #: Sequence node events like the real hub (dedupe on (sender, id), publish the
+    #: sequenced event, republish a duplicate's stored one), so nodes see their own
+    #: events in the stream and clear them from their journals.
+    echo: bool = False
     uplinks: list[Uplink] = field(default_factory=list)
     presence: dict[str, list[bool]] = field(default_factory=dict)
     logs: dict[str, list[Any]] = field(default_factory=dict)
@@ -100,10 +104,27 @@ class HubSim:
                 self.presence.setdefault(ref.ident, []).append(message.body.online)
             elif ref.kind is TopicKind.NODE_UP:
                 self.uplinks.append(Uplink(ref.ident, message))
+                if self.echo and message.kind == "event":
+                    with contextlib.suppress(NotConnected):
+                        await self._echo(ref.ident, message)
                 if isinstance(message, NodeResync) and self.auto_resync:
                     # A lost answer is what the node's resync timeout is for.
                     with contextlib.suppress(NotConnected):
                         await self.answer_resync(ref.ident, message)
+
+    async def _echo(self, node: str, message: Any) -> None:
+        log = self.logs.setdefault(message.session, [])
+        for event in log:
+            if event.src == node and event.id == message.id:
+                await self.deliver(event)  # a resend: the stored one again
+                return
+        event = message.model_copy(update={"seq": len(log) + 1, "ts": now_ms(), "src": node})
+        log.append(event)
+        await self.deliver(event)
+
+    def sequenced_from(self, node: str) -> list[Any]:
+        """Events of ``node`` in the sequenced logs (``echo``), each id once."""
+        return [e for log in self.logs.values() for e in log if e.src == node]
 
     def from_node(self, node: str, type_: str | None = None) -> list[Any]:
         return [

@@ -42,7 +42,9 @@ def test_stack_file_fills_in_connections_and_broker_files(tmp_path: Path) -> Non
     assert config.mqtt_password is not None and config.mqtt_password.get_secret_value() == "s3cret"
     files = config.broker_files()
     assert files is not None and files.acl_file == tmp_path / "acl"
-    assert config.client_settings("-out").client_id.endswith("-out")
+    out = config.client_settings(publisher=True)
+    # the publisher link is its own broker identity: client ids are bound to users
+    assert out.username == config.client_settings().username + "/out"
 
 
 def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,12 +13,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from broker.localstack import RedisServer
-from hub.ledger import store
 from hub.ledgerfeed import CURSOR_KEY, LedgerFeed, session_info
-from hub.registry.rules import Snapshot
 from hub.sessions import SessionSpec
+from ledger import store
 from protocols.ids import new_id
 from protocols.messages import HeartbeatBody, MediaStats, NodeHeartbeat
+from registry.rules import Snapshot
 
 
 class Clock:

@@ -54,7 +54,22 @@ async def test_duplicate_id_returns_existing_seq_and_appends_nothing(store: Stor
     stale = await store.append("S1", "A" * 26, 0, b"z", type_="t", src="n", ts=3)
     assert (stale.status, stale.seq) == (AppendStatus.DUPLICATE, 1)
     assert [s.payload for s in await store.read_events("S1")] == [b"x"]
-    assert await store.seq_of("S1", "A" * 26) == 1
+    assert await store.seq_of("S1", "n", "A" * 26) == 1
+
+
+async def test_dedupe_is_per_sender(store: Store) -> None:
+    """A node reusing another node's event id gets its own event sequenced, and the
+    victim's later resend of that id is still recognised as its own duplicate."""
+    mine = await store.append("S1", "X" * 26, 0, b"mine", type_="t", src="p1", ts=1)
+    forged = await store.append("S1", "X" * 26, 1, b"forged", type_="t", src="p2", ts=2)
+    assert forged.status is AppendStatus.APPENDED and forged.seq == 2
+    resend = await store.append("S1", "X" * 26, 2, b"mine", type_="t", src="p1", ts=3)
+    assert (resend.status, resend.seq) == (AppendStatus.DUPLICATE, mine.seq)
+    # a sender name cannot be padded into another's key
+    odd = await store.append("S1", "2X" + "X" * 24, 2, b"o", type_="t", src="p", ts=4)
+    assert odd.status is AppendStatus.APPENDED
+    assert await store.seq_of("S1", "p2", "X" * 26) == 2
+    assert await store.seq_of("S1", "p3", "X" * 26) is None
 
 
 async def test_expected_seq_mismatch_is_refused_with_current_seq(store: Store) -> None:

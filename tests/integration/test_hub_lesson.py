@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import msgpack
 import pytest
 
+from broker.exceptions import NotDelivered
 from broker.localstack import MosquittoServer, RedisServer
 from hub.server import Hub
 from protocols.codec import encode
@@ -115,8 +116,11 @@ async def test_forged_src_is_ignored(nodes: dict[str, FakeNode]) -> None:
 async def test_publishing_on_another_nodes_uplink_is_denied_by_broker(
     hub: Hub, nodes: dict[str, FakeNode]
 ) -> None:
-    # p1 pretends to be the lead by writing to the lead's up topic
-    await nodes["p1"].send(LessonStart(id=new_id(), session=S), to="lead")
+    # p1 pretends to be the lead by writing to the lead's up topic: the broker
+    # refuses it in the PUBACK (not authorized)
+    with pytest.raises(NotDelivered) as refused:
+        await nodes["p1"].send(LessonStart(id=new_id(), session=S), to="lead")
+    assert refused.value.code == 0x87
     # a legitimate event sent after it is sequenced first: the forgery never arrived
     await nodes["lead"].send(LessonStart(id=new_id(), session=S))
     await nodes["p1"].send(HandRaise(id=new_id(), session=S))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from broker.localstack import MosquittoServer, RedisServer
+from broker.render import hash_password
 from protocols.ids import new_id
 from protocols.messages import (
     ChatBody,
@@ -11,6 +12,7 @@ from protocols.messages import (
     LessonStart,
     NodeHeartbeat,
 )
+from tests.conftest import HUB_SECRET
 from tests.hub.hubkit import classroom, hub_config, running_hub, wait_for
 
 S = "S1"
@@ -19,8 +21,21 @@ S = "S1"
 async def test_two_replicas_share_uplinks_without_gaps_or_losses(
     mosquitto: MosquittoServer, redis_server: RedisServer
 ) -> None:
-    config_a = hub_config(mosquitto, redis_server, mqtt_client_id="hub-a")
-    config_b = hub_config(mosquitto, redis_server, mqtt_client_id="hub-b", api_enabled=False)
+    # each replica has its own broker identity (the broker binds client ids to users)
+    mosquitto.users["hub-b"] = "hub-b-secret"
+    mosquitto.hub_users.append("hub-b")
+    mosquitto.reload()
+    both = {"hub": hash_password(HUB_SECRET), "hub-b": hash_password("hub-b-secret")}
+    config_a = hub_config(mosquitto, redis_server, mqtt_client_id="hub-a", hub_users=both)
+    config_b = hub_config(
+        mosquitto,
+        redis_server,
+        mqtt_username="hub-b",
+        mqtt_password="hub-b-secret",
+        mqtt_client_id="hub-b",
+        hub_users=both,
+        api_enabled=False,
+    )
     async with running_hub(config_a) as hub_a, running_hub(config_b) as hub_b:
         async with classroom(hub_a, mosquitto.port, partners=2) as nodes:
             await nodes["lead"].send(LessonStart(id=new_id(), session=S))

@@ -37,13 +37,11 @@ import httpx
 from broker.client import ClientSettings, MqttLink, WillSpec
 from broker.localstack import MosquittoServer, RedisServer
 from hub.config import HubConfig
-from hub.ledger import store
-from hub.ledger.command import coverage_report
-from hub.ledger.schema import CoverageReport
-from hub.registry.models import Classroom, Kind, School, SchoolKind, Teacher, TeacherRole
-from hub.registry.store import RegistryStore
 from hub.server import Hub
 from hub.sessions import SessionSpec
+from ledger import store
+from ledger.command import coverage_report
+from ledger.schema import CoverageReport
 from protocols.codec import encode
 from protocols.ids import new_id
 from protocols.messages import (
@@ -71,6 +69,8 @@ from protocols.messages import (
     QuizOpen,
     QuizOpenBody,
 )
+from registry.models import Classroom, Kind, School, SchoolKind, Teacher, TeacherRole
+from registry.store import RegistryStore
 from tests.hub.hubkit import ADMIN_KEY, TOPICS, hub_config, wait_for
 
 TZ = timezone(timedelta(hours=8))

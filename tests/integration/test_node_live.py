@@ -139,6 +139,7 @@ async def test_leave_stops_delivery(hub: HubSim, make_node: NodeFactory) -> None
 async def test_journal_while_broker_down(
     hub: HubSim, make_node: NodeFactory, mosquitto: MosquittoServer
 ) -> None:
+    hub.echo = True  # the journal clears only what the node sees sequenced
     node = await make_node("p1", [S])
     await _joined(hub, node)
     mosquitto.stop()
@@ -150,6 +151,7 @@ async def test_journal_while_broker_down(
     await wait_until(lambda: len(hub.events_from("p1")) >= 5, within=10, what="hub got them")
     got = [m.id for m in hub.events_from("p1")]
     assert got == ids
+    assert [e.id for e in hub.sequenced_from("p1")] == ids
     assert [m.body.text for m in hub.events_from("p1")] == [f"offline {i}" for i in range(5)]
 
 
@@ -208,3 +210,66 @@ async def test_local_api_on_unix_socket(
         assert r.status_code == 202
         assert (await client.get("/v1/state")).json()["node"] == "p1"
     await wait_until(lambda: [m.type for m in hub.events_from("p1")] == ["hand.raise"])
+
+
+async def test_kept_until_seen_in_stream_not_until_puback(
+    hub: HubSim, make_node: NodeFactory, mosquitto: MosquittoServer
+) -> None:
+    """A PUBACK is not delivery: with no hub subscribed, Mosquitto answers "no
+    matching subscribers" and drops the event; the node keeps it and sends it (same
+    id) once a hub reads; it leaves the journal only when seen sequenced."""
+    node = await make_node("p1", [S], confirm_timeout_s=0.5)
+    await _joined(hub, node)
+    await hub.link.unsubscribe(hub.topics.all_uplinks)  # the hub is gone
+    submitted = await node.submit("chat.message", {"text": "into the void"})
+    assert submitted.status == "queued" and node.stats.undelivered >= 1
+    assert submitted.id in node.journal
+    hub.echo = True
+    await hub.link.subscribe(hub.topics.all_uplinks)  # the hub is back
+    await wait_until(lambda: submitted.id not in node.journal, within=10, what="confirmed")
+    assert [e.id for e in hub.sequenced_from("p1")] == [submitted.id]
+
+
+async def test_unconfirmed_is_resent_until_seen_then_rejection_clears(
+    hub: HubSim, make_node: NodeFactory
+) -> None:
+    """The broker took it but the hub never sequenced it (a crash): resent, same id,
+    after the confirmation timeout; a final rejection clears it, rate_limited not."""
+    node = await make_node("p1", [S], confirm_timeout_s=0.3)
+    await _joined(hub, node)
+    first = await node.submit("chat.message", {"text": "lost by a hub crash"})
+    assert first.status == "sent"
+    await wait_until(
+        lambda: [m.id for m in hub.events_from("p1")].count(first.id) >= 2,
+        within=10,
+        what="resend with the same id",
+    )
+    assert first.id in node.journal and node.journal.resent >= 1
+    sends = [m.id for m in hub.events_from("p1")].count(first.id)
+    await hub.reject("p1", S, first.id, "rate_limited")
+    await wait_until(  # transient: still ours to deliver, sent again
+        lambda: [m.id for m in hub.events_from("p1")].count(first.id) > sends,
+        within=10,
+        what="resend after rate_limited",
+    )
+    assert first.id in node.journal
+    await hub.reject("p1", S, first.id, "not_member")
+    await wait_until(lambda: first.id not in node.journal, within=5, what="final rejection")
+    state = node.describe()
+    assert state["journal"]["backlog"] == 0
+
+
+async def test_heartbeat_reports_backlog_and_oldest_age(
+    hub: HubSim, make_node: NodeFactory, mosquitto: MosquittoServer
+) -> None:
+    node = await make_node("p1", [S], heartbeat_s=0.2)
+    await _joined(hub, node)
+    await node.submit("chat.message", {"text": "never sequenced"})
+    await wait_until(
+        lambda: any(
+            h.body.journal_backlog == 1 and h.body.journal_oldest_s >= 0.3
+            for h in hub.from_node("p1", "node.heartbeat")
+        ),
+        within=10,
+        what="heartbeat with backlog and age",
+    )

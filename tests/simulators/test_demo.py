@@ -30,7 +30,7 @@ def test_headless_cli_writes_the_report(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "hub.cli",
+            "dualclass.cli",
             "demo",
             "--duration",
             "4",

@@ -33,7 +33,7 @@ def test_demo_record_lesson_decodes_and_slides_land_on_their_pictures(tmp_path: 
     out = tmp_path / "report.json"
     proc = subprocess.run(
         [
-            sys.executable, "-m", "hub.cli", "demo", "--record",
+            sys.executable, "-m", "dualclass.cli", "demo", "--record",
             "--duration", "10", "--partners", "2",
             "--report", str(out), "--workdir", str(tmp_path / "run"),
             "--recording-dir", str(tmp_path / "recordings"),

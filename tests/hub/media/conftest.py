@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from broker.ice import LOOPBACK, restrict_host_addresses
 from hub.media.relay import RelaySettings, SessionRelay
+from webrtc.ice import LOOPBACK, restrict_host_addresses
 
 from .helpers import Lesson
 

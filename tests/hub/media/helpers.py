@@ -6,10 +6,10 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from hub.media.participant import ParticipantPeer
 from hub.media.relay import SessionRelay
 from hub.media.routing import Role, Slot
-from hub.media.testsource import AudioTestSource, VideoTestSource
+from simulators.media.participant import ParticipantPeer
+from simulators.media.testsource import AudioTestSource, VideoTestSource
 
 LEAD_SOURCE = 1
 

@@ -1,6 +1,6 @@
 """The private aiortc internals the relay depends on, exercised on real peer connections.
 
-If this file fails after an aiortc upgrade, hub/media/aiortc_internals.py must be
+If this file fails after an aiortc upgrade, webrtc/aiortc_internals.py must be
 re-checked against the new aiortc before the relay can be trusted.
 """
 
@@ -23,11 +23,11 @@ from aiortc.codecs.vpx import Vp8Encoder, vp8_depayload
 from aiortc.jitterbuffer import JitterFrame
 from av import VideoFrame
 
-from broker.ice import rtc_configuration
-from hub.media import aiortc_internals as internals
-from hub.media.bitstream import is_keyframe
-from hub.media.exceptions import InternalsChangedError
-from hub.media.testsource import AudioTestSource, VideoTestSource
+from simulators.media.testsource import AudioTestSource, VideoTestSource
+from webrtc import aiortc_internals as internals
+from webrtc.bitstream import is_keyframe
+from webrtc.exceptions import InternalsChangedError
+from webrtc.ice import rtc_configuration
 
 from .helpers import wait_until
 

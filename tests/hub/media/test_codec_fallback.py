@@ -12,10 +12,10 @@ from __future__ import annotations
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver
 from aiortc.sdp import SessionDescription
 
-from hub.media import aiortc_internals as internals
-from hub.media.participant import ParticipantPeer
 from hub.media.routing import Role, Slot, media_layout
-from hub.media.testsource import AudioTestSource, VideoTestSource
+from simulators.media.participant import ParticipantPeer
+from simulators.media.testsource import AudioTestSource, VideoTestSource
+from webrtc import aiortc_internals as internals
 
 from .helpers import LEAD_SOURCE, Lesson, wait_until
 

@@ -7,14 +7,14 @@ import re
 import aioice.ice
 from aiortc import RTCBundlePolicy
 
-from broker.ice import (
+from hub.media.routing import Role
+from simulators.media.participant import ParticipantPeer
+from webrtc.ice import (
     LOOPBACK,
     restrict_host_addresses,
     restricted_host_addresses,
     rtc_configuration,
 )
-from hub.media.participant import ParticipantPeer
-from hub.media.routing import Role
 
 from .helpers import Lesson
 

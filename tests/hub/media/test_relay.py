@@ -10,11 +10,11 @@ import pytest
 from aiortc import RTCSessionDescription
 from av.stream import Stream
 
-from hub.media import aiortc_internals as internals
 from hub.media.exceptions import NegotiationError, RoutingError
 from hub.media.relay import RelayMode, RelaySettings, SessionRelay
 from hub.media.routing import Role, Slot
 from hub.media.tracks import EncodedFrameTrack
+from webrtc import aiortc_internals as internals
 
 from .helpers import LEAD_SOURCE, Lesson, wait_until
 
@@ -79,11 +79,21 @@ async def test_slow_subscriber_drops_its_own_frames_and_stalls_nobody(lesson: Le
     _throttle(slow_track, per_frame=0.2)  # its sender takes 5 frames/s of 30
     await wait_until(lesson.sees("fast2", Slot.MAIN, LEAD_SOURCE, frames=5), 8, "lesson runs")
 
+    def lead_frames() -> int:
+        return int(lesson.relay.stats()["participants"]["lead"]["upstream"]["video"])
+
+    # Measured against what the lead sent in the same window, not against a wall-clock
+    # rate: on a loaded machine the source itself slows down, and that is not a stall.
+    sent_before = lead_frames()
     before = {pid: lesson.peers[pid].slot(Slot.MAIN).decoded for pid in ("fast1", "fast2")}
     await asyncio.sleep(2.0)  # measuring a rate over a fixed window, not waiting for a state
+    sent = lead_frames() - sent_before
+    assert sent >= 10, f"the lead sent only {sent} frames in 2 s"
+    stats = lesson.relay.stats()["participants"]
     for pid, count in before.items():
-        rate = (lesson.peers[pid].slot(Slot.MAIN).decoded - count) / 2.0
-        assert rate >= 24, f"{pid} got {rate:.1f} fps next to a slow subscriber"
+        got = lesson.peers[pid].slot(Slot.MAIN).decoded - count
+        assert got >= 0.8 * sent, f"{pid} decoded {got} of {sent} frames next to a slow subscriber"
+        assert stats[pid]["slots"]["main/video"]["dropped"] == 0
     assert slow_track.stats.dropped > 0
     assert len(slow_track._queue) <= slow_track.capacity
     slow = lesson.peers["slow"].slot(Slot.MAIN)

@@ -17,11 +17,11 @@ from aiortc import RTCSessionDescription
 
 from broker.localstack import MosquittoServer, RedisServer
 from classroom_node.media.signalclient import SignalClient
-from hub.media.participant import ParticipantPeer
 from hub.media.routing import Role
-from hub.media.testsource import AudioTestSource, VideoTestSource
 from hub.server import Hub
 from protocols.signalling import SignalJoin
+from simulators.media.participant import ParticipantPeer
+from simulators.media.testsource import AudioTestSource, VideoTestSource
 from tests.hub.hubkit import ADMIN_KEY, FakeNode, classroom, hub_config, running_hub
 from tests.hub.signalling.conftest import loopback_only  # noqa: F401  (fixture)
 

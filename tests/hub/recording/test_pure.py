@@ -159,7 +159,7 @@ def test_a_restarted_source_is_re_anchored_on_the_wall_clock() -> None:
 
 
 def test_report_command_links_recorded_lessons(tmp_path: Path) -> None:
-    from hub.ledger.command import replay_links
+    from ledger.command import replay_links
 
     (tmp_path / "S1").mkdir()
     (tmp_path / "S1" / "recording.json").write_text("{}")

@@ -12,12 +12,12 @@ from pathlib import Path
 import av
 import pytest
 
-from hub.media.testsource import AudioTestSource, VideoTestSource, read_pattern
 from hub.recording import recorder as recorder_module
 from hub.recording.container import WebmWriter
 from hub.recording.exceptions import RecordingError
 from hub.recording.recorder import SessionRecorder
 from hub.recording.settings import RecordingSettings
+from simulators.media.testsource import AudioTestSource, VideoTestSource, read_pattern
 
 
 def _video_packets(source: int, count: int, fps: int = 15) -> list[tuple[bytes, int, bool]]:

@@ -13,11 +13,11 @@ from pathlib import Path
 import av
 import pytest
 
-from hub.media.participant import ParticipantPeer
 from hub.media.routing import Role, Slot
-from hub.media.testsource import read_pattern
 from hub.tokens import JoinRole
 from protocols.signalling import SignalAck, SignalJoin
+from simulators.media.participant import ParticipantPeer
+from simulators.media.testsource import read_pattern
 from tests.hub.hubkit import wait_for
 from tests.hub.signalling.peers import token
 

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from hub.matching.models import Assignment, Instance, Offer, Request
-from hub.registry.models import Classroom, School, SchoolKind, Teacher, TeacherRole
-from hub.registry.rules import Snapshot
 from hub.scheduling.timetable import Period, SlotError, occurrences, plan, session_id, to_specs
+from matching.models import Assignment, Instance, Offer, Request
+from registry.models import Classroom, School, SchoolKind, Teacher, TeacherRole
+from registry.rules import Snapshot
 
 
 def _utc(ms: int) -> datetime:

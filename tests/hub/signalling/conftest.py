@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from broker.ice import LOOPBACK, restrict_host_addresses
 from broker.localstack import MosquittoServer, RedisServer
 from hub.server import Hub
 from tests.hub.hubkit import FakeNode, classroom, hub_config, running_hub
+from webrtc.ice import LOOPBACK, restrict_host_addresses
 
 
 @dataclass

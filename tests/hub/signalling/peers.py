@@ -10,11 +10,11 @@ from typing import Any
 from aiortc import MediaStreamTrack, RTCSessionDescription
 
 from classroom_node.media.signalclient import SignalClient
-from hub.media.participant import ParticipantPeer
 from hub.media.routing import Role
-from hub.media.testsource import VideoTestSource
 from hub.tokens import JoinRole, derive_key, mint_token
 from protocols.signalling import SignalJoin, SignalJoined
+from simulators.media.participant import ParticipantPeer
+from simulators.media.testsource import VideoTestSource
 from tests.hub.hubkit import ADMIN_KEY
 
 _MEDIA_ROLES = {"lead": Role.LEAD, "tutor": Role.PARTNER, "partner": Role.PARTNER}

@@ -9,9 +9,9 @@ import pytest
 
 from classroom_node.media.exceptions import SignalRefused
 from classroom_node.media.signalclient import SignalClient
-from hub.ledger.inputs import BrowserInput, from_wire
 from hub.media.routing import Slot
 from hub.tokens import JoinRole
+from ledger.inputs import BrowserInput, from_wire
 from protocols.ids import new_id
 from protocols.messages import FloorGrant, FloorGrantBody, LessonStart
 from protocols.signalling import SignalAck, SignalError, SignalJoin

@@ -1,1 +1,0 @@
-"""Tests of hub.matching, one file per concern, plus shared strategies."""

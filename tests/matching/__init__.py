@@ -1,0 +1,1 @@
+"""Tests of matching, one file per concern, plus shared strategies."""

@@ -1,0 +1,16 @@
+"""WebRTC helpers shared by every process that holds a peer connection.
+
+The hub's relay, the classroom node's media and the simulators' reference
+participant all use aiortc the same way; what they share lives here rather than
+in any one of them:
+
+- ``ice``              which host addresses ICE offers (loopback in tests) and the
+                       one ``RTCConfiguration`` (no public STUN, max-bundle)
+- ``aiortc_internals`` the ONLY place that touches aiortc's private internals
+                       (taps for encoded frames, the pack path, keyframe requests)
+- ``bitstream``        pure: is this encoded VP8/H.264 frame a keyframe?
+- ``exceptions``       one tree, root ``WebRTCError``
+
+May import: aiortc, aioice, av and the standard library. Never a component
+(hub, classroom_node, simulators) nor broker.
+"""

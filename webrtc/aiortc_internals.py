@@ -1,0 +1,197 @@
+"""Every use of aiortc's PRIVATE internals by the relay, and nothing else.
+
+aiortc (pinned at 1.16.0) has no public API for a forwarding unit, so the
+relay reaches into it at four places. They are all here, so that an aiortc
+upgrade is one file to re-check, and ``tests/hub/media/test_aiortc_internals.py``
+exercises each of them against real peer connections so an upgrade that breaks
+one fails loudly instead of silently decoding, or silently sending nothing.
+
+1. Taking encoded frames (``tap_receiver``). ``RTCRtpReceiver._handle_rtp_packet``
+   reassembles RTP packets into a complete encoded frame (a ``JitterFrame``,
+   payload descriptor stripped, timestamp shifted to start at 0 by its
+   ``TimestampMapper``) and puts ``(codec, frame)`` on the name-mangled
+   ``RTCRtpReceiver.__decoder_queue``; ``receive()`` hands that queue object to
+   the decoder thread it starts. We replace the queue before ``receive()`` runs
+   (in the ``track`` event, or right after ``setRemoteDescription`` returns:
+   ``receive()`` runs later, in the connect task) with a queue that gives each
+   frame to our callback and passes it on to the decoder only when decoding is
+   wanted. ``None`` (the stop signal) always passes, so the thread and the
+   track still end normally.
+2. Sending encoded frames (``encoded_packet``). ``RTCRtpSender._next_encoded_frame``
+   calls ``encoder.pack(data)`` -- packetising only -- instead of ``encode()``
+   when the track's ``recv()`` returns an ``av.Packet`` rather than a frame.
+   ``pack`` converts ``packet.pts`` from ``packet.time_base`` to the codec clock
+   (1/90000 for video, 1/48000 for Opus), and the sender adds its random
+   timestamp origin. So a packet carrying the receiver's mapped timestamp with
+   ``time_base = 1/clockRate`` comes out with the right RTP timestamps.
+3. Keyframe requests from subscribers (``on_keyframe_request``). A subscriber's
+   PLI or FIR reaches ``RTCRtpSender._send_keyframe``, which only sets a flag
+   used by ``encode()`` and so does nothing on the pack path. We replace it on
+   the sender instance with our callback, which forwards the request upstream.
+4. Keyframe requests upstream (``send_pli``). ``RTCRtpReceiver._send_rtcp_pli``
+   sends a PLI for a media SSRC; the SSRC comes from the receiver's private
+   ``__active_ssrc`` minus its ``__rtx_ssrc`` (retransmission streams).
+
+Also ``negotiated_codec`` reads ``RTCRtpTransceiver._codecs`` (the codecs
+agreed in the last offer/answer, preferred first), which aiortc does not expose.
+"""
+
+from __future__ import annotations
+
+import functools
+import queue
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import av
+from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.jitterbuffer import JitterFrame
+from av.stream import Stream
+
+from webrtc.exceptions import InternalsChangedError
+
+__all__ = [
+    "FrameCallback",
+    "ReceiverTap",
+    "check_internals",
+    "encoded_packet",
+    "negotiated_codec",
+    "on_keyframe_request",
+    "send_pli",
+    "tap_receiver",
+]
+
+FrameCallback = Callable[[RTCRtpCodecParameters, JitterFrame], None]
+"""Called in the event loop with each complete encoded frame of a receiver."""
+
+_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+_STARTED = "_RTCRtpReceiver__started"
+_ACTIVE_SSRC = "_RTCRtpReceiver__active_ssrc"
+_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
+_SEND_PLI = "_send_rtcp_pli"
+_SEND_KEYFRAME = "_send_keyframe"
+_NEXT_ENCODED_FRAME = "_next_encoded_frame"
+_TRANSCEIVER_CODECS = "_codecs"
+
+
+def _private(obj: object, name: str) -> Any:
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        raise InternalsChangedError(name) from None
+
+
+def check_internals() -> None:
+    """Raise :class:`InternalsChangedError` if a class-level internal is gone.
+
+    Instance attributes (the receiver's queues and SSRC maps) are checked when
+    used; this catches the method-level ones at start-up.
+    """
+    for cls, name in (
+        (RTCRtpReceiver, _SEND_PLI),
+        (RTCRtpReceiver, "_handle_rtp_packet"),
+        (RTCRtpSender, _SEND_KEYFRAME),
+        (RTCRtpSender, _NEXT_ENCODED_FRAME),
+    ):
+        _private(cls, name)
+
+
+class _TapQueue(queue.Queue[Any]):
+    """Stands in for the receiver's decoder queue: frames go to us first."""
+
+    def __init__(self, on_frame: FrameCallback, decode: bool) -> None:
+        super().__init__()
+        self.on_frame = on_frame
+        self.decode = decode
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        if item is not None:
+            codec, frame = item
+            self.on_frame(codec, frame)
+            if not self.decode:
+                return
+        super().put(item, block, timeout)
+
+
+class ReceiverTap:
+    """Handle on a tapped receiver; ``decode`` turns aiortc's own decoding on or off.
+
+    With decoding off (the pass-through relay) the decoder thread idles and the
+    receiver's track yields nothing until it ends. With decoding on (the
+    re-encoding relay, or a subscriber that checks the stream) frames also go
+    to the decoder and ``receiver.track.recv()`` yields decoded frames.
+    """
+
+    def __init__(self, tap_queue: _TapQueue) -> None:
+        self._queue = tap_queue
+
+    @property
+    def decode(self) -> bool:
+        return self._queue.decode
+
+    @decode.setter
+    def decode(self, value: bool) -> None:
+        self._queue.decode = value
+
+
+def tap_receiver(
+    receiver: RTCRtpReceiver, on_frame: FrameCallback, *, decode: bool = False
+) -> ReceiverTap:
+    """Give every complete encoded frame of ``receiver`` to ``on_frame`` (internal 1).
+
+    Must be called before ``receiver.receive()`` starts its decoder thread.
+    """
+    if _private(receiver, _STARTED):
+        raise InternalsChangedError(f"{_STARTED} (receiver already started; tap it earlier)")
+    old = _private(receiver, _DECODER_QUEUE)
+    if not isinstance(old, queue.Queue):
+        raise InternalsChangedError(f"{_DECODER_QUEUE} (no longer a queue.Queue)")
+    tap_queue = _TapQueue(on_frame, decode)
+    setattr(receiver, _DECODER_QUEUE, tap_queue)
+    return ReceiverTap(tap_queue)
+
+
+def encoded_packet(data: bytes, pts: int, clock_rate: int) -> av.Packet[Stream]:
+    """An ``av.Packet`` the sender will packetise without re-encoding (internal 2).
+
+    ``pts`` is in RTP clock units of the codec (``clock_rate``: 90000 for video,
+    48000 for Opus); the sender's ``pack`` converts from ``time_base`` to that
+    same clock, so the value passes through unchanged.
+    """
+    packet = av.Packet(data)
+    packet.pts = pts
+    packet.time_base = _time_base(clock_rate)
+    return packet
+
+
+@functools.cache
+def _time_base(clock_rate: int) -> Fraction:
+    return Fraction(1, clock_rate)
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call ``callback`` when the sender's peer sends PLI or FIR (internal 3)."""
+    _private(sender, _SEND_KEYFRAME)
+    setattr(sender, _SEND_KEYFRAME, callback)
+
+
+async def send_pli(receiver: RTCRtpReceiver) -> bool:
+    """Ask the sender of ``receiver``'s media for a keyframe (internal 4).
+
+    Returns False when no media SSRC is known yet (nothing received so far);
+    the caller's next request will go through once media flows.
+    """
+    active: dict[int, Any] = _private(receiver, _ACTIVE_SSRC)
+    rtx: dict[int, int] = _private(receiver, _RTX_SSRC)
+    ssrcs = [ssrc for ssrc in list(active) if ssrc not in rtx]
+    send = _private(receiver, _SEND_PLI)
+    for ssrc in ssrcs:
+        await send(ssrc)
+    return bool(ssrcs)
+
+
+def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | None:
+    """The codec the last offer/answer agreed on for ``transceiver``, or None."""
+    codecs: list[RTCRtpCodecParameters] = _private(transceiver, _TRANSCEIVER_CODECS)
+    return codecs[0] if codecs else None
