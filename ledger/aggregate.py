@@ -311,6 +311,8 @@ class Ledger:
         return True
 
     def _feed_replay(self, record: ReplayInput) -> bool:
+        if record.watched_ms <= 0:
+            return False  # a view that has not played yet is no viewing
         st = self.session(record.session)
         known = st.replays.get(record.view)
         if known is not None and known[1] >= record.watched_ms:

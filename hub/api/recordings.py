@@ -52,6 +52,8 @@ PAGE_DIR = Path(str(resources.files("hub") / "static" / "replay"))
 _PAGE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
 _VIEW_ID = r"^[A-Za-z0-9_\-]{8,64}$"
+#: Replay views one reader may open per recording (each is a ledger record).
+MAX_VIEWS_PER_READER = 50
 #: Longest watching time one view report may claim (a lesson is < 2 h; rewinding
 #: and watching again counts, up to this).
 MAX_VIEW_S = 12 * 3600
@@ -226,6 +228,14 @@ async def report_view(
     except RecordingNotFound as exc:
         raise _not_found(exc) from None
     view = f"{reader.principal}/{body.view}"
+    state = hub.ledger_feed.ledger.sessions.get(session)
+    known = state.replays if state is not None else {}
+    if view not in known and (
+        sum(1 for v in known if v.startswith(reader.principal + "/")) >= MAX_VIEWS_PER_READER
+    ):
+        raise Problem(
+            429, "too-many-views", "Too many views", f"at most {MAX_VIEWS_PER_READER} per reader"
+        )
     await hub.ledger_feed.replay(view, session, reader.classroom, int(body.watched_s * 1000))
     return {"session": session, "view": body.view, "classroom": reader.classroom}
 

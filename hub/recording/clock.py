@@ -21,6 +21,16 @@ sent (measured: 67 ms at 15 fps, 33 ms at 30 fps on loopback).
 shortest RTP step between frames); the timeline uses it, so an event lands on
 the picture captured when it happened.
 
+A sender that falls behind real time (an overloaded classroom box whose camera
+or test source paces frames late instead of skipping them) stamps its frames
+with RTP times that run slow: placed by RTP alone, the file would get shorter
+than the lesson and drift away from the events. So when every one of
+``DRIFT_FRAMES`` consecutive frames arrives more than ``MAX_DRIFT_MS`` later
+than its RTP time says (beyond the least delay seen), the stream is moved
+forward by the smallest of those excesses: a persistent lag is taken out, a
+transient network or scheduling delay (which does not last that many frames)
+is not. Playback then holds a picture a little longer, as the live viewers saw.
+
 A publisher that reconnects (a new peer connection, the same classroom) starts
 its RTP timestamps again near 0; a jump backwards, or forwards by more than
 ``MAX_GAP_S``, re-anchors the stream at the frame's arrival, so the file's
@@ -33,10 +43,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MAX_GAP_S", "StreamClock", "media_time_s"]
+__all__ = ["DRIFT_FRAMES", "MAX_DRIFT_MS", "MAX_GAP_S", "StreamClock", "media_time_s"]
 
 #: An RTP step larger than this (or any step back) is a new source, not a gap.
 MAX_GAP_S = 10.0
+#: A lag behind the wall clock (beyond the least seen) that, held for
+#: ``DRIFT_FRAMES`` frames in a row, moves the stream forward.
+MAX_DRIFT_MS = 200.0
+DRIFT_FRAMES = 10
 
 
 @dataclass
@@ -54,7 +68,10 @@ class StreamClock:
     min_lag_ms: float | None = None
     #: Shortest RTP step between two consecutive frames (ms): one frame interval.
     min_step_ms: float | None = None
+    #: Milliseconds the stream was moved forward to follow the wall clock.
+    drift_ms: int = 0
     _last_rtp: int | None = None
+    _late: list[float] | None = None
 
     def discontinuous(self, rtp: int) -> bool:
         """Whether ``rtp`` comes from a restarted source (see the module docstring)."""
@@ -81,6 +98,17 @@ class StreamClock:
         lag = arrival_ms - (self.epoch_ms + media)
         if self.min_lag_ms is None or lag < self.min_lag_ms:
             self.min_lag_ms = lag
+        excess = lag - self.min_lag_ms
+        if excess > MAX_DRIFT_MS:
+            self._late = (self._late or []) + [excess]
+            if len(self._late) >= DRIFT_FRAMES:
+                shift = round(min(self._late))
+                self.first_media_ms += shift
+                self.drift_ms += shift
+                media += shift
+                self._late = None
+        else:
+            self._late = None
         self.last_media_ms = media
         self.frames += 1
         return media
@@ -100,6 +128,7 @@ class StreamClock:
             "frames": self.frames,
             "min_lag_ms": self.min_lag_ms,
             "min_step_ms": self.min_step_ms,
+            "drift_ms": self.drift_ms,
         }
 
 

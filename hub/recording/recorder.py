@@ -218,9 +218,11 @@ class SessionRecorder:
 
     async def finish(self, events: Sequence[Envelope] = ()) -> dict[str, Any]:
         """Close every file, write the timeline from ``events`` and the final manifest."""
-        if self._thread is not None:
-            self._put(("stop", None), block=True)
-            await asyncio.to_thread(self._thread.join)
+        thread = self._thread
+        if thread is not None:
+            # the stop item must get through: wait for room off the event loop
+            await asyncio.to_thread(self._queue.put, ("stop", None))
+            await asyncio.to_thread(thread.join)
             self._thread = None
         if self.status == "recording":
             self.status = "complete"
@@ -264,14 +266,16 @@ class SessionRecorder:
         self._floor_key = f"floor-{self._floor_turns:02d}-{holder}"
         self._open(self._floor_key, "floor", holder)
 
-    def _put(self, item: tuple[Any, ...], *, block: bool = False) -> None:
+    def _put(self, item: tuple[Any, ...]) -> None:
+        """Queue a control item without ever blocking the event loop."""
         if self._thread is None:
             return
         try:
-            # control items must not be lost: wait for room (the writer always drains)
-            self._queue.put(item, timeout=5 if block else 1)
+            self._queue.put_nowait(item)
         except queue.Full:
-            log.error("recording %s: writer stuck, %s not delivered", self.session, item[0])
+            # the writer is stalled (disk): this floor turn is not recorded
+            self.dropped += 1
+            log.error("recording %s: writer behind, %s %s dropped", self.session, *item[:2])
 
     def _stop_now(self, reason: str) -> None:
         self.status, self.reason = "stopped", reason

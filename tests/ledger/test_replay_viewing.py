@@ -31,6 +31,7 @@ def test_largest_total_per_view_counts_once_and_never_as_live() -> None:
     assert not ledger.feed(ReplayInput("a/v1", "S1", 700_020, 10_000, "p1"))  # late, smaller
     assert ledger.feed(ReplayInput("a/v1", "S1", 700_030, 45_000, "p1"))
     assert ledger.feed(ReplayInput("b/v2", "S1", 700_040, 20_000, None))
+    assert not ledger.feed(ReplayInput("c/v3", "S1", 700_050, 0, "p2"))  # not played yet
     figures = ledger.figures("S1")
     assert figures.replay_ms == 65_000
     assert sorted((r.view, r.classroom, r.watched_ms) for r in figures.replays) == [

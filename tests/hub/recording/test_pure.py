@@ -166,3 +166,21 @@ def test_report_command_links_recorded_lessons(tmp_path: Path) -> None:
     (tmp_path / "S2").mkdir()  # no manifest: not a recording
     assert replay_links(tmp_path, "https://hub.example/") == {"S1": "https://hub.example/replay/S1"}
     assert replay_links(None, "") == {}
+
+
+def test_a_sender_falling_behind_is_pulled_to_the_wall_clock() -> None:
+    """A 15 fps source that produces only 12 frames a second (paced late, not skipped):
+    the file keeps the lesson's length instead of shrinking by a fifth."""
+    clock = StreamClock(90_000, epoch_ms=0.0)
+    medias = [clock.place(6000 * k, 1000 * k / 12) for k in range(12 * 30)]  # 30 s of wall
+    assert medias[-1] == pytest.approx(1000 * (12 * 30 - 1) / 12, abs=250)
+    assert clock.drift_ms > 5000
+
+
+def test_a_transient_delay_does_not_move_the_stream() -> None:
+    clock = StreamClock(90_000, epoch_ms=0.0)
+    for k in range(100):
+        stall = 400.0 if 50 <= k < 55 else 0.0  # five frames held up for 400 ms
+        clock.place(6000 * k, 1000 * k / 15 + stall)
+    assert clock.drift_ms == 0
+    assert clock.last_media_ms == round(99 * 1000 / 15)
