@@ -37,6 +37,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any, Literal
 
 from pydantic import ValidationError
@@ -81,6 +82,17 @@ from protocols.topics import TopicKind, Topics
 __all__ = ["ClassroomNode", "NodeStats", "OnEvent", "Rejection", "Submitted"]
 
 log = logging.getLogger("dualclass.node")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("dualclass")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+#: Sent in every heartbeat so operators see which software each classroom box runs.
+_VERSION = _version()[:64]
 
 #: ``on_event(session, event, applied_at_ms)``: called once per applied event.
 OnEvent = Callable[[str, Event, int], None]
@@ -185,6 +197,8 @@ class ClassroomNode:
         self.force_exit = False
         self.started = False
         self.started_at = 0.0
+        #: worst sequenced -> applied delay since the last heartbeat (reported, then reset)
+        self._worst_latency_ms: float | None = None
         self.journal = Journal(
             config.state_dir / "journal" / "outbound.jsonl",
             fsync=config.journal_fsync,
@@ -624,6 +638,9 @@ class ClassroomNode:
             journal_oldest_s=round(self.journal.oldest_age(self._clock()), 3),
             last_seq={sid: self._views[sid].last_seq for sid in joined[:64]},
             media=self.media_stats or MediaStats(),
+            version=_VERSION,
+            latency_ms=self._worst_latency_ms,
+            rejected=self.stats.rejected,
         )
         message = NodeHeartbeat(id=new_id(), sent=now_ms(), body=body)
         try:
@@ -632,6 +649,7 @@ class ClassroomNode:
         except NotConnected:
             return False
         self.stats.heartbeats += 1
+        self._worst_latency_ms = None
         return True
 
     # ================================================================ receiving
@@ -765,6 +783,10 @@ class ClassroomNode:
         log_file = self.store.log(view.session)
         for item in applied:
             log_file.append(to_jsonable(item.event))
+            if item.event.ts is not None:
+                delay = float(min(max(item.applied_at_ms - item.event.ts, 0), 86_400_000))
+                worst = self._worst_latency_ms
+                self._worst_latency_ms = delay if worst is None else max(worst, delay)
             if self.on_event is not None:
                 try:
                     self.on_event(view.session, item.event, item.applied_at_ms)

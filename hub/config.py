@@ -132,6 +132,16 @@ class HubConfig(BaseSettings):
     rate_per_node_s: float = Field(default=20.0, gt=0, le=100_000)
     rate_burst: int = Field(default=120, ge=1, le=1_000_000)
 
+    # Operator dashboard (/ops)
+    #: How often the dashboard is rebuilt and open pages get what changed.
+    ops_interval_s: float = Field(default=1.0, gt=0, le=60)
+    #: Lifetime of the operator's sign-in cookie.
+    ops_session_ttl_s: int = Field(default=8 * 3600, ge=60, le=7 * 86_400)
+    #: UTC offset of "today" and "this week" on the dashboard.
+    ops_tz: str = "+08:00"
+    #: How often the week's coverage summary is rebuilt (a report: CPU seconds).
+    ops_coverage_interval_s: float = Field(default=300.0, gt=0)
+
     # Recording (hub.recording)
     #: One folder per recorded session (WebM files, manifest, timeline).
     recording_dir: Path = Path("var/hub/recordings")

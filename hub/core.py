@@ -34,6 +34,7 @@ from hub.exceptions import (
 )
 from hub.ledgerfeed import LedgerFeed
 from hub.metrics import HubMetrics
+from hub.ops.feed import NodeGauges, OpsFeed
 from hub.presence import NodeTracker, NodeView
 from hub.ratelimit import NodeRateLimiter
 from hub.resync import MAX_PAGE_EVENTS, build_page
@@ -108,6 +109,9 @@ class HubCore:
             clock=lambda: self.clock(),
             timeout_s=config.heartbeat_timeout_s,
         )
+        # the operator dashboard (hub.ops): sampled once a tick, started by the server
+        self.ops = OpsFeed(self)
+        self.metrics.registry.register(NodeGauges(self.ops))
 
     # ----------------------------------------------------------- downlinks
 

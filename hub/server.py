@@ -111,6 +111,7 @@ class Hub(HubCore):
         await self.link_in.start(wait=True)
         self._consumer = asyncio.create_task(self._consume(), name="hub-consume")
         self.lessons.start()
+        self.ops.start()
         self._pruner = asyncio.create_task(self._prune_recordings(), name="hub-recordings")
         if self.config.api_enabled:
             await self._start_api()
@@ -159,6 +160,8 @@ class Hub(HubCore):
     async def shutdown(self) -> None:
         """Drain: stop taking uplinks, finish what was accepted, close links."""
         timeout = self.config.drain_timeout_s
+        # first: ends the dashboards' event streams, which uvicorn would wait for
+        await self.ops.stop()
         if self._api is not None and self._api_task is not None:
             self._api.should_exit = True
             with contextlib.suppress(Exception):

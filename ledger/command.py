@@ -91,6 +91,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="xAPI account homePage and activity IRI base",
     )
     parser.add_argument(
+        "--lang",
+        choices=("en", "zh-CN"),
+        default="en",
+        help="language of the html format (the page's words; data stays as is)",
+    )
+    parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
     )
     parser.add_argument(
@@ -154,6 +160,7 @@ def export(
     min_minutes: float = 5.0,
     home_page: str = "https://dualclass.example.org",
     progress: bool = False,
+    lang: str = "en",
     replays: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write ``term`` over ``window`` in ``fmt`` to ``out``; the paths written."""
@@ -166,7 +173,7 @@ def export(
     if fmt == "csv":
         return write_csv_dir(report, out)
     if fmt == "html":
-        return [write_html(report, out)]
+        return [write_html(report, out, lang)]
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -200,6 +207,7 @@ async def run(args: argparse.Namespace) -> int:
         min_minutes=args.min_minutes,
         home_page=args.home_page,
         progress=args.progress,
+        lang=getattr(args, "lang", "en"),
         replays=replay_links(args.recording_dir, args.hub_url),
     )
     print(

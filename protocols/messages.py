@@ -155,6 +155,13 @@ class HeartbeatBody(_Frozen):
     journal_oldest_s: float = Field(default=0.0, ge=0)
     last_seq: dict[SessionId, int] = {}
     media: MediaStats | None = None
+    # Optional (absent on the wire when unset, so older nodes' heartbeats are unchanged):
+    #: The node's software version (shown to operators).
+    version: Annotated[str, Field(max_length=64)] | None = None
+    #: Worst sequenced -> applied delay (ms) since the previous heartbeat; None if no event.
+    latency_ms: float | None = Field(default=None, ge=0, le=86_400_000)
+    #: Uplinks the hub refused since the node started.
+    rejected: int | None = Field(default=None, ge=0)
 
 
 class PresenceBody(_Frozen):

@@ -187,6 +187,10 @@ async def run_demo(
             f"  watch      {run.hub.base_url}/api/sessions/{session}  "
             f"(admin key in {run.stack.path})"
         )
+        say(
+            f"  dashboard  {run.hub.base_url}/ops  "
+            "(operators: sign in with the admin key; zh-CN / en)"
+        )
         t0 = time.monotonic()
         recorder = Recorder(roles, out, t0)
         bar = tqdm(total=len(roles), desc="classrooms joining", disable=out is None, leave=False)

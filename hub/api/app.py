@@ -9,8 +9,10 @@ from fastapi import APIRouter, FastAPI
 from hub.api import (
     consoles,
     health,
+    languages,
     matching,
     nodes,
+    ops,
     recordings,
     registry,
     reports,
@@ -41,6 +43,8 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         reports.router,
         signalling.router,
         consoles.router,
+        ops.router,
+        languages.router,
         recordings.router,
         *routers,
     ):

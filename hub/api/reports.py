@@ -26,14 +26,17 @@ import zipfile
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from redis.exceptions import RedisError
 
 from hub.api.deps import HubDep, require_admin
 from hub.api.problems import Problem
+from hub.core import HubCore
 from hub.recording.storage import RecordingStore
+from i18n.catalogue import LANGS, messages, negotiate
 from ledger.command import load_window
 from ledger.formats.csvfmt import tables
 from ledger.formats.html import to_html
@@ -77,7 +80,9 @@ def _render(
     window: ReportWindow,
     fmt: ReportFormat,
     min_minutes: float,
-    replays: dict[str, str],
+    lang: str = "en",
+    switch: dict[str, str] | None = None,
+    replays: dict[str, str] | None = None,
 ) -> Response:
     if fmt is ReportFormat.XAPI:
         items = statements(term, window, home_page=_HOME_PAGE, min_minutes=min_minutes)
@@ -87,7 +92,7 @@ def _render(
         return Response(to_json(report, indent=None), media_type="application/json")
     if fmt is ReportFormat.HTML:
         with _CHARTS:
-            page = to_html(report)
+            page = to_html(report, messages(lang), switch=switch)
         return Response(page, media_type="text/html; charset=utf-8")
     name = f"coverage-{window.start.isoformat()}-{window.end.isoformat()}.zip"
     return Response(
@@ -107,7 +112,42 @@ async def coverage(
     fmt: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.JSON,
     tz: Annotated[str, Query(description="UTC offset of days and weeks")] = "+08:00",
     min_minutes: Annotated[float, Query(ge=0, le=600)] = 5.0,
+    lang: Annotated[
+        str | None, Query(max_length=16, description="html: zh-CN or en (default: browser's)")
+    ] = None,
+    accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
+    return await render_coverage(
+        hub,
+        first,
+        last,
+        region,
+        fmt,
+        tz,
+        min_minutes,
+        lang,
+        accept_language,
+        origin=str(request.base_url).rstrip("/"),
+    )
+
+
+async def render_coverage(
+    hub: HubCore,
+    first: date,
+    last: date,
+    region: str | None,
+    fmt: ReportFormat,
+    tz: str,
+    min_minutes: float,
+    lang: str | None,
+    accept_language: str | None,
+    base: str = "/api/reports/coverage",
+    origin: str = "",
+) -> Response:
+    """The report in ``fmt``; HTML in the negotiated language, linking to the other.
+
+    Recorded lessons link to their replay page, ``{origin}/replay/{session}``
+    (``origin``: this hub's address, so a saved page still finds it)."""
     if last < first:
         raise Problem(400, "bad-window", "Invalid window", "'to' is before 'from'")
     try:
@@ -123,7 +163,12 @@ async def coverage(
         )
     except (RedisError, OSError) as exc:
         raise Problem(503, "store-unavailable", "Storage unavailable", str(exc)) from None
-    base = str(request.base_url).rstrip("/")
+    chosen = negotiate(accept_language, lang)
+    query = f"from={first.isoformat()}&to={last.isoformat()}&tz={tz.replace('+', '%2B')}"
+    query += f"&min_minutes={min_minutes:g}&format=html"
+    if region:
+        query += f"&region={quote(region)}"
+    switch = {code: f"{base}?{query}&lang={code}" for code in LANGS}
     recorded = await asyncio.to_thread(RecordingStore(hub.config.recording_dir).manifests)
-    replays = {m["session"]: f"{base}/replay/{m['session']}" for m in recorded if "session" in m}
-    return await asyncio.to_thread(_render, term, window, fmt, min_minutes, replays)
+    replays = {m["session"]: f"{origin}/replay/{m['session']}" for m in recorded if "session" in m}
+    return await asyncio.to_thread(_render, term, window, fmt, min_minutes, chosen, switch, replays)

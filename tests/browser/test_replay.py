@@ -27,7 +27,11 @@ async def _record_a_lesson(rec: RecHub) -> None:
     async with rec.admin() as http:
         await http.put("/api/sessions/S1/recording", json={"record": True})
     lead_join = SignalJoin(token=token(JoinRole.LEAD))
-    async with publisher(rec.url, lead_join, Role.LEAD, source=1) as lead:
+    p1_join = SignalJoin(node="p1", secret=rec.nodes["p1"].secret, session="S1", events=False)
+    async with (
+        publisher(rec.url, lead_join, Role.LEAD, source=1) as lead,
+        publisher(rec.url, p1_join, Role.PARTNER, source=2),
+    ):
         await lead.client.interact("lesson.start")
         room = rec.hub.app.state.signalling.room("S1")
         await wait_for(lambda: room.recorder and room.recorder.frames > 15, within=15,
@@ -38,8 +42,10 @@ async def _record_a_lesson(rec: RecHub) -> None:
         await wait_for(lambda: room.recorder.frames > before + 40, within=15, what="1 s more")
         await lead.client.interact("slide.show", {"deck": "fractions", "index": 2})
         await lead.client.interact("quiz.close", {"quiz": "q1", "correct": 0})
+        await lead.client.interact("floor.grant", {"node": "p1"})
         before = room.recorder.frames
-        await wait_for(lambda: room.recorder.frames > before + 60, within=15, what="1.5 s more")
+        await wait_for(lambda: room.recorder.frames > before + 150, within=15, what="floor turn")
+        await lead.client.interact("floor.revoke")
         await lead.client.interact("lesson.end")
     async with rec.admin() as http:
 
@@ -88,6 +94,20 @@ async def test_replay_page_plays_and_jumps_to_events(rec_hub: RecHub, browser_co
     await jump("quiz.close")
     assert "closed" in await page.locator("#quiz").inner_text()
     assert await page.evaluate("() => window.dc.state.slide.index") == 2
+
+    # during the floor turn the floor holder's picture plays beside the lead's
+    grant = next(e for e in events if e["type"] == "floor.grant")
+    turn = next(f for f in await page.evaluate("() => window.dc.manifest.files")
+                if f["role"] == "floor")  # fmt: skip
+    at = turn["offset_s"] + turn["duration_s"] / 2
+    await page.evaluate(f"() => window.dc.seek({at})")
+    await page.wait_for_function(
+        "() => !document.getElementById('floor-figure').hidden && "
+        "document.getElementById('floor-video').readyState >= 2"
+    )
+    assert await page.evaluate("() => window.dc.state.floor") == "p1"
+    assert "p1" in await page.locator("#floor-video-name").inner_text()
+    assert grant["t"] - 0.5 <= turn["offset_s"] <= grant["t"] + 2.0
 
     # playback speed
     await page.select_option("#speed", "2")

@@ -159,3 +159,17 @@ def test_json_round_trip_and_schema(report: CoverageReport, tmp_path: Path) -> N
     assert read_json(path) == report
     schema = report_schema()
     assert set(schema["required"]) >= {"window", "summary", "schools", "coverage"}
+
+
+def test_html_in_chinese_with_a_language_switch(report: CoverageReport) -> None:
+    from i18n.catalogue import catalogue, messages
+
+    switch = {"zh-CN": "/r?lang=zh-CN", "en": "/r?lang=en"}
+    page = to_html(report, messages("zh-CN"), switch=switch)
+    assert '<html lang="zh-CN">' in page and "覆盖报告" in page
+    assert '<a href="/r?lang=en" hreflang="en">English</a>' in page
+    en, zh = catalogue("en"), catalogue("zh-CN")
+    # no English heading or column name left (texts without placeholders)
+    for key in en:
+        if key.startswith("report.") and "{" not in en[key] and en[key] != zh[key]:
+            assert f">{en[key]}<" not in page, key

@@ -5,13 +5,19 @@
 // slot ("main" = lead, "floor" = floor holder) each received m-line shows.
 // aiortc does no trickle ICE, so the answer is sent only once ICE gathering is
 // complete, with every candidate inside the SDP.
-// State for tests and debugging is kept on `window.dc`.
+// State for tests and debugging is kept on `window.dc`. Words come from the
+// message catalogues (dcI18n.t, see /i18n/i18n.js); times are the page's locale.
 "use strict";
 
 (() => {
+  const i18n = window.dcI18n;
+  const t = (key, params) => i18n.t(key, params);
   const ROLE = document.body.dataset.role; // "lead" or "tutor"
   const token = new URLSearchParams(location.search).get("token");
   const $ = (id) => document.getElementById(id);
+  // an element showing data (not a catalogue text) must not be re-translated on a switch
+  const show = (id, text) => { const e = $(id); delete e.dataset.i18n; e.textContent = text; };
+  const say = (id, key, params) => { const e = $(id); e.dataset.i18n = key; e.textContent = t(key, params); };
   const dc = (window.dc = {
     role: ROLE, ws: null, pc: null, joined: null, state: null, events: [],
     errors: [], acks: [], answered: false, localStream: null,
@@ -21,7 +27,7 @@
 
   function log(text, cls) {
     const li = document.createElement("li");
-    li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
+    li.textContent = `${i18n.time(Date.now())} ${text}`;
     if (cls) li.className = cls;
     const list = $("log");
     list.prepend(li);
@@ -30,7 +36,7 @@
 
   function describe(event) {
     const body = event.body && Object.keys(event.body).length ? " " + JSON.stringify(event.body) : "";
-    return `#${event.seq} ${event.type} from ${event.src}${body}`;
+    return t("console.event", { seq: event.seq, type: event.type, src: event.src || "", body });
   }
 
   // ------------------------------------------------------------- signalling
@@ -45,8 +51,8 @@
 
   function connect() {
     if (!token) {
-      $("who").textContent = "no token: open this page with ?token=…";
-      log("missing ?token= in the address", "error");
+      say("who", "console.no_token");
+      log(t("console.no_token"), "error");
       return;
     }
     const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -54,8 +60,8 @@
     ws.onopen = () => send({ type: "join", token, role: ROLE });
     ws.onmessage = (msg) => onMessage(JSON.parse(msg.data));
     ws.onclose = (ev) => {
-      $("who").textContent = `disconnected (${ev.code})`;
-      log(`signalling closed (${ev.code})`, "error");
+      show("who", t("console.disconnected", { code: ev.code }));
+      log(t("console.signalling_closed", { code: ev.code }), "error");
     };
   }
 
@@ -63,14 +69,14 @@
     switch (m.type) {
       case "joined":
         dc.joined = m;
-        $("who").textContent = `${m.role} · ${m.session}` + (m.acting_as ? ` · ${m.acting_as}` : "");
-        log(`joined ${m.session} as ${m.role}`, "info");
+        show("who", `${t(`console.role.${m.role}`)} · ${m.session}` + (m.acting_as ? ` · ${m.acting_as}` : ""));
+        log(t("console.joined", { session: m.session, role: t(`console.role.${m.role}`) }), "info");
         break;
       case "offer":
         try {
           await answerOffer(m.sdp);
         } catch (err) {
-          log(`media failed: ${err}`, "error");
+          log(t("console.media_failed", { error: String(err) }), "error");
         }
         break;
       case "state":
@@ -86,7 +92,7 @@
         break;
       case "error":
         dc.errors.push(m);
-        log(`refused: ${m.code}${m.detail ? " — " + m.detail : ""}`, "error");
+        log(t("console.refused", { code: m.code, detail: m.detail ? " — " + m.detail : "" }), "error");
         break;
     }
   }
@@ -97,7 +103,7 @@
     try {
       return await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
     } catch (err) {
-      log(`no camera/microphone: ${err.name}`, "error");
+      log(t("console.no_camera", { error: err.name }), "error");
       return null;
     }
   }
@@ -118,7 +124,7 @@
   async function answerOffer(sdp) {
     const layout = (dc.joined && dc.joined.layout) || [];
     const pc = (dc.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" }));
-    pc.onconnectionstatechange = () => log(`media ${pc.connectionState}`, "info");
+    pc.onconnectionstatechange = () => log(t("console.media_state", { state: pc.connectionState }), "info");
     await pc.setRemoteDescription({ type: "offer", sdp });
     const transceivers = pc.getTransceivers();
     if (transceivers.length !== layout.length) {
@@ -155,7 +161,8 @@
 
   $("sound").addEventListener("click", () => {
     for (const v of document.querySelectorAll("video:not(#video-self)")) v.muted = !v.muted;
-    $("sound").textContent = $("sound").textContent === "Sound on" ? "Sound off" : "Sound on";
+    const muted = [...document.querySelectorAll("video:not(#video-self)")].every((v) => v.muted);
+    say("sound", muted ? "console.sound_on" : "console.sound_off");
   });
 
   // ------------------------------------------------------------------ state
@@ -171,22 +178,26 @@
 
   function render(s) {
     const badge = $("status");
-    badge.textContent = s.status;
+    badge.textContent = t(`console.status.${s.status}`);
     badge.className = `badge ${s.status}`;
-    $("floor-name").textContent = s.floor || "nobody";
-    $("slide").textContent = s.slide ? `${s.slide.deck || "slides"} #${s.slide.index}` : "—";
-    $("quiz").textContent = s.quiz
-      ? `${s.quiz.quiz}: ${s.quiz.question || "(no question)"} — ${s.quiz.choices.join(" / ")}` +
-        ` · answered: ${s.quiz.answered.length}`
-      : "no quiz open";
+    if (s.floor) show("floor-name", s.floor); else say("floor-name", "console.nobody");
+    show("slide", s.slide ? t("console.slide_at", { deck: s.slide.deck || t("console.slides"), index: s.slide.index }) : "—");
+    if (s.quiz) {
+      show("quiz", t("console.quiz_line", {
+        quiz: s.quiz.quiz, question: s.quiz.question || t("console.no_question"),
+        choices: s.quiz.choices.join(" / "), answered: i18n.num(s.quiz.answered.length, 0),
+      }));
+    } else {
+      say("quiz", "console.no_quiz");
+    }
     const hands = $("hands");
     hands.replaceChildren();
     for (const node of s.hands) {
       const li = document.createElement("li");
       li.textContent = node;
       if (ROLE === "lead") {
-        li.append(button("Give floor", () => interact("floor.grant", { node })));
-        li.append(button("Lower", () => interact("hand.lower", { node }), "secondary"));
+        li.append(button(t("console.give_floor"), () => interact("floor.grant", { node })));
+        li.append(button(t("console.lower_hand"), () => interact("hand.lower", { node }), "secondary"));
       }
       hands.append(li);
     }
@@ -201,9 +212,10 @@
       if (role !== "partner") continue;
       const li = document.createElement("li");
       const att = s.attendance[node];
-      li.textContent = `${node}${att ? ` · ${att.present}/${att.enrolled} present` : ""}` +
-        (s.floor === node ? " · has the floor" : "");
-      if (s.floor !== node) li.append(button("Give floor", () => interact("floor.grant", { node })));
+      li.textContent = node +
+        (att ? ` · ${t("console.attendance", { present: i18n.num(att.present, 0), enrolled: i18n.num(att.enrolled, 0) })}` : "") +
+        (s.floor === node ? ` · ${t("console.has_floor")}` : "");
+      if (s.floor !== node) li.append(button(t("console.give_floor"), () => interact("floor.grant", { node })));
       roster.append(li);
     }
   }
@@ -219,19 +231,20 @@
 
   // --------------------------------------------------------------- controls
 
+  const DECK = "slides"; // the deck id on the wire, not a word on screen
   const slideIndex = () => (dc.state && dc.state.slide ? dc.state.slide.index : -1);
   const actions = {
     start: () => interact("lesson.start", { title: $("title").value }),
     end: () => interact("lesson.end"),
-    "next-slide": () => interact("slide.show", { deck: "slides", index: slideIndex() + 1 }),
-    "prev-slide": () => interact("slide.show", { deck: "slides", index: Math.max(slideIndex() - 1, 0) }),
+    "next-slide": () => interact("slide.show", { deck: DECK, index: slideIndex() + 1 }),
+    "prev-slide": () => interact("slide.show", { deck: DECK, index: Math.max(slideIndex() - 1, 0) }),
     "open-quiz": () => interact("quiz.open", {
       quiz: `q${Date.now()}`,
       question: $("question").value,
       choices: $("choices").value.split(",").map((c) => c.trim()).filter(Boolean),
     }),
     "close-quiz": () => {
-      if (!dc.state || !dc.state.quiz) return log("no quiz open", "error");
+      if (!dc.state || !dc.state.quiz) return log(t("console.no_quiz"), "error");
       const correct = $("correct").value === "" ? undefined : Number($("correct").value);
       interact("quiz.close", { quiz: dc.state.quiz.quiz, correct });
     },
@@ -248,5 +261,6 @@
   }
   dc.interact = interact;
 
-  connect();
+  document.addEventListener("dc:lang", () => { if (dc.state) render(dc.state); });
+  i18n.ready.then(connect, connect);
 })();

@@ -11,50 +11,12 @@
 "use strict";
 
 (() => {
-  const STRINGS = {
-    zh: {
-      title: "课堂回放", language: "语言", signin: "管理员登录",
-      signin_help: "请用带 token 的链接打开本页，或输入管理员密钥。", admin_key: "管理员密钥",
-      signin_button: "登录", lead: "主讲教师", floor: "发言", speed: "播放速度",
-      slide: "幻灯片", quiz: "测验", hands: "举手", attendance: "出勤", chat: "消息",
-      timeline: "时间线（点击跳转）", nobody: "无人", no_quiz: "没有进行中的测验",
-      quiz_closed: "测验 {quiz} 已结束，正确答案 {correct}", answers: "{n} 个回答",
-      no_recording: "没有这节课的录像", loading: "加载中…", denied: "无权查看：{detail}",
-      recording: "录制中", complete: "已完成", stopped: "已停止（{reason}）",
-      present: "{present}/{enrolled} 人到课", files: "{n} 个文件",
-      "lesson.start": "上课", "lesson.end": "下课", "slide.show": "幻灯片 {index}",
-      "hand.raise": "{src} 举手", "hand.lower": "{node} 放下手", "floor.grant": "{node} 获得发言",
-      "floor.revoke": "发言收回", "quiz.open": "测验 {quiz}：{question}",
-      "quiz.answer": "{src} 回答 {quiz}", "quiz.close": "测验 {quiz} 结束",
-      "attendance.report": "{src} 出勤 {present}/{enrolled}", "chat.message": "{src}：{text}",
-      "annotation.stroke": "{src} 批注",
-    },
-    en: {
-      title: "Lesson replay", language: "Language", signin: "Admin sign-in",
-      signin_help: "Open this page with a link that has a token, or enter the admin key.",
-      admin_key: "admin key", signin_button: "Sign in", lead: "Lead teacher", floor: "Floor",
-      speed: "Speed", slide: "Slide", quiz: "Quiz", hands: "Raised hands",
-      attendance: "Attendance", chat: "Chat", timeline: "Timeline (click to jump)",
-      nobody: "nobody", no_quiz: "no quiz open",
-      quiz_closed: "quiz {quiz} closed, correct = {correct}", answers: "{n} answers",
-      no_recording: "this lesson has no recording", loading: "loading…",
-      denied: "not allowed: {detail}", recording: "recording", complete: "complete",
-      stopped: "stopped ({reason})", present: "{present}/{enrolled} present",
-      files: "{n} files",
-      "lesson.start": "lesson starts", "lesson.end": "lesson ends",
-      "slide.show": "slide {index}", "hand.raise": "{src} raises a hand",
-      "hand.lower": "hand of {node} lowered", "floor.grant": "floor to {node}",
-      "floor.revoke": "floor back to the lead", "quiz.open": "quiz {quiz}: {question}",
-      "quiz.answer": "{src} answers {quiz}", "quiz.close": "quiz {quiz} closed",
-      "attendance.report": "{src}: {present}/{enrolled} present",
-      "chat.message": "{src}: {text}", "annotation.stroke": "{src} draws",
-    },
-  };
+  // words come from the message catalogues (/i18n/, i18n.js): keys "replay.*"
+  const t = (key, params) => window.dcI18n.t(key, params);
+  const SPEEDS = [0.5, 1, 1.25, 1.5, 2];
   const params = new URLSearchParams(location.search);
   const session = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop() || "");
   const $ = (id) => document.getElementById(id);
-  let lang = params.get("lang") || ((navigator.language || "").startsWith("zh") ? "zh" : "en");
-  if (!STRINGS[lang]) lang = "en";
   let token = params.get("token");
   const viewId = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)).replace(/[^A-Za-z0-9_-]/g, "");
 
@@ -63,19 +25,8 @@
     watchedMs: 0, viewReports: 0, errors: [], stateAt: null, seek: null,
   });
 
-  function tr(key, vars) {
-    const text = (STRINGS[lang] && STRINGS[lang][key]) || STRINGS.en[key] || key;
-    return text.replace(/\{(\w+)\}/g, (_, name) => (vars && vars[name] !== undefined ? vars[name] : ""));
-  }
-
-  function applyLanguage() {
-    document.documentElement.lang = lang === "zh" ? "zh-CN" : "en";
-    document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = tr(el.dataset.t); });
-    document.querySelectorAll("[data-t-placeholder]").forEach((el) => {
-      el.placeholder = tr(el.dataset.tPlaceholder);
-    });
-    $("lang").value = lang;
-    if (dc.ready) { renderTimeline(); render(true); }
+  function redraw() {
+    if (dc.ready) { renderTimeline(); render(true); showStatus(); }
   }
 
   function authed(path) {
@@ -83,8 +34,8 @@
     return `${path}${sep}token=${encodeURIComponent(token)}`;
   }
 
-  function clock(t) {
-    const s = Math.max(0, Math.floor(t));
+  function clock(at) {
+    const s = Math.max(0, Math.floor(at));
     return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
   }
 
@@ -123,10 +74,10 @@
     st.last = e;
   }
 
-  function stateAt(t) {
+  function stateAt(at) {
     const st = emptyState();
     for (const e of dc.events) {
-      if (e.t > t + 0.0015) break; // times are whole ms; a seek may land just short
+      if (e.t > at + 0.0015) break; // times are whole ms; a seek may land just short
       apply(st, e);
     }
     return st;
@@ -137,7 +88,7 @@
     const b = e.body || {};
     const vars = { ...b, src: e.src || "", node: b.node || e.src || "" };
     if (e.type === "quiz.open" && Array.isArray(b.choices)) vars.question = `${b.question || ""} ${b.choices.join(" / ")}`;
-    return tr(e.type, vars);
+    return t(`replay.event.${e.type}`, vars);
   }
 
   // ------------------------------------------------------------------ render
@@ -145,32 +96,33 @@
   let lastKey = "";
   function render(force) {
     const video = $("video");
-    const t = video.currentTime;
-    const st = stateAt(t);
+    const now = video.currentTime;
+    const st = stateAt(now);
     dc.state = st;
-    $("clock").textContent = clock(t);
+    $("clock").textContent = clock(now);
     const key = st.last ? st.last.seq : 0;
-    if (!force && key === lastKey) { syncFloor(t); return; }
+    if (!force && key === lastKey) { syncFloor(now); return; }
     lastKey = key;
     $("slide").textContent = st.slide ? `${st.slide.deck || ""} #${st.slide.index}` : "—";
-    $("floor").textContent = st.floor || tr("nobody");
-    if (!st.quiz) $("quiz").textContent = tr("no_quiz");
-    else if (st.quiz.closed) $("quiz").textContent = tr("quiz_closed", st.quiz);
+    $("floor").textContent = st.floor || t("replay.nobody");
+    if (!st.quiz) $("quiz").textContent = t("replay.no_quiz");
+    else if (st.quiz.closed) $("quiz").textContent = t("replay.quiz_closed", st.quiz);
     else {
       const n = Object.keys(st.quiz.answers).length;
-      $("quiz").textContent = `${st.quiz.quiz}: ${st.quiz.question} [${st.quiz.choices.join(" / ")}] · ${tr("answers", { n })}`;
+      const choices = st.quiz.choices.join(" / ");
+      $("quiz").textContent = t("replay.quiz_open", { ...st.quiz, choices, n });
     }
     fill($("hands"), st.hands);
     fill($("attendance"), Object.entries(st.attendance).map(
-      ([room, [present, enrolled]]) => `${room}: ${tr("present", { present, enrolled })}`));
+      ([room, [present, enrolled]]) => `${room}: ${t("replay.present", { present, enrolled })}`));
     fill($("chat"), st.chat);
     const items = $("timeline").children;
     for (const li of items) {
       const et = Number(li.dataset.t);
-      li.classList.toggle("past", et <= t);
+      li.classList.toggle("past", et <= now);
       li.classList.toggle("current", st.last !== null && Number(li.dataset.seq) === st.last.seq);
     }
-    syncFloor(t);
+    syncFloor(now);
   }
 
   function fill(list, texts) {
@@ -196,21 +148,21 @@
     }));
   }
 
-  function seek(t) {
+  function seek(at) {
     const video = $("video");
-    video.currentTime = Math.max(0, t);
+    video.currentTime = Math.max(0, at);
     render(true);
   }
   dc.seek = seek;
 
   // ---------------------------------------------------------- floor picture
 
-  function syncFloor(t) {
+  function syncFloor(at) {
     const figure = $("floor-figure");
     const fv = $("floor-video");
     const video = $("video");
     const turn = (dc.manifest.files || []).find(
-      (f) => f.role === "floor" && t >= f.offset_s && t < f.offset_s + f.duration_s);
+      (f) => f.role === "floor" && at >= f.offset_s && at < f.offset_s + f.duration_s);
     if (!turn) {
       if (!figure.hidden) { fv.pause(); figure.hidden = true; }
       return;
@@ -219,7 +171,7 @@
     if (fv.dataset.name !== turn.name) { fv.dataset.name = turn.name; fv.src = src; }
     figure.hidden = false;
     $("floor-video-name").textContent = turn.node;
-    const want = t - turn.offset_s;
+    const want = at - turn.offset_s;
     if (Math.abs(fv.currentTime - want) > 0.3) fv.currentTime = want;
     fv.playbackRate = video.playbackRate;
     if (video.paused && !fv.paused) fv.pause();
@@ -264,7 +216,7 @@
     });
     if (!r.ok) {
       const detail = (await r.json().catch(() => ({}))).detail || r.status;
-      $("signin-error").textContent = tr("denied", { detail });
+      $("signin-error").textContent = t("replay.denied", { detail });
       return;
     }
     token = (await r.json()).token;
@@ -272,12 +224,20 @@
     load();
   }
 
+  function showStatus() {
+    const m = dc.manifest;
+    if (!m) return;
+    $("status").textContent = t(`replay.status.${m.status}`, { reason: m.reason || "" });
+    $("status").className = `badge ${m.status === "complete" ? "live" : m.status === "stopped" ? "ended" : ""}`;
+    $("files").textContent = t("replay.files", { n: (m.files || []).length });
+  }
+
   async function load() {
-    $("who").textContent = `${session} · ${tr("loading")}`;
+    $("who").textContent = `${session} · ${t("replay.loading")}`;
     const r = await fetch(authed(`/api/recordings/${encodeURIComponent(session)}`));
     if (!r.ok) {
       const detail = (await r.json().catch(() => ({}))).detail || r.status;
-      const text = r.status === 404 ? tr("no_recording") : tr("denied", { detail });
+      const text = r.status === 404 ? t("replay.no_recording") : t("replay.denied", { detail });
       $("who").textContent = `${session} · ${text}`;
       dc.errors.push(text);
       if (r.status === 401 || r.status === 403) $("signin").hidden = false;
@@ -290,9 +250,7 @@
     const m = dc.manifest;
     const leads = (m.files || []).filter((f) => f.role === "lead").sort((a, b) => a.offset_s - b.offset_s);
     $("who").textContent = session;
-    $("status").textContent = tr(m.status, { reason: m.reason || "" });
-    $("status").className = `badge ${m.status === "complete" ? "live" : m.status === "stopped" ? "ended" : ""}`;
-    $("files").textContent = tr("files", { n: (m.files || []).length });
+    showStatus();
     const video = $("video");
     if (leads.length) {
       video.src = authed(`/api/recordings/${encodeURIComponent(session)}/files/${encodeURIComponent(leads[0].name)}`);
@@ -307,13 +265,21 @@
     requestAnimationFrame(tick);
   }
 
-  $("lang").addEventListener("change", (e) => { lang = e.target.value; applyLanguage(); });
+  for (const speed of SPEEDS) {
+    const option = document.createElement("option");
+    option.value = String(speed);
+    option.textContent = `${speed}×`;
+    option.selected = speed === 1;
+    $("speed").append(option);
+  }
+  document.addEventListener("dc:lang", redraw);
   $("speed").addEventListener("change", (e) => {
     $("video").playbackRate = Number(e.target.value);
     $("floor-video").playbackRate = Number(e.target.value);
   });
   $("signin").addEventListener("submit", signIn);
-  applyLanguage();
-  if (token) load();
-  else { $("signin").hidden = false; $("who").textContent = session; }
+  window.dcI18n.ready.finally(() => {
+    if (token) load();
+    else { $("signin").hidden = false; $("who").textContent = session; }
+  });
 })();

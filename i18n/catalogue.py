@@ -1,0 +1,99 @@
+"""Message catalogues for every browser page, in Simplified Chinese and English.
+
+One JSON file per language in this package (``zh-CN.json``, ``en.json``): flat
+``key -> text`` maps with ``{name}`` placeholders. Browser pages load them through
+the hub's ``/i18n/`` route (``i18n.js`` here picks the language and draws the
+switch); pages the hub renders itself (the HTML coverage report) use this module,
+so one catalogue holds every word a teacher or operator reads. The command line
+stays English and does not use them.
+
+Pure apart from reading the two files once.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CATALOGUE_DIR",
+    "DEFAULT_LANG",
+    "LANGS",
+    "Messages",
+    "catalogue",
+    "messages",
+    "negotiate",
+]
+
+CATALOGUE_DIR = Path(str(resources.files("i18n")))
+LANGS = ("zh-CN", "en")
+DEFAULT_LANG = "zh-CN"
+
+
+@cache
+def catalogue(lang: str) -> Mapping[str, str]:
+    """The ``key -> text`` map of ``lang`` (one of ``LANGS``)."""
+    if lang not in LANGS:
+        raise KeyError(lang)
+    data: dict[str, str] = json.loads((CATALOGUE_DIR / f"{lang}.json").read_text("utf-8"))
+    return data
+
+
+def negotiate(accept_language: str | None, asked: str | None = None) -> str:
+    """``asked`` (``?lang=``) if supported, else the first supported language of the
+    ``Accept-Language`` header (``zh*`` -> ``zh-CN``, ``en*`` -> ``en``), else Chinese."""
+    for candidate in ([asked] if asked else []) + _ranked(accept_language or ""):
+        low = candidate.strip().lower()
+        if low.startswith("zh"):
+            return "zh-CN"
+        if low.startswith("en"):
+            return "en"
+    return DEFAULT_LANG
+
+
+def _ranked(header: str) -> list[str]:
+    items = []
+    for i, part in enumerate(header[:500].split(",")[:20]):
+        tag, _, params = part.partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if tag.strip() and q > 0:
+            items.append((-q, i, tag.strip()))
+    return [tag for _, _, tag in sorted(items)]
+
+
+class Messages:
+    """Texts of one language; ``t(key, **params)`` fills ``{name}`` placeholders."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self._texts = catalogue(lang)
+        self._fallback = catalogue("en")
+
+    def t(self, key: str, **params: Any) -> str:
+        text = self._texts.get(key) or self._fallback.get(key)
+        if text is None:
+            raise KeyError(f"no message {key!r}")
+        return string.Formatter().vformat(text, (), params) if params else text
+
+    def number(self, value: float, digits: int = 1) -> str:
+        """Grouped thousands (both languages group by three with ``,``)."""
+        if float(value).is_integer():
+            return f"{int(value):,}"
+        return f"{value:,.{digits}f}"
+
+    def percent(self, share: float) -> str:
+        return f"{share * 100:.1f}%"
+
+
+def messages(lang: str) -> Messages:
+    return Messages(lang if lang in LANGS else DEFAULT_LANG)

@@ -1,0 +1,113 @@
+"""The message catalogues: both languages complete, every key a page uses exists,
+and no page holds words of its own."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from hub.api.consoles import STATIC_DIR as CONSOLE_DIR
+from hub.api.ops import OPS_DIR
+from hub.api.recordings import PAGE_DIR as REPLAY_DIR
+from i18n.catalogue import CATALOGUE_DIR, catalogue, messages, negotiate
+
+PAGES = sorted([*CONSOLE_DIR.glob("*.html"), *OPS_DIR.glob("*.html"), *REPLAY_DIR.glob("*.html")])
+SCRIPTS = sorted(
+    [
+        *CONSOLE_DIR.glob("*.js"),
+        *OPS_DIR.glob("*.js"),
+        *REPLAY_DIR.glob("*.js"),
+        CATALOGUE_DIR / "i18n.js",
+    ]
+)
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
+#: Text nodes that are not words: symbols and punctuation only.
+SYMBOLS = re.compile("^[\\s\\-\u2014\u2013\u00b7:/#()\u2026|,.0-9]*$")
+
+
+def test_both_languages_have_the_same_keys_and_placeholders() -> None:
+    en, zh = catalogue("en"), catalogue("zh-CN")
+    assert en.keys() == zh.keys()
+    for key in en:
+        assert set(PLACEHOLDER.findall(en[key])) == set(PLACEHOLDER.findall(zh[key])), key
+        assert zh[key].strip(), key
+
+
+class _Texts(HTMLParser):
+    """Collects text nodes outside elements that take their text from the catalogue."""
+
+    VOID = {"meta", "link", "input", "br", "img", "hr", "source"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[bool] = []
+        self.loose: list[str] = []
+        self.keys: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = dict(attrs)
+        for attr in ("data-i18n", "data-i18n-placeholder", "data-i18n-title"):
+            if names.get(attr):
+                self.keys.append(str(names[attr]))
+        for attr in ("placeholder", "title", "alt", "aria-label"):
+            if names.get(attr) and f"data-i18n-{attr}" not in names:
+                self.loose.append(f"{tag}[{attr}]={names[attr]}")
+        if tag not in self.VOID:
+            self.stack.append("data-i18n" in names or tag in ("script", "style"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if any(self.stack):
+            return
+        if not SYMBOLS.match(data):
+            self.loose.append(data.strip())
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_pages_hold_no_words_of_their_own(page: Path) -> None:
+    parser = _Texts()
+    parser.feed(page.read_text("utf-8"))
+    assert parser.loose == []
+    missing = [k for k in parser.keys if k not in catalogue("en")]
+    assert missing == []
+    assert "/i18n/i18n.js" in page.read_text("utf-8")
+
+
+KEY_CALL = re.compile(r"""\bt\(\s*["'`]([\w.\-]+)["'`]""")
+TEMPLATE_KEY = re.compile(r"""\bt\(\s*`([\w.\-]*)\$\{""")
+#: A string literal set as visible text: textContent = "…" / text: "…" with letters.
+WORDY = re.compile(r"""(?:textContent\s*=|\btext:)\s*["']([^"']*[A-Za-z]{3,}[^"']*)["']""")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_scripts_use_catalogue_keys_only(script: Path) -> None:
+    source = script.read_text("utf-8")
+    en = catalogue("en")
+    missing = [k for k in KEY_CALL.findall(source) if k not in en]
+    assert missing == []
+    for prefix in TEMPLATE_KEY.findall(source):
+        assert any(k.startswith(prefix) for k in en), prefix
+    assert WORDY.findall(source) == []
+
+
+def test_negotiation() -> None:
+    assert negotiate("zh-CN,zh;q=0.9,en;q=0.8") == "zh-CN"
+    assert negotiate("en-US,en;q=0.9,zh;q=0.5") == "en"
+    assert negotiate("fr-FR, en;q=0.3") == "en"
+    assert negotiate("fr-FR") == "zh-CN"
+    assert negotiate("en", "zh-TW") == "zh-CN"
+    assert negotiate("x" * 10_000) == "zh-CN"
+
+
+def test_messages_fill_placeholders() -> None:
+    zh = messages("zh-CN")
+    assert zh.t("report.title", start="2026-03-02", end="2026-03-08") == (
+        "覆盖报告 2026-03-02 至 2026-03-08"
+    )
+    assert zh.number(12345) == "12,345"
