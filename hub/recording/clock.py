@@ -23,13 +23,15 @@ the picture captured when it happened.
 
 A sender that falls behind real time (an overloaded classroom box whose camera
 or test source paces frames late instead of skipping them) stamps its frames
-with RTP times that run slow: placed by RTP alone, the file would get shorter
-than the lesson and drift away from the events. So when every one of
-``DRIFT_FRAMES`` consecutive frames arrives more than ``MAX_DRIFT_MS`` later
-than its RTP time says (beyond the least delay seen), the stream is moved
-forward by the smallest of those excesses: a persistent lag is taken out, a
-transient network or scheduling delay (which does not last that many frames)
-is not. Playback then holds a picture a little longer, as the live viewers saw.
+with RTP times that run slow, and one that then catches up sends a burst that
+runs fast: placed by RTP alone, the file would get shorter (or longer) than the
+lesson and drift away from the events. So a frame is never placed more than
+``MAX_DRIFT_MS`` away from where its arrival says (arrival minus the stream's
+baseline lag, the least lag of its first ``BASELINE_FRAMES`` frames); a frame
+that would be is placed at that bound and the stream re-anchored there. Jitter
+within the bound keeps the sender's smooth pacing; a lasting offset cannot
+accumulate, and playback holds or hurries a few pictures, as the live viewers
+saw.
 
 A publisher that reconnects (a new peer connection, the same classroom) starts
 its RTP timestamps again near 0; a jump backwards, or forwards by more than
@@ -43,14 +45,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DRIFT_FRAMES", "MAX_DRIFT_MS", "MAX_GAP_S", "StreamClock", "media_time_s"]
+__all__ = [
+    "BASELINE_FRAMES",
+    "MAX_DRIFT_MS",
+    "MAX_GAP_S",
+    "StreamClock",
+    "media_time_s",
+]
 
 #: An RTP step larger than this (or any step back) is a new source, not a gap.
 MAX_GAP_S = 10.0
-#: A lag behind the wall clock (beyond the least seen) that, held for
-#: ``DRIFT_FRAMES`` frames in a row, moves the stream forward.
-MAX_DRIFT_MS = 200.0
-DRIFT_FRAMES = 10
+#: Farthest a frame is placed from where its arrival says (see the module docstring).
+MAX_DRIFT_MS = 300.0
+#: Frames whose least lag is the stream's baseline (and its capture alignment).
+BASELINE_FRAMES = 30
 
 
 @dataclass
@@ -71,7 +79,6 @@ class StreamClock:
     #: Milliseconds the stream was moved forward to follow the wall clock.
     drift_ms: int = 0
     _last_rtp: int | None = None
-    _late: list[float] | None = None
 
     def discontinuous(self, rtp: int) -> bool:
         """Whether ``rtp`` comes from a restarted source (see the module docstring)."""
@@ -96,22 +103,24 @@ class StreamClock:
                 self.min_step_ms = step
         self._last_rtp = rtp
         lag = arrival_ms - (self.epoch_ms + media)
-        if self.min_lag_ms is None or lag < self.min_lag_ms:
-            self.min_lag_ms = lag
-        excess = lag - self.min_lag_ms
-        if excess > MAX_DRIFT_MS:
-            self._late = (self._late or []) + [excess]
-            if len(self._late) >= DRIFT_FRAMES:
-                shift = round(min(self._late))
-                self.first_media_ms += shift
-                self.drift_ms += shift
-                media += shift
-                self._late = None
+        if self.frames < BASELINE_FRAMES:
+            if self.min_lag_ms is None or lag < self.min_lag_ms:
+                self.min_lag_ms = lag
         else:
-            self._late = None
+            media = self._follow_wall(media, lag - (self.min_lag_ms or 0.0))
         self.last_media_ms = media
         self.frames += 1
         return media
+
+    def _follow_wall(self, media: int, deviation: float) -> int:
+        """Keep ``media`` within ``MAX_DRIFT_MS`` of the arrival; re-anchor if moved."""
+        if abs(deviation) <= MAX_DRIFT_MS:
+            return media
+        bound = MAX_DRIFT_MS if deviation > 0 else -MAX_DRIFT_MS
+        moved = max(round(media + deviation - bound), self.last_media_ms + 1)
+        self.first_media_ms += moved - media
+        self.drift_ms += moved - media
+        return moved
 
     def capture_epoch_ms(self) -> float:
         """Best estimate of the wall-clock time the sender sent media time 0."""
