@@ -7,10 +7,18 @@ every point, and the list doubles as the jump-to index. ``t`` is seconds on the
 lead file's timeline (``hub.recording.clock.media_time_s``); events before the
 first picture have negative ``t`` and apply from the start.
 
+When did an event happen? The hub sequences it at ``ts``, after the MQTT trip
+and the queue in front of Redis, which on a loaded hub can take a good part of
+a second, while the picture changed when the teacher acted. So ``t`` is taken
+from the sender's own ``sent`` time when that is plausible: not after ``ts``
+and at most ``MAX_SEND_DELAY_MS`` before it (a classroom box with a clock far
+off, or an event replayed from a node's offline journal, falls back to ``ts``).
+The sender is authenticated, so at worst it moves its own events by that much.
+
 Shape (``timeline.json``)::
 
     {"session", "epoch_ms", "kinds": [...], "events": [
-        {"seq", "type", "src", "ts", "t", "body"}, ...]}
+        {"seq", "type", "src", "ts", "sent", "t", "body"}, ...]}
 """
 
 from __future__ import annotations
@@ -21,7 +29,10 @@ from typing import Any
 from hub.recording.clock import media_time_s
 from protocols.messages import Envelope
 
-__all__ = ["TIMELINE_TYPES", "build_timeline"]
+__all__ = ["MAX_SEND_DELAY_MS", "TIMELINE_TYPES", "build_timeline", "event_time_ms"]
+
+#: Longest a sender's ``sent`` may precede ``ts`` and still date the event.
+MAX_SEND_DELAY_MS = 2000
 
 #: The event types a replay shows (the lesson's sequenced events).
 TIMELINE_TYPES = frozenset(
@@ -43,6 +54,13 @@ TIMELINE_TYPES = frozenset(
 )
 
 
+def event_time_ms(ts: int, sent: int | None) -> int:
+    """When the event happened (see the module docstring)."""
+    if sent is not None and ts - MAX_SEND_DELAY_MS <= sent <= ts:
+        return sent
+    return ts
+
+
 def build_timeline(session: str, epoch_ms: float, events: Iterable[Envelope]) -> dict[str, Any]:
     """The timeline of ``events`` (sequenced, any order) against a recording at ``epoch_ms``."""
     rows = []
@@ -57,7 +75,8 @@ def build_timeline(session: str, epoch_ms: float, events: Iterable[Envelope]) ->
                 "type": kind,
                 "src": event.src,
                 "ts": event.ts,
-                "t": media_time_s(event.ts, epoch_ms),
+                "sent": event.sent,
+                "t": media_time_s(event_time_ms(event.ts, event.sent), epoch_ms),
                 "body": body.model_dump(mode="json", exclude_none=True) if body else {},
             }
         )

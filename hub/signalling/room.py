@@ -131,7 +131,7 @@ class Room:
         self._record = record and recording is not None
         self._on_recording_stopped = on_recording_stopped
         self.recorder: SessionRecorder | None = None
-        self._finishing: asyncio.Task[None] | None = None
+        self._finishers: set[asyncio.Task[None]] = set()
 
     async def start(self, seed: LessonMachine | None = None) -> None:
         await self.feed.start(seed)
@@ -141,9 +141,13 @@ class Room:
         timeout = self.settings.stop_timeout_s
         # the recording first: it closes its files (index, duration) and writes the
         # timeline while the relay still exists; a slow disk gets a longer bound
-        await run_bounded(
-            self._finish_recording(), max(timeout, 15.0), f"recording of {self.session}"
-        )
+        self._finish_recording()
+        if self._finishers:
+            await run_bounded(
+                asyncio.gather(*self._finishers),
+                max(timeout, 15.0),
+                f"recording of {self.session}",
+            )
         await self.feed.stop(timeout)
         relay, self.relay = self.relay, None
         if relay is not None:
@@ -156,8 +160,8 @@ class Room:
         self._record = record and self._recording is not None
         if self._record:
             self._ensure_recorder()
-        elif self.recorder is not None and self._finishing is None:
-            self._finishing = asyncio.ensure_future(self._finish_recording())
+        else:
+            self._finish_recording()
 
     def _ensure_recorder(self) -> None:
         """Make the recorder (once the relay exists) and start it if the lesson is live."""
@@ -178,13 +182,19 @@ class Room:
         if self.feed.machine.status is LessonStatus.LIVE:
             self.recorder.start()
 
-    async def _finish_recording(self) -> None:
-        recorder = self.recorder
+    def _finish_recording(self) -> None:
+        """Detach the recorder now (a new one may start) and finish it in the background;
+        ``close`` waits for every finish still running."""
+        recorder, self.recorder = self.recorder, None
         if recorder is None:
             return
-        self.recorder = None
         if self.relay is not None:
             self.relay.remove_listener(recorder.on_frame)
+        task = asyncio.ensure_future(self._finish(recorder))
+        self._finishers.add(task)
+        task.add_done_callback(self._finishers.discard)
+
+    async def _finish(self, recorder: SessionRecorder) -> None:
         events: list[Envelope] = []
         try:
             events = await self._all_events()
@@ -284,8 +294,8 @@ class Room:
                 self.recorder.set_floor(self.feed.machine.floor)
         if kind == "lesson.start":
             self._ensure_recorder()
-        elif kind == "lesson.end" and self.recorder is not None and self._finishing is None:
-            self._finishing = asyncio.ensure_future(self._finish_recording())
+        elif kind == "lesson.end":
+            self._finish_recording()
         listeners = [p for p in self.peers.values() if p.events]
         if not listeners:
             return

@@ -17,7 +17,7 @@ from hub.recording.container import opus_head, vp8_size
 from hub.recording.exceptions import RecordingError, RecordingNotFound
 from hub.recording.flags import decide
 from hub.recording.storage import RecordingStore
-from hub.recording.timeline import build_timeline
+from hub.recording.timeline import build_timeline, event_time_ms
 from hub.sessions import SessionSpec
 from protocols.ids import new_id
 from protocols.messages import (
@@ -60,6 +60,13 @@ def test_media_times_strictly_increase(steps: list[int]) -> None:
     assert all(b > a for a, b in itertools.pairwise(out))
 
 
+def test_event_time_is_the_senders_when_plausible() -> None:
+    assert event_time_ms(10_000, 9_700) == 9_700
+    assert event_time_ms(10_000, None) == 10_000
+    assert event_time_ms(10_000, 10_050) == 10_000  # a clock ahead of the hub's
+    assert event_time_ms(10_000, 7_000) == 10_000  # too early: a journal, a clock behind
+
+
 def test_media_time_of_an_event() -> None:
     assert media_time_s(12_345, 10_000.0) == 2.345
     assert media_time_s(9_000, 10_000.0) == -1.0
@@ -68,10 +75,16 @@ def test_media_time_of_an_event() -> None:
 def test_timeline_keeps_lesson_events_with_media_times() -> None:
     events = [
         SlideShow(
-            id=new_id(), session="S", seq=2, ts=11_500, src="lead", body=SlideShowBody(index=3)
+            id=new_id(),
+            session="S",
+            seq=2,
+            ts=11_900,
+            sent=11_500,  # made 400 ms before the hub sequenced it
+            src="lead",
+            body=SlideShowBody(index=3),
         ),
         LessonStart(id=new_id(), session="S", seq=1, ts=9_500, src="lead"),
-        HandRaise(id=new_id(), session="S", seq=3, ts=12_000, src="p1"),
+        HandRaise(id=new_id(), session="S", seq=3, ts=12_000, src="p1", sent=5_000),  # journal
         NodeHeartbeat.model_validate(
             {"id": new_id(), "session": "S", "body": {"uptime_s": 1, "sessions": []}}
         ),
