@@ -22,10 +22,9 @@ def _frames(path: Path) -> list[tuple[float, bool, int | None]]:
         ]
 
 
-def _shown_at(frames: list[tuple[float, bool, int | None]], t: float) -> int | None:
-    """The slide of the picture on screen at ``t`` (the last frame at or before it)."""
-    shown = [slide for at, _, slide in frames if at <= t + 1e-6]
-    return shown[-1] if shown else None
+def _on_screen(frames: list[tuple[float, bool, int | None]], t: float) -> int:
+    """Index of the picture on screen at ``t`` (the last frame at or before it)."""
+    return max(i for i, (at, _, _) in enumerate(frames) if at <= t + 1e-6)
 
 
 @pytest.mark.timeout(180)
@@ -54,7 +53,6 @@ def test_demo_record_lesson_decodes_and_slides_land_on_their_pictures(tmp_path: 
 
     # the file decodes from its first picture to its last, starting on a keyframe
     frames = _frames(lead)
-    assert len(frames) > 100
     assert frames[0][1], "the recording must start on a keyframe"
     # and lasts the lesson (lesson.start to lesson.end), within 1 s
     start = next(e for e in events if e["type"] == "lesson.start")
@@ -63,23 +61,19 @@ def test_demo_record_lesson_decodes_and_slides_land_on_their_pictures(tmp_path: 
         duration = container.duration / 1e6
     lesson_s = (end["ts"] - start["ts"]) / 1000
     assert abs(duration - lesson_s) <= 1.0, (duration, lesson_s, recording)
+    assert len(frames) >= 5 * lesson_s  # pictures all along (15 fps sent; a loaded box sends less)
 
-    # at each slide change the picture shows that slide, within one frame interval
-    manifest = json.loads((lead.parent / "recording.json").read_text())
-    step_s = (
-        next(f for f in manifest["files"] if f["name"] == "lead.webm")["streams"]["video"][
-            "min_step_ms"
-        ]
-        / 1000
-    )
+    # at each slide change the picture shows that slide within one frame interval at
+    # the recorded rate: on screen at the event's time, or in the next picture
     slides = [e for e in events if e["type"] == "slide.show" and e["src"] == "lead"]
     assert len(slides) >= 4
     checked = 0
     for event in slides:
-        if event["t"] < frames[0][0] or event["t"] + step_s > frames[-1][0]:
-            continue  # before the first picture or after the last
-        shown = _shown_at(frames, event["t"] + step_s + 0.001)
-        changes = [(at, slide) for at, _, slide in frames if abs(at - event["t"]) < 1.0]
-        assert shown == event["body"]["index"], (event, step_s, changes)
+        if event["t"] < frames[0][0] or event["t"] >= frames[-2][0]:
+            continue  # before the first picture or at the last
+        i = _on_screen(frames, event["t"])
+        pictures = [frames[i][2], frames[i + 1][2]]
+        around = [(at, slide) for at, _, slide in frames[max(i - 3, 0) : i + 4]]
+        assert event["body"]["index"] in pictures, (event, around)
         checked += 1
     assert checked >= 3
