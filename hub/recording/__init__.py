@@ -6,9 +6,11 @@
 - ``recorder``   ``SessionRecorder``: a listener on the relay; writer thread, disk floor
 - ``storage``    the recordings folder: list, manifest, files, delete, retention
 - ``settings``   ``RecordingSettings`` (from ``HubConfig``)
+- ``flags``      whether a session is recorded: API override, spec, hub default
 
-May import: av, protocols, and ``hub.exceptions``; the relay does not import this
-package (the recorder is one more listener on it).
+May import: av, protocols, ``hub.exceptions`` and ``hub.sessions``; the relay does
+not import this package (the recorder is one more listener on it). The HTTP side
+is ``hub/api/recordings.py``, the page ``hub/static/replay/``; docs/recording.md.
 """
 
 from __future__ import annotations
