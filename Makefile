@@ -42,10 +42,11 @@ test: lint
 	$(NETNS) $(SHELL) -c 'ip link set lo up 2>/dev/null; exec $(PY) -m pytest -q'
 
 bench: setup
-	$(PY) bench/events.py
+	$(PY) bench/events.py --tls
 	$(PY) bench/matching.py
 	$(PY) bench/relay.py
 	$(PY) bench/report.py
+	$(PY) bench/turn.py
 
 lint: setup
 	$(VENV)/bin/ruff check .

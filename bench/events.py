@@ -17,8 +17,13 @@ to decoded (plain) or applied (hub) at each partner, on one machine's clock.
 Prints p50/p99 of both, their ratio and lost events (sequenced events some partner
 never applied). ``--json FILE`` writes the figures.
 
+``--tls`` adds a third phase in the same run: the hub path again on a second local
+stack that speaks only MQTT over TLS (``dualclass stack up --tls``: every node and
+the hub verify the broker against the local CA), and prints its p99 against the
+plain hub path's.
+
 Usage: ``python bench/events.py [--partners 50] [--sessions 5] [--rate 100]
-[--seconds 20] [--workers 4] [--json FILE]``
+[--seconds 20] [--workers 4] [--tls] [--json FILE]``
 """
 
 from __future__ import annotations
@@ -78,6 +83,8 @@ class WorkerSpec:
     members: dict[str, str]
     secrets: dict[str, str] = field(default_factory=dict)
     state_dir: str = ""
+    #: The stack's CA: MQTT over TLS (``--tls`` phase); empty: plain.
+    ca_file: str = ""
 
 
 async def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
@@ -145,6 +152,7 @@ async def _hub_worker(conn: Connection, spec: WorkerSpec) -> None:
             mqtt_port=spec.mqtt_port,
             mqtt_password=spec.secrets[node],
             state_dir=Path(spec.state_dir) / node,
+            mqtt_ca_file=Path(spec.ca_file) if spec.ca_file else None,
             heartbeat_s=5.0,
             api_enabled=False,
             journal_fsync=False,
@@ -316,6 +324,7 @@ async def hub_phase(
                 members,
                 secrets={n: run.secrets[n] for n in members},
                 state_dir=str(run.workdir / "nodes"),
+                ca_file=str(run.stack.ca_file or ""),
             )
             for members in split(layout, args.workers)
         ]
@@ -417,7 +426,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             plain = await plain_phase(run, layout, args)
             hub = await hub_phase(run, layout, args)
     ratio = hub["latency_ms"]["p99"] / max(plain["latency_ms"]["p99"], 0.001)
-    return {
+    extra: dict[str, Any] = {}
+    if args.tls:
+        with tempfile.TemporaryDirectory(prefix="dualclass-bench-tls-") as tmp:
+            async with LocalRun(Path(tmp), heartbeat_s=5.0, journal_fsync=False, tls=True) as run:
+                hub_tls = await hub_phase(run, layout, args)
+        tls_ratio = hub_tls["latency_ms"]["p99"] / max(hub["latency_ms"]["p99"], 0.001)
+        extra = {"hub_tls": hub_tls, "tls_p99_ratio": round(tls_ratio, 2)}
+    return extra | {
         "partners": args.partners,
         "sessions": args.sessions,
         "rate": args.rate,
@@ -436,6 +452,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="lead events per second, in all")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=4, help="partner processes")
+    parser.add_argument(
+        "--tls", action="store_true", help="also the hub path over MQTT/TLS (same run)"
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     try:
@@ -464,9 +483,17 @@ def main() -> int:
         f"received->published p99 <= {inside['delivery']['p99_le']:g} ms"
     )
     print(f"  hub/plain p99 ratio      {result['p99_ratio']:.2f}  (goal <= 2.0)")
+    if args.tls:
+        t = result["hub_tls"]["latency_ms"]
+        print(
+            f"  hub path, MQTT over TLS  p50 {t['p50']:7.2f} ms  p99 {t['p99']:7.2f} ms  "
+            f"lost {result['hub_tls']['lost']} of {result['hub_tls']['sequenced']} sequenced"
+        )
+        print(f"  TLS/plain hub p99 ratio  {result['tls_p99_ratio']:.2f}")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
-    return 0 if result["hub"]["lost"] == 0 else 1
+    lost = result["hub"]["lost"] + (result["hub_tls"]["lost"] if args.tls else 0)
+    return 0 if lost == 0 else 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,15 +43,22 @@ class BrokerFiles:
         hub_users: Mapping[str, str],
         node_users: Mapping[str, str],
         node_sessions: Mapping[str, Sequence[str]],
+        muted: Collection[str] = (),
     ) -> None:
-        """Render both files from ``{user: $7$ hash}`` maps and session memberships."""
+        """Render both files from ``{user: $7$ hash}`` maps and session memberships
+        (``muted``: nodes that may not publish for now, see ``render_acl``)."""
         hubs = {u: h for user, h in hub_users.items() for u in hub_link_users(user)}
         users = {**node_users, **hubs}
         write_private(self.password_file, render_passwords(users))
         sessions = {node: list(node_sessions.get(node, ())) for node in node_users}
         write_private(
             self.acl_file,
-            render_acl(hub_users=sorted(hub_users), node_sessions=sessions, prefix=self.prefix),
+            render_acl(
+                hub_users=sorted(hub_users),
+                node_sessions=sessions,
+                prefix=self.prefix,
+                muted=muted,
+            ),
         )
 
     def reload(self) -> bool:

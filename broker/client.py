@@ -32,6 +32,7 @@ import contextlib
 import logging
 import random
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -44,6 +45,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from broker.exceptions import NotConnected, NotDelivered, SubscribeDenied
+from broker.tls import TlsSettings, client_context
 
 __all__ = ["NO_MATCHING_SUBSCRIBERS", "ClientSettings", "Incoming", "MqttLink", "WillSpec"]
 
@@ -87,6 +89,8 @@ class ClientSettings:
     will: WillSpec | None = None
     manual_ack: bool = False
     receive_maximum: int | None = None
+    #: MQTT over TLS (``broker.tls``); ``None``: plain TCP (loopback brokers only).
+    tls: TlsSettings | None = None
 
 
 def _noop() -> None:
@@ -227,6 +231,8 @@ class MqttLink:
         self._on_connect_task: asyncio.Task[None] | None = None
         self.connects = 0
         self.failures = 0
+        #: Why the last attempt failed (e.g. a certificate the CA did not sign).
+        self.last_error: str | None = None
         #: PUBACKs that said the broker did not take a message (see ``publish``).
         self.undelivered = 0
         #: Messages received (all connections).
@@ -324,13 +330,15 @@ class MqttLink:
             # ~40 ms to a QoS 1 round trip on loopback.
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
             manual_ack=s.manual_ack,
+            tls_context=client_context(s.tls) if s.tls is not None else None,
         )
 
     async def _supervise(self) -> None:
         delay = self.settings.reconnect_min_s
         while not self._closing:
-            client = self._make_client()
             try:
+                # TLS files are read here: a missing or bad one is retried, not fatal
+                client = self._make_client()
                 # one attempt (TCP + CONNACK) is bounded by connect_timeout_s; later
                 # operations by timeout_s
                 client.timeout = self.settings.connect_timeout_s
@@ -360,6 +368,7 @@ class MqttLink:
                     raise aiomqtt.MqttError("message stream ended")
             except aiomqtt.MqttError as exc:
                 self.failures += 1
+                self.last_error = str(exc)
                 if not self._closing:
                     log.warning(
                         "mqtt %s: %s; retrying in %.2f s", self.settings.client_id, exc, delay
@@ -367,6 +376,10 @@ class MqttLink:
             except SubscribeDenied as exc:
                 self.failures += 1
                 log.error("mqtt %s: %s", self.settings.client_id, exc)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                self.failures += 1
+                self.last_error = f"TLS setup: {exc}"
+                log.error("mqtt %s: cannot set up TLS: %s", self.settings.client_id, exc)
             finally:
                 self._client = None
                 self.connected.clear()

@@ -25,7 +25,13 @@ from pathlib import Path
 
 from broker.admin import write_private as _write_private
 from broker.exceptions import LaunchError
-from broker.render import BrokerSettings, render_acl, render_conf, render_passwords
+from broker.render import (
+    BrokerSettings,
+    ListenerTls,
+    render_acl,
+    render_conf,
+    render_passwords,
+)
 
 __all__ = ["MosquittoServer", "RedisServer", "free_port", "wait_for_port"]
 
@@ -128,6 +134,7 @@ class MosquittoServer(_Process):
 
     ``users`` maps usernames to plain secrets (hashed on write); ``hub_users`` get
     the whole prefix, every other user is a node restricted by ``node_sessions``.
+    With ``tls`` the listener on ``port`` speaks only TLS.
     """
 
     users: dict[str, str] = field(default_factory=dict)
@@ -136,6 +143,7 @@ class MosquittoServer(_Process):
     prefix: str = "dc/v1"
     persistence: bool = True
     max_queued_messages: int = 100_000
+    tls: ListenerTls | None = None
 
     @property
     def conf_path(self) -> Path:
@@ -151,6 +159,7 @@ class MosquittoServer(_Process):
             log_file=self.workdir / "mosquitto.log",
             max_queued_messages=self.max_queued_messages,
             run_as=getpass.getuser(),
+            tls=self.tls,
         )
 
     def write_conf(self) -> None:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,10 +39,12 @@ from protocols.topics import DEFAULT_PREFIX, Topics
 
 __all__ = [
     "BrokerSettings",
+    "ListenerTls",
     "hash_password",
     "hub_link_users",
     "render_acl",
     "render_conf",
+    "render_listener",
     "render_passwords",
     "verify_password",
 ]
@@ -77,6 +79,17 @@ def verify_password(secret: str, hashed: str) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ListenerTls:
+    """TLS on the broker's listener: its certificate and key, and the CA of client
+    certificates when clients must show one (``require_certificate``)."""
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path | None = None
+    require_certificate: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class BrokerSettings:
     """What mosquitto.conf needs to know.
 
@@ -106,6 +119,11 @@ class BrokerSettings:
     #: Mosquitto started as root drops privileges to this user; the files we render
     #: are private to their owner, so by default it stays the user who owns them.
     run_as: str | None = None
+    #: TLS on ``port`` (what crosses a network); ``None``: plain, for loopback only.
+    tls: ListenerTls | None = None
+    #: With ``tls``: also a plain listener on 127.0.0.1 at this port (a hub next
+    #: to its broker). ``None``: none.
+    plain_loopback_port: int | None = None
     extra: Sequence[str] = field(default_factory=tuple)
 
 
@@ -124,11 +142,10 @@ def render_conf(settings: BrokerSettings) -> str:
         "persistent_client_expiration 1d",
         # Lesson events are small and latency-bound: no Nagle on client sockets.
         "set_tcp_nodelay true",
-        f"listener {settings.port} {settings.bind}",
-        # A listener option (before any listener it would open a default one on
-        # 1883): the client id is the username, so no client can take another's id.
-        "use_username_as_clientid true",
     ]
+    lines += render_listener(settings.port, settings.bind, settings.tls)
+    if settings.tls is not None and settings.plain_loopback_port is not None:
+        lines += render_listener(settings.plain_loopback_port, "127.0.0.1", None)
     if settings.run_as:
         lines.append(f"user {settings.run_as}")
     if settings.persistence_dir is not None:
@@ -156,6 +173,27 @@ def render_conf(settings: BrokerSettings) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_listener(port: int, bind: str, tls: ListenerTls | None) -> list[str]:
+    """One ``listener`` block; with TLS, TLS 1.2 or newer and the certificate files."""
+    lines = [
+        f"listener {port} {bind}",
+        # A listener option (before any listener it would open a default one on
+        # 1883): the client id is the username, so no client can take another's id.
+        "use_username_as_clientid true",
+    ]
+    if tls is None:
+        return lines
+    lines += [
+        f"certfile {tls.cert_file}",
+        f"keyfile {tls.key_file}",
+        "tls_version tlsv1.2",
+    ]
+    if tls.ca_file is not None:
+        lines.append(f"cafile {tls.ca_file}")
+    lines.append(f"require_certificate {'true' if tls.require_certificate else 'false'}")
+    return lines
+
+
 def render_passwords(users: Mapping[str, str]) -> str:
     """Password file from ``{username: $7$ hash}``, sorted for stable diffs."""
     for name in users:
@@ -169,21 +207,25 @@ def render_acl(
     hub_users: Sequence[str],
     node_sessions: Mapping[str, Sequence[str]],
     prefix: str = DEFAULT_PREFIX,
+    muted: Collection[str] = (),
 ) -> str:
     """ACL file: hub users get everything under the prefix; nodes get their own.
 
     ``node_sessions`` maps each node id (= its MQTT username) to the sessions it
     belongs to. Node rules are written per user rather than as ``%u`` patterns so
     that a username containing MQTT wildcards can never match other topics.
+    ``muted`` nodes (quarantined for flooding) lose the right to write their
+    ``up``: the broker refuses their publishes itself (PUBACK "not authorized").
     """
     topics = Topics(prefix)
     out = ["# Rendered by dualclass (broker/render.py); edits are overwritten.", ""]
     for hub in sorted({u for h in hub_users for u in hub_link_users(h)}):
         out += [f"user {hub}", f"topic readwrite {prefix}/#", ""]
     for node in sorted(node_sessions):
+        out += [f"user {node}"]
+        if node not in muted:
+            out.append(f"topic write {topics.node_up(node)}")
         out += [
-            f"user {node}",
-            f"topic write {topics.node_up(node)}",
             f"topic readwrite {topics.node_presence(node)}",
             f"topic read {topics.node_cmd(node)}",
             f"topic read {topics.all_presence}",

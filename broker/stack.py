@@ -23,6 +23,14 @@ file and ACL the hub rendered are kept (rewriting them would lock every node
 out), and ``mosquitto.pid`` names the new process, so the hub's SIGHUPs reach it.
 A process is alive only if its pid exists, is not a zombie (our own dead children
 are reaped first) and is the program we started (a recycled pid is not).
+
+With ``tls`` (``dualclass stack up --tls``) a throwaway local CA is made under
+``<dir>/tls`` (``broker.certs``), Mosquitto listens with TLS only, and the file
+also holds ``"tls": true``, ``"ca_file"``, ``mqtt.ca_file`` (what clients trust)
+and ``"api": {"cert_file", "key_file"}`` (a certificate a hub on this stack serves
+HTTPS and WSS with). Clients check the server name: dial ``127.0.0.1`` or
+``localhost``, the names the certificates carry. A stack running in the other
+mode is refused (``stack down`` first).
 """
 
 from __future__ import annotations
@@ -40,8 +48,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from broker.admin import write_private
+from broker.certs import LocalCa
 from broker.exceptions import LaunchError
 from broker.localstack import MosquittoServer, RedisServer, free_port
+from broker.render import ListenerTls
 
 __all__ = ["DEFAULT_STACK_DIR", "StackInfo", "stack_down", "stack_status", "stack_up"]
 
@@ -67,6 +77,16 @@ class StackInfo:
     @property
     def redis_url(self) -> str:
         return str(self.data["redis"]["url"])
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.data.get("tls"))
+
+    @property
+    def ca_file(self) -> Path | None:
+        """The local CA clients trust (``--tls`` stacks only)."""
+        ca = self.data.get("ca_file")
+        return Path(ca) if ca else None
 
     @classmethod
     def load(cls, directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
@@ -111,8 +131,12 @@ def _same_port(name: str, port: int | None) -> int:
     """The port to (re)start ``name`` on: its old one, which must be free."""
     if not port:
         return free_port()
-    if _port_taken(port):
-        raise LaunchError(name, f"its port {port} is taken by another process")
+    # a process killed a moment ago may still be releasing its socket
+    deadline = time.monotonic() + 5.0
+    while _port_taken(port):
+        if time.monotonic() > deadline:
+            raise LaunchError(name, f"its port {port} is taken by another process")
+        time.sleep(0.05)
     return port
 
 
@@ -127,12 +151,17 @@ def stack_status(directory: Path = DEFAULT_STACK_DIR) -> dict[str, dict[str, Any
     }
 
 
-def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
+#: The names the local stack's certificates carry (what clients may dial).
+LOCAL_NAMES = ("127.0.0.1", "localhost")
+
+
+def stack_up(directory: Path = DEFAULT_STACK_DIR, *, tls: bool = False) -> StackInfo:
     """Start what of Mosquitto and Redis is not running, and write stack.json.
 
     Credentials are generated on first start and reused afterwards, so nodes
     registered in an earlier run keep working; a service that is still alive is
     left alone, a dead one comes back on its old port (see module docstring).
+    ``tls``: MQTT over TLS only, and HTTPS certificates for the hub.
     """
     directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
@@ -141,6 +170,11 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
         previous = json.loads((directory / "stack.json").read_text())
     pids: dict[str, int] = dict(previous.get("pids", {}))
     alive = {name: _alive(pids.get(name), prog) for name, prog in _PROGRAMS.items()}
+    if any(alive.values()) and bool(previous.get("tls")) != tls:
+        raise RuntimeError(
+            f"the stack in {directory} is running {'with' if not tls else 'without'} "
+            "TLS; run `dualclass stack down` first"
+        )
     if all(alive.values()):
         return StackInfo(directory / "stack.json", previous)
     hub_password = previous.get("mqtt", {}).get("hub_password") or secrets.token_urlsafe(24)
@@ -153,6 +187,18 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
         redis_port = urlsplit(previous["redis"]["url"]).port
     started: list[str] = []
 
+    tls_data: dict[str, Any] = {}
+    listener_tls = None
+    if tls:
+        ca = LocalCa(directory / "tls")
+        broker_cert = ca.issue("mqtt", LOCAL_NAMES)
+        api_cert = ca.issue("api", LOCAL_NAMES)
+        listener_tls = ListenerTls(cert_file=broker_cert.cert_file, key_file=broker_cert.key_file)
+        tls_data = {
+            "tls": True,
+            "ca_file": str(ca.cert_file),
+            "api": {"cert_file": str(api_cert.cert_file), "key_file": str(api_cert.key_file)},
+        }
     passwd = directory / "mosquitto" / "passwd"
     if not alive["mosquitto"]:
         mosquitto = MosquittoServer(
@@ -161,6 +207,7 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
             users={HUB_USER: hub_password},
             hub_users=[HUB_USER],
             prefix=prefix,
+            tls=listener_tls,
         )
         # first start: render everything; a restart keeps what the hub rendered
         mosquitto.start(render_credentials=not passwd.exists())
@@ -180,7 +227,8 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
             "port": mqtt_port,
             "hub_username": HUB_USER,
             "hub_password": hub_password,
-        },
+        }
+        | ({"ca_file": tls_data["ca_file"]} if tls else {}),
         "redis": {"url": redis_url},
         "redis_password": redis_password,
         "broker_files": {
@@ -195,7 +243,7 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR) -> StackInfo:
         "ice_host_addresses": ["127.0.0.1"],
         "pids": pids,
         "started_at": previous.get("started_at") if not started else time.time(),
-    }
+    } | tls_data
     write_private(directory / "stack.json", json.dumps(data, indent=2) + "\n")
     return StackInfo(directory / "stack.json", data, tuple(started))
 

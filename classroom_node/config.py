@@ -23,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from broker.tls import TlsSettings, plain_allowed
 from classroom_node.exceptions import ConfigError
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
@@ -46,6 +47,16 @@ class NodeConfig(BaseSettings):
     mqtt_username: str | None = None
     mqtt_password: str | None = None
     mqtt_keepalive_s: int = Field(default=10, ge=2, le=600)
+    #: MQTT over TLS (implied by ``mqtt_ca_file``). Plain MQTT only to a broker on
+    #: loopback: the node's secret and the lesson must not cross a network in clear.
+    mqtt_tls: bool = False
+    #: CA of the broker's certificate (unset: the system trust store).
+    mqtt_ca_file: Path | None = None
+    #: Client certificate and key, for a broker that requires one.
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
+    #: The broker's certificate must name ``mqtt_host`` (off only for a lab broker).
+    mqtt_tls_check_hostname: bool = True
     prefix: str = DEFAULT_PREFIX
 
     #: Journal, applied-event logs and memberships live here.
@@ -74,7 +85,7 @@ class NodeConfig(BaseSettings):
     journal_max_bytes: int = Field(default=32 * 1024 * 1024, ge=64 * 1024, le=2**32)
     #: An event sent but not seen in the session's stream within this long is sent
     #: again (same id), with the wait doubling per try up to ``resend_max_s``.
-    confirm_timeout_s: float = Field(default=3.0, gt=0, le=600)
+    confirm_timeout_s: float = Field(default=10.0, gt=0, le=600)
     resend_max_s: float = Field(default=30.0, gt=0, le=3600)
     #: At most this many events sent and not yet confirmed (the rest wait their turn).
     send_window: int = Field(default=200, ge=1, le=10_000)
@@ -89,6 +100,29 @@ class NodeConfig(BaseSettings):
         if self.mqtt_username is None:
             object.__setattr__(self, "mqtt_username", self.node_id)
         return self
+
+    @model_validator(mode="after")
+    def _tls_rules(self) -> NodeConfig:
+        if self.mqtt_ca_file is not None and not self.mqtt_tls:
+            object.__setattr__(self, "mqtt_tls", True)
+        if not self.mqtt_tls and not plain_allowed(self.mqtt_host):
+            raise ValueError(
+                f"plain MQTT to {self.mqtt_host} would send the node's secret in clear: "
+                "set mqtt_tls (and mqtt_ca_file) or use a broker on loopback"
+            )
+        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
+            raise ValueError("mqtt_cert_file and mqtt_key_file go together")
+        return self
+
+    def mqtt_tls_settings(self) -> TlsSettings | None:
+        if not self.mqtt_tls:
+            return None
+        return TlsSettings(
+            ca_file=self.mqtt_ca_file,
+            cert_file=self.mqtt_cert_file,
+            key_file=self.mqtt_key_file,
+            check_hostname=self.mqtt_tls_check_hostname,
+        )
 
     @property
     def username(self) -> str:

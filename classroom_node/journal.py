@@ -66,7 +66,7 @@ class Journal:
         fsync: bool = True,
         max_entries: int = 20_000,
         max_bytes: int = 32 * 1024 * 1024,
-        confirm_timeout_s: float = 3.0,
+        confirm_timeout_s: float = 10.0,
         max_backoff_s: float = 30.0,
     ) -> None:
         self.path = path

@@ -240,6 +240,7 @@ class ClassroomNode:
             client_id=self.node_id,
             keepalive=self.config.mqtt_keepalive_s,
             will=will,
+            tls=self.config.mqtt_tls_settings(),
         )
         self.link = MqttLink(settings, on_connect=self._on_connect)
         await self.link.subscribe(self.topics.node_cmd(self.node_id))

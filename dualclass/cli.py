@@ -11,6 +11,7 @@ stack up|down  local Mosquitto + Redis on free ports      ``broker.stack``
 hub            the hub daemon                             ``hub.server``
 node           a classroom node daemon                    ``classroom_node.main``
 demo           stack + hub + nodes running a lesson       ``simulators.demo``
+sim            load simulator: many lessons, faults       ``simulators.sim.command``
 match          lead/partner matching from CSV             ``matching.command``
 report         coverage reports                           ``ledger.command``
 =============  =========================================  =========================
@@ -45,16 +46,24 @@ def _stack(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="dualclass stack", description=_stack.__doc__)
     parser.add_argument("action", choices=["up", "down", "status"])
     parser.add_argument("--dir", type=Path, default=DEFAULT_STACK_DIR, help="state directory")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="MQTT over TLS only, and HTTPS certificates for the hub, from a throwaway local CA",
+    )
     args = parser.parse_args(argv)
     if args.action == "up":
         try:
-            info = stack_up(args.dir)
-        except LaunchError as exc:
+            info = stack_up(args.dir, tls=args.tls)
+        except (LaunchError, RuntimeError) as exc:
             print(f"dualclass stack: {exc}", file=sys.stderr)
             return 1
         started = ", ".join(info.started) if info.started else "nothing (all running)"
         print(f"started    {started}")
-        print(f"mosquitto  127.0.0.1:{info.mqtt_port}")
+        scheme = "mqtts" if info.tls else "mqtt"
+        print(f"mosquitto  {scheme}://127.0.0.1:{info.mqtt_port}")
+        if info.ca_file is not None:
+            print(f"local CA   {info.ca_file}  (trust it: mqtt_ca_file, curl --cacert)")
         print(f"redis      {info.data['redis']['url'].split('@')[-1]}")
         print(f"stack file {info.path}  (credentials; mode 0600)")
         return 0
@@ -93,6 +102,10 @@ COMMANDS: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "hub": ("run the hub daemon", _delegate("hub.server")),
     "node": ("run a classroom node daemon", _delegate("classroom_node.main")),
     "demo": ("run a scripted live lesson on the local stack", _delegate("simulators.demo")),
+    "sim": (
+        "load simulator: many lessons of real nodes, faults, capacity",
+        _with_args("sim", "simulators.sim.command"),
+    ),
     "match": (
         "pair lead offers with partner requests",
         _with_args("match", "matching.command"),

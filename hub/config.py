@@ -33,7 +33,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -44,10 +44,12 @@ from pydantic_settings import (
 from broker.admin import BrokerFiles
 from broker.client import ClientSettings
 from broker.render import hub_link_users
+from broker.tls import TlsSettings, plain_allowed
 from hub.exceptions import ConfigError
 from hub.recording.settings import RecordingSettings
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
+from webrtc.iceservers import IceServerSpec
 
 __all__ = ["HubConfig", "read_config_file", "stack_values"]
 
@@ -81,6 +83,15 @@ class HubConfig(BaseSettings):
     #: Base client id; the subscriber uses it as is, the publisher appends ``-out``.
     #: Keep it stable per replica: the broker queues uplinks for it while it restarts.
     mqtt_client_id: str = Field(default_factory=_default_client_id)
+    #: MQTT over TLS (implied by ``mqtt_ca_file``); plain MQTT only to a loopback broker.
+    mqtt_tls: bool = False
+    #: CA of the broker's certificate (unset: the system trust store).
+    mqtt_ca_file: Path | None = None
+    #: Client certificate and key, for a broker that requires one.
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
+    #: The broker's certificate must name ``mqtt_host``.
+    mqtt_tls_check_hostname: bool = True
     prefix: str = DEFAULT_PREFIX
     #: ``None`` (the default): a random group name kept in Redis and shared by every
     #: replica. A fixed name lets any node that guesses it join the group and take
@@ -98,6 +109,12 @@ class HubConfig(BaseSettings):
     api_port: int = Field(default=8080, ge=0, le=65535)
     api_enabled: bool = True
     admin_key: SecretStr | None = None
+    #: HTTPS and WSS served by the hub itself: certificate (chain) and key, PEM.
+    api_cert_file: Path | None = None
+    api_key_file: Path | None = None
+    #: The address browsers and nodes use for the API, if not ``http(s)://api_host:port``
+    #: (behind a reverse proxy: ``https://hub.example.org``). Only for printed links.
+    public_url: str | None = None
 
     # Broker files the hub manages (all three, or none)
     password_file: Path | None = None
@@ -111,6 +128,13 @@ class HubConfig(BaseSettings):
     #: the local stack and in tests; unset in production). ``DUALCLASS_ICE_HOST_ADDRESSES``
     #: for the signalling service wins over this.
     ice_host_addresses: tuple[str, ...] | None = None
+    #: STUN/TURN servers handed to every media peer (``webrtc.iceservers``):
+    #: ``[{"urls": ["turn:turn.example.org:3478?transport=udp", ...]}]``.
+    ice_servers: list[IceServerSpec] = []
+    #: coturn's ``static-auth-secret``: TURN credentials are minted per join from it.
+    turn_secret: SecretStr | None = None
+    #: How long minted TURN credentials stay valid.
+    turn_ttl_s: int = Field(default=3600, ge=60, le=86400)
 
     # Presence and joins
     #: A node silent for this long is shown offline even without a last will.
@@ -131,6 +155,12 @@ class HubConfig(BaseSettings):
     #: (a quiz answered by 60 clickers at once fits). Beyond: ``rate_limited``.
     rate_per_node_s: float = Field(default=20.0, gt=0, le=100_000)
     rate_burst: int = Field(default=120, ge=1, le=1_000_000)
+    #: A node refused more than ``rate_burst`` times within one second is a flood
+    #: (our nodes back off long before that): the broker is told to refuse its
+    #: uplinks for this long (doubling on each repeat, at most 5 min), so the flood
+    #: stops at the broker instead of queueing ahead of every other classroom's
+    #: events. 0 turns it off. Needs broker files the hub manages.
+    flood_quarantine_s: float = Field(default=10.0, ge=0, le=3600)
 
     # Operator dashboard (/ops)
     #: How often the dashboard is rebuilt and open pages get what changed.
@@ -155,6 +185,21 @@ class HubConfig(BaseSettings):
     #: How long ``shutdown`` waits for in-flight sequencing and publishing.
     drain_timeout_s: float = 10.0
     log_level: str = "info"
+
+    @model_validator(mode="after")
+    def _tls_rules(self) -> HubConfig:
+        if self.mqtt_ca_file is not None and not self.mqtt_tls:
+            object.__setattr__(self, "mqtt_tls", True)
+        if not self.mqtt_tls and not plain_allowed(self.mqtt_host):
+            raise ValueError(
+                f"plain MQTT to {self.mqtt_host} would cross a network in clear: "
+                "set mqtt_tls (and mqtt_ca_file) or use a broker on loopback"
+            )
+        if (self.api_cert_file is None) != (self.api_key_file is None):
+            raise ValueError("api_cert_file and api_key_file go together")
+        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
+            raise ValueError("mqtt_cert_file and mqtt_key_file go together")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -209,6 +254,20 @@ class HubConfig(BaseSettings):
             min_free_mb=self.recording_min_free_mb,
         )
 
+    def mqtt_tls_settings(self) -> TlsSettings | None:
+        if not self.mqtt_tls:
+            return None
+        return TlsSettings(
+            ca_file=self.mqtt_ca_file,
+            cert_file=self.mqtt_cert_file,
+            key_file=self.mqtt_key_file,
+            check_hostname=self.mqtt_tls_check_hostname,
+        )
+
+    @property
+    def api_tls(self) -> bool:
+        return self.api_cert_file is not None
+
     def client_settings(self, *, publisher: bool = False, intake: bool = False) -> ClientSettings:
         """The subscriber link logs in as ``mqtt_username``, the publisher as
         ``<mqtt_username>/out``: the broker binds client ids to usernames. ``intake``: the
@@ -216,6 +275,7 @@ class HubConfig(BaseSettings):
         subscriber, out = hub_link_users(self.mqtt_username)
         suffix = "-out" if publisher else ""
         return ClientSettings(
+            tls=self.mqtt_tls_settings(),
             host=self.mqtt_host,
             port=self.mqtt_port,
             username=out if publisher else subscriber,
@@ -269,6 +329,13 @@ def stack_values(path: Path) -> dict[str, Any]:
     ):
         if key in mqtt:
             out[field] = mqtt[key]
+    if mqtt.get("ca_file"):
+        out["mqtt_tls"] = True
+        out["mqtt_ca_file"] = mqtt["ca_file"]
+    api = data.get("api") or {}
+    for key in ("cert_file", "key_file"):
+        if api.get(key):
+            out[f"api_{key}"] = api[key]
     redis = data.get("redis") or {}
     if "url" in redis:
         out["redis_url"] = redis["url"]
@@ -276,7 +343,14 @@ def stack_values(path: Path) -> dict[str, Any]:
     for key in ("password_file", "acl_file", "pid_file"):
         if files.get(key):
             out[key] = files[key]
-    for key in ("admin_key", "prefix", "hub_users", "ice_host_addresses"):
+    for key in (
+        "admin_key",
+        "prefix",
+        "hub_users",
+        "ice_host_addresses",
+        "ice_servers",
+        "turn_secret",
+    ):
         if key in data:
             out[key] = data[key]
     return out

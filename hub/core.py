@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,7 @@ from protocols.ids import new_id, now_ms
 from protocols.lesson import LessonStatus
 from protocols.messages import (
     CmdJoin,
+    CmdLeave,
     CmdRejected,
     CmdRejectedBody,
     Envelope,
@@ -88,7 +90,12 @@ class HubCore:
         self.link_in = MqttLink(config.client_settings(intake=True))
         self.link_out = MqttLink(config.client_settings(publisher=True))
         self.tracker = NodeTracker(timeout_s=config.heartbeat_timeout_s)
-        self.broker = BrokerSync(config.broker_files(), self.store, self._probe)
+        #: node -> until (monotonic) it may not publish: quarantined for flooding
+        self.muted: dict[str, float] = {}
+        self._strikes: dict[str, int] = {}
+        self.broker = BrokerSync(
+            config.broker_files(), self.store, self._probe, muted=lambda: self.muted.keys()
+        )
         self.router = UplinkRouter(
             self,
             self.topics,
@@ -143,6 +150,36 @@ class HubCore:
         log.info("rejected uplink %s from %s: %s (%s)", ref or "?", node, code, detail)
         body = CmdRejectedBody(ref=ref[:64], code=code[:200], detail=detail[:2000])
         await self.send_cmd(node, CmdRejected(id=new_id(), body=body))
+
+    def quarantine(self, node: str) -> None:
+        """Shut a flooding node out at the broker for a while (see ``HubConfig``)."""
+        base = self.config.flood_quarantine_s
+        if node in self.muted or base <= 0 or not self.broker.enabled:
+            return
+        strikes = self._strikes[node] = self._strikes.get(node, 0) + 1
+        seconds = min(base * 2 ** (strikes - 1), 300.0)
+        self.muted[node] = time.monotonic() + seconds
+        self.metrics.quarantined.labels(node).inc()
+        log.warning("node %s floods: refused at the broker for %.0f s", node, seconds)
+        task = asyncio.create_task(self._quarantine(node, seconds))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _quarantine(self, node: str, seconds: float) -> int:
+        try:
+            await self._apply_quietly()
+            await asyncio.sleep(seconds)
+        finally:
+            self.muted.pop(node, None)
+        await self._apply_quietly()
+        log.info("node %s may publish again", node)
+        return 0
+
+    async def _apply_quietly(self) -> None:
+        try:
+            await self.broker.apply()
+        except (StoreUnavailable, OSError) as exc:
+            log.warning("broker files not updated: %s", exc)
 
     def runtime(self, session: str) -> SessionRuntime | None:
         return self.runtimes.get(session)
@@ -304,6 +341,24 @@ class HubCore:
             for node in spec.members:
                 await self._send_join(spec, node)
         return runtime
+
+    async def remove_session(self, session: str) -> None:
+        """Delete a session and its log (simulator clean-up, mistakes): stop its
+        runtime, tell its members to leave, close the broker ACL to them.
+
+        Only for sessions nobody needs: the event log is gone afterwards.
+        """
+        runtime = self.runtimes.pop(session, None)
+        if runtime is not None:
+            await runtime.stop(grace_s=2.0)
+            self.metrics.sessions.set(len(self.runtimes))
+        if not await self.store.remove_session(session) and runtime is None:
+            raise UnknownSession(session)
+        if runtime is not None:
+            for node in runtime.spec.members:
+                self._join_sent.pop((node, session), None)
+                await self.send_cmd(node, CmdLeave(id=new_id(), session=session))
+        await self.broker.apply()
 
     async def get_spec(self, session: str) -> SessionSpec:
         runtime = await self.find_runtime(session)

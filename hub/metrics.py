@@ -6,7 +6,14 @@ in one process and read each one's counts; ``/metrics`` serves this registry.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 
 __all__ = ["HubMetrics"]
 
@@ -19,6 +26,9 @@ class HubMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        # process_cpu_seconds_total, process_resident_memory_bytes ...: what the
+        # load simulator (and any Prometheus) reads to say what the hub costs
+        ProcessCollector(registry=r)
         self.rejected = Counter(
             "dualclass_hub_rejected", "Uplinks refused, by reason", ["reason"], registry=r
         )
@@ -67,6 +77,12 @@ class HubMetrics:
         self.rate_limited = Counter(
             "dualclass_hub_rate_limited",
             "Uplinks refused by the per-node rate limit (rate_limited), by node",
+            ["node"],
+            registry=r,
+        )
+        self.quarantined = Counter(
+            "dualclass_hub_quarantined",
+            "Times a flooding node was shut out at the broker, by node",
             ["node"],
             registry=r,
         )

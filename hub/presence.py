@@ -63,6 +63,10 @@ class NodeTracker:
         seen = self._seen.get(node)
         return seen is not None and now_ms - seen <= self.timeout_s * 1000
 
+    def known(self) -> set[str]:
+        """Every node with a presence or a heartbeat on record."""
+        return set(self._presence) | set(self._heartbeats)
+
     def online_count(self, now_ms: int) -> int:
         return sum(1 for n in self._presence if self.is_online(n, now_ms))
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from hub.api import create_app
 from hub.config import HubConfig
@@ -42,6 +42,9 @@ from hub.scheduling.scheduler import LessonScheduler
 __all__ = ["Hub", "main", "run"]
 
 log = logging.getLogger("dualclass.hub")
+
+#: Sent with every HTTPS response: browsers use HTTPS for this host for a year.
+HSTS = "max-age=31536000"
 
 
 class _ApiServer(uvicorn.Server):
@@ -61,8 +64,8 @@ class Hub(HubCore):
         self.force_exit = False
         self.api_port: int | None = None
         self._routers = routers
-        #: The FastAPI application (set when the API starts; tests reach its state).
-        self.app: Any = None
+        #: The FastAPI application once the API runs (tests reach its services here).
+        self.app: FastAPI | None = None
         self._api: _ApiServer | None = None
         self._api_task: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
@@ -119,13 +122,22 @@ class Hub(HubCore):
         log.info("hub %s ready (api port %s)", self.config.mqtt_client_id, self.api_port)
 
     async def _start_api(self) -> None:
-        app = self.app = create_app(self, routers=self._routers)
+        app = create_app(self, routers=self._routers)
+        self.app = app
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.config.api_host, self.config.api_port))
         self.api_port = sock.getsockname()[1]
+        tls: dict[str, Any] = {}
+        if self.config.api_tls:
+            # HTTPS and WSS from the hub itself; browsers remember to stay on HTTPS
+            tls = {
+                "ssl_certfile": str(self.config.api_cert_file),
+                "ssl_keyfile": str(self.config.api_key_file),
+                "headers": [("strict-transport-security", HSTS)],
+            }
         config = uvicorn.Config(
-            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False
+            app, log_level=self.config.log_level.lower(), lifespan="off", access_log=False, **tls
         )
         self._api = _ApiServer(config)
         self._api_task = asyncio.create_task(self._api.serve(sockets=[sock]), name="hub-api")
@@ -264,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mqtt-port", type=int)
     parser.add_argument("--client-id", dest="mqtt_client_id", help="MQTT client id base")
     parser.add_argument("--redis-url")
+    parser.add_argument("--api-cert-file", type=Path, help="serve HTTPS/WSS: certificate (PEM)")
+    parser.add_argument("--api-key-file", type=Path, help="serve HTTPS/WSS: private key (PEM)")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     parser.add_argument("--recording-dir", type=Path, help="folder of lesson recordings")
     parser.add_argument(

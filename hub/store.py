@@ -235,6 +235,16 @@ class Store:
             created, _ = await pipe.execute()
         return bool(created)
 
+    async def remove_session(self, session: str) -> bool:
+        """Drop a session: spec, set membership, event log and id index. False if unknown."""
+        with _translated():
+            pipe = self._r.pipeline(transaction=True)
+            pipe.delete(session_key(session))
+            pipe.srem(SESSIONS_KEY, session)
+            pipe.delete(log_key(session), ids_key(session))
+            removed, _, _ = await pipe.execute()
+        return bool(removed)
+
     async def get_session(self, session: str) -> str | None:
         with _translated():
             value = await self._r.get(session_key(session))

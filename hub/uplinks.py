@@ -67,6 +67,8 @@ class RouterHost(Protocol):
 
     def count_rejection(self, reason: str) -> None: ...
 
+    def quarantine(self, node: str) -> None: ...
+
 
 def guess_ref(payload: bytes) -> str:
     """The message id of an undecodable payload, if it has a plausible one."""
@@ -104,6 +106,8 @@ class UplinkRouter:
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
         self.rate_limited = 0
+        #: node -> (start of the current one-second window, refusals in it)
+        self._refusals: dict[str, tuple[float, int]] = {}
 
     async def handle(self, incoming: Incoming) -> None:
         """Handle one message and see that it is acknowledged exactly once (here, or
@@ -158,6 +162,14 @@ class UplinkRouter:
         self.rate_limited += 1
         if self._metrics is not None:
             self._metrics.rate_limited.labels(node).inc()
+        now = self._clock()
+        started, count = self._refusals.get(node, (now, 0))
+        if now - started >= 1.0:
+            started, count = now, 0
+        self._refusals[node] = (started, count + 1)
+        if self._limiter is not None and count + 1 > self._limiter.burst:
+            self._refusals.pop(node, None)
+            self._host.quarantine(node)
         if self._replies.allow(node, self._clock()):
             detail = "over the per-node rate limit; send it again later"
             await self._host.reject(node, guess_ref(payload), "rate_limited", detail)

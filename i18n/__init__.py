@@ -6,6 +6,14 @@ hub serves both under ``/i18n/``), ``catalogue`` the Python side for pages the h
 renders itself. Pure: imports nothing of the project.
 """
 
-from i18n.catalogue import DEFAULT_LANG, LANGS, Messages, catalogue, messages, negotiate
+from i18n.catalogue import (
+    DEFAULT_LANG,
+    LANGS,
+    Messages,
+    catalogue,
+    messages,
+    negotiate,
+    static_file,
+)
 
-__all__ = ["DEFAULT_LANG", "LANGS", "Messages", "catalogue", "messages", "negotiate"]
+__all__ = ["DEFAULT_LANG", "LANGS", "Messages", "catalogue", "messages", "negotiate", "static_file"]

@@ -7,7 +7,8 @@ switch); pages the hub renders itself (the HTML coverage report) use this module
 so one catalogue holds every word a teacher or operator reads. The command line
 stays English and does not use them.
 
-Pure apart from reading the two files once.
+Pure apart from reading the two files once. Numbers and dates are written the way
+each language writes them (CLDR data through Babel).
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Mapping
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
 
 __all__ = [
     "CATALOGUE_DIR",
@@ -28,11 +33,22 @@ __all__ = [
     "catalogue",
     "messages",
     "negotiate",
+    "static_file",
 ]
 
 CATALOGUE_DIR = Path(str(resources.files("i18n")))
 LANGS = ("zh-CN", "en")
 DEFAULT_LANG = "zh-CN"
+
+
+def static_file(name: str) -> tuple[Path, str] | None:
+    """``(path, media type)`` of a file pages load from ``/i18n/``: ``i18n.js`` and
+    the catalogues; None for any other name (the routes serving them answer 404)."""
+    if name == "i18n.js":
+        return CATALOGUE_DIR / name, "text/javascript; charset=utf-8"
+    if name.endswith(".json") and name[: -len(".json")] in LANGS:
+        return CATALOGUE_DIR / name, "application/json; charset=utf-8"
+    return None
 
 
 @cache
@@ -85,14 +101,21 @@ class Messages:
             raise KeyError(f"no message {key!r}")
         return string.Formatter().vformat(text, (), params) if params else text
 
+    @property
+    def _locale(self) -> str:
+        return self.lang.replace("-", "_")
+
     def number(self, value: float, digits: int = 1) -> str:
-        """Grouped thousands (both languages group by three with ``,``)."""
-        if float(value).is_integer():
-            return f"{int(value):,}"
-        return f"{value:,.{digits}f}"
+        """The number as written in this language (CLDR, through Babel)."""
+        pattern = "#,##0" + ("." + "#" * digits if digits > 0 else "")
+        return str(format_decimal(value, format=pattern, locale=self._locale))
 
     def percent(self, share: float) -> str:
-        return f"{share * 100:.1f}%"
+        return str(format_percent(share, format="#,##0.0%", locale=self._locale))
+
+    def date(self, day: date) -> str:
+        """``2026年3月2日`` / ``March 2, 2026``."""
+        return str(format_date(day, format="long", locale=self._locale))
 
 
 def messages(lang: str) -> Messages:

@@ -4,7 +4,7 @@ One JSON object per WebSocket text frame, discriminated by ``type``. A peer is a
 browser console (lead, tutor, observer) authenticated by a join token, or a
 classroom node authenticated by its registry credentials. The conversation::
 
-    peer -> hub   join       {token} or {node, secret, session}; media, events on/off
+    peer -> hub   join       {token} or {node, secret, session}; media, events, camera
     hub  -> peer  joined     session, role, participant id, acting-as node, layout
     hub  -> peer  offer      the hub's complete SDP (aiortc does no trickle ICE)
     peer -> hub   answer     the peer's complete SDP (gathering finished)
@@ -38,6 +38,7 @@ __all__ = [
     "SignalAnswer",
     "SignalError",
     "SignalEvent",
+    "SignalIceServer",
     "SignalInteract",
     "SignalJoin",
     "SignalJoined",
@@ -75,6 +76,11 @@ class SignalJoin(_Signal):
     events: bool = True
     #: The role the page expects (a lead console refuses a tutor token as ``wrong_role``).
     role: Literal["lead", "tutor", "partner", "observer"] | None = None
+    #: Consoles (join tokens): False, the default, joins media to watch only and leaves
+    #: the classroom's camera with its node; True is the teacher's explicit choice to
+    #: send this device's camera instead (the node gets it back when this peer leaves).
+    #: Nodes always send theirs.
+    camera: bool = False
 
     @model_validator(mode="after")
     def _one_identity(self) -> SignalJoin:
@@ -94,6 +100,14 @@ class SignalMLine(_Signal):
     slot: Literal["main", "floor"] | None = None
 
 
+class SignalIceServer(_Signal):
+    """One STUN/TURN server for the peer's ``RTCPeerConnection`` (browser's shape)."""
+
+    urls: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=8)]
+    username: Annotated[str, Field(max_length=300)] | None = None
+    credential: Annotated[str, Field(max_length=300)] | None = None
+
+
 class SignalJoined(_Signal):
     type: Literal["joined"] = "joined"
     session: SessionId
@@ -104,6 +118,10 @@ class SignalJoined(_Signal):
     #: The node id this peer's interactions are sequenced as (None: read-only).
     acting_as: NodeId | None = None
     layout: list[SignalMLine] = []
+    #: True: this peer's camera is the classroom's (``camera`` asked for, or a node).
+    camera: bool = False
+    #: STUN/TURN servers to use, TURN ones with credentials minted for this join.
+    ice_servers: Annotated[list[SignalIceServer], Field(max_length=16)] = []
 
 
 class SignalOffer(_Signal):

@@ -7,7 +7,13 @@ a summary and where to watch. ``--report FILE`` writes the run as JSON::
 
     {"session", "events_sequenced", "nodes": [{"node", "role", "received",
      "last_seq", "gaps_repaired", "duplicates_dropped"}], "lost",
-     "latency_ms": {"p50", "p99", "max"}, "rejected", ...}
+     "latency_ms": {"p50", "p99", "max"}, "rejected", "media",
+     "endpoints": {"mqtt": "mqtt(s)://HOST:PORT", "api": "http(s)://HOST:PORT"},
+     "links": {"lead console", "tutor console (pN)", "observer"}, ...}
+
+``--tls`` runs all of it over MQTT/TLS and HTTPS/WSS with a throwaway local CA
+(``dualclass stack up --tls``): the nodes, the media signalling and the console
+links use ``mqtts://`` and ``https://``.
 
 ``received`` counts events a node applied; ``lost`` counts sequenced events that
 some partner never applied.
@@ -17,7 +23,8 @@ writes the lead's video and sound (and the floor holder's) into
 ``--recording-dir``, the lead's test pattern shows the current slide number
 (changed when the lead clicks, as a camera on the lead's screen would show
 it), and the demo prints the replay link. The report then has
-``"recording": {"files": [paths], "timeline": path, "duration_s": x}``.
+``"recording": {"files": [paths], "timeline": path, "duration_s": x}`` and
+``"replay_url"``.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -46,7 +53,10 @@ from simulators.harness import LocalRun
 from simulators.script import lesson_script
 from simulators.stats import latency_summary, lost_events, node_row
 
-__all__ = ["main", "run_demo"]
+__all__ = ["During", "main", "run_demo"]
+
+#: A coroutine run beside the lesson with the printed console links (tests).
+During = Callable[[dict[str, str]], Coroutine[Any, Any, Any]]
 
 
 def describe(event: Event) -> str:
@@ -116,10 +126,11 @@ class Recorder:
 
 async def _start_media(run: LocalRun, nodes: dict[str, ClassroomNode]) -> list[NodeMedia]:
     """Every classroom joins the lesson's WebRTC media through the hub's relay."""
-    assert run.hub is not None
+    assert run.hub is not None and run.stack is not None
     settings = MediaSettings(
         enabled=True,
         hub_url=run.hub.base_url,
+        ca_file=run.stack.ca_file,
         ice_host_addresses=("127.0.0.1",),
         fps=15,
         stats_interval_s=1.0,
@@ -156,10 +167,16 @@ async def run_demo(
     out: TextIO | None = sys.stdout,
     keep: bool = False,
     with_media: bool = False,
+    tls: bool = False,
+    during: During | None = None,
     record: bool = False,
     recording_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Run the demo; return the report (see the module docstring)."""
+    """Run the demo; return the report (see the module docstring).
+
+    ``during(links)`` (tests) runs beside the lesson from the moment the console
+    links are printed; the demo waits for it before tearing the stack down.
+    """
     with_media = with_media or record
     recording_dir = (recording_dir or workdir / "recordings").resolve()
     session = time.strftime("demo-%Y%m%d-%H%M%S")
@@ -176,12 +193,12 @@ async def run_demo(
         f"1 lead + {partners} partner classrooms, ~{duration:.0f} s"
     )
     hub_args = ["--recording-dir", str(recording_dir)] if record else []
-    async with LocalRun(workdir, hub_args=hub_args) as run:
+    async with LocalRun(workdir, tls=tls, hub_args=hub_args) as run:
         assert run.stack is not None and run.hub is not None
-        say(
-            f"  mosquitto  127.0.0.1:{run.stack.mqtt_port}   "
-            f"redis {run.stack.redis_url.split('@')[-1]}"
-        )
+        endpoints = _endpoints(run)
+        say(f"  mosquitto  {endpoints['mqtt']}   redis {run.stack.redis_url.split('@')[-1]}")
+        if run.stack.ca_file is not None:
+            say(f"  local CA   {run.stack.ca_file}  (MQTT/TLS and HTTPS; browsers: see docs)")
         say(f"  hub        {run.hub.base_url}   (API {run.hub.base_url}/docs, metrics /metrics)")
         say(
             f"  watch      {run.hub.base_url}/api/sessions/{session}  "
@@ -240,13 +257,12 @@ async def run_demo(
                 what="every classroom's media to connect",
             )
         screen = media[0].source.video if media and media[0].source is not None else None
-        for role, room in (("lead", None), ("tutor", f"room-{partner_ids[0]}")):
-            token = await run.api(
-                "POST",
-                f"/api/sessions/{session}/tokens",
-                json={"role": role, "classroom": room, "ttl_s": 4 * 3600},
-            )
-            say(f"  {role} console  {run.hub.base_url}/console/{role}?token={token['token']}")
+        links = await _console_links(run, session, partner_ids[-1])
+        for name, url in links.items():
+            say(f"  {name:<15} {url}")
+        helper: asyncio.Task[Any] | None = None
+        if during is not None:
+            helper = asyncio.create_task(during(links), name="demo-during")
         local_api = nodes[partner_ids[0]].api
         if local_api is not None and getattr(local_api, "base_url", None):
             say(f"  tablet     {local_api.base_url}/v1/state  ({partner_ids[0]}'s local input API)")
@@ -284,9 +300,8 @@ async def run_demo(
         info = await run.api("GET", f"/api/sessions/{session}")
         sequenced = _last_seq(info)
         media_report = await _media_report(run, nodes, partner_ids) if media else {}
+        during_result = await helper if helper is not None else None
         recording = await _recording_report(run, session, recording_dir) if record else None
-        for runner in media:
-            await runner.stop()
         report: dict[str, Any] = {
             "session": session,
             "events_sequenced": sequenced,
@@ -304,7 +319,11 @@ async def run_demo(
             "duration_s": round(time.monotonic() - start, 2),
             "media": media_report,
             "hub_url": run.hub.base_url,
+            "endpoints": endpoints,
+            "links": links,
         }
+        if helper is not None:
+            report["during"] = during_result
         if recording is not None:
             report["recording"] = recording
             token = await run.api(
@@ -326,6 +345,10 @@ async def run_demo(
                 await asyncio.Event().wait()
             except asyncio.CancelledError:
                 pass
+        # the classrooms' video stays on until the stack goes down, so the printed
+        # links show live video for as long as they are open
+        for runner in media:
+            await runner.stop()
         return report
 
 
@@ -349,6 +372,36 @@ async def _recording_report(run: LocalRun, session: str, folder: Path) -> dict[s
         "status": manifest.get("status", "missing"),
         "reason": manifest.get("reason"),
     }
+
+
+def _endpoints(run: LocalRun) -> dict[str, str]:
+    """Where MQTT and the API are, with their schemes (``mqtts``/``https`` with ``--tls``)."""
+    assert run.stack is not None and run.hub is not None
+    scheme = "mqtts" if run.stack.tls else "mqtt"
+    return {"mqtt": f"{scheme}://127.0.0.1:{run.stack.mqtt_port}", "api": run.hub.base_url}
+
+
+async def _console_links(run: LocalRun, session: str, partner: str) -> dict[str, str]:
+    """Console links for the whole lesson: the lead's, ``partner``'s tutor's, an observer's.
+
+    Each classroom's node sends its camera; these consoles watch beside it (and
+    may take the camera on the teacher's explicit choice), so opening them never
+    disconnects a node or another console.
+    """
+    assert run.hub is not None
+    links = {}
+    for role, room, name in (
+        ("lead", None, "lead console"),
+        ("tutor", f"room-{partner}", f"tutor console ({partner})"),
+        ("observer", None, "observer"),
+    ):
+        token = await run.api(
+            "POST",
+            f"/api/sessions/{session}/tokens",
+            json={"role": role, "classroom": room, "ttl_s": 4 * 3600},
+        )
+        links[name] = f"{run.hub.base_url}/console/{role}?token={token['token']}"
+    return links
 
 
 def _last_seq(info: dict[str, Any]) -> int:
@@ -413,6 +466,11 @@ def main(argv: list[str] | None = None) -> int:
         help="also carry the lesson's video: the lead sends a test pattern through the relay",
     )
     parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="MQTT over TLS and HTTPS/WSS throughout, with a throwaway local CA",
+    )
+    parser.add_argument(
         "--record",
         action="store_true",
         help="record the lesson (implies --media) and print the replay link",
@@ -443,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                 out=None if headless else sys.stdout,
                 keep=args.keep,
                 with_media=args.media,
+                tls=args.tls,
                 record=args.record,
                 recording_dir=args.recording_dir if args.record else None,
             )
@@ -454,8 +513,22 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     if headless:
         args.report.write_text(json.dumps(report, indent=2) + "\n")
-        keys = ("session", "events_sequenced", "lost", "latency_ms", "replay_url")
-        print(json.dumps({k: report[k] for k in keys if k in report}))
+        print(
+            json.dumps(
+                {
+                    k: report[k]
+                    for k in (
+                        "session",
+                        "events_sequenced",
+                        "lost",
+                        "latency_ms",
+                        "endpoints",
+                        "replay_url",
+                    )
+                    if k in report
+                }
+            )
+        )
     return 0 if report["lost"] == 0 else 1
 
 

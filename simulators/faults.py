@@ -11,8 +11,13 @@ on real processes and real sockets, the way an operator's machine fails:
   two dualclass daemons with the right argv and probe.
 * ``ServerFaults``: the same verbs for a ``broker.localstack`` Mosquitto or Redis,
   restarted on the same port with the same files (so clients come back to it).
+* ``StackFaults``: the same for the services of a ``dualclass stack up`` directory
+  (by the pids in its ``stack.json``); ``restart`` is ``stack up`` again, which
+  brings back only what is dead.
 * ``TcpProxy``: put between a node and the broker; ``cut`` in one of three ways a
   path fails (connections reset, refused, or silently black-holed), ``restore``.
+* ``kill_pid(pid)``: SIGKILL a process we know only by pid (a stack service started
+  by ``dualclass stack up``; ``stack_up`` then brings back just that one).
 * ``frozen(target, seconds)``: SIGSTOP for a while (a Redis stalled by its disk, a
   node box frozen by its OS), always resumed.
 
@@ -45,10 +50,12 @@ __all__ = [
     "FaultError",
     "Pausable",
     "ServerFaults",
+    "StackFaults",
     "TcpProxy",
     "frozen",
     "http_ok",
     "hub_process",
+    "kill_pid",
     "node_process",
     "port_open",
 ]
@@ -104,6 +111,24 @@ def _signal(pid: int | None, sig: signal.Signals) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:
         raise FaultError(f"cannot send {sig.name}: pid {pid} is gone") from None
+
+
+def kill_pid(pid: int, timeout: float = 10.0) -> None:
+    """SIGKILL a process known only by its pid (a ``dualclass stack up`` service), and
+    wait until it is gone (reaped when it is our child, so no zombie keeps its pid)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)  # a stopped process dies at once either way
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+    raise FaultError(f"pid {pid} survived SIGKILL for {timeout} s")
 
 
 @dataclass
@@ -312,6 +337,53 @@ class ServerFaults:
         if self.server.running:
             self.server.kill()
         self.server.respawn()
+
+
+@dataclass
+class StackFaults:
+    """Fault verbs for ``mosquitto`` or ``redis`` of a ``dualclass stack up`` directory."""
+
+    directory: Path
+    service: str
+
+    @property
+    def pid(self) -> int | None:
+        from broker.stack import StackInfo
+
+        pid = StackInfo.load(self.directory).data.get("pids", {}).get(self.service)
+        return int(pid) if pid else None
+
+    @property
+    def alive(self) -> bool:
+        from broker.stack import stack_status
+
+        return bool(stack_status(self.directory)[self.service]["alive"])
+
+    def kill(self) -> None:
+        """SIGKILL, and wait until the process is gone (reaped if it is our child)."""
+        pid = self.pid
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while self.alive:
+            if time.monotonic() > deadline:
+                raise FaultError(f"{self.service} (pid {pid}) survived SIGKILL")
+            time.sleep(0.01)
+
+    def pause(self) -> None:
+        _signal(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        _signal(self.pid, signal.SIGCONT)
+
+    def restart(self) -> None:
+        """``stack up``: restarts what is dead, on the same port, with the same files."""
+        from broker.stack import stack_up
+
+        stack_up(self.directory)
 
 
 @contextlib.asynccontextmanager

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -49,7 +50,15 @@ class HubProcess:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        scheme = "https" if self.stack.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.api_port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an HTTP client must trust to reach this hub (the stack's local CA)."""
+        if self.stack.ca_file is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.stack.ca_file))
 
     async def start(self, timeout: float = 30.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -73,7 +82,7 @@ class HubProcess:
         )
         log.close()
         deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(verify=self.verify) as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     raise RuntimeError(
@@ -113,8 +122,10 @@ class LocalRun:
         hub_args: list[str] | None = None,
         heartbeat_s: float = 2.0,
         journal_fsync: bool = True,
+        tls: bool = False,
     ) -> None:
         self.workdir = workdir
+        self.tls = tls
         self.hub_args = hub_args or []
         self.heartbeat_s = heartbeat_s
         self.journal_fsync = journal_fsync
@@ -125,11 +136,12 @@ class LocalRun:
         self._http: httpx.AsyncClient | None = None
 
     async def __aenter__(self) -> LocalRun:
-        self.stack = await asyncio.to_thread(stack_up, self.workdir / "stack")
+        self.stack = await asyncio.to_thread(stack_up, self.workdir / "stack", tls=self.tls)
         self.hub = HubProcess(self.stack, self.workdir / "hub", extra_args=self.hub_args)
         await self.hub.start()
         self._http = httpx.AsyncClient(
             base_url=self.hub.base_url,
+            verify=self.hub.verify,
             headers={"Authorization": f"Bearer {self.stack.data['admin_key']}"},
             timeout=10,
         )
@@ -186,6 +198,7 @@ class LocalRun:
             mqtt_host="127.0.0.1",
             mqtt_port=mqtt_port or self.stack.mqtt_port,
             mqtt_password=self.secrets[node],
+            mqtt_ca_file=self.stack.ca_file,
             prefix=self.stack.data.get("prefix", "dc/v1"),
             state_dir=self.workdir / "nodes" / node,
             heartbeat_s=self.heartbeat_s,

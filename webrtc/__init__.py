@@ -8,9 +8,11 @@ in any one of them:
                        one ``RTCConfiguration`` (no public STUN, max-bundle)
 - ``aiortc_internals`` the ONLY place that touches aiortc's private internals
                        (taps for encoded frames, the pack path, keyframe requests)
+- ``iceservers``       pure: STUN/TURN server lists and short-lived TURN REST
+                       credentials (HMAC of coturn's shared secret), minted per join
 - ``bitstream``        pure: is this encoded VP8/H.264 frame a keyframe?
 - ``exceptions``       one tree, root ``WebRTCError``
 
-May import: aiortc, aioice, av and the standard library. Never a component
-(hub, classroom_node, simulators) nor broker.
+May import: aiortc, aioice, av, pydantic (``iceservers``) and the standard library.
+Never a component (hub, classroom_node, simulators) nor broker.
 """

@@ -16,16 +16,25 @@ aiortc offer exactly the addresses we choose. The setting is
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import aioice.ice
-from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCIceTransportPolicy,
+    RTCPeerConnection,
+)
 
 __all__ = [
     "LOOPBACK",
     "restrict_host_addresses",
     "restricted_host_addresses",
     "rtc_configuration",
+    "rtc_ice_servers",
+    "selected_pair_types",
 ]
 
 LOOPBACK: tuple[str, ...] = ("127.0.0.1",)
@@ -60,7 +69,9 @@ def restricted_host_addresses() -> list[str] | None:
     return aioice.ice.get_host_addresses(True, True)
 
 
-def rtc_configuration(ice_servers: Sequence[RTCIceServer] = ()) -> RTCConfiguration:
+def rtc_configuration(
+    ice_servers: Sequence[RTCIceServer] = (), *, relay_only: bool = False
+) -> RTCConfiguration:
     """An ``RTCConfiguration`` with only the given ICE servers, everything on one transport.
 
     aiortc's default configuration adds a public STUN server; the hub is
@@ -73,5 +84,48 @@ def rtc_configuration(ice_servers: Sequence[RTCIceServer] = ()) -> RTCConfigurat
     which BUNDLE negotiation then stops: that m-line never gets media (seen in
     aiortc 1.16.0). With ``max-bundle`` every m-line shares one transport from
     the start, which is also one ICE gather and one socket per peer.
+
+    ``relay_only``: offer only TURN relay candidates (a school whose firewall lets
+    nothing but the TURN server through).
     """
-    return RTCConfiguration(iceServers=list(ice_servers), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    return RTCConfiguration(
+        iceServers=list(ice_servers),
+        bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY if relay_only else RTCIceTransportPolicy.ALL,
+    )
+
+
+def rtc_ice_servers(servers: Sequence[Mapping[str, Any]]) -> list[RTCIceServer]:
+    """aiortc's form of ``joined.ice_servers`` / ``webrtc.iceservers.ice_servers_for``.
+
+    aioice uses the first STUN and the first TURN URL it is given.
+    """
+    return [
+        RTCIceServer(
+            urls=list(server["urls"]),
+            username=server.get("username"),
+            credential=server.get("credential"),
+        )
+        for server in servers
+    ]
+
+
+def selected_pair_types(pc: RTCPeerConnection) -> tuple[str, str] | None:
+    """Local and remote candidate types of the ICE pair in use (``"relay"``: TURN).
+
+    aiortc's ``getStats`` has no candidate-pair report, so this reads aioice's
+    nominated pair through private attributes (``_connection``, ``_nominated``),
+    defensively: a changed aioice makes it return ``None``, never raise.
+    """
+    for transceiver in pc.getTransceivers():
+        transport = transceiver.sender.transport
+        if transport is None:
+            continue
+        connection = getattr(transport.transport.iceGatherer, "_connection", None)
+        pairs = getattr(connection, "_nominated", None) or {}
+        for pair in pairs.values():
+            try:
+                return (str(pair.local_candidate.type), str(pair.remote_candidate.type))
+            except AttributeError:
+                return None
+    return None

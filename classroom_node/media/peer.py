@@ -17,8 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
@@ -29,7 +32,7 @@ from classroom_node.media.sinks import Recorder, StatsSink
 from classroom_node.media.sources import Source
 from protocols.messages import MediaStats
 from protocols.signalling import SignalJoin, SignalJoined
-from webrtc.ice import rtc_configuration
+from webrtc.ice import rtc_configuration, rtc_ice_servers, selected_pair_types
 
 __all__ = ["SessionMedia"]
 
@@ -47,11 +50,17 @@ class SessionMedia:
         *,
         stats_interval_s: float = 2.0,
         record_dir: Path | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        ice_servers: Sequence[Mapping[str, Any]] = (),
+        relay_only: bool = False,
     ) -> None:
-        self.client = SignalClient(hub_url, join)
+        self.client = SignalClient(hub_url, join, ssl_context=ssl_context)
         self.source = source
         self.session = join.session or ""
-        self.pc = RTCPeerConnection(rtc_configuration())
+        #: Made once ``joined`` brings the hub's ICE servers (with fresh TURN credentials).
+        self.pc: RTCPeerConnection | None = None
+        self._ice_servers = list(ice_servers)
+        self._relay_only = relay_only
         self.sink = StatsSink()
         self.recorder: Recorder | None = None
         self.joined: SignalJoined | None = None
@@ -69,6 +78,12 @@ class SessionMedia:
         await self.client.open()
         self.joined = await self.client.joined()
         self.session = self.joined.session
+        servers = self._ice_servers + [
+            server.model_dump(exclude_none=True) for server in self.joined.ice_servers
+        ]
+        self.pc = RTCPeerConnection(
+            rtc_configuration(rtc_ice_servers(servers), relay_only=self._relay_only)
+        )
         offer = await self.client.offer()
         answer = await self._answer(offer.sdp)
         await self.client.answer(answer)
@@ -80,8 +95,15 @@ class SessionMedia:
                 await asyncio.wait_for(self.client.closed.wait(), self._interval)
             await self.sink.sample(self.pc)
 
+    def candidate_types(self) -> tuple[str, str] | None:
+        """Local and remote candidate types of the pair carrying media (e.g.
+        ``("relay", "host")`` through TURN), or ``None`` before ICE selected one."""
+        if self.pc is None:
+            return None
+        return selected_pair_types(self.pc)
+
     async def _answer(self, sdp: str) -> str:
-        assert self.joined is not None
+        assert self.joined is not None and self.pc is not None
         layout = self.joined.layout
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         transceivers = self.pc.getTransceivers()
@@ -118,4 +140,5 @@ class SessionMedia:
                 await self.recorder.stop()
         await self.client.close()
         await self.sink.close()
-        await self.pc.close()
+        if self.pc is not None:
+            await self.pc.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from typing import Protocol
 
 from classroom_node.media.exceptions import NodeMediaError, SignalClosed, SignalRefused
@@ -34,6 +35,8 @@ __all__ = ["MediaHost", "NodeMedia", "combine"]
 log = logging.getLogger("dualclass.node.media")
 
 _POLL_S = 0.5
+#: How often a node asks for its camera back while a console holds it (at most).
+CAMERA_RETRY_S = 1.0
 
 
 class _Credentials(Protocol):
@@ -79,6 +82,9 @@ class NodeMedia:
         self.sessions: dict[str, SessionMedia] = {}
         self._keepers: dict[str, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._ssl = (
+            ssl.create_default_context(cafile=str(settings.ca_file)) if settings.ca_file else None
+        )
 
     async def start(self) -> None:
         """Apply the ICE setting, open the source, start following the node's sessions."""
@@ -134,14 +140,23 @@ class NodeMedia:
                 self.source,
                 stats_interval_s=self.settings.stats_interval_s,
                 record_dir=self.settings.record_dir if self.settings.sink == "record" else None,
+                ssl_context=self._ssl,
+                ice_servers=[s.model_dump(exclude_none=True) for s in self.settings.ice_servers],
+                relay_only=self.settings.ice_transport_policy == "relay",
             )
             self.sessions[session] = media
             try:
                 await media.run()
                 delay = 0.5  # a clean end (hub closed the room): try again soon
             except SignalRefused as exc:
-                log.warning("media of %s refused: %s", session, exc)
-                delay = self.settings.reconnect_max_s
+                if exc.status == 409:
+                    # a teacher's console sends this classroom's camera for now: ask
+                    # again soon, to take it back promptly once the console lets go
+                    log.info("media of %s: %s", session, exc)
+                    delay = CAMERA_RETRY_S / 2
+                else:
+                    log.warning("media of %s refused: %s", session, exc)
+                    delay = self.settings.reconnect_max_s
             except (SignalClosed, NodeMediaError, OSError, TimeoutError) as exc:
                 log.warning("media of %s lost: %s", session, exc)
             finally:

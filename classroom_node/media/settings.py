@@ -9,6 +9,13 @@ MQTT daemon) so media can be switched on without touching the lesson path:
 ``DUALCLASS_MEDIA_SINK``      ``null`` (statistics only) or ``record`` (files in ``record_dir``)
 ``DUALCLASS_MEDIA_ICE_HOST_ADDRESSES``  e.g. ``["127.0.0.1"]`` for tests and the local
     stack (media on loopback only, WEBRTC-LOOPBACK.md); unset in production.
+``DUALCLASS_MEDIA_CA_FILE``   CA of the hub's HTTPS certificate (``https://`` hub URLs;
+    unset: the system trust store)
+``DUALCLASS_MEDIA_ICE_SERVERS``  JSON list of extra STUN/TURN servers
+    (``[{"urls": ["stun:stun.example.org:3478"]}]``); the hub adds its own, with
+    fresh TURN credentials, at every join
+``DUALCLASS_MEDIA_ICE_TRANSPORT_POLICY``  ``all`` (default) or ``relay`` (only TURN:
+    a school whose firewall lets nothing else through)
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from webrtc.iceservers import IceServerSpec
 
 __all__ = ["MediaSettings"]
 
@@ -41,6 +50,9 @@ class MediaSettings(BaseSettings):
     sink: Literal["null", "record"] = "null"
     record_dir: Path = Path("var/node/recordings")
     ice_host_addresses: tuple[str, ...] | None = None
+    ca_file: Path | None = None
+    ice_servers: list[IceServerSpec] = []
+    ice_transport_policy: Literal["all", "relay"] = "all"
     #: How often statistics are refreshed (and land in the next heartbeat).
     stats_interval_s: float = Field(default=2.0, gt=0)
     #: Longest wait between reconnection attempts after the hub dropped us.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from types import TracebackType
 from typing import Any
 
@@ -43,7 +44,7 @@ log = logging.getLogger("dualclass.node.media")
 
 
 def signal_url(hub_url: str) -> str:
-    """``http://host:port`` (the hub's API address) -> ``ws://host:port/ws/signal``."""
+    """``http(s)://host:port`` (the hub's API address) -> ``ws(s)://host:port/ws/signal``."""
     base = hub_url.rstrip("/")
     if base.startswith("http"):
         base = "ws" + base[4:]
@@ -53,9 +54,18 @@ def signal_url(hub_url: str) -> str:
 class SignalClient:
     """One peer's signalling conversation; see the module docstring."""
 
-    def __init__(self, url: str, join: SignalJoin, *, open_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        join: SignalJoin,
+        *,
+        open_timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.url = signal_url(url)
         self.join = join
+        #: For ``wss://``: whom to trust (``None``: the system store).
+        self._ssl = ssl_context
         self.events: list[Envelope] = []
         self.state: SessionStateBody | None = None
         self.errors: list[SignalError] = []
@@ -84,6 +94,9 @@ class SignalClient:
     async def open(self) -> None:
         """Connect and send ``join`` (``joined()`` tells whether the hub took it)."""
         self._joined = asyncio.get_running_loop().create_future()
+        extra: dict[str, Any] = {}
+        if self._ssl is not None and self.url.startswith("wss"):
+            extra["ssl"] = self._ssl
         try:
             self._ws = await connect(
                 self.url,
@@ -91,6 +104,7 @@ class SignalClient:
                 open_timeout=self._open_timeout,
                 max_size=MAX_SIGNAL_SIZE,
                 compression=None,
+                **extra,
             )
             await self._ws.send(dump_signal(self.join))
         except (WebSocketException, OSError, TimeoutError) as exc:

@@ -1,4 +1,4 @@
-"""The teacher consoles: ``/console/lead`` and ``/console/tutor``, opened with ``?token=``.
+"""The consoles: ``/console/lead``, ``/console/tutor``, ``/console/observer`` (``?token=``).
 
 Plain HTML + JavaScript from ``hub/static/console/`` (no build step). The page
 itself is not secret; the join token in its query is what the page presents on
@@ -21,7 +21,7 @@ from hub.api.problems import Problem
 __all__ = ["STATIC_DIR", "router"]
 
 STATIC_DIR = Path(str(resources.files("hub") / "static" / "console"))
-_PAGES = {"lead": "lead.html", "tutor": "tutor.html"}
+_PAGES = {"lead": "lead.html", "tutor": "tutor.html", "observer": "observer.html"}
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
 _HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 

@@ -10,21 +10,19 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
 from hub.api.problems import Problem
-from i18n.catalogue import CATALOGUE_DIR, LANGS
+from i18n.catalogue import static_file
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["i18n"])
-_FILES = {"i18n.js": "text/javascript"} | {f"{lang}.json": "application/json" for lang in LANGS}
 
 
 @router.get("/i18n/{name}", include_in_schema=False)
 async def i18n_file(name: str) -> FileResponse:
-    media_type = _FILES.get(name)
-    if media_type is None:
-        raise Problem(404, "not-found", "Not found", f"no file {name!r}")
+    found = static_file(name)
+    if found is None:
+        raise Problem(404, "not-found", "Not found", f"no file {name[:100]!r}")
+    path, media_type = found
     return FileResponse(
-        CATALOGUE_DIR / name,
-        media_type=f"{media_type}; charset=utf-8",
-        headers={"Cache-Control": "public, max-age=3600"},
+        path, media_type=media_type, headers={"Cache-Control": "public, max-age=3600"}
     )

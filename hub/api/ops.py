@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from prometheus_client import Counter
 from pydantic import BaseModel, Field, SecretStr
@@ -191,7 +192,7 @@ async def stream(hub: HubDep) -> StreamingResponse:
 
 @router.get("/api/ops/lessons/{session}", dependencies=[Operator], summary="One lesson")
 async def lesson(
-    session: str,
+    session: Annotated[str, PathParam(max_length=128)],
     hub: HubDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> JSONResponse:

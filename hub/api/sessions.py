@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from hub.api.deps import HubDep, require_admin
 from hub.core import SessionView
@@ -37,6 +37,13 @@ async def list_sessions(hub: HubDep) -> list[dict[str, Any]]:
 @router.get("/{session}")
 async def get_session(session: str, hub: HubDep) -> dict[str, Any]:
     return _render(await hub.session_view(session))
+
+
+@router.delete("/{session}", status_code=204)
+async def delete_session(session: str, hub: HubDep) -> Response:
+    """Remove a session and its event log (the load simulator cleans up with this)."""
+    await hub.remove_session(session)
+    return Response(status_code=204)
 
 
 @router.get("/{session}/events")

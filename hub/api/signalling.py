@@ -32,8 +32,15 @@ def signalling_of(app: FastAPI) -> Signalling:
     if service is None:
         # The hub's one config (env, file, stack file) decides the ICE addresses;
         # the local stack's stack file sets loopback (see broker/stack.py).
-        ice = app.state.hub.config.ice_host_addresses
-        settings = SignallingSettings().model_copy(update={"ice_host_addresses": ice})
+        config = app.state.hub.config
+        settings = SignallingSettings().model_copy(
+            update={
+                "ice_host_addresses": config.ice_host_addresses,
+                "ice_servers": config.ice_servers,
+                "turn_secret": config.turn_secret,
+                "turn_ttl_s": config.turn_ttl_s,
+            }
+        )
         service = install_signalling(app, settings)
     return service
 

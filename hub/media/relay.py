@@ -51,7 +51,7 @@ from hub.media.timing import KeyframeLimiter
 from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack
 from webrtc import aiortc_internals as internals
 from webrtc.bitstream import is_keyframe
-from webrtc.ice import rtc_configuration
+from webrtc.ice import rtc_configuration, selected_pair_types
 
 __all__ = ["FrameListener", "RelayMode", "RelaySettings", "SessionRelay"]
 
@@ -429,3 +429,9 @@ class SessionRelay:
 
     def participants(self) -> Iterable[str]:
         return list(self._participants)
+
+    def candidate_types(self, participant_id: str) -> tuple[str, str] | None:
+        """(hub side, participant side) ICE candidate types carrying this participant's
+        media, e.g. ``("host", "relay")`` when it comes through a TURN server."""
+        participant = self._participants.get(participant_id)
+        return None if participant is None else selected_pair_types(participant.pc)

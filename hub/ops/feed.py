@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from hub.ops import overview
@@ -87,6 +87,7 @@ class OpsFeed:
         self._cpu_percent = 0.0
         self._redis_ok = True
         self._redis_checked = 0.0
+        self._registered: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self._facts: dict[str, overview.NodeFacts] = {}
@@ -150,7 +151,8 @@ class OpsFeed:
 
     def _node_facts(self, now: int) -> dict[str, overview.NodeFacts]:
         tracker = self.hub.tracker
-        names = set(tracker._presence) | set(tracker._heartbeats)
+        # registered boxes never seen yet are shown too (offline, never seen)
+        names = tracker.known() | self._registered
         facts = {}
         for node in sorted(names):
             view = tracker.view(node, now)
@@ -170,6 +172,7 @@ class OpsFeed:
                 sessions=tuple(hb.get("sessions", ())),
                 last_seq=dict(hb.get("last_seq", {})),
                 journal_backlog=backlog,
+                journal_oldest_s=hb.get("journal_oldest_s"),
                 media=media,
                 version=str(hb.get("version") or ""),
                 latency_ms=hb.get("latency_ms"),
@@ -213,6 +216,7 @@ class OpsFeed:
             self._redis_checked = wall
             try:
                 await asyncio.wait_for(self.hub.store.ping(), 2.0)
+                self._registered = set(await asyncio.wait_for(self.hub.store.nodes(), 2.0))
                 self._redis_ok = True
             except Exception:
                 self._redis_ok = False
@@ -301,6 +305,7 @@ class OpsFeed:
         now = now_ms()
         self.window.add(self._sample(now))
         self._maybe_refresh_coverage()
+        health = await self._health(now)  # first: it refreshes the registered boxes
         nodes = self._node_facts(now)
         lessons = self._lesson_facts(now)
         current = conditions(
@@ -315,7 +320,7 @@ class OpsFeed:
             day_start_ms=self._day_start(now),
             lessons=lessons,
             nodes=nodes,
-            hub=await self._health(now),
+            hub=health,
             coverage=self._coverage,
             alerts=alerts,
         )
@@ -377,7 +382,8 @@ class NodeGauges(Collector):
 
     ``dualclass_node_online``, ``dualclass_node_in_lesson{role}``,
     ``dualclass_node_video_fps``, ``dualclass_node_packet_loss_ratio``,
-    ``dualclass_node_journal_backlog``: from the last tick of the feed.
+    ``dualclass_node_journal_backlog``: from the last tick of the feed; and the
+    dashboard's own ``dualclass_hub_ops_pages`` / ``..._pages_dropped_total``.
     """
 
     def __init__(self, feed: OpsFeed) -> None:
@@ -413,3 +419,11 @@ class NodeGauges(Collector):
             if facts.journal_backlog is not None:
                 backlog.add_metric([node], float(facts.journal_backlog))
         yield from (online, lesson, fps, loss, backlog)
+        yield GaugeMetricFamily(
+            "dualclass_hub_ops_pages", "Dashboards streaming now", value=len(self.feed.subscribers)
+        )
+        yield CounterMetricFamily(
+            "dualclass_hub_ops_pages_dropped",
+            "Dashboards dropped for not keeping up (they reconnect)",
+            value=self.feed.dropped,
+        )

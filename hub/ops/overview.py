@@ -56,6 +56,8 @@ class NodeFacts:
     sessions: tuple[str, ...] = ()
     last_seq: Mapping[str, int] = field(default_factory=dict)
     journal_backlog: int | None = None
+    #: age of the oldest event still in the journal (seconds)
+    journal_oldest_s: float | None = None
     media: Mapping[str, float] | None = None
     version: str = ""
     latency_ms: float | None = None
@@ -112,6 +114,9 @@ def _classroom(
         "rtt_ms": _r(media.get("rtt_ms"), 0) if f.has_media else None,
         "freezes": int(media["freezes"]) if f.has_media and "freezes" in media else None,
         "backlog": f.journal_backlog,
+        "backlog_oldest_s": (
+            round(f.journal_oldest_s) if f.journal_backlog and f.journal_oldest_s else None
+        ),
         "rejections": f.rejected,
     }
 

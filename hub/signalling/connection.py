@@ -32,6 +32,7 @@ from protocols.signalling import (
     SignalAck,
     SignalAnswer,
     SignalError,
+    SignalIceServer,
     SignalInteract,
     SignalJoin,
     SignalJoined,
@@ -103,15 +104,27 @@ async def serve_peer(websocket: WebSocket, service: Signalling, expect: str | No
         except TimeoutError:
             peer.kick(1013, "busy", "the session's room did not open in time; retry")
             raise _Gone() from None
-        media = first.media and (identity.media_key is not None or identity.role == "observer")
+        # consoles watch (observer layout) unless they chose to send the camera
+        media = first.media
         joined = SignalJoined(
             session=identity.session,
             role=identity.role,
             acting_as=identity.acting_as,
             layout=layout_of(identity) if media else [],
+            camera=media and identity.camera,
+            ice_servers=[
+                SignalIceServer.model_validate(server)
+                for server in settings.ice_servers_for(identity.acting_as or "observer")
+            ]
+            if media
+            else [],
         )
         if media:
-            offer = await room.offer(peer)
+            try:
+                offer = await room.offer(peer)
+            except JoinRefused as exc:
+                peer.kick(4000 + exc.status, exc.code, exc.detail, exc.status)
+                return
             joined = joined.model_copy(update={"participant": peer.participant})
             peer.send(dump_signal(joined))
             peer.send(dump_signal(SignalOffer(sdp=offer.sdp)))

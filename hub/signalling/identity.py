@@ -15,7 +15,7 @@ teacher is held to exactly the role rules of the node it stands for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import jwt
@@ -38,7 +38,13 @@ from hub.tokens import (
 from protocols.lesson import Role as RosterRole
 from protocols.signalling import SignalJoin
 
-__all__ = ["Identity", "authenticate", "identity_for_node", "identity_for_token"]
+__all__ = [
+    "Identity",
+    "authenticate",
+    "identity_for_node",
+    "identity_for_token",
+    "watching",
+]
 
 _MEDIA_ROLE = {
     RosterRole.LEAD: Role.LEAD,
@@ -61,6 +67,22 @@ class Identity:
     #: time (a new one takes over). None for observers, who may be many.
     media_key: str | None
     via: str  # "token" or "node"
+
+    @property
+    def camera(self) -> bool:
+        """This peer sends its classroom's camera (a node, or a console that chose to)."""
+        return self.media_key is not None
+
+
+def watching(identity: Identity) -> Identity:
+    """A console beside its classroom's node: same controls, media to watch only.
+
+    The classroom's camera stays with the node (its ``media_key`` is not taken);
+    the console receives what an observer does: the lead and the floor.
+    """
+    if identity.via != "token" or identity.media_key is None:
+        return identity
+    return replace(identity, media_role=Role.OBSERVER, media_key=None)
 
 
 def _peek_session(token: str) -> str:
@@ -124,7 +146,7 @@ async def authenticate(hub: HubCore, join: SignalJoin, *, expect: str | None = N
         raise JoinRefused(503, "store_unavailable", str(exc)) from None
     if expect is not None and identity.role != expect:
         raise JoinRefused(403, "wrong_role", f"this is a {identity.role} join, not {expect}")
-    return identity
+    return identity if join.camera else watching(identity)
 
 
 async def _by_token(hub: HubCore, token: str) -> Identity:

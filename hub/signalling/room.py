@@ -35,6 +35,7 @@ from hub.recording.recorder import SessionRecorder
 from hub.recording.settings import RecordingSettings
 from hub.sessions import SessionSpec
 from hub.signalling.bounded import run_bounded
+from hub.signalling.exceptions import JoinRefused
 from hub.signalling.feed import SessionFeed
 from hub.signalling.identity import Identity
 from hub.signalling.settings import SignallingSettings
@@ -96,11 +97,11 @@ class Peer:
             return
         self.out.put_nowait(text)
 
-    def kick(self, close_code: int, code: str, detail: str) -> None:
+    def kick(self, close_code: int, code: str, detail: str, status: int | None = None) -> None:
         """Say why, then close (the writer closes the socket after the error frame)."""
         if self.gone:
             return
-        self.out.put_nowait(dump_signal(SignalError(code=code, detail=detail)))
+        self.out.put_nowait(dump_signal(SignalError(code=code, detail=detail, status=status)))
         self.gone = True
         self.close_code = close_code
         self.out.put_nowait(None)
@@ -241,16 +242,28 @@ class Room:
     # ------------------------------------------------------------------ media
 
     async def offer(self, peer: Peer) -> RTCSessionDescription:
-        """Make ``peer`` a participant of the relay and return the hub's offer."""
+        """Make ``peer`` a participant of the relay and return the hub's offer.
+
+        One camera per classroom: a node replaces an older connection of its own
+        (a restart), a console that chose to send its camera replaces the node,
+        and while such a console holds it the node's join is refused with 409
+        ``camera_in_use`` (it retries and gets the camera back once the console
+        leaves or goes back to watching). Consoles that only watch take no camera.
+        """
         identity = peer.identity
         key = identity.media_key
         if key is not None:
             old = self._media.get(key)
             if old is not None and old is not peer:
+                if identity.via == "node" and old.identity.via == "token":
+                    # the teacher chose this console's camera: the node waits for it
+                    raise JoinRefused(
+                        409, "camera_in_use", f"a console sends {key}'s camera; retry later"
+                    )
                 await self._drop_media(old)
                 old.kick(4409, "replaced", f"another connection took over {key}'s media")
             self._media[key] = peer
-        participant = key or f"observer-{new_id()}"
+        participant = key or f"{identity.acting_as or 'observer'}-viewer-{new_id()}"
         if self.relay is None:
             self.relay = SessionRelay(self.session, self.settings.relay_settings())
             self._ensure_recorder()

@@ -11,15 +11,23 @@ the tests configure it without touching ``HubConfig``:
     peer joins.
 ``DUALCLASS_VIDEO_CODEC``
     The sessions' video codec (default ``video/VP8``, which every browser sends).
+
+The STUN/TURN servers (``ice_servers``, ``turn_secret``, ``turn_ttl_s``) come from
+the hub's config (``HubConfig``), copied in by ``hub.api.signalling``: every join
+gets the list with TURN credentials minted for it (``webrtc.iceservers``), and
+the relay's own peer connections use it too (a hub behind NAT needs TURN as well).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hub.media.relay import RelaySettings
-from webrtc.ice import restrict_host_addresses
+from webrtc.ice import restrict_host_addresses, rtc_ice_servers
+from webrtc.iceservers import IceServerSpec, ice_servers_for
 
 __all__ = ["SignallingSettings"]
 
@@ -43,9 +51,20 @@ class SignallingSettings(BaseSettings):
     open_timeout_s: float = Field(default=10.0, gt=0)
     #: Frames queued for one slow peer before it is disconnected.
     peer_queue: int = Field(default=2000, ge=10)
+    ice_servers: list[IceServerSpec] = []
+    turn_secret: SecretStr | None = None
+    turn_ttl_s: int = Field(default=3600, ge=60, le=86400)
+
+    def ice_servers_for(self, who: str) -> list[dict[str, Any]]:
+        """The STUN/TURN list for one peer, TURN credentials minted now for ``who``."""
+        secret = self.turn_secret.get_secret_value() if self.turn_secret else None
+        return ice_servers_for(self.ice_servers, who=who, secret=secret, ttl_s=self.turn_ttl_s)
 
     def relay_settings(self) -> RelaySettings:
-        return RelaySettings(video_codec=self.video_codec)
+        return RelaySettings(
+            video_codec=self.video_codec,
+            ice_servers=tuple(rtc_ice_servers(self.ice_servers_for("hub"))),
+        )
 
     def apply_ice(self) -> None:
         """Restrict ICE host addresses if configured (never widens a restriction)."""

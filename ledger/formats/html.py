@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from datetime import date
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,8 @@ def _summary(texts: Messages, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
 def _fmt(texts: Messages, value: Any) -> str:
     if isinstance(value, bool):
         return texts.t(f"report.value.{str(value).lower()}")
+    if isinstance(value, date):
+        return texts.date(value)
     if isinstance(value, float):
         return f"{value:.3g}" if abs(value) < 1 else texts.number(value)
     if isinstance(value, int):
@@ -129,7 +132,7 @@ def to_html(
     texts = texts or messages("en")
     t = texts.t
     w = report.window
-    start, end = w.from_.isoformat(), w.to.isoformat()
+    start, end = texts.date(w.from_), texts.date(w.to)
     title = (
         t("report.title_region", start=start, end=end, region=w.region)
         if w.region

@@ -154,12 +154,15 @@ async def test_manual_ack_bounded_window_and_redelivery(mosquitto: MosquittoServ
     async with MqttLink(consumer) as again:
         await again.wait_connected(5)
         inbox = again.messages()
-        seen = []
-        for _ in range(17):
+        seen: list[int] = []
+        while not seen or seen[-1] != 19:
             m = await next_message(inbox)
-            seen.append(m.payload)
+            seen.append(int(m.payload))
             m.ack()
-    assert seen == [str(i).encode() for i in range(3, 20)]
+    # at least once: every unacknowledged one again, in order (an acknowledgement the
+    # broker had not processed when the link died may bring its message back too)
+    assert [i for i in seen if i >= 3] == list(range(3, 20))
+    assert all(i >= 2 for i in seen)
 
 
 async def test_reconnects_fast_through_accept_then_reset(mosquitto: MosquittoServer) -> None:

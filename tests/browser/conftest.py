@@ -10,11 +10,14 @@ read with ``socket.if_nameindex()`` (netlink, this process's namespace), not fro
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import tempfile
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +81,34 @@ async def browser_context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> As
         finally:
             await context.close()
     shutil.rmtree(short, ignore_errors=True)
+
+
+FRAMES_DECODED = """async () => {
+  if (!window.dc || !window.dc.pc) return 0;
+  const stats = await window.dc.pc.getStats();
+  let frames = 0;
+  stats.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0;
+  });
+  return frames;
+}"""
+
+
+async def frames_decoded(page: Any) -> int:
+    return int(await page.evaluate(FRAMES_DECODED))
+
+
+async def wait_frames(page: Any, at_least: int, timeout: float = 30.0) -> int:
+    """Poll ``getStats`` until ``at_least`` video frames were decoded (or fail).
+
+    Polled from Python: ``page.wait_for_function`` does not await an async
+    predicate, it takes the returned promise as truthy at once.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        frames = await frames_decoded(page)
+        if frames >= at_least:
+            return frames
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{frames} video frames decoded, wanted {at_least}")
+        await asyncio.sleep(0.2)

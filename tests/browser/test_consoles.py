@@ -13,23 +13,13 @@ from tests.hub.hubkit import wait_for
 from tests.hub.signalling.conftest import LiveHub
 from tests.hub.signalling.peers import media_peer, token
 
-from .conftest import browser_skip_reason
+from .conftest import browser_skip_reason, frames_decoded, wait_frames
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(browser_skip_reason() is not None, reason=browser_skip_reason() or ""),
     pytest.mark.timeout(90),
 ]
-
-FRAMES_DECODED = """async () => {
-  if (!window.dc || !window.dc.pc) return 0;
-  const stats = await window.dc.pc.getStats();
-  let frames = 0;
-  stats.forEach((s) => {
-    if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded || 0;
-  });
-  return frames;
-}"""
 
 CANDIDATES = """() => (window.dc.pc.localDescription.sdp.match(/^a=candidate:.*$/gm) || [])"""
 
@@ -44,7 +34,7 @@ async def _open(context: Any, url: str) -> Any:
 
 
 async def test_tutor_console_shows_the_lead(live: LiveHub, browser_context: Any) -> None:
-    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     async with media_peer(live.url, lead_join, source=1) as lead:
         page = await _open(
             browser_context, f"{live.url}/console/tutor?token={token(JoinRole.TUTOR, node='p1')}"
@@ -52,10 +42,8 @@ async def test_tutor_console_shows_the_lead(live: LiveHub, browser_context: Any)
         # no trickle: the answer carried its candidates, and only 127.0.0.1 ones
         candidates = await page.evaluate(CANDIDATES)
         assert candidates and all(" 127.0.0.1 " in c for c in candidates), candidates
-        first = await page.evaluate(FRAMES_DECODED)
-        await page.wait_for_function(
-            f"async () => (await ({FRAMES_DECODED})()) >= {first + 30}", timeout=20_000
-        )
+        first = await frames_decoded(page)
+        await wait_frames(page, first + 30, timeout=20)
         # the tutor's controls act as p1 under the role rules
         assert isinstance(await lead.client.interact("lesson.start"), SignalAck)
         await page.wait_for_function("() => window.dc.state && window.dc.state.status === 'live'")
@@ -68,7 +56,8 @@ async def test_tutor_console_shows_the_lead(live: LiveHub, browser_context: Any)
 async def test_lead_console_video_reaches_a_partner(live: LiveHub, browser_context: Any) -> None:
     p1_join = SignalJoin(node="p1", secret=live.secret("p1"), session="S1", events=False)
     async with media_peer(live.url, p1_join) as p1:
-        page = await _open(browser_context, f"{live.url}/console/lead?token={token(JoinRole.LEAD)}")
+        url = f"{live.url}/console/lead?camera=1&token={token(JoinRole.LEAD)}"
+        page = await _open(browser_context, url)
         await wait_for(
             lambda: p1.rtc.slot(Slot.MAIN).decoded >= 30, within=20, what="p1 decodes the lead"
         )

@@ -26,7 +26,7 @@ pytestmark = [
 async def _record_a_lesson(rec: RecHub) -> None:
     async with rec.admin() as http:
         await http.put("/api/sessions/S1/recording", json={"record": True})
-    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     p1_join = SignalJoin(node="p1", secret=rec.nodes["p1"].secret, session="S1", events=False)
     async with (
         publisher(rec.url, lead_join, Role.LEAD, source=1) as lead,

@@ -65,3 +65,36 @@ def test_unreadable_config_is_a_config_error(tmp_path: Path) -> None:
     bad.write_text("{nope")
     with pytest.raises(ConfigError):
         HubConfig.load(bad)
+
+
+def test_plain_mqtt_only_to_a_loopback_broker(tmp_path: Path) -> None:
+    """A hub (or node) never sends its MQTT password across a network in clear."""
+    from classroom_node.config import NodeConfig
+
+    assert HubConfig(mqtt_host="127.0.0.1").client_settings().tls is None
+    with pytest.raises(ValueError, match="plain MQTT"):
+        HubConfig(mqtt_host="mqtt.example.org")
+    with pytest.raises(ValueError, match="plain MQTT"):
+        NodeConfig(node_id="p1", mqtt_host="mqtt.example.org", state_dir=tmp_path)
+    ca = tmp_path / "ca.crt"
+    tls = HubConfig(mqtt_host="mqtt.example.org", mqtt_ca_file=ca).client_settings().tls
+    assert tls is not None and tls.ca_file == ca and tls.check_hostname
+    node = NodeConfig(node_id="p1", mqtt_host="mqtt.example.org", mqtt_tls=True, state_dir=tmp_path)
+    node_tls = node.mqtt_tls_settings()
+    assert node_tls is not None and node_tls.ca_file is None  # the system trust store
+    with pytest.raises(ValueError, match="go together"):
+        HubConfig(mqtt_cert_file=tmp_path / "c.crt")
+
+
+def test_stack_file_of_a_tls_stack_turns_on_mqtt_tls_and_https(tmp_path: Path) -> None:
+    path = _stack(tmp_path)
+    data = json.loads(path.read_text())
+    data["mqtt"]["ca_file"] = str(tmp_path / "ca.crt")
+    data["api"] = {"cert_file": str(tmp_path / "api.crt"), "key_file": str(tmp_path / "api.key")}
+    data["ice_servers"] = [{"urls": ["turn:127.0.0.1:3478"]}]
+    data["turn_secret"] = "t"
+    path.write_text(json.dumps(data))
+    config = HubConfig.load(stack_file=path)
+    assert config.mqtt_tls and config.mqtt_ca_file == tmp_path / "ca.crt"
+    assert config.api_tls and config.api_key_file == tmp_path / "api.key"
+    assert config.ice_servers[0].urls == ["turn:127.0.0.1:3478"]

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from broker.exceptions import NotDelivered
 from broker.localstack import MosquittoServer, RedisServer
 from hub.ratelimit import NodeRateLimiter
 from hub.server import Hub
@@ -34,7 +35,9 @@ def test_default_bucket_lets_a_60_clicker_quiz_through_and_holds_a_flood() -> No
 
 @pytest.fixture
 async def limited_hub(mosquitto: MosquittoServer, redis_server: RedisServer) -> AsyncIterator[Hub]:
-    config = hub_config(mosquitto, redis_server, rate_per_node_s=2.0, rate_burst=10)
+    config = hub_config(
+        mosquitto, redis_server, rate_per_node_s=2.0, rate_burst=10, flood_quarantine_s=0
+    )
     async with running_hub(config) as h:
         yield h
 
@@ -62,6 +65,52 @@ async def test_flood_is_rate_limited_per_node_and_counted(
         refusals = [m for m in p1.of_type("cmd.rejected") if isinstance(m, CmdRejected)]
         assert refusals and {r.body.code for r in refusals} == {"rate_limited"}
         assert len(refusals) <= 25  # answers to a flood are limited too
+
+
+async def test_a_flood_is_stopped_at_the_broker_for_a_while(
+    mosquitto: MosquittoServer, redis_server: RedisServer
+) -> None:
+    """Far over its limit, a node is quarantined: the broker itself refuses its
+    uplinks (they never queue ahead of other classrooms' events), then lets it back."""
+    config = hub_config(
+        mosquitto, redis_server, rate_per_node_s=2.0, rate_burst=5, flood_quarantine_s=1.0
+    )
+    async with running_hub(config) as hub, classroom(hub, mosquitto.port, partners=2) as nodes:
+        p1, p2 = nodes["p1"], nodes["p2"]
+        refused_by_broker = 0
+        for i in range(300):
+            try:
+                await p1.send(chat(f"flood {i}"))
+            except NotDelivered as exc:
+                assert exc.code == 0x87
+                refused_by_broker += 1
+                break
+        assert refused_by_broker == 1, "the broker never shut the flood out"
+        assert (
+            hub.metrics.registry.get_sample_value("dualclass_hub_quarantined_total", {"node": "p1"})
+            == 1.0
+        )
+        await p2.send(chat("the other classroom carries on"))
+        await wait_for(
+            lambda: any(e.src == "p2" for e in nodes["lead"].events(S)), what="p2's event"
+        )
+        await wait_for(lambda: not hub.muted, within=10, what="the quarantine to end")
+
+        async def accepted_again() -> bool:
+            try:
+                await p1.send(chat("calm again"))
+            except NotDelivered:
+                return False
+            return True
+
+        await wait_for(accepted_again, within=10, what="p1 to be let back in")
+        await wait_for(
+            lambda: any(
+                getattr(e.body, "text", "") == "calm again" for e in nodes["lead"].events(S)
+            ),
+            within=10,
+            what="p1's event after the quarantine",
+        )
 
 
 async def test_reusing_another_nodes_id_does_not_erase_its_event(

@@ -4,6 +4,7 @@ and no page holds words of its own."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -111,3 +112,26 @@ def test_messages_fill_placeholders() -> None:
         "覆盖报告 2026-03-02 至 2026-03-08"
     )
     assert zh.number(12345) == "12,345"
+    assert zh.date(date(2026, 3, 2)) == "2026年3月2日"
+    assert messages("en").date(date(2026, 3, 2)) == "March 2, 2026"
+    assert messages("en").percent(0.125) == "12.5%"
+
+
+async def test_catalogues_are_served_and_nothing_else() -> None:
+    import httpx
+    from fastapi import FastAPI
+
+    from hub.api import languages
+    from hub.api.problems import install_problem_handlers
+
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(languages.router)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+        zh = await client.get("/i18n/zh-CN.json")
+        assert zh.status_code == 200 and zh.json() == dict(catalogue("zh-CN"))
+        assert "charset=utf-8" in zh.headers["content-type"]
+        assert (await client.get("/i18n/i18n.js")).status_code == 200
+        for name in ("catalogue.py", "fr.json", "..%2Fpyproject.toml", "x" * 300):
+            assert (await client.get(f"/i18n/{name}")).status_code == 404, name

@@ -64,3 +64,38 @@ async def test_demo_with_media_partners_decode_the_lead_video(tmp_path: Path) ->
         stats = report["media"][partner]
         assert stats["fps"] > 0, stats
         assert stats["bitrate_kbps"] > 0, stats
+
+
+def test_demo_over_tls_reports_its_tls_endpoints(tmp_path: Path) -> None:
+    """``dualclass demo --tls``: MQTT/TLS and HTTPS/WSS with the local CA, end to end."""
+    out = tmp_path / "report.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dualclass.cli",
+            "demo",
+            "--tls",
+            "--duration",
+            "4",
+            "--partners",
+            "2",
+            "--report",
+            str(out),
+            "--workdir",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(out.read_text())
+    assert report["lost"] == 0
+    endpoints = report["endpoints"]
+    assert endpoints["mqtt"].startswith("mqtts://127.0.0.1:")
+    assert endpoints["api"].startswith("https://127.0.0.1:")
+    assert all(link.startswith(endpoints["api"] + "/console/") for link in report["links"].values())
+    stack = json.loads((tmp_path / "run" / "stack" / "stack.json").read_text())
+    assert stack["tls"] and endpoints["mqtt"].endswith(f":{stack['mqtt']['port']}")

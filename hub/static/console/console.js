@@ -12,15 +12,22 @@
 (() => {
   const i18n = window.dcI18n;
   const t = (key, params) => i18n.t(key, params);
-  const ROLE = document.body.dataset.role; // "lead" or "tutor"
-  const token = new URLSearchParams(location.search).get("token");
+  const ROLE = document.body.dataset.role; // "lead", "tutor" or "observer"
+  const params = new URLSearchParams(location.search);
+  const token = params.get("token");
   const $ = (id) => document.getElementById(id);
   // an element showing data (not a catalogue text) must not be re-translated on a switch
   const show = (id, text) => { const e = $(id); delete e.dataset.i18n; e.textContent = text; };
   const say = (id, key, params) => { const e = $(id); e.dataset.i18n = key; e.textContent = t(key, params); };
+  // Beside a classroom node the console only watches: the node keeps sending the
+  // classroom's camera. "Use this device's camera" (or ?camera=1) is the teacher's
+  // explicit choice to send this device's camera instead; switching back hands it
+  // to the node again. ?relay=1 uses TURN relays only (a UDP-blocking firewall).
   const dc = (window.dc = {
     role: ROLE, ws: null, pc: null, joined: null, state: null, events: [],
     errors: [], acks: [], answered: false, localStream: null,
+    camera: params.get("camera") === "1", relayOnly: params.get("relay") === "1",
+    connects: 0,
   });
 
   // ------------------------------------------------------------------ log
@@ -57,18 +64,59 @@
     }
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const ws = (dc.ws = new WebSocket(`${scheme}://${location.host}/ws/signal`));
-    ws.onopen = () => send({ type: "join", token, role: ROLE });
+    dc.answered = false;
+    dc.connects += 1;
+    ws.onopen = () => send({ type: "join", token, role: ROLE, camera: dc.camera });
     ws.onmessage = (msg) => onMessage(JSON.parse(msg.data));
     ws.onclose = (ev) => {
+      if (dc.ws !== ws) return; // replaced on purpose (camera switch)
+      closeMedia();
       show("who", t("console.disconnected", { code: ev.code }));
       log(t("console.signalling_closed", { code: ev.code }), "error");
+      // a refused join (bad/expired token, wrong page) will not get better by retrying
+      if ([4400, 4401, 4403, 4404].includes(ev.code)) return;
+      // another console took this classroom's camera: keep watching
+      if (ev.code === 4409) dc.camera = false;
+      say("who", "console.reconnecting");
+      dc.retry = Math.min((dc.retry || 0.5) * 2, 10);
+      setTimeout(connect, dc.retry * 1000);
     };
+  }
+
+  function closeMedia() {
+    if (dc.pc) dc.pc.close();
+    dc.pc = null;
+    if (dc.localStream) for (const track of dc.localStream.getTracks()) track.stop();
+    dc.localStream = null;
+    const self = $("video-self");
+    if (self && self.srcObject && !dc.camera) self.srcObject = null;
+  }
+
+  // Switch between watching and sending this device's camera: a new join says which.
+  function setCamera(on) {
+    dc.camera = on;
+    const old = dc.ws;
+    dc.ws = null;
+    closeMedia();
+    if (old) old.close(1000);
+    renderCamera();
+    connect();
+  }
+
+  function renderCamera() {
+    const b = $("camera");
+    if (!b) return;
+    say("camera", dc.camera ? "console.camera_return" : "console.camera_use");
+    say("camera-state", dc.camera ? "console.camera_sending" : "console.camera_watching");
   }
 
   async function onMessage(m) {
     switch (m.type) {
       case "joined":
         dc.joined = m;
+        dc.retry = 0;
+        dc.camera = Boolean(m.camera);
+        renderCamera();
         show("who", `${t(`console.role.${m.role}`)} · ${m.session}` + (m.acting_as ? ` · ${m.acting_as}` : ""));
         log(t("console.joined", { session: m.session, role: t(`console.role.${m.role}`) }), "info");
         break;
@@ -123,7 +171,12 @@
 
   async function answerOffer(sdp) {
     const layout = (dc.joined && dc.joined.layout) || [];
-    const pc = (dc.pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: "max-bundle" }));
+    // the hub's STUN/TURN servers, TURN credentials minted for this join
+    const pc = (dc.pc = new RTCPeerConnection({
+      iceServers: (dc.joined && dc.joined.ice_servers) || [],
+      iceTransportPolicy: dc.relayOnly ? "relay" : "all",
+      bundlePolicy: "max-bundle",
+    }));
     pc.onconnectionstatechange = () => log(t("console.media_state", { state: pc.connectionState }), "info");
     await pc.setRemoteDescription({ type: "offer", sdp });
     const transceivers = pc.getTransceivers();
@@ -150,7 +203,8 @@
       (slots[line.slot] = slots[line.slot] || new MediaStream()).addTrack(t.receiver.track);
     });
     for (const [slot, stream] of Object.entries(slots)) {
-      const video = $(`video-${slot}`);
+      // the lead console has no "main" tile: watching, it shows the relayed main in "self"
+      const video = $(`video-${slot}`) || (slot === "main" ? $("video-self") : null);
       if (video) video.srcObject = stream;
     }
     await pc.setLocalDescription(await pc.createAnswer());
@@ -256,6 +310,9 @@
       present: Number($("present").value), enrolled: Number($("enrolled").value),
     }),
   };
+  if ($("camera")) $("camera").addEventListener("click", () => setCamera(!dc.camera));
+  dc.setCamera = setCamera;
+  renderCamera();
   for (const el of document.querySelectorAll("[data-action]")) {
     el.addEventListener("click", () => actions[el.dataset.action]());
   }

@@ -67,7 +67,8 @@
     loss: (r) => i18n.pct(r.loss, 1),
     rtt: (r) => (r.rtt_ms === undefined ? "—" : `${num(r.rtt_ms, 0)} ms`),
     freezes: (r) => num(r.freezes, 0),
-    backlog: (r) => num(r.backlog, 0),
+    backlog: (r) => (r.backlog_oldest_s === undefined ? num(r.backlog, 0)
+      : t("ops.backlog_oldest", { count: num(r.backlog, 0), seconds: num(r.backlog_oldest_s, 0) })),
     rejections: (r) => num(r.rejections, 0),
   };
   const TEXT_LEFT = new Set(["node", "role", "joined"]);
@@ -246,7 +247,7 @@
     const alerts = Object.entries(ops.doc.alerts || {}).sort((a, b) => a[1].since - b[1].since);
     $("alerts").replaceChildren(...alerts.map(([key, a]) => el("li", { "data-alert": key, "data-kind": a.kind },
       el("b", { text: t(`ops.alert.${a.kind}`) }), " ",
-      t("ops.alert.line", { subject: a.subject, detail: a.detail || "", since: i18n.time(a.since) }), " ",
+      t("ops.alert.line", { subject: a.subject, detail: a.detail ? ` (${a.detail})` : "", since: i18n.time(a.since) }), " ",
       el("span", { class: "muted", "data-at": a.since, text: age(a.since) }))));
     $("alerts-none").hidden = alerts.length > 0;
   }

@@ -22,7 +22,7 @@ PATTERN = MediaSettings(width=320, height=240, fps=15)
 
 
 async def test_session_media_sends_and_receives(live: LiveHub, tmp_path: Path) -> None:
-    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     source = open_source(PATTERN)
     join = SignalJoin(node="p1", secret=live.secret("p1"), session="S1", events=False)
     media = SessionMedia(live.url, join, source, stats_interval_s=0.5, record_dir=tmp_path)
@@ -63,7 +63,7 @@ async def test_classroom_node_heartbeats_carry_media_stats(live: LiveHub, tmp_pa
     await node.startup()
     settings = PATTERN.model_copy(update={"hub_url": live.url, "stats_interval_s": 0.5})
     media = NodeMedia(node, settings)
-    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     try:
         async with media_peer(live.url, lead_join, source=1):
             await media.start()

@@ -45,10 +45,23 @@ async def fast(mosquitto: MosquittoServer, redis_server: RedisServer) -> AsyncIt
             yield LiveHub(hub, nodes)
 
 
-async def heartbeat(node: FakeNode, fps: float, sessions: list[str]) -> None:
+async def heartbeat(node: FakeNode, fps: float, sessions: list[str], backlog: int = 0) -> None:
     media = MediaStats(fps=fps, bitrate_kbps=800, loss=0.01, rtt_ms=4)
-    body = HeartbeatBody(uptime_s=1, sessions=sessions, media=media, version="9.9", rejected=2)
+    body = HeartbeatBody(
+        uptime_s=1,
+        sessions=sessions,
+        media=media,
+        version="9.9",
+        rejected=2,
+        journal_backlog=backlog,
+        journal_oldest_s=12.4 if backlog else 0.0,
+    )
     await node.send(NodeHeartbeat(id=new_id(), sent=now_ms(), body=body))
+
+
+async def _node(overview: Any, name: str) -> dict[str, Any] | None:
+    doc = await overview()
+    return next((n for n in doc["nodes"] if n["node"] == name), None)
 
 
 async def test_signin_cookie_and_signout(fast: LiveHub) -> None:
@@ -81,7 +94,7 @@ async def test_signin_cookie_and_signout(fast: LiveHub) -> None:
 async def test_overview_stream_and_offline_alert(fast: LiveHub) -> None:
     lead, p1, p2 = fast.nodes["lead"], fast.nodes["p1"], fast.nodes["p2"]
     for node in (lead, p1, p2):
-        await heartbeat(node, 25, ["S1"])
+        await heartbeat(node, 25, ["S1"], backlog=3 if node is p1 else 0)
     await lead.send(LessonStart(id=new_id(), session="S1"))
     async with httpx.AsyncClient(base_url=fast.url, headers=BEARER, timeout=10) as api:
 
@@ -112,6 +125,7 @@ async def test_overview_stream_and_offline_alert(fast: LiveHub) -> None:
             "rtt_ms",
         } <= set(room)
         assert room["fps"] == 25 and room["role"] == "partner" and room["rejections"] == 2
+        assert room["backlog"] == 3 and room["backlog_oldest_s"] == 12
         assert {"node", "online", "last_seen"} <= set(doc["nodes"][0])
         assert next(n for n in doc["nodes"] if n["node"] == "p1")["version"] == "9.9"
         assert {"events_per_s", "sequencing_p99_ms", "rejected"} <= set(doc["hub"])
@@ -157,10 +171,20 @@ async def test_overview_stream_and_offline_alert(fast: LiveHub) -> None:
         assert detail["state"]["status"] == "live" and detail["events"][0]["type"] == "lesson.start"
         assert (await api.get("/api/ops/lessons/nope")).status_code == 404
         assert (await api.get("/api/ops/lessons/S1?limit=100000")).status_code == 422
+        assert (await api.get("/api/ops/lessons/" + "x" * 5000)).status_code == 422
         metrics = (await api.get("/metrics")).text
         assert 'dualclass_node_online{node="p2"} 0.0' in metrics
         assert 'dualclass_node_in_lesson{node="p2",role="partner"} 1.0' in metrics
         assert 'dualclass_node_video_fps{node="p1"} 25.0' in metrics
+        assert "dualclass_hub_ops_pages 0.0" in metrics  # the stream above has ended
+
+        # registered but never heard of: listed, offline, never seen
+        await fast.hub.add_node("spare")
+        await wait_for(
+            lambda: _node(overview, "spare"), within=15, what="the registered spare box listed"
+        )
+        spare = await _node(overview, "spare")
+        assert spare is not None and spare["online"] is False and spare.get("last_seen") is None
 
 
 async def test_week_coverage_links_to_the_report_in_the_readers_language(fast: LiveHub) -> None:

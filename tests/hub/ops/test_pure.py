@@ -164,3 +164,22 @@ def test_overview_buckets_and_order() -> None:
     # the box missing from a live lesson comes first
     assert [n["node"] for n in doc["nodes"]] == ["b", "c", "a"]
     assert doc["nodes"][0]["missing_in_lesson"] is True
+
+
+async def test_a_page_that_does_not_keep_up_is_dropped_not_buffered() -> None:
+    from types import SimpleNamespace
+
+    from hub.ops.feed import OpsFeed
+
+    feed = OpsFeed(SimpleNamespace())  # type: ignore[arg-type]
+    feed.document = {"lessons": []}  # as after a first tick
+    async with feed.subscribe() as slow, feed.subscribe() as quick:
+        for i in range(200):
+            feed._fan_out({"now": i, "patch": {"n": i}})
+            while not quick.empty():
+                quick.get_nowait()
+        drained = []
+        while not slow.empty():
+            drained.append(slow.get_nowait())
+        assert drained == [None]  # told to start again, holding nothing else
+        assert feed.dropped == 1 and feed.subscribers == {quick}

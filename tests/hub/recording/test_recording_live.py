@@ -60,7 +60,7 @@ async def test_lesson_recorded_floor_turn_api_and_ledger(rec_hub: RecHub) -> Non
         assert (await http.put("/api/sessions/S1/recording", json={"record": True})).json()[
             "record"
         ]
-    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     p1_join = SignalJoin(node="p1", secret=rec.nodes["p1"].secret, session="S1", events=False)
     async with (
         publisher(rec.url, lead_join, Role.LEAD, source=1) as lead,
@@ -202,7 +202,7 @@ async def test_out_of_space_stops_recording_not_the_lesson(rec_hub: RecHub) -> N
     rec = rec_hub
     async with rec.admin() as http:
         await http.put("/api/sessions/S1/recording", json={"record": True})
-    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     p1_join = SignalJoin(node="p1", secret=rec.nodes["p1"].secret, session="S1", events=False)
     async with (
         publisher(rec.url, lead_join, Role.LEAD, source=1) as lead,
@@ -232,7 +232,7 @@ async def test_lead_reconnecting_mid_lesson_keeps_one_decodable_file(rec_hub: Re
     rec = rec_hub
     async with rec.admin() as http:
         await http.put("/api/sessions/S1/recording", json={"record": True})
-    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     async with publisher(rec.url, lead_join, Role.LEAD, source=1) as lead:
         await lead.client.interact("lesson.start")
         room = rec.hub.app.state.signalling.room("S1")

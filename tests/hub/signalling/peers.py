@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -37,12 +38,18 @@ class MediaPeer:
 
 @asynccontextmanager
 async def media_peer(
-    url: str, join: SignalJoin, *, source: int | None = None
+    url: str,
+    join: SignalJoin,
+    *,
+    source: int | None = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[MediaPeer]:
     """Join, answer the hub's offer (sending the pattern of ``source`` if given)."""
-    async with SignalClient(url, join) as client:
+    async with SignalClient(url, join, ssl_context=ssl_context) as client:
         joined = await client.joined()
-        role = _MEDIA_ROLES.get(joined.role, Role.OBSERVER)
+        # a console that only watches (no camera) gets an observer's layout
+        camera = joined.camera or join.token is None
+        role = _MEDIA_ROLES.get(joined.role, Role.OBSERVER) if camera else Role.OBSERVER
         video: MediaStreamTrack | None = None
         if source is not None:
             video = VideoTestSource(source, width=640, height=480, fps=15)

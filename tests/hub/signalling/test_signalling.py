@@ -26,9 +26,9 @@ def _seen(peer: object, slot: Slot, source: int) -> int:
 
 
 async def test_lead_token_and_node_credentials_decode_the_lead(live: LiveHub) -> None:
-    lead_join = SignalJoin(token=token(JoinRole.LEAD), role="lead")
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), role="lead", camera=True)
     p1_join = SignalJoin(node="p1", secret=live.secret("p1"), session="S1", events=False)
-    p2_join = SignalJoin(token=token(JoinRole.TUTOR, node="p2"))
+    p2_join = SignalJoin(token=token(JoinRole.TUTOR, node="p2"), camera=True)
     async with (
         media_peer(live.url, lead_join, source=1) as lead,
         media_peer(live.url, p1_join, source=2) as p1,
@@ -50,7 +50,7 @@ async def test_lead_token_and_node_credentials_decode_the_lead(live: LiveHub) ->
 async def test_floor_grant_on_the_event_path_routes_the_partner(live: LiveHub) -> None:
     lead_node = live.nodes["lead"]
     p1_join = SignalJoin(node="p1", secret=live.secret("p1"), session="S1")
-    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     async with (
         media_peer(live.url, lead_join, source=1) as lead,
         media_peer(live.url, p1_join, source=2) as p1,
@@ -140,9 +140,9 @@ async def test_refused_joins(live: LiveHub, join: str, code: str, status: int) -
 
 
 async def test_a_second_connection_takes_over_a_classrooms_media(live: LiveHub) -> None:
-    lead_join = SignalJoin(token=token(JoinRole.LEAD))
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     first = SignalJoin(node="p1", secret=live.secret("p1"), session="S1")
-    second = SignalJoin(token=token(JoinRole.TUTOR, node="p1"))
+    second = SignalJoin(token=token(JoinRole.TUTOR, node="p1"), camera=True)
     async with media_peer(live.url, lead_join, source=1), media_peer(live.url, first) as old:
         async with media_peer(live.url, second) as new:
             await old.client.closed.wait()

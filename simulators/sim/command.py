@@ -1,0 +1,206 @@
+"""``dualclass sim``: command line of the load simulator (see ``docs/simulator.md``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from simulators.sim.capacity import Targets, search
+from simulators.sim.faultplan import parse_duration, parse_fault
+from simulators.sim.plan import PREFIX_RE, parse_mix
+from simulators.sim.render import html_report, summary_lines, write_json
+from simulators.sim.runner import RunOptions, run_sim
+
+__all__ = ["add_arguments", "main"]
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _fault(text: str) -> Any:
+    try:
+        return parse_fault(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _mix(text: str) -> Any:
+    try:
+        return parse_mix(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        "Load simulator: many sessions of real classroom nodes against a hub, with faults "
+        "and a report. By default on its own local stack; --hub/--admin-key/--mqtt drive "
+        "an existing deployment (everything it registers is removed afterwards)."
+    )
+    p = parser.add_argument
+    p("--sessions", type=int, default=4, help="sessions (default 4)")
+    p("--partners", type=int, default=4, help="partner classrooms per session (default 4)")
+    p(
+        "--duration",
+        type=_duration,
+        default=60.0,
+        help="lesson length, e.g. 120 or 2m (default 60 s)",
+    )
+    p("--ramp", type=_duration, default=0.0, help="spread the session starts over this time")
+    p("--lead-rate", type=float, default=0.5, help="lead events per second per session (0.5)")
+    p(
+        "--mix",
+        type=_mix,
+        default=None,
+        help="partner interactions per minute: hands=0.5,chat=0.2,quiz=1,attendance=0.1",
+    )
+    p("--media", action="store_true", help="the lead sends real video through the hub's relay")
+    p("--seed", type=int, default=0, help="same seed, same lessons and random faults")
+    p(
+        "--workers",
+        type=int,
+        default=max(2, min(8, (os.cpu_count() or 2) * 2)),
+        help="worker processes",
+    )
+    p("--prefix", default="", help="id prefix of everything registered (default: sim + random)")
+    p(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        help="AT:cut:TARGET:HOLD or AT:kill:hub|broker|redis[:DOWN], e.g. 60s:cut:p3:30s",
+    )
+    p("--fault-rate", type=float, default=0.0, help="random one-classroom cuts per minute")
+    p("--heartbeat", type=_duration, default=5.0, help="node heartbeat period (5 s)")
+    p("--hub", help="existing hub URL (with --admin-key and --mqtt)")
+    p("--admin-key", default=os.environ.get("DUALCLASS_ADMIN_KEY"), help="hub admin key")
+    p("--mqtt", help="existing broker HOST:PORT the classrooms connect to")
+    p("--topic-prefix", default="dc/v1", help="MQTT topic prefix of the deployment")
+    p("--report", type=Path, help="write the report as JSON here")
+    p("--html", type=Path, help="write the report as an HTML page with plots here")
+    p("--workdir", type=Path, help="node state directories here (default: a temp dir)")
+    p(
+        "--find-capacity",
+        action="store_true",
+        help="search the largest number of sessions that holds",
+    )
+    p("--p99-ms", type=float, default=100.0, help="capacity target: event p99 (ms)")
+    p("--fps-min", type=float, default=25.0, help="capacity target with --media: lowest fps")
+    p("--max-sessions", type=int, default=1000, help="capacity search ceiling")
+
+
+def _options(args: argparse.Namespace, sessions: int) -> RunOptions:
+    options = RunOptions(
+        sessions=sessions,
+        partners=args.partners,
+        duration_s=args.duration,
+        ramp_s=args.ramp,
+        lead_rate=args.lead_rate,
+        media=args.media,
+        seed=args.seed,
+        workers=args.workers,
+        prefix=args.prefix,
+        faults=list(args.fault),
+        fault_rate=args.fault_rate,
+        heartbeat_s=args.heartbeat,
+        hub_url=args.hub,
+        admin_key=args.admin_key,
+        mqtt=args.mqtt,
+        topic_prefix=args.topic_prefix,
+        workdir=args.workdir,
+    )
+    if args.mix is not None:
+        options.mix = args.mix
+    return options
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    remote = [args.hub, args.admin_key if args.hub else None, args.mqtt]
+    if args.hub and not all(remote):
+        parser.error("--hub needs --admin-key (or DUALCLASS_ADMIN_KEY) and --mqtt HOST:PORT")
+    if args.mqtt and not args.hub:
+        parser.error("--mqtt is for an existing deployment: give --hub and --admin-key too")
+    if args.hub and any(f.kind == "kill" for f in args.fault):
+        parser.error("service kills (AT:kill:...) need the simulator's own local stack (no --hub)")
+    if args.prefix and not PREFIX_RE.match(args.prefix):
+        parser.error(
+            "--prefix: lower-case letters, digits and '-', at most 24, starting with a letter"
+        )
+    if not 1 <= args.sessions <= 2000 or not 1 <= args.partners <= 60:
+        parser.error("--sessions within 1..2000, --partners within 1..60")
+    if not 0 <= args.fault_rate <= 60:
+        parser.error("--fault-rate within 0..60 per minute")
+    if args.ramp > args.duration:
+        parser.error("--ramp must not exceed --duration")
+
+
+async def _main(args: argparse.Namespace) -> int:
+    if not args.find_capacity:
+        report = await run_sim(_options(args, args.sessions))
+        return _finish(args, report)
+    targets = Targets(p99_ms=args.p99_ms, fps_min=args.fps_min, media=args.media)
+
+    async def one(sessions: int) -> dict[str, Any]:
+        print(
+            f"\ncapacity search: trying {sessions} sessions of {args.partners} partners", flush=True
+        )
+        return await run_sim(_options(args, sessions))
+
+    def step(size: int, report: dict[str, Any], ok: bool) -> None:
+        print(
+            f"capacity search: {size} sessions {'held' if ok else 'broke'} "
+            f"(p99 {report['latency_ms']['p99']} ms, fps min {report['video'].get('fps_min')}, "
+            f"lost {report['events']['lost']})",
+            flush=True,
+        )
+
+    best, steps = await search(
+        one, targets, start=max(1, args.sessions), ceiling=args.max_sessions, on_step=step
+    )
+    if best is None:
+        print("capacity search: not even one session held the targets")
+        return 1
+    best["capacity"] = {
+        "sessions": best["sessions"],
+        "partners": args.partners,
+        "latency_ms": best["latency_ms"]["p99"],
+        "fps_min": best["video"].get("fps_min"),
+        "targets": {"p99_ms": args.p99_ms, "fps_min": args.fps_min if args.media else None},
+        # the search stopped at --max-sessions, not at a broken target
+        "ceiling_reached": best["sessions"] >= args.max_sessions,
+        "steps": steps,
+    }
+    return _finish(args, best)
+
+
+def _finish(args: argparse.Namespace, report: dict[str, Any]) -> int:
+    if report.get("interrupted"):
+        print("interrupted; registered entries removed" if args.hub else "interrupted")
+        return 130
+    for line in summary_lines(report):
+        print(line)
+    if args.report:
+        write_json(report, args.report)
+        print(f"  report    {args.report}")
+    if args.html:
+        html_report(report, args.html)
+        print(f"  html      {args.html}")
+    return 0 if report["events"]["lost"] == 0 else 1
+
+
+def main(args: argparse.Namespace) -> int:
+    parser = argparse.ArgumentParser(prog="dualclass sim")
+    add_arguments(parser)
+    _check(parser, args)
+    try:
+        import uvloop
+
+        return uvloop.run(_main(args))
+    except KeyboardInterrupt:
+        return 130
