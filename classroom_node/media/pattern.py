@@ -98,6 +98,14 @@ def _read_digits(frame: VideoFrame, top: int, count: int) -> int | None:
     return int(text)
 
 
+def _on_schedule(start: float, counter: int, rate: float) -> int:
+    """The next frame number to make: ``counter``, or the one due now if we fell
+    more than a frame behind (a camera drops frames rather than deliver them late,
+    so timestamps keep telling when each picture was taken)."""
+    due_now = int((time.monotonic() - start) * rate)
+    return due_now if due_now > counter + 1 else counter
+
+
 class PatternVideoTrack(MediaStreamTrack):
     """Paced video of ``draw_pattern`` at ``fps``; set ``slide`` to show a slide number
     (as a camera filming the lead's screen would: it changes when the teacher clicks)."""
@@ -115,6 +123,7 @@ class PatternVideoTrack(MediaStreamTrack):
         if self._start is None:
             self._start = time.monotonic()
         else:
+            self.counter = _on_schedule(self._start, self.counter, self.fps)
             due = self._start + self.counter / self.fps
             await asyncio.sleep(max(0.0, due - time.monotonic()))
         picture = draw_pattern(self.counter, self.width, self.height, slide=self.slide)
@@ -141,6 +150,7 @@ class PatternAudioTrack(MediaStreamTrack):
         if self._start is None:
             self._start = time.monotonic()
         else:
+            self.counter = _on_schedule(self._start, self.counter, self.RATE / self.SAMPLES)
             due = self._start + self.counter * self.SAMPLES / self.RATE
             await asyncio.sleep(max(0.0, due - time.monotonic()))
         first = self.counter * self.SAMPLES

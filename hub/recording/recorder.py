@@ -136,6 +136,8 @@ class SessionRecorder:
         self._done: list[dict[str, Any]] = []
         self._part = 1
         self._last_space_check = 0.0
+        #: Wall-clock time the newest recorded lead picture was taken (writer thread).
+        self.lead_captured_ms = 0.0
 
     # ------------------------------------------------------------ loop side
 
@@ -215,6 +217,18 @@ class SessionRecorder:
         self._floor = holder
         if holder is not None and self.status == "recording":
             self._open_floor(holder)
+
+    async def caught_up(self, until_ms: float, *, within_s: float = 5.0) -> bool:
+        """Wait (at most ``within_s``) until the lead's pictures taken up to ``until_ms``
+        are recorded. Pictures reach the hub after the events sent beside them (an
+        encoder queue on a loaded classroom box holds them back by seconds), so the
+        lesson's last moments are kept by waiting for them, not by the clock."""
+        deadline = time.monotonic() + within_s
+        while self.recording and self.lead_captured_ms < until_ms:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     async def finish(self, events: Sequence[Envelope] = ()) -> dict[str, Any]:
         """Close every file, write the timeline from ``events`` and the final manifest."""
@@ -357,6 +371,9 @@ class SessionRecorder:
                 file.need_keyframe = False
         media_ms = clock.place(rtp, arrival_ms)
         file.writer.write(kind, data, media_ms, keyframe)
+        if kind == "video" and file.role == "lead":
+            # when the newest recorded lead picture was taken (``caught_up``)
+            self.lead_captured_ms = clock.capture_epoch_ms() + media_ms
 
     def _ask_from_thread(self, node: str) -> None:
         loop = self._loop

@@ -33,6 +33,7 @@ from hub.media.relay import SessionRelay
 from hub.media.routing import media_layout
 from hub.recording.recorder import SessionRecorder
 from hub.recording.settings import RecordingSettings
+from hub.recording.timeline import event_time_ms
 from hub.sessions import SessionSpec
 from hub.signalling.bounded import run_bounded
 from hub.signalling.exceptions import JoinRefused
@@ -183,19 +184,22 @@ class Room:
         if self.feed.machine.status is LessonStatus.LIVE:
             self.recorder.start()
 
-    def _finish_recording(self) -> None:
-        """Detach the recorder now (a new one may start) and finish it in the background;
+    def _finish_recording(self, until_ms: float | None = None) -> None:
+        """Detach the recorder now (a new one may start) and finish it in the background,
+        after the lead's pictures up to ``until_ms`` (the lesson's end) are in;
         ``close`` waits for every finish still running."""
         recorder, self.recorder = self.recorder, None
         if recorder is None:
             return
-        if self.relay is not None:
-            self.relay.remove_listener(recorder.on_frame)
-        task = asyncio.ensure_future(self._finish(recorder))
+        task = asyncio.ensure_future(self._finish(recorder, until_ms))
         self._finishers.add(task)
         task.add_done_callback(self._finishers.discard)
 
-    async def _finish(self, recorder: SessionRecorder) -> None:
+    async def _finish(self, recorder: SessionRecorder, until_ms: float | None) -> None:
+        if until_ms is not None:
+            await recorder.caught_up(until_ms)
+        if self.relay is not None:
+            self.relay.remove_listener(recorder.on_frame)
         events: list[Envelope] = []
         try:
             events = await self._all_events()
@@ -307,8 +311,8 @@ class Room:
                 self.recorder.set_floor(self.feed.machine.floor)
         if kind == "lesson.start":
             self._ensure_recorder()
-        elif kind == "lesson.end":
-            self._finish_recording()
+        elif kind == "lesson.end" and event.ts is not None:
+            self._finish_recording(event_time_ms(event.ts, event.sent))
         listeners = [p for p in self.peers.values() if p.events]
         if not listeners:
             return

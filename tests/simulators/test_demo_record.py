@@ -33,7 +33,7 @@ def test_demo_record_lesson_decodes_and_slides_land_on_their_pictures(tmp_path: 
     proc = subprocess.run(
         [
             sys.executable, "-m", "dualclass.cli", "demo", "--record",
-            "--duration", "10", "--partners", "2",
+            "--duration", "10", "--partners", "1",
             "--report", str(out), "--workdir", str(tmp_path / "run"),
             "--recording-dir", str(tmp_path / "recordings"),
         ],

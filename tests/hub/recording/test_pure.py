@@ -182,11 +182,12 @@ def test_report_command_links_recorded_lessons(tmp_path: Path) -> None:
 
 
 def test_a_sender_falling_behind_is_pulled_to_the_wall_clock() -> None:
-    """A 15 fps source that produces only 12 frames a second (paced late, not skipped):
-    the file keeps the lesson's length instead of shrinking by a fifth."""
+    """A 15 fps source whose clock is wrong: 12 frames a second stamped as 15 (paced
+    late, not skipped). Without a bound the file would shrink by a fifth; with it,
+    it stays within the bound of the wall clock."""
     clock = StreamClock(90_000, epoch_ms=0.0)
-    medias = [clock.place(6000 * k, 1000 * k / 12) for k in range(12 * 30)]  # 30 s of wall
-    assert medias[-1] == pytest.approx(1000 * (12 * 30 - 1) / 12, abs=MAX_DRIFT_MS + 100)
+    medias = [clock.place(6000 * k, 1000 * k / 12) for k in range(12 * 60)]  # 60 s of wall
+    assert medias[-1] == pytest.approx(1000 * (12 * 60 - 1) / 12, abs=MAX_DRIFT_MS + 100)
     assert clock.drift_ms > 5000
 
 
