@@ -76,7 +76,10 @@ class StreamClock:
     first_media_ms: int = 0
     last_media_ms: int = -1
     frames: int = 0
+    #: Least lag over the whole stream: the capture alignment (``capture_epoch_ms``).
     min_lag_ms: float | None = None
+    #: Least lag of the first ``BASELINE_FRAMES`` frames: the wall-clock bound's origin.
+    baseline_ms: float | None = None
     #: Shortest RTP step between two consecutive frames (ms): one frame interval.
     min_step_ms: float | None = None
     #: Milliseconds the stream was moved forward to follow the wall clock.
@@ -107,10 +110,13 @@ class StreamClock:
         self._last_rtp = rtp
         lag = arrival_ms - (self.epoch_ms + media)
         if self.frames < BASELINE_FRAMES:
-            if self.min_lag_ms is None or lag < self.min_lag_ms:
-                self.min_lag_ms = lag
+            if self.baseline_ms is None or lag < self.baseline_ms:
+                self.baseline_ms = lag
         else:
-            media = self._follow_wall(media, lag - (self.min_lag_ms or 0.0))
+            media = self._follow_wall(media, lag - (self.baseline_ms or 0.0))
+            lag = arrival_ms - (self.epoch_ms + media)
+        if self.min_lag_ms is None or lag < self.min_lag_ms:
+            self.min_lag_ms = lag
         self.last_media_ms = media
         self.frames += 1
         return media
