@@ -180,8 +180,8 @@ class SessionRecorder:
         self, pid: str, kind: str, mime: str, data: bytes, timestamp: int, keyframe: bool
     ) -> None:
         """A relay listener: queue the frame if it belongs to the recording. Never blocks."""
-        if self.status != "recording":
-            return
+        if self.status != "recording" or kind not in _CLOCK_RATES:
+            return  # not recording, or a feed the files do not hold (a shared screen)
         if pid == self.lead:
             key = "lead"
         elif pid == self._floor and self._floor_key is not None:
@@ -322,6 +322,9 @@ class SessionRecorder:
                 self._check_space()
             except (RecordingError, OSError) as exc:
                 self._fail(str(exc) if not _is_enospc(exc) else "disk_full")
+            except Exception as exc:  # a bug must stop the recording, not kill the thread
+                log.exception("recording %s: writer failed", self.session)
+                self._fail(f"internal: {type(exc).__name__}")
         failure = self._close_all()
         if failure is not None and self.reason is None:
             self._fail(failure)
