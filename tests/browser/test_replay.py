@@ -9,6 +9,7 @@ import pytest
 from hub.media.routing import Role
 from hub.tokens import JoinRole
 from protocols.signalling import SignalJoin
+from tests.hub.decks.hostile import many_pages
 from tests.hub.hubkit import ADMIN_KEY, wait_for
 from tests.hub.recording.conftest import RecHub, publisher
 from tests.hub.recording.conftest import rec_hub as rec_hub  # fixture
@@ -23,9 +24,18 @@ pytestmark = [
 ]
 
 
-async def _record_a_lesson(rec: RecHub) -> None:
+async def _record_a_lesson(rec: RecHub) -> str:
+    """Record a short lesson showing pages 1 and 2 of an uploaded deck; the deck id."""
     async with rec.admin() as http:
         await http.put("/api/sessions/S1/recording", json={"record": True})
+        upload = await http.post(
+            "/api/sessions/S1/decks?name=fractions.pdf",
+            content=many_pages(3),
+            headers={"content-type": "application/pdf"},
+            timeout=60,
+        )
+        assert upload.status_code == 201, upload.text
+        deck = str(upload.json()["id"])
     lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     p1_join = SignalJoin(node="p1", secret=rec.nodes["p1"].secret, session="S1", events=False)
     async with (
@@ -36,11 +46,11 @@ async def _record_a_lesson(rec: RecHub) -> None:
         room = rec.hub.app.state.signalling.room("S1")
         await wait_for(lambda: room.recorder and room.recorder.frames > 15, within=15,
                        what="recording")  # fmt: skip
-        await lead.client.interact("slide.show", {"deck": "fractions", "index": 1})
+        await lead.client.interact("slide.show", {"deck": deck, "index": 1})
         await lead.client.interact("quiz.open", {"quiz": "q1", "choices": ["a", "b"]})
         before = room.recorder.frames
         await wait_for(lambda: room.recorder.frames > before + 40, within=15, what="1 s more")
-        await lead.client.interact("slide.show", {"deck": "fractions", "index": 2})
+        await lead.client.interact("slide.show", {"deck": deck, "index": 2})
         await lead.client.interact("quiz.close", {"quiz": "q1", "correct": 0})
         await lead.client.interact("floor.grant", {"node": "p1"})
         before = room.recorder.frames
@@ -54,10 +64,11 @@ async def _record_a_lesson(rec: RecHub) -> None:
             return r.status_code == 200 and r.json()["timeline"] is not None
 
         await wait_for(complete, within=20, what="recording complete")
+    return deck
 
 
 async def test_replay_page_plays_and_jumps_to_events(rec_hub: RecHub, browser_context: Any) -> None:
-    await _record_a_lesson(rec_hub)
+    deck = await _record_a_lesson(rec_hub)
     page = await browser_context.new_page()
     page.on("console", lambda msg: print("console:", msg.text))
     tutor = token(JoinRole.TUTOR, node="p1")
@@ -87,6 +98,12 @@ async def test_replay_page_plays_and_jumps_to_events(rec_hub: RecHub, browser_co
 
     await jump("slide.show", 1)
     assert "#2" in await page.locator("#slide").inner_text()
+    # the deck's page image is shown beside the picture (fetched with the token)
+    await page.wait_for_function(
+        "() => { const i = document.getElementById('slide-image'); "
+        "return !i.hidden && i.complete && i.naturalWidth > 0; }"
+    )
+    assert deck in await page.locator("#slide").inner_text()
     await jump("quiz.open")  # back in time: slide 1 again, the quiz open
     assert "#1" in await page.locator("#slide").inner_text()
     quiz = await page.locator("#quiz").inner_text()

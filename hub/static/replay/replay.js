@@ -104,6 +104,7 @@
     if (!force && key === lastKey) { syncFloor(now); return; }
     lastKey = key;
     $("slide").textContent = st.slide ? `${st.slide.deck || ""} #${st.slide.index}` : "—";
+    showSlideImage(st.slide);
     $("floor").textContent = st.floor || t("replay.nobody");
     if (!st.quiz) $("quiz").textContent = t("replay.no_quiz");
     else if (st.quiz.closed) $("quiz").textContent = t("replay.quiz_closed", st.quiz);
@@ -123,6 +124,31 @@
       li.classList.toggle("current", st.last !== null && Number(li.dataset.seq) === st.last.seq);
     }
     syncFloor(now);
+  }
+
+  // the deck's page image, when the session has that deck (issue 14's decks): fetched
+  // with the token (an <img> cannot send it) and kept per page
+  const pageImages = new Map();
+  let wantedPage = "";
+  async function showSlideImage(slide) {
+    const img = $("slide-image");
+    const key = slide && slide.deck ? `${slide.deck}/${slide.index}` : "";
+    wantedPage = key;
+    if (!key) { img.hidden = true; return; }
+    let url = pageImages.get(key);
+    if (url === undefined) {
+      pageImages.set(key, null);
+      const path = `/api/sessions/${encodeURIComponent(session)}/decks/` +
+        `${encodeURIComponent(slide.deck)}/pages/${slide.index}`;
+      try {
+        const r = await fetch(path, { headers: { authorization: `Bearer ${token}` } });
+        url = r.ok ? URL.createObjectURL(await r.blob()) : null;
+      } catch (e) { url = null; }
+      pageImages.set(key, url);
+    }
+    if (wantedPage !== key) return;
+    if (url) { img.src = url; img.alt = t("replay.slide"); }
+    img.hidden = !url;
   }
 
   function fill(list, texts) {
