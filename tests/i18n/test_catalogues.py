@@ -78,6 +78,7 @@ def test_pages_hold_no_words_of_their_own(page: Path) -> None:
     missing = [k for k in parser.keys if k not in catalogue("en")]
     assert missing == []
     assert "/i18n/i18n.js" in page.read_text("utf-8")
+    assert "data-lang-switch" in page.read_text("utf-8"), "no visible language switch"
 
 
 KEY_CALL = re.compile(r"""\bt\(\s*["'`]([\w.\-]+)["'`]""")
