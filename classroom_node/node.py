@@ -361,6 +361,13 @@ class ClassroomNode:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
+            # Python 3.11's asyncio.wait_for (used inside aiomqtt) can swallow a
+            # cancellation that lands as its inner wait completes; the task then
+            # waits on, forever. Cancel again until it is done.
+            while not task.done():
+                await asyncio.wait({task}, timeout=1.0)
+                if not task.done():
+                    task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
