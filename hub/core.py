@@ -61,7 +61,7 @@ from protocols.messages import (
 )
 from protocols.topics import Topics
 
-__all__ = ["HubCore", "NodeInfo", "SessionView"]
+__all__ = ["HubCore", "NodeInfo", "SessionOverview"]
 
 log = logging.getLogger("dualclass.hub")
 
@@ -76,7 +76,7 @@ class NodeInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class SessionView:
+class SessionOverview:
     spec: SessionSpec
     state: dict[str, Any]
     counters: dict[str, int]
@@ -415,7 +415,7 @@ class HubCore:
             raise UnknownSession(session)
         return runtime.spec
 
-    async def list_sessions(self) -> list[SessionView]:
+    async def list_sessions(self) -> list[SessionOverview]:
         for raw in (await self.store.all_sessions()).values():
             try:
                 spec = SessionSpec.model_validate_json(raw)
@@ -424,15 +424,15 @@ class HubCore:
             await self.find_runtime(spec.session)
         return [self._view(r) for _, r in sorted(self.runtimes.items())]
 
-    async def session_view(self, session: str) -> SessionView:
+    async def session_view(self, session: str) -> SessionOverview:
         runtime = await self.find_runtime(session)
         if runtime is None:
             raise UnknownSession(session)
         return self._view(runtime)
 
     @staticmethod
-    def _view(runtime: SessionRuntime) -> SessionView:
-        return SessionView(
+    def _view(runtime: SessionRuntime) -> SessionOverview:
+        return SessionOverview(
             spec=runtime.spec,
             state=runtime.machine.snapshot().model_dump(mode="json"),
             counters={

@@ -5,10 +5,10 @@ something unregistered or a body id that differs from the path is 409) plus
 ``POST /api/{kind}/import`` with a ``text/csv`` body (the CLI's all-or-nothing import,
 every bad row listed in the problem's ``detail``). Admin bearer key on every route.
 
-Also home of ``translate_errors``, the one place where registry, scheduling and
-token errors become RFC 9457 problems (the hub's own handlers cover ``NotFound``,
-``AlreadyExists`` and ``StoreUnavailable``), and of ``PROBLEMS``, the documented
-error responses the other new routers reuse.
+Also home of ``translate_errors``, where scheduling, matching and token errors
+become RFC 9457 problems (hub and registry errors are mapped by class in
+``hub.api.problems``), and of ``PROBLEMS``, the documented error responses the
+other new routers reuse.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from hub.scheduling.timetable import SlotError
 from hub.tokens import TokenError
 from matching.exceptions import MatchingError
 from registry.csvio import parse
-from registry.exceptions import BrokenReference, ImportRejected, InUse
+from registry.exceptions import ImportRejected
 from registry.models import Classroom, Entity, Kind, School, Teacher
 from registry.store import RegistryStore
 
@@ -79,14 +79,6 @@ def translate_errors() -> Iterator[None]:
     """Domain errors of the new routers -> ``Problem`` (status, slug, title)."""
     try:
         yield
-    except BrokenReference as exc:
-        # 409, not 422: the body is well-formed; it conflicts with what is registered now.
-        raise Problem(409, "broken-reference", "Broken reference", str(exc)) from None
-    except InUse as exc:
-        raise Problem(409, "in-use", "Still in use", str(exc)) from None
-    except ImportRejected as exc:
-        detail = "; ".join(str(e) for e in exc.errors)
-        raise Problem(422, "import-rejected", "Nothing imported", detail) from None
     except RunNotReady as exc:
         raise Problem(409, "run-not-ready", "Run not ready", str(exc)) from None
     except Unschedulable as exc:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from prometheus_client import Metric
 
     from hub.core import HubCore
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["NodeGauges", "OpsFeed", "week_window"]
 
@@ -103,11 +104,7 @@ class OpsFeed:
 
     async def stop(self) -> None:
         self._closed = True
-        for task in (self._task, self._coverage_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await cancel_and_wait(self._task, self._coverage_task)
         self._task = None
         for queue in list(self.subscribers):
             self._close(queue)

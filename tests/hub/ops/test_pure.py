@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.ops.alerts import (
@@ -92,18 +92,18 @@ def test_backlog_trend() -> None:
     assert not trend.growing("p1")
 
 
+KEYS = st.text(alphabet="abc", max_size=2)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
-    ),
-    max_leaves=20,
+    st.none() | st.booleans() | st.integers(-3, 3) | st.text(alphabet="xy", max_size=2),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=4),
+    max_leaves=12,
 )
 
 
+@settings(max_examples=60, deadline=None)
 @given(
-    st.dictionaries(st.text(max_size=3), JSON, max_size=5),
-    st.dictionaries(st.text(max_size=3), JSON, max_size=5),
+    st.dictionaries(KEYS, JSON, max_size=5),
+    st.dictionaries(KEYS, JSON, max_size=5),
 )
 def test_merge_patch_round_trip(old: dict[str, Any], new: dict[str, Any]) -> None:
     a, b = strip_none(old), strip_none(new)
