@@ -124,7 +124,9 @@ async def test_replay_page_plays_and_jumps_to_events(rec_hub: RecHub, browser_co
     )
     assert await page.evaluate("() => window.dc.state.floor") == "p1"
     assert "p1" in await page.locator("#floor-video-name").inner_text()
-    assert grant["t"] - 0.5 <= turn["offset_s"] <= grant["t"] + 2.0
+    # (1 s of slack before: the test source stamps frames it makes late with their
+    # scheduled time, so on a loaded machine its clock runs behind the wall's)
+    assert grant["t"] - 1.0 <= turn["offset_s"] <= grant["t"] + 2.0
 
     # playback speed
     await page.select_option("#speed", "2")

@@ -98,7 +98,9 @@ async def test_lesson_recorded_floor_turn_api_and_ledger(rec_hub: RecHub) -> Non
     grant = next(e for e in timeline["events"] if e["type"] == "floor.grant")
     revoke = next(e for e in timeline["events"] if e["type"] == "floor.revoke")
     # the floor turn sits where the grant and revoke are on the lesson timeline
-    assert grant["t"] - 0.1 <= floor["offset_s"] <= grant["t"] + 1.5
+    # (1 s of slack before: the test source stamps frames it makes late with their
+    # scheduled time, so on a loaded machine its clock runs behind the wall's)
+    assert grant["t"] - 1.0 <= floor["offset_s"] <= grant["t"] + 1.5
     assert floor["offset_s"] + floor["duration_s"] <= revoke["t"] + 0.5
     assert {e["type"] for e in timeline["events"]} >= {"lesson.start", "slide.show", "lesson.end"}
 
