@@ -174,7 +174,10 @@ async def _main(args: argparse.Namespace) -> int:
         )
         return await run_sim(_options(args, sessions))
 
+    last: list[dict[str, Any]] = []
+
     def step(size: int, report: dict[str, Any], ok: bool) -> None:
+        last[:] = [report]
         print(
             f"capacity search: {size} sessions {'held' if ok else 'broke'} "
             f"(p99 {report['latency_ms']['p99']} ms, fps min {report['video'].get('fps_min')}, "
@@ -185,17 +188,20 @@ async def _main(args: argparse.Namespace) -> int:
     best, steps = await search(
         one, targets, start=max(1, args.sessions), ceiling=args.max_sessions, on_step=step
     )
+    held = best is not None
     if best is None:
         print("capacity search: not even one session held the targets")
-        return 1
+        best = last[0] if last else None
+        if best is None:
+            return 1
     best["capacity"] = {
-        "sessions": best["sessions"],
+        "sessions": best["sessions"] if held else 0,
         "partners": args.partners,
-        "latency_ms": best["latency_ms"]["p99"],
-        "fps_min": best["video"].get("fps_min"),
+        "latency_ms": best["latency_ms"]["p99"] if held else None,
+        "fps_min": best["video"].get("fps_min") if held else None,
         "targets": {"p99_ms": args.p99_ms, "fps_min": args.fps_min if args.media else None},
         # the search stopped at --max-sessions, not at a broken target
-        "ceiling_reached": best["sessions"] >= args.max_sessions,
+        "ceiling_reached": held and best["sessions"] >= args.max_sessions,
         "steps": steps,
     }
     return _finish(args, best)
@@ -213,6 +219,8 @@ def _finish(args: argparse.Namespace, report: dict[str, Any]) -> int:
     if args.html:
         html_report(report, args.html)
         print(f"  html      {args.html}")
+    if report.get("capacity", {}).get("sessions") == 0:
+        return 1
     return 0 if report["events"]["lost"] == 0 else 1
 
 

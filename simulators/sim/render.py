@@ -70,7 +70,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             + ("never (within the run)" if rec is None else f"{rec:g} s after it ended")
         )
     cap = report.get("capacity")
-    if cap:
+    if cap and not cap["sessions"]:
+        lines.append(
+            f"  capacity  no number of sessions of {cap['partners']} partners held the targets "
+            f"{cap['targets']} (this report: the smallest run tried)"
+        )
+    elif cap:
         lines.append(
             f"  capacity  {cap['sessions']} sessions of {cap['partners']} partners held "
             f"(p99 {cap['latency_ms']} ms, fps min {cap['fps_min']})"
