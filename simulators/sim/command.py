@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from simulators.sim.capacity import Targets, search
-from simulators.sim.deploy import RemoteDeployment
+from simulators.sim.deploy import ApiError, RemoteDeployment
 from simulators.sim.faultplan import parse_duration, parse_fault
 from simulators.sim.plan import PREFIX_RE, parse_mix
 from simulators.sim.render import html_report, summary_lines, write_json
@@ -134,6 +135,12 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--mqtt is for an existing deployment: give --hub and --admin-key too")
     if args.hub and any(f.kind == "kill" for f in args.fault):
         parser.error("service kills (AT:kill:...) need the simulator's own local stack (no --hub)")
+    if args.mqtt:
+        host, _, port = args.mqtt.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            parser.error(f"--mqtt {args.mqtt!r}: expected HOST:PORT")
+    if args.hub and not args.hub.startswith(("http://", "https://")):
+        parser.error(f"--hub {args.hub!r}: expected an http:// or https:// URL")
     if args.cleanup_only and not (args.hub and args.prefix):
         parser.error("--cleanup-only needs --hub, --admin-key, --mqtt and --prefix")
     if args.prefix and not PREFIX_RE.match(args.prefix):
@@ -228,9 +235,15 @@ def main(args: argparse.Namespace) -> int:
     parser = argparse.ArgumentParser(prog="dualclass sim")
     add_arguments(parser)
     _check(parser, args)
-    try:
-        import uvloop
+    import httpx
+    import uvloop
 
+    try:
         return uvloop.run(_main(args))
     except KeyboardInterrupt:
         return 130
+    except (ApiError, httpx.HTTPError, OSError, RuntimeError, TimeoutError, ValueError) as exc:
+        # the hub refused us, is unreachable, or a worker or service failed: say
+        # which, without a traceback (what was started is stopped by then)
+        print(f"dualclass sim: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
