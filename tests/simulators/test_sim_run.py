@@ -122,3 +122,24 @@ async def test_existing_deployment_is_left_as_found(tmp_path: Path) -> None:
         assert interrupted["interrupted"] is True
         assert interrupted["cleanup"]["left"] == {}
         assert await _registry(run) == before
+
+
+async def test_media_reaches_every_partner_decoded_and_counted(tmp_path: Path) -> None:
+    report = await run_sim(
+        RunOptions(
+            sessions=1,
+            partners=2,
+            duration_s=10,
+            workers=1,
+            media=True,
+            prefix="tmedia",
+            workdir=tmp_path,
+        ),
+        out=None,
+    )
+    _accounting_holds(report)
+    video = report["video"]
+    # p1 decodes the lead's picture (node media code), p2 counts encoded frames
+    assert set(video["per_classroom"]) == {"tmedia-s0-p1", "tmedia-s0-p2"}
+    assert all(c["fps_mean"] > 5 for c in video["per_classroom"].values()), video
+    assert report["hub"]["cpu_s_per_s_per_partner_stream"] is not None
