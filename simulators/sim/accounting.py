@@ -36,12 +36,14 @@ def latency_block(values: Sequence[float]) -> dict[str, float]:
 
 def merge_events(sessions: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """The report's ``events`` block from the per-session worker results."""
-    submitted = sequenced = lost = duplicated = not_submitted = 0
+    submitted = sequenced = lost = duplicated = not_submitted = unsettled = missing = 0
     rejected: dict[str, int] = defaultdict(int)
     for s in sessions:
         submitted += int(s["submitted"])
         sequenced += int(s["sequenced"])
         lost += int(s["unresolved"]) + int(s["missing_at_some_classroom"])
+        unsettled += int(s["unresolved"])
+        missing += int(s["missing_at_some_classroom"])
         duplicated += int(s["duplicated"])
         not_submitted += sum(s.get("not_submitted", {}).values())
         for reason, count in s["rejected"].items():
@@ -53,6 +55,11 @@ def merge_events(sessions: Iterable[dict[str, Any]]) -> dict[str, Any]:
         "duplicated": duplicated,
         "rejected": dict(sorted(rejected.items())),
         "refused_by_node": not_submitted,
+        # the two parts of ``lost``: submitted but neither sequenced nor refused when
+        # the drain ended (may still be in a journal), sequenced but not applied
+        # everywhere
+        "lost_unsettled": unsettled,
+        "lost_not_applied": missing,
     }
 
 
