@@ -42,6 +42,9 @@ __all__ = ["WorkerSpec", "worker_main"]
 
 log = logging.getLogger("dualclass.sim.worker")
 
+#: Refusals the node answers by sending the same event again later.
+_TRANSIENT = frozenset({"", "rate_limited"})
+
 #: Nodes started at once (each opens a TCP connection and a few files).
 _START_BATCH = 25
 
@@ -273,8 +276,10 @@ class Worker:
         for book in self.books.values():
             rejected = self.rejected_ids(book)
             for ident in book.submitted:
-                if ident not in book.seq_of and ident not in rejected:
-                    return False
+                if ident in book.seq_of:
+                    continue
+                if rejected.get(ident, _TRANSIENT) in _TRANSIENT:
+                    return False  # not refused yet, or refused for now (sent again)
             for node in book.plan.members:
                 if len(book.applied[node]) < book.head:
                     return False
@@ -353,7 +358,11 @@ class Worker:
         sessions = []
         for book in self.books.values():
             rejected = self.rejected_ids(book)
-            own = {i: c for i, c in rejected.items() if i in book.submitted}
+            # refused and never sequenced (a rate_limited refusal is retried by the node
+            # with the same id and may be sequenced after all)
+            own = {
+                i: c for i, c in rejected.items() if i in book.submitted and i not in book.seq_of
+            }
             by_reason: dict[str, int] = defaultdict(int)
             for code in own.values():
                 by_reason[code] += 1
