@@ -278,7 +278,7 @@ class Worker:
             for ident in book.submitted:
                 if ident in book.seq_of:
                     continue
-                if rejected.get(ident, _TRANSIENT) in _TRANSIENT:
+                if rejected.get(ident, "") in _TRANSIENT:
                     return False  # not refused yet, or refused for now (sent again)
             for node in book.plan.members:
                 if len(book.applied[node]) < book.head:
