@@ -8,6 +8,7 @@ receiving that session's topics once the reload is done.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Collection, Mapping, Sequence
@@ -15,15 +16,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broker.render import hub_link_users, render_acl, render_passwords
+from runtime.settings import exposed_secret_file  # re-exported: one check for every secret file
 
-__all__ = ["BrokerFiles", "write_private"]
+__all__ = ["BrokerFiles", "exposed_secret_file", "write_private"]
 
 
-def write_private(path: Path, text: str) -> None:
-    """Atomically write a file readable only by its owner (it holds hashes)."""
+def write_private(path: Path, text: str, mode: int = 0o600) -> None:
+    """Atomically write a file readable only by its owner (it holds hashes).
+
+    ``mode`` 0o640 lets a service group read it (Mosquitto, dropped to its own
+    user, re-reads the files the hub renders on every SIGHUP); never wider."""
+    if mode & ~0o640:
+        raise ValueError(f"mode {mode:04o} would expose a credential file")
     tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # a leftover from a crash may carry another mode
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "w") as handle:
+        os.fchmod(handle.fileno(), mode)  # not widened by the umask, not narrowed either
         handle.write(text)
     os.replace(tmp, path)
 
@@ -36,6 +46,8 @@ class BrokerFiles:
     acl_file: Path
     pid_file: Path | None = None
     prefix: str = "dc/v1"
+    #: 0o600, or 0o640 when Mosquitto reads them through a shared group
+    mode: int = 0o600
 
     def write(
         self,
@@ -49,7 +61,7 @@ class BrokerFiles:
         (``muted``: nodes that may not publish for now, see ``render_acl``)."""
         hubs = {u: h for user, h in hub_users.items() for u in hub_link_users(user)}
         users = {**node_users, **hubs}
-        write_private(self.password_file, render_passwords(users))
+        write_private(self.password_file, render_passwords(users), self.mode)
         sessions = {node: list(node_sessions.get(node, ())) for node in node_users}
         write_private(
             self.acl_file,
@@ -59,6 +71,7 @@ class BrokerFiles:
                 prefix=self.prefix,
                 muted=muted,
             ),
+            self.mode,
         )
 
     def reload(self) -> bool:

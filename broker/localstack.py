@@ -86,15 +86,20 @@ class _Process:
         return None if self.proc is None else self.proc.pid
 
     def _spawn(self, argv: list[str], log: Path) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.workdir.chmod(0o700)
         self._argv, self._log = list(argv), log
-        with log.open("ab") as out:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as out:
+            # umask 077: Redis's AOF/RDB (node hashes, the share group, every lesson)
+            # and Mosquitto's persistence file are created private to their owner
             self.proc = subprocess.Popen(
                 argv,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                umask=0o077,
             )
         wait_for_port(self.host, self.port, proc=self.proc)
 
@@ -164,12 +169,12 @@ class MosquittoServer(_Process):
 
     def write_conf(self) -> None:
         """Render mosquitto.conf only (credentials stay as whoever wrote them last)."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not self.port:
             self.port = free_port(self.host)
         settings = self._settings()
         if settings.persistence_dir is not None:
-            settings.persistence_dir.mkdir(exist_ok=True)
+            settings.persistence_dir.mkdir(mode=0o700, exist_ok=True)
         _write_private(self.conf_path, render_conf(settings))
 
     def write_files(self) -> None:
@@ -179,7 +184,7 @@ class MosquittoServer(_Process):
         self.write_conf()
         settings = self._settings()
         if settings.persistence_dir is not None:
-            settings.persistence_dir.mkdir(exist_ok=True)
+            settings.persistence_dir.mkdir(mode=0o700, exist_ok=True)
         from broker.render import hub_link_users
 
         hashed = {name: hash_password(secret) for name, secret in self.users.items()}
@@ -211,7 +216,7 @@ class MosquittoServer(_Process):
 
     def _write_pid(self) -> None:
         # the hub SIGHUPs whatever pid this file names: always the live process
-        (self.workdir / "mosquitto.pid").write_text(f"{self.pid}\n")
+        _write_private(self.workdir / "mosquitto.pid", f"{self.pid}\n")
 
     @property
     def pid_file(self) -> Path:
@@ -239,7 +244,7 @@ class RedisServer(_Process):
     def start(self) -> RedisServer:
         if not self.port:
             self.port = free_port(self.host)
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         conf = [
             f"port {self.port}",
             f"bind {self.host}",

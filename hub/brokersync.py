@@ -64,13 +64,14 @@ class BrokerSync:
     def enabled(self) -> bool:
         return self.files is not None
 
-    async def apply(self) -> bool:
+    async def apply(self, *, confirm: bool = True) -> bool:
         """Bring the broker files up to date; False if no broker is managed.
 
         Calls that queue up behind a running render share the next one: a render
         that starts after a caller's change reads it from Redis, so registering a
         thousand nodes 8 at a time costs about a thousand / 8 reloads, not a
-        thousand.
+        thousand. ``confirm``: wait until the reload took effect (``barrier``); at
+        start-up the hub renders before its own links are up and confirms after.
         """
         if self.files is None:
             return False
@@ -96,7 +97,8 @@ class BrokerSync:
             )
             if files.reload():
                 self.reloads += 1
-                await self.barrier()
+                if confirm:
+                    await self.barrier()
             else:
                 log.warning("broker files written but no broker to reload (pid file?)")
             self._covered = covers

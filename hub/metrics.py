@@ -53,6 +53,15 @@ class HubMetrics:
         self.resync_events = Counter(
             "dualclass_hub_resync_events", "Events sent in cmd.resync replies", registry=r
         )
+        self.deck_refused = Counter(
+            "dualclass_hub_deck_refused", "Deck uploads refused, by code", ["code"], registry=r
+        )
+        self.decks_rendered = Counter(
+            "dualclass_hub_decks_rendered", "Decks rendered to page images", registry=r
+        )
+        self.deck_pages_served = Counter(
+            "dualclass_hub_deck_pages_served", "Deck page images served", registry=r
+        )
         self.heartbeats = Counter(
             "dualclass_hub_heartbeats", "node.heartbeat messages received", registry=r
         )
@@ -78,6 +87,22 @@ class HubMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.sent_dropped = Counter(
+            "dualclass_hub_sent_dropped",
+            "Events whose sender clock (sent) was outside the window around the hub's",
+            registry=r,
+        )
+        self.input_refused = Counter(
+            "dualclass_hub_input_refused",
+            "HTTP requests and CSV files refused by a size/count limit, by limit",
+            ["limit"],
+            registry=r,
+        )
+        self.api_errors = Counter(
+            "dualclass_hub_api_errors",
+            "API requests that failed unexpectedly (answered 500 problem+json)",
+            registry=r,
+        )
         self.rate_limited = Counter(
             "dualclass_hub_rate_limited",
             "Uplinks refused by the per-node rate limit (rate_limited), by node",
@@ -90,9 +115,15 @@ class HubMetrics:
             ["node"],
             registry=r,
         )
-        self.intake_pending = Gauge(
-            "dualclass_hub_intake_pending",
-            "Uplinks received and not yet acknowledged to the broker",
+        self.signal_joins = Counter(
+            "dualclass_hub_signal_joins",
+            "Signalling joins by outcome: camera, watch, control (no media), or the refusal code",
+            ["outcome"],
+            registry=r,
+        )
+        self.turn_credentials = Counter(
+            "dualclass_hub_turn_credentials",
+            "TURN credentials minted for signalling joins",
             registry=r,
         )
         self.nodes_online = Gauge("dualclass_hub_nodes_online", "Nodes seen online", registry=r)

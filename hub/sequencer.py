@@ -58,6 +58,7 @@ __all__ = [
     "SessionRuntime",
     "Uplink",
     "Verdict",
+    "sent_within",
 ]
 
 log = logging.getLogger("dualclass.hub.sequencer")
@@ -68,6 +69,24 @@ T = TypeVar("T")
 RESYNC_OVERHEAD = 1024
 #: Stored events are trusted (we wrote them); read them back with a generous limit.
 _READ_LIMIT = 16 * 1024 * 1024
+
+#: ``sent`` is kept only this far behind the hub's clock (a node that was offline
+#: sends its journal later, with its original times) ...
+SENT_PAST_MS = 24 * 3600 * 1000
+#: ... and this far ahead of it (classroom boxes' clocks drift).
+SENT_FUTURE_MS = 60 * 1000
+
+
+def sent_within(sent: int | None, hub_ms: int) -> int | None:
+    """The sender's ``sent`` if it is within the window around ``hub_ms``, else None.
+
+    Everything downstream (node latency figures, the demo summary, benches)
+    subtracts ``sent`` from a clock: an absurd value (a box set to 1970, a hostile
+    +-2^63) would poison those figures, so it is dropped here, once, at the hub."""
+    if sent is None or not hub_ms - SENT_PAST_MS <= sent <= hub_ms + SENT_FUTURE_MS:
+        return None
+    return sent
+
 
 #: ``publish(topic, payload, retain)``; raises ``NotConnected`` when the broker is away.
 Publish = Callable[[str, bytes, bool], Awaitable[None]]
@@ -281,12 +300,17 @@ class SessionRuntime:
                     await self._refuse(uplink, exc.code, exc.detail)
                 return
             expected = self.machine.last_seq
+            hub_ms = self._clock()
+            sent = sent_within(event.sent, hub_ms)
+            if sent != event.sent:
+                self._metrics.sent_dropped.inc()
             sequenced = event.model_copy(
                 update={
                     "seq": expected + 1,
-                    "ts": self._clock(),
+                    "ts": hub_ms,
                     "src": src,
                     "session": self.session,
+                    "sent": sent,
                 }
             )
             try:

@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from protocols.lesson import Role
-from protocols.messages import CmdJoinBody
+from protocols.messages import CmdJoinBody, TimestampMs
 
 __all__ = ["SessionSpec"]
 
@@ -34,8 +34,10 @@ class SessionSpec(BaseModel):
     title: Annotated[str, Field(max_length=200)] = ""
     subject: Annotated[str, Field(max_length=200)] = ""
     grade: int | None = Field(default=None, ge=1, le=12)
-    starts_at: int | None = None
-    ends_at: int | None = None
+    #: Epoch ms before 2100 (``protocols.messages.TimestampMs``): a far-future
+    #: ``ends_at`` (10^30) once made every scheduler tick fail.
+    starts_at: TimestampMs | None = None
+    ends_at: TimestampMs | None = None
 
     @model_validator(mode="after")
     def _one_role_each(self) -> SessionSpec:

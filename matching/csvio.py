@@ -21,6 +21,7 @@ from typing import Final, TypeVar
 
 from matching.exceptions import InputError
 from matching.models import Instance, Offer, Pair, Request
+from protocols.csvsafe import restore, safe_writer
 
 __all__ = [
     "OFFER_FIELDS",
@@ -74,7 +75,8 @@ class _Row:
         return InputError(self.file, self.line, field, message)
 
     def text(self, field: str) -> str:
-        value = self.values[field].strip()
+        # a cell our own writer neutralised for spreadsheets reads back as typed
+        value = restore(self.values[field].strip())
         if not value:
             raise self.error(field, "must not be empty")
         return value
@@ -242,7 +244,7 @@ def write_instance(instance: Instance, directory: Path) -> tuple[Path, Path, Pat
     directory.mkdir(parents=True, exist_ok=True)
     paths = (directory / "offers.csv", directory / "requests.csv", directory / "pairs.csv")
     with paths[0].open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = safe_writer(handle)
         writer.writerow(OFFER_FIELDS)
         for o in instance.offers:
             writer.writerow(
@@ -259,7 +261,7 @@ def write_instance(instance: Instance, directory: Path) -> tuple[Path, Path, Pat
                 ]
             )
     with paths[1].open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = safe_writer(handle)
         writer.writerow(REQUEST_FIELDS)
         for r in instance.requests:
             writer.writerow(
@@ -275,7 +277,7 @@ def write_instance(instance: Instance, directory: Path) -> tuple[Path, Path, Pat
                 ]
             )
     with paths[2].open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = safe_writer(handle)
         writer.writerow(PAIR_FIELDS)
         for p in sorted(instance.pairs, key=lambda p: (p.lead_school, p.partner_school)):
             writer.writerow([p.lead_school, p.partner_school])

@@ -26,6 +26,7 @@ from protocols.messages import (
     Envelope,
     Message,
 )
+from protocols.validation import describe_errors
 
 __all__ = ["DEFAULT_MAX_SIZE", "decode", "decode_map", "encode", "to_jsonable"]
 
@@ -56,7 +57,7 @@ def decode_map(raw: Any) -> Message:
     if not isinstance(raw, dict):
         raise MalformedMessage(f"expected a map, got {type(raw).__name__}")
     version = raw.get("v")
-    if version != PROTOCOL_VERSION or isinstance(version, bool):
+    if type(version) is not int or version != PROTOCOL_VERSION:
         raise UnsupportedVersion(version, PROTOCOL_VERSION)
     type_ = raw.get("type")
     cls = CLASS_BY_TYPE.get(type_) if isinstance(type_, str) else None
@@ -65,11 +66,7 @@ def decode_map(raw: Any) -> Message:
     try:
         message: Message = cls.model_validate(raw)  # type: ignore[assignment]
     except ValidationError as exc:
-        errors = [
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        ]
-        raise SchemaViolation(str(type_), errors) from None
+        raise SchemaViolation(str(type_), describe_errors(exc.errors())) from None
     return message
 
 

@@ -1,6 +1,6 @@
 """Every dualclass message as a frozen pydantic model.
 
-One envelope shape carries everything (DESIGN.md, "Messages"): ``v``, ``id``,
+One envelope shape carries everything (``docs/protocol.md``): ``v``, ``id``,
 ``type``, ``session``, ``seq``, ``ts``, ``src``, ``sent`` and a ``body`` whose model
 depends on ``type``. Lesson events are the types a lead or partner classroom makes
 and the hub sequences; control messages (``node.*`` uplinks, ``cmd.*`` downlinks,
@@ -8,6 +8,11 @@ and the hub sequences; control messages (``node.*`` uplinks, ``cmd.*`` downlinks
 
 ``seq``, ``ts`` and ``src`` are set by the hub only. A node may send them but the hub
 overwrites them: identity comes from the authenticated connection, never from here.
+
+Every number is bounded (a node is not trusted to send sane ones): counters and
+sequence numbers fit a signed 64-bit integer (Redis stream ids, SQL BIGINT),
+timestamps are epoch milliseconds before 2100, floats are finite (no NaN or
+infinity anywhere, ``allow_inf_nan=False``), ``v`` must be exactly the integer 1.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from protocols.ids import ID_PATTERN
 __all__ = [
     "CONTROL_TYPES",
     "EVENT_TYPES",
+    "MAX_INT",
+    "MAX_TS_MS",
     "MESSAGE_TYPES",
     "PROTOCOL_VERSION",
     "AnnotationStroke",
@@ -31,6 +38,8 @@ __all__ = [
     "CmdLeave",
     "CmdRejected",
     "CmdResync",
+    "Count",
+    "DeckRef",
     "Envelope",
     "Event",
     "FloorGrant",
@@ -46,21 +55,34 @@ __all__ = [
     "QuizAnswer",
     "QuizClose",
     "QuizOpen",
+    "ScreenShare",
+    "Seq",
     "SessionState",
     "SlideShow",
+    "TimestampMs",
     "message_adapter",
 ]
 
 #: Major protocol version. A message with another ``v`` is refused.
 PROTOCOL_VERSION = 1
 
+#: Largest counter or sequence number anywhere on the wire (signed 64-bit).
+MAX_INT = 2**63 - 1
+#: Latest timestamp (epoch ms) anywhere on the wire: 2100-01-01T00:00:00Z.
+MAX_TS_MS = 4_102_444_800_000
+
+Count = Annotated[int, Field(ge=0, le=MAX_INT)]
+Seq = Annotated[int, Field(ge=1, le=MAX_INT)]
+TimestampMs = Annotated[int, Field(ge=0, le=MAX_TS_MS)]
 NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 SessionId = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_.\-]*$")]
 ShortText = Annotated[str, Field(max_length=200)]
+#: A deck is named by the first 32 hex digits of its file's SHA-256.
+DeckId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- bodies
@@ -134,27 +156,34 @@ class StrokeBody(_Frozen):
     points: Annotated[list[tuple[float, float]], Field(min_length=1, max_length=2000)]
     color: Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")] = "#ff0000"
     width: float = Field(default=2.0, gt=0, le=100)
-    slide: int | None = Field(default=None, ge=0)
+    slide: int | None = Field(default=None, ge=0, le=100_000)
+
+
+class ScreenShareBody(_Frozen):
+    #: True: the lead's screen video is on (``screen`` slot); False: it stopped.
+    active: bool
 
 
 class MediaStats(_Frozen):
     """Media figures a node reports in its heartbeat (filled by the media layer)."""
 
-    fps: float = Field(default=0.0, ge=0)
-    bitrate_kbps: float = Field(default=0.0, ge=0)
+    fps: float = Field(default=0.0, ge=0, le=1000)
+    bitrate_kbps: float = Field(default=0.0, ge=0, le=10_000_000)
     loss: float = Field(default=0.0, ge=0, le=1)
-    rtt_ms: float = Field(default=0.0, ge=0)
-    freezes: int = Field(default=0, ge=0)
+    rtt_ms: float = Field(default=0.0, ge=0, le=3_600_000)
+    freezes: int = Field(default=0, ge=0, le=MAX_INT)
 
 
 class HeartbeatBody(_Frozen):
-    uptime_s: float = Field(ge=0)
+    uptime_s: float = Field(ge=0, le=10 * 365 * 86400)
     sessions: Annotated[list[SessionId], Field(max_length=64)] = []
-    journal_backlog: int = Field(default=0, ge=0)
+    journal_backlog: Count = 0
     #: Age of the oldest outbound event not yet seen in its session's stream.
-    journal_oldest_s: float = Field(default=0.0, ge=0)
-    last_seq: dict[SessionId, int] = {}
+    journal_oldest_s: float = Field(default=0.0, ge=0, le=10 * 365 * 86400)
+    last_seq: Annotated[dict[SessionId, Count], Field(max_length=64)] = {}
     media: MediaStats | None = None
+    #: Deck id -> whether every page is in the node's cache (absent: no decks).
+    decks: Annotated[dict[DeckId, bool], Field(max_length=64)] | None = None
     # Optional (absent on the wire when unset, so older nodes' heartbeats are unchanged):
     #: The node's software version (shown to operators).
     version: Annotated[str, Field(max_length=64)] | None = None
@@ -169,9 +198,18 @@ class PresenceBody(_Frozen):
 
 
 class NodeResyncBody(_Frozen):
-    from_seq: int = Field(ge=1)
+    from_seq: Seq
     #: Inclusive upper bound; absent means "up to the newest".
-    to_seq: int | None = Field(default=None, ge=1)
+    to_seq: Seq | None = None
+
+
+class DeckRef(_Frozen):
+    """A deck attached to a session, as ``cmd.join`` names it: the node fetches the
+    manifest (page hashes) and the page images from the hub's API by this id."""
+
+    id: DeckId
+    name: ShortText = ""
+    pages: int = Field(ge=1, le=10_000)
 
 
 class CmdJoinBody(_Frozen):
@@ -179,8 +217,10 @@ class CmdJoinBody(_Frozen):
     title: ShortText = ""
     subject: ShortText = ""
     grade: int | None = Field(default=None, ge=1, le=12)
-    starts_at: int | None = None
-    ends_at: int | None = None
+    starts_at: TimestampMs | None = None
+    ends_at: TimestampMs | None = None
+    #: The session's slide decks, to download before the lesson (absent: none).
+    decks: Annotated[list[DeckRef], Field(max_length=16)] | None = None
 
 
 class CmdRejectedBody(_Frozen):
@@ -205,9 +245,11 @@ class SessionStateBody(_Frozen):
     hands: list[str] = []
     floor: str | None = None
     quiz: OpenQuizView | None = None
+    #: True while the lead shares a screen (absent when not).
+    screen: bool | None = None
     roster: dict[str, str] = {}
     attendance: dict[str, AttendanceBody] = {}
-    last_seq: int = Field(ge=0)
+    last_seq: Count
 
 
 # ------------------------------------------------------------------------ envelope
@@ -216,17 +258,22 @@ class SessionStateBody(_Frozen):
 class Envelope(_Frozen):
     """Fields common to every message; subclasses fix ``type`` and ``body``."""
 
-    v: int = PROTOCOL_VERSION
+    #: Exactly the integer 1 (``1.0`` or ``True`` are refused).
+    v: Annotated[int, Field(strict=True, ge=PROTOCOL_VERSION, le=PROTOCOL_VERSION)] = (
+        PROTOCOL_VERSION
+    )
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     session: SessionId = ""
     #: Hub-assigned, per session, gapless from 1. ``None`` until sequenced.
-    seq: int | None = Field(default=None, ge=1)
+    seq: Seq | None = None
     #: Hub time (ms) when sequenced.
-    ts: int | None = None
+    ts: TimestampMs | None = None
     #: Sender, set by the hub from the authenticated connection.
     src: NodeId | None = None
-    #: Sender's own clock (ms) when it made the message.
-    sent: int | None = None
+    #: Sender's own clock (ms) when it made the message. The hub keeps it only
+    #: within a window of its own clock (``hub.sequencer``), so latency figures
+    #: computed from it are never poisoned by a broken or hostile clock.
+    sent: TimestampMs | None = None
 
     kind: ClassVar[str] = "control"
 
@@ -295,6 +342,11 @@ class AnnotationStroke(_Event):
     body: StrokeBody
 
 
+class ScreenShare(_Event):
+    type: Literal["screen.share"] = "screen.share"
+    body: ScreenShareBody
+
+
 class LessonEnd(_Event):
     type: Literal["lesson.end"] = "lesson.end"
     body: Empty = Empty()
@@ -348,6 +400,7 @@ _AnyEvent = (
     | AttendanceReport
     | ChatMessage
     | AnnotationStroke
+    | ScreenShare
     | LessonEnd
 )
 #: Any lesson event, discriminated on ``type``.
@@ -355,8 +408,8 @@ Event = Annotated[_AnyEvent, Field(discriminator="type")]
 
 
 class CmdResyncBody(_Frozen):
-    from_seq: int = Field(ge=1)
-    to_seq: int = Field(ge=0)
+    from_seq: Seq
+    to_seq: Count
     events: list[Event]
     #: True when the range was cut to fit the size limit; ask again from to_seq + 1.
     more: bool = False
@@ -400,7 +453,7 @@ def _type_of(cls: type[Envelope]) -> str:
     return default
 
 
-#: Lesson event types, sequenced by the hub, in DESIGN.md order.
+#: Lesson event types, sequenced by the hub (the order of ``docs/protocol.md``).
 EVENT_TYPES: frozenset[str] = frozenset(_type_of(c) for c in _EVENT_CLASSES)
 #: Control message types (heartbeats, resync, commands, snapshots).
 CONTROL_TYPES: frozenset[str] = frozenset(_type_of(c) for c in _CONTROL_CLASSES)

@@ -16,7 +16,7 @@ classroom node authenticated by its registry credentials. The conversation::
     peer -> hub   leave      done (closing the socket means the same)
 
 The hub makes the offer because it owns the m-line layout
-(``hub.media.routing.media_layout``); ``joined.layout`` tells the peer which
+(``protocols.media.media_layout``); ``joined.layout`` tells the peer which
 transceivers take its camera and microphone (``recvonly`` at the hub) and which
 slot each received track shows. Kept here, without I/O, so the node and tests
 share the exact shapes the hub speaks.
@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from protocols.exceptions import MalformedMessage, SchemaViolation
 from protocols.messages import Event, NodeId, SessionId, SessionStateBody
+from protocols.validation import describe_errors
 
 __all__ = [
     "MAX_SIGNAL_SIZE",
@@ -58,7 +59,7 @@ Sdp = Annotated[str, Field(min_length=1, max_length=128 * 1024)]
 
 
 class _Signal(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class SignalJoin(_Signal):
@@ -97,7 +98,7 @@ class SignalMLine(_Signal):
 
     kind: Literal["video", "audio"]
     direction: Literal["recvonly", "sendonly"]
-    slot: Literal["main", "floor"] | None = None
+    slot: Literal["main", "floor", "screen"] | None = None
 
 
 class SignalIceServer(_Signal):
@@ -172,7 +173,7 @@ class SignalInteract(_Signal):
 class SignalAck(_Signal):
     type: Literal["ack"] = "ack"
     id: str
-    seq: int
+    seq: Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 SignalMessage = Annotated[
@@ -198,18 +199,16 @@ def parse_signal(text: str | bytes) -> SignalMessage:
         raise MalformedMessage(f"frame of {len(text)} bytes exceeds {MAX_SIGNAL_SIZE}")
     try:
         raw = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedMessage(f"not JSON: {exc}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        # RecursionError: a small frame of nested brackets ("[[[[...") is still
+        # refused as malformed, not as a crash of the peer's conversation
+        raise MalformedMessage(f"not JSON: {type(exc).__name__}: {exc}") from None
     if not isinstance(raw, dict):
         raise MalformedMessage(f"expected an object, got {type(raw).__name__}")
     try:
         message: SignalMessage = _adapter.validate_python(raw)
     except ValidationError as exc:
-        errors = [
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        ]
-        raise SchemaViolation(str(raw.get("type")), errors) from None
+        raise SchemaViolation(str(raw.get("type")), describe_errors(exc.errors())) from None
     return message
 
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from typing import Any, Final
 
 from pydantic import ValidationError
 
+from protocols.validation import describe_errors
 from registry.exceptions import RowError
 from registry.models import Entity, Kind, model_of
 
@@ -69,11 +71,7 @@ def _cell(name: str, raw: str) -> Any:
 
 
 def _messages(exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
-        out.append(f"{loc or 'row'}: {err.get('msg', 'invalid')}")
-    return out
+    return describe_errors(exc.errors(), root="row", skip_indexes=True)
 
 
 def _header(kind: Kind, header: list[str] | None) -> tuple[list[str], list[RowError]]:
@@ -86,7 +84,8 @@ def _header(kind: Kind, header: list[str] | None) -> tuple[list[str], list[RowEr
         for n in names
         if n not in COLUMNS[kind]
     ]
-    errors += [RowError(1, f"column {n!r} appears twice") for n in set(names) if names.count(n) > 1]
+    counts = Counter(names)  # linear: a list.count per column was quadratic
+    errors += [RowError(1, f"column {n!r} appears twice") for n, c in counts.items() if c > 1]
     errors += [RowError(1, f"missing column {n!r}") for n in REQUIRED[kind] if n not in names]
     return names, errors
 

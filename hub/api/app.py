@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from hub.api import (
     consoles,
+    decks,
     health,
     languages,
     matching,
@@ -20,7 +21,9 @@ from hub.api import (
     timetable,
     tokens,
 )
+from hub.api.limits import BodyLimit
 from hub.api.problems import install_problem_handlers
+from hub.api.registry import PROBLEMS
 from hub.core import HubCore
 
 __all__ = ["create_app"]
@@ -30,9 +33,17 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """The app; ``routers`` are included after the core ones (extension point)."""
     app = FastAPI(title="dualclass hub", version="0.1.0")
     app.state.hub = hub
-    install_problem_handlers(app)
+    install_problem_handlers(app, on_unexpected=hub.metrics.api_errors.inc)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=hub.config.max_body_bytes,
+        csv_bytes=hub.config.max_csv_bytes,
+        deck_bytes=hub.config.deck_max_bytes,
+        on_refused=lambda name: hub.metrics.input_refused.labels(name).inc(),
+    )
+    # every error is a problem document: documented on every admin route
+    app.include_router(health.router)
     for router in (
-        health.router,
         nodes.router,
         sessions.router,
         registry.router,
@@ -40,11 +51,10 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         timetable.router,
         tokens.router,
         reports.router,
-        signalling.router,
-        consoles.router,
+        decks.router,
         ops.router,
-        languages.router,
-        *routers,
     ):
+        app.include_router(router, responses=PROBLEMS)
+    for router in (signalling.router, consoles.router, languages.router, *routers):
         app.include_router(router)
     return app

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hmac
+import re
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Request
+from pydantic import BeforeValidator
 
 from hub.api.problems import Problem
 from hub.core import HubCore
 
-__all__ = ["HubDep", "get_hub", "require_admin"]
+__all__ = ["HubDep", "IsoDate", "get_hub", "require_admin"]
 
 
 def get_hub(request: Request) -> HubCore:
@@ -33,3 +36,18 @@ def require_admin(request: Request) -> None:
 
 #: Route parameter type that receives the hub: ``hub: HubDep``.
 HubDep = Annotated[HubCore, Depends(get_hub)]
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_date_only(value: object) -> object:
+    # pydantic also reads "0" or "1700000000" as a unix time; a day parameter
+    # documented as format: date must look like one
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("expected a day as YYYY-MM-DD")
+    return value
+
+
+#: A query parameter that is a calendar day written ``YYYY-MM-DD`` and nothing else.
+IsoDate = Annotated[date, BeforeValidator(_iso_date_only)]

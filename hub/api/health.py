@@ -23,6 +23,10 @@ async def healthz(hub: HubDep) -> dict[str, Any]:
     }
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {}}, "description": "Metrics"}},
+)
 async def metrics(hub: HubDep) -> Response:
     return Response(hub.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -165,7 +165,13 @@ def _sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-@router.get("/api/ops/stream", dependencies=[Operator], summary="Live dashboard (SSE)")
+@router.get(
+    "/api/ops/stream",
+    dependencies=[Operator],
+    summary="Live dashboard (SSE)",
+    response_class=StreamingResponse,
+    responses={200: {"description": "Server-sent events", "content": {"text/event-stream": {}}}},
+)
 async def stream(hub: HubDep) -> StreamingResponse:
     if len(hub.ops.subscribers) >= MAX_SUBSCRIBERS:
         raise Problem(503, "busy", "Too many dashboards", "too many open dashboards")

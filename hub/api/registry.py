@@ -5,14 +5,15 @@ something unregistered or a body id that differs from the path is 409) plus
 ``POST /api/{kind}/import`` with a ``text/csv`` body (the CLI's all-or-nothing import,
 every bad row listed in the problem's ``detail``). Admin bearer key on every route.
 
-Also home of ``translate_errors``, the one place where registry, scheduling and
-token errors become RFC 9457 problems (the hub's own handlers cover ``NotFound``,
-``AlreadyExists`` and ``StoreUnavailable``), and of ``PROBLEMS``, the documented
-error responses the other new routers reuse.
+Also home of ``translate_errors``, where scheduling, matching and token errors
+become RFC 9457 problems (hub and registry errors are mapped by class in
+``hub.api.problems``), and of ``PROBLEMS``, the documented error responses the
+other new routers reuse.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
@@ -21,13 +22,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from hub.api.deps import HubDep, require_admin
+from hub.api.limits import read_csv_body
 from hub.api.problems import PROBLEM_JSON, Problem
 from hub.scheduling.exceptions import RunNotReady, Unschedulable
 from hub.scheduling.timetable import SlotError
 from hub.tokens import TokenError
 from matching.exceptions import MatchingError
 from registry.csvio import parse
-from registry.exceptions import BrokenReference, ImportRejected, InUse
+from registry.exceptions import ImportRejected
 from registry.models import Classroom, Entity, Kind, School, Teacher
 from registry.store import RegistryStore
 
@@ -57,7 +59,9 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: _problem("Malformed request (e.g. a body that is not JSON)"),
     401: _problem("Missing or wrong admin bearer key"),
     404: _problem("Not found"),
+    403: _problem("Forbidden"),
     409: _problem("Conflict"),
+    413: _problem("Request body or CSV file over a limit"),
     422: _problem("Invalid request"),
     503: _problem("Storage unavailable"),
 }
@@ -75,14 +79,6 @@ def translate_errors() -> Iterator[None]:
     """Domain errors of the new routers -> ``Problem`` (status, slug, title)."""
     try:
         yield
-    except BrokenReference as exc:
-        # 409, not 422: the body is well-formed; it conflicts with what is registered now.
-        raise Problem(409, "broken-reference", "Broken reference", str(exc)) from None
-    except InUse as exc:
-        raise Problem(409, "in-use", "Still in use", str(exc)) from None
-    except ImportRejected as exc:
-        detail = "; ".join(str(e) for e in exc.errors)
-        raise Problem(422, "import-rejected", "Nothing imported", detail) from None
     except RunNotReady as exc:
         raise Problem(409, "run-not-ready", "Run not ready", str(exc)) from None
     except Unschedulable as exc:
@@ -98,11 +94,12 @@ def translate_errors() -> Iterator[None]:
 
 
 async def csv_body(request: Request) -> str:
-    """The request body as UTF-8 text (a BOM is dropped); 422 if it is not."""
-    try:
-        return (await request.body()).decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Problem(422, "validation", "Invalid request", f"body is not UTF-8 ({exc})") from None
+    """The request body as UTF-8 text (a BOM is dropped) within the hub's CSV limits:
+    422 if it is not UTF-8, 413 over a limit (``hub.api.limits``)."""
+    hub = request.app.state.hub
+    return await read_csv_body(
+        request, hub.config.csv_limits(), lambda name: hub.metrics.input_refused.labels(name).inc()
+    )
 
 
 def get_registry(hub: HubDep) -> RegistryStore:
@@ -150,7 +147,9 @@ def _routes(kind: Kind, model: type[E]) -> None:
         return Response(status_code=204)
 
     async def import_items(request: Request, registry: RegistryDep) -> ImportResult:
-        rows, errors = parse(kind, await csv_body(request))
+        text = await csv_body(request)
+        # parsing and validating thousands of rows: off the event loop
+        rows, errors = await asyncio.to_thread(parse, kind, text)
         with translate_errors():
             if errors:
                 raise ImportRejected(f"{kind.value}.csv", errors)

@@ -15,7 +15,6 @@ district) and must not stall sequencing on the event loop. No progress bar.
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import json
 import threading
@@ -29,7 +28,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
 from redis.exceptions import RedisError
 
-from hub.api.deps import HubDep, require_admin
+from hub.api.deps import HubDep, IsoDate, require_admin
 from hub.api.problems import Problem
 from hub.core import HubCore
 from i18n.catalogue import LANGS, messages, negotiate
@@ -41,6 +40,7 @@ from ledger.formats.xapi import statements
 from ledger.report import ReportWindow, build_report, parse_tz
 from ledger.schema import CoverageReport
 from ledger.term import Term
+from protocols.csvsafe import safe_writer
 
 __all__ = ["ReportFormat", "router"]
 
@@ -64,7 +64,7 @@ def _zip_csv(report: CoverageReport) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, (header, rows) in tables(report).items():
             text = io.StringIO()
-            writer = csv.writer(text)
+            writer = safe_writer(text)
             writer.writerow(header)
             writer.writerows(rows)
             archive.writestr(f"{name}.csv", text.getvalue())
@@ -97,11 +97,21 @@ def _render(
     )
 
 
-@router.get("/coverage", summary="Coverage report of the lessons in a date window")
+@router.get(
+    "/coverage",
+    summary="Coverage report of the lessons in a date window",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The report: JSON, xAPI statements (JSON), HTML, or zipped CSV",
+            "content": {"application/json": {}, "text/html": {}, "application/zip": {}},
+        }
+    },
+)
 async def coverage(
     hub: HubDep,
-    first: Annotated[date, Query(alias="from", description="first day (inclusive)")],
-    last: Annotated[date, Query(alias="to", description="last day (inclusive)")],
+    first: Annotated[IsoDate, Query(alias="from", description="first day (inclusive)")],
+    last: Annotated[IsoDate, Query(alias="to", description="last day (inclusive)")],
     region: Annotated[str | None, Query(max_length=200)] = None,
     fmt: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.JSON,
     tz: Annotated[str, Query(description="UTC offset of days and weeks")] = "+08:00",

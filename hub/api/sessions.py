@@ -7,15 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from hub.api.deps import HubDep, require_admin
-from hub.core import SessionView
+from hub.core import SessionOverview
 from hub.sessions import SessionSpec
+from protocols.messages import MAX_INT
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"], dependencies=[Depends(require_admin)])
 
 
-def _render(view: SessionView) -> dict[str, Any]:
+def _render(view: SessionOverview) -> dict[str, Any]:
     return {
         "spec": view.spec.model_dump(mode="json"),
         "state": view.state,
@@ -50,7 +51,7 @@ async def delete_session(session: str, hub: HubDep) -> Response:
 async def session_events(
     session: str,
     hub: HubDep,
-    from_seq: Annotated[int, Query(ge=1)] = 1,
+    from_seq: Annotated[int, Query(ge=1, le=MAX_INT)] = 1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     events = await hub.read_events(session, from_seq, limit)

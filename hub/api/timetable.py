@@ -6,12 +6,11 @@ classroom and teacher, the partner classrooms, subject, grade and its times.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from hub.api.deps import HubDep, require_admin
+from hub.api.deps import HubDep, IsoDate, require_admin
 from hub.api.registry import PROBLEMS
 from hub.scheduling.accept import LessonStore
 
@@ -28,8 +27,8 @@ router = APIRouter(
 @router.get("", summary="Lessons, optionally within dates and for one school or classroom")
 async def timetable(
     hub: HubDep,
-    first: Annotated[date | None, Query(alias="from")] = None,
-    last: Annotated[date | None, Query(alias="to")] = None,
+    first: Annotated[IsoDate | None, Query(alias="from")] = None,
+    last: Annotated[IsoDate | None, Query(alias="to")] = None,
     school: str | None = None,
     classroom: str | None = None,
 ) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ matrices are written long-form (one row per cell) so gaps are rows with 0 lesson
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from ledger.schema import (
     TeacherRow,
     WeekRow,
 )
+from protocols.csvsafe import safe_writer
 
 __all__ = ["TABLES", "tables", "write_csv_dir"]
 
@@ -102,7 +102,7 @@ def write_csv_dir(report: CoverageReport, out_dir: Path) -> list[Path]:
     for name, (header, rows) in tables(report).items():
         path = out_dir / f"{name}.csv"
         with path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
+            writer = safe_writer(fh)
             writer.writerow(header)
             writer.writerows(rows)
         paths.append(path)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from runtime.loop import run as run_loop
 from simulators.sim.capacity import Targets, search
 from simulators.sim.deploy import ApiError, RemoteDeployment
 from simulators.sim.faultplan import parse_duration, parse_fault
@@ -231,15 +233,19 @@ def _finish(args: argparse.Namespace, report: dict[str, Any]) -> int:
     return 0 if report["events"]["lost"] == 0 else 1
 
 
-def main(args: argparse.Namespace) -> int:
-    parser = argparse.ArgumentParser(prog="dualclass sim")
+def main(argv: Sequence[str] | None = None) -> int:
+    """``dualclass sim ARGS``: parse ``argv``, run; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="dualclass sim",
+        description="Load simulator: many lessons of real nodes, faults, capacity.",
+    )
     add_arguments(parser)
+    args = parser.parse_args(argv)
     _check(parser, args)
     import httpx
-    import uvloop
 
     try:
-        return uvloop.run(_main(args))
+        return run_loop(_main(args))
     except KeyboardInterrupt:
         return 130
     except (ApiError, httpx.HTTPError, OSError, RuntimeError, TimeoutError, ValueError) as exc:

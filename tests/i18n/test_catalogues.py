@@ -10,12 +10,20 @@ from pathlib import Path
 
 import pytest
 
+from classroom_node.display.routes import STATIC_DIR as DISPLAY_DIR
 from hub.api.consoles import STATIC_DIR as CONSOLE_DIR
 from hub.api.ops import OPS_DIR
 from i18n.catalogue import CATALOGUE_DIR, catalogue, messages, negotiate
 
-PAGES = sorted([*CONSOLE_DIR.glob("*.html"), *OPS_DIR.glob("*.html")])
-SCRIPTS = sorted([*CONSOLE_DIR.glob("*.js"), *OPS_DIR.glob("*.js"), CATALOGUE_DIR / "i18n.js"])
+PAGES = sorted([*CONSOLE_DIR.glob("*.html"), *OPS_DIR.glob("*.html"), *DISPLAY_DIR.glob("*.html")])
+SCRIPTS = sorted(
+    [
+        *CONSOLE_DIR.glob("*.js"),
+        *OPS_DIR.glob("*.js"),
+        *DISPLAY_DIR.glob("*.js"),
+        CATALOGUE_DIR / "i18n.js",
+    ]
+)
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 #: Text nodes that are not words: symbols and punctuation only.
 SYMBOLS = re.compile("^[\\s\\-\u2014\u2013\u00b7:/#()\u2026|,.0-9]*$")
