@@ -86,6 +86,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--admin-key", default=os.environ.get("DUALCLASS_ADMIN_KEY"), help="hub admin key")
     p("--mqtt", help="existing broker HOST:PORT the classrooms connect to")
     p("--topic-prefix", default="dc/v1", help="MQTT topic prefix of the deployment")
+    p("--mqtt-tls", action="store_true", help="MQTT over TLS (needed for a broker off loopback)")
+    p("--mqtt-ca", type=Path, help="CA file of the broker's certificate (implies --mqtt-tls)")
+    p("--hub-ca", type=Path, help="CA file of the hub's HTTPS certificate, if private")
     p("--report", type=Path, help="write the report as JSON here")
     p("--html", type=Path, help="write the report as an HTML page with plots here")
     p("--workdir", type=Path, help="node state directories here (default: a temp dir)")
@@ -122,6 +125,9 @@ def _options(args: argparse.Namespace, sessions: int) -> RunOptions:
         admin_key=args.admin_key,
         mqtt=args.mqtt,
         topic_prefix=args.topic_prefix,
+        mqtt_tls=args.mqtt_tls,
+        mqtt_ca_file=args.mqtt_ca,
+        hub_ca_file=args.hub_ca,
         workdir=args.workdir,
     )
     if args.mix is not None:
@@ -141,6 +147,10 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         host, _, port = args.mqtt.rpartition(":")
         if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
             parser.error(f"--mqtt {args.mqtt!r}: expected HOST:PORT")
+    for name in ("mqtt_ca", "hub_ca"):
+        path = getattr(args, name)
+        if path is not None and not path.is_file():
+            parser.error(f"--{name.replace('_', '-')} {path}: no such file")
     if args.hub and not args.hub.startswith(("http://", "https://")):
         parser.error(f"--hub {args.hub!r}: expected an http:// or https:// URL")
     if args.cleanup_only and not (args.hub and args.prefix):
@@ -158,7 +168,9 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 
 async def _cleanup_only(args: argparse.Namespace) -> int:
-    deployment = RemoteDeployment(args.hub, args.admin_key, args.mqtt, args.topic_prefix)
+    deployment = RemoteDeployment(
+        args.hub, args.admin_key, args.mqtt, args.topic_prefix, ca_file=args.hub_ca
+    )
     await deployment.start()
     try:
         removed = await deployment.cleanup(args.prefix)

@@ -66,6 +66,9 @@ class RunOptions:
     admin_key: str | None = None
     mqtt: str | None = None
     topic_prefix: str = "dc/v1"
+    mqtt_tls: bool = False
+    mqtt_ca_file: Path | None = None
+    hub_ca_file: Path | None = None
     workdir: Path | None = None
     keep_registry: bool = False
 
@@ -245,7 +248,11 @@ async def run_sim(options: RunOptions, out: TextIO | None = sys.stdout) -> dict[
     if remote:
         assert options.admin_key and options.mqtt and options.hub_url
         deployment = RemoteDeployment(
-            options.hub_url, options.admin_key, options.mqtt, options.topic_prefix
+            options.hub_url,
+            options.admin_key,
+            options.mqtt,
+            options.topic_prefix,
+            ca_file=options.hub_ca_file,
         )
     else:
         deployment = LocalDeployment(workdir)
@@ -295,6 +302,8 @@ async def run_sim(options: RunOptions, out: TextIO | None = sys.stdout) -> dict[
                     heartbeat_s=options.heartbeat_s,
                     journal_fsync=options.journal_fsync,
                     media_hub_url=deployment.base_url if options.media else None,
+                    mqtt_tls=options.mqtt_tls or options.mqtt_ca_file is not None,
+                    mqtt_ca_file=str(options.mqtt_ca_file) if options.mqtt_ca_file else None,
                 )
             )
         say(f"  starting {len(plan.nodes)} classroom nodes in {plan.workers} processes")

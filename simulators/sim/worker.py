@@ -73,6 +73,9 @@ class WorkerSpec:
     #: media: the lead's hub URL (None: events only)
     media_hub_url: str | None = None
     media_fps: int = 30
+    #: MQTT over TLS to an existing deployment's broker (its CA file, if private)
+    mqtt_tls: bool = False
+    mqtt_ca_file: str | None = None
     media_width: int = 320
     media_height: int = 240
 
@@ -200,7 +203,11 @@ class Worker:
     async def _start_node(self, node: str) -> None:
         spec = self.spec
         host, port = spec.mqtt_host, spec.mqtt_port
+        # a cut classroom reaches the broker through 127.0.0.1: its certificate
+        # cannot name that address, so that one lab hop skips the name check
+        check_hostname = True
         if node in spec.proxied:
+            check_hostname = False
             proxy = await TcpProxy(spec.mqtt_port, target_host=spec.mqtt_host).start()
             self.proxies[node] = proxy
             host, port = "127.0.0.1", proxy.port
@@ -209,6 +216,9 @@ class Worker:
             mqtt_host=host,
             mqtt_port=port,
             mqtt_password=spec.secrets[node],
+            mqtt_tls=spec.mqtt_tls,
+            mqtt_ca_file=Path(spec.mqtt_ca_file) if spec.mqtt_ca_file else None,
+            mqtt_tls_check_hostname=check_hostname,
             prefix=spec.topic_prefix,
             state_dir=Path(spec.state_dir) / node,
             heartbeat_s=spec.heartbeat_s,
