@@ -35,11 +35,11 @@ async def test_short_run_with_a_cut_accounts_for_every_event(tmp_path: Path) -> 
     options = RunOptions(
         sessions=3,
         partners=2,
-        duration_s=14,
+        duration_s=11,
         workers=2,
         seed=7,
         prefix="tcut",
-        faults=[parse_fault("3s:cut:p1:4s")],
+        faults=[parse_fault("3s:cut:p1:3s")],
         heartbeat_s=2.0,
         workdir=tmp_path,
     )
@@ -129,7 +129,7 @@ async def test_media_reaches_every_partner_decoded_and_counted(tmp_path: Path) -
         RunOptions(
             sessions=1,
             partners=2,
-            duration_s=10,
+            duration_s=8,
             workers=1,
             media=True,
             prefix="tmedia",
