@@ -52,6 +52,8 @@ from classroom_node.node import ClassroomNode
 from protocols.codec import decode, encode
 from protocols.ids import new_id, now_ms
 from protocols.messages import Event, SlideShow
+from runtime.loop import run as run_loop
+from runtime.settings import dump_toml
 from simulators.harness import LocalRun
 from simulators.stats import latency_summary
 
@@ -195,14 +197,8 @@ async def _hub_worker(conn: Connection, spec: WorkerSpec) -> None:
 
 def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     """Entry of a partner process."""
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
     runner = _plain_worker if spec.phase == "plain" else _hub_worker
-    asyncio.run(runner(conn, spec))
+    run_loop(runner(conn, spec))
 
 
 class Workers:
@@ -437,8 +433,8 @@ def histogram_quantiles(text: str, name: str) -> dict[str, float]:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     layout = plan(args.partners, args.sessions)
     with tempfile.TemporaryDirectory(prefix="dualclass-bench-") as tmp:
-        users = Path(tmp) / "plain-users.json"
-        users.write_text(json.dumps({"hub_users": plain_users(layout)}))
+        users = Path(tmp) / "plain-users.toml"
+        users.write_text(dump_toml({"hub_users": plain_users(layout)}, "hub"))
         hub_args = ["--config", str(users)]
         async with LocalRun(
             Path(tmp), heartbeat_s=5.0, journal_fsync=False, hub_args=hub_args
@@ -477,13 +473,7 @@ def main() -> int:
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    result = asyncio.run(main_async(args))
+    result = run_loop(main_async(args))
     p, h = result["plain"]["latency_ms"], result["hub"]["latency_ms"]
     print(
         f"{args.partners} partners in {args.workers} processes, {args.sessions} sessions, "

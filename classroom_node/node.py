@@ -48,6 +48,7 @@ from classroom_node.config import NodeConfig
 from classroom_node.decks.cache import DeckCache
 from classroom_node.decks.fetcher import DeckFetcher
 from classroom_node.decks.sync import DeckSync
+from classroom_node.display.routes import display_router
 from classroom_node.exceptions import (
     AmbiguousSession,
     InvalidEvent,
@@ -56,6 +57,7 @@ from classroom_node.exceptions import (
     UnknownSession,
 )
 from classroom_node.journal import Journal
+from classroom_node.localapi import LocalApi
 from classroom_node.sessionview import Applied, SessionView
 from classroom_node.store import SessionStore
 from protocols.codec import decode, decode_map, encode, to_jsonable
@@ -82,6 +84,8 @@ from protocols.messages import (
     SessionState,
 )
 from protocols.topics import TopicKind, Topics
+from protocols.validation import describe_errors
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["ClassroomNode", "NodeStats", "OnEvent", "Rejection", "Submitted"]
 
@@ -215,7 +219,7 @@ class ClassroomNode:
         )
         self.store = SessionStore(config.state_dir)
         self.link: MqttLink | None = None
-        self.api: Any = None
+        self.api: LocalApi | None = None
         #: The classroom display service (``classroom_node.display``), with the API.
         self.display: Any = None
         #: WebRTC to the display pages (made on first use: it loads aiortc).
@@ -298,9 +302,7 @@ class ClassroomNode:
         self.deck_sync.start()
         self.deck_sync.kick()
         if self.config.api_enabled:
-            from classroom_node.localapi import LocalApi
-
-            self.api = LocalApi(self)
+            self.api = LocalApi(self, routers=[display_router(self)])
             await self.api.start()
         self.started = True
         log.info(
@@ -338,7 +340,7 @@ class ClassroomNode:
         await self._cancel_tasks()
         if link is not None:
             await link.close()
-        self._close_files()
+        self.close_files()
         self.started = False
         log.info("node %s stopped", self.node_id)
 
@@ -351,21 +353,17 @@ class ClassroomNode:
         await self._cancel_tasks()
         if self.link is not None:
             await self.link.abort()
-        self._close_files()
+        self.close_files()
         self.started = False
 
     async def _cancel_tasks(self) -> None:
         await self.deck_sync.stop()
         if self.display_bridge is not None:
             await self.display_bridge.close()
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
 
-    def _close_files(self) -> None:
+    def close_files(self) -> None:
         self.journal.close()
         self.store.close()
 
@@ -544,11 +542,7 @@ class ClassroomNode:
                 {"id": new_id(), "type": type_, "session": session, "sent": now_ms(), "body": body}
             )
         except ValidationError as exc:
-            errors = [
-                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-                for err in exc.errors()
-            ]
-            raise InvalidEvent(type_, errors) from None
+            raise InvalidEvent(type_, describe_errors(exc.errors())) from None
 
     async def _flush_journal(self) -> None:
         """Send what the journal says is due, in order; stop at the first failure."""

@@ -39,7 +39,7 @@ from ledger.inputs import BrowserInput, HeartbeatInput, LedgerInput, PresenceInp
 from ledger.intervals import Interval, clip, from_changes, total, union
 from protocols.messages import Envelope
 
-__all__ = ["MAX_DECKS", "Dirty", "Ledger", "MediaAgg", "QuizState", "RoomState", "SessionState"]
+__all__ = ["MAX_DECKS", "Dirty", "Ledger", "MediaAgg", "QuizState", "RoomState", "SessionLedger"]
 
 #: Decks per session the ledger follows (pages shown, readiness per classroom).
 MAX_DECKS = 16
@@ -103,7 +103,7 @@ class QuizState:
 
 
 @dataclass(slots=True)
-class SessionState:
+class SessionLedger:
     """Everything the ledger knows about one session; ``snapshot`` persists it."""
 
     session: str
@@ -150,7 +150,7 @@ class Dirty:
 # ------------------------------------------------------------------ event folding
 
 
-def _apply(st: SessionState, event: Envelope) -> None:
+def _apply(st: SessionLedger, event: Envelope) -> None:
     """Fold one in-order event into ``st`` (the sequencer already checked the rules)."""
     ts = event.ts
     assert ts is not None
@@ -215,7 +215,7 @@ class Ledger:
     """Participation figures of many sessions, fed one input at a time."""
 
     def __init__(self) -> None:
-        self.sessions: dict[str, SessionState] = {}
+        self.sessions: dict[str, SessionLedger] = {}
         #: node -> {(ts, online)}
         self.presence: dict[str, set[tuple[int, bool]]] = {}
         self._dirty: set[str] = set()
@@ -224,10 +224,10 @@ class Ledger:
 
     # -------------------------------------------------------------------- feed
 
-    def session(self, session: str) -> SessionState:
+    def session(self, session: str) -> SessionLedger:
         st = self.sessions.get(session)
         if st is None:
-            st = self.sessions[session] = SessionState(session)
+            st = self.sessions[session] = SessionLedger(session)
         return st
 
     def feed(self, record: LedgerInput) -> bool:
@@ -257,7 +257,7 @@ class Ledger:
             )
         st = self.sessions.get(sid)
         if st is None:
-            st = self.sessions[sid] = SessionState(sid)
+            st = self.sessions[sid] = SessionLedger(sid)
         if seq < st.next_seq or seq in st.pending:
             return False
         self._dirty.add(sid)
@@ -291,7 +291,7 @@ class Ledger:
         for sid in record.sessions:
             st = self.sessions.get(sid)
             if st is None:
-                st = self.sessions[sid] = SessionState(sid)
+                st = self.sessions[sid] = SessionLedger(sid)
             room = st.room(record.node)
             if room.media.add(record.ts, record.fps, record.freezes):
                 self._dirty.add(sid)
@@ -361,7 +361,7 @@ class Ledger:
         ``records=False`` leaves out the per-hand and per-answer records (reports
         need only the counts; xAPI export needs the records).
         """
-        st = self.sessions.get(session) or SessionState(session)
+        st = self.sessions.get(session) or SessionLedger(session)
         end = st.end_ts if st.end_ts is not None else (as_of if as_of is not None else st.last_ts)
         lead = info.lead_classroom if info is not None else st.lead
         names: list[str] = []
@@ -446,7 +446,7 @@ class Ledger:
         )
 
     @staticmethod
-    def _browsers(st: SessionState, end: int | None) -> tuple[dict[str, list[Interval]], int, int]:
+    def _browsers(st: SessionLedger, end: int | None) -> tuple[dict[str, list[Interval]], int, int]:
         """Tutor-console intervals per classroom, and viewer count and viewer time."""
         by_participant: dict[str, list[tuple[int, bool]]] = {}
         room_of: dict[str, str] = {}
@@ -471,7 +471,7 @@ class Ledger:
 
 
 def _answers(
-    st: SessionState, records: bool
+    st: SessionLedger, records: bool
 ) -> tuple[list[AnswerRecord], dict[str, tuple[int, int]]]:
     """Every last answer as a record (if ``records``), and (answers, correct) per classroom."""
     out: list[AnswerRecord] = []
@@ -488,7 +488,7 @@ def _answers(
     return out, per_room
 
 
-def _decks(st: SessionState, partners: list[str]) -> tuple[DeckFigures, ...]:
+def _decks(st: SessionLedger, partners: list[str]) -> tuple[DeckFigures, ...]:
     """Per deck: pages shown, and per partner whether it was complete on the
     classroom's disk by the start of the lesson (by now, if it has not started)."""
     names = list(st.deck_pages)

@@ -79,7 +79,8 @@ LedgerInput: TypeAlias = Envelope | PresenceInput | HeartbeatInput | BrowserInpu
 def heartbeat_input(message: NodeHeartbeat, node: str, ts: int) -> HeartbeatInput:
     """The ledger record of a received heartbeat; ``node`` and ``ts`` come from the hub.
 
-    The node's own ``src``/``ts`` are not trusted (DESIGN.md): the hub passes the
+    The node's own ``src``/``ts`` are not trusted (identity comes from the MQTT
+    topic the broker authenticated, time from the hub's clock): the hub passes the
     authenticated node id and its own receive time.
     """
     media = message.body.media

@@ -25,8 +25,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ledger.aggregate import MediaAgg, QuizState, RoomState, SessionState
+from ledger.aggregate import MediaAgg, QuizState, RoomState, SessionLedger
 from ledger.exceptions import StoreError
+from ledger.keys import presence_key, state_key
 from protocols.codec import decode_map, to_jsonable
 
 __all__ = [
@@ -44,7 +45,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def state_fields(st: SessionState) -> dict[str, str]:
+def state_fields(st: SessionLedger) -> dict[str, str]:
     """The hash fields of ``st``."""
     core = {
         "next_seq": st.next_seq,
@@ -99,11 +100,11 @@ def state_fields(st: SessionState) -> dict[str, str]:
     }
 
 
-def state_from_fields(session: str, fields: dict[str, str]) -> SessionState:
+def state_from_fields(session: str, fields: dict[str, str]) -> SessionLedger:
     """Inverse of ``state_fields``; a malformed hash raises ``StoreError``."""
     try:
         core = json.loads(fields["core"])
-        st = SessionState(
+        st = SessionLedger(
             session=session,
             next_seq=int(core["next_seq"]),
             start_ts=core["start_ts"],
@@ -157,7 +158,7 @@ def state_from_fields(session: str, fields: dict[str, str]) -> SessionState:
             assert event.seq is not None
             st.pending[event.seq] = event
     except (KeyError, ValueError, TypeError, IndexError) as exc:
-        raise StoreError(f"dc:ledger:s:{session}", f"{type(exc).__name__}: {exc}") from None
+        raise StoreError(state_key(session), f"{type(exc).__name__}: {exc}") from None
     return st
 
 
@@ -168,5 +169,5 @@ def presence_member(ts: int, online: bool) -> str:
 def parse_presence_member(member: str) -> tuple[int, bool]:
     ts, _, flag = member.partition(":")
     if flag not in ("0", "1"):
-        raise StoreError("dc:ledger:presence", f"bad member {member!r}")
+        raise StoreError(presence_key("*"), f"bad member {member!r}")
     return int(ts), flag == "1"

@@ -5,7 +5,7 @@ event is refused, counted and answered with ``cmd.rejected``) and ``apply`` afte
 the event got its ``seq``. Nodes only ``apply`` what the hub sequenced, so both
 sides hold the same state; the hub's ``snapshot()`` is what late joiners get.
 
-Rules (DESIGN.md): only the lead starts and ends the lesson, shows slides, grants
+Rules (``docs/protocol.md``): only the lead starts and ends the lesson, shows slides, grants
 the floor, opens and closes quizzes; partners raise hands, answer and report
 attendance. Observers (browser viewers, inspectors) may send nothing.
 """

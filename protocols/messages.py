@@ -1,6 +1,6 @@
 """Every dualclass message as a frozen pydantic model.
 
-One envelope shape carries everything (DESIGN.md, "Messages"): ``v``, ``id``,
+One envelope shape carries everything (``docs/protocol.md``): ``v``, ``id``,
 ``type``, ``session``, ``seq``, ``ts``, ``src``, ``sent`` and a ``body`` whose model
 depends on ``type``. Lesson events are the types a lead or partner classroom makes
 and the hub sequences; control messages (``node.*`` uplinks, ``cmd.*`` downlinks,
@@ -453,7 +453,7 @@ def _type_of(cls: type[Envelope]) -> str:
     return default
 
 
-#: Lesson event types, sequenced by the hub, in DESIGN.md order.
+#: Lesson event types, sequenced by the hub (the order of ``docs/protocol.md``).
 EVENT_TYPES: frozenset[str] = frozenset(_type_of(c) for c in _EVENT_CLASSES)
 #: Control message types (heartbeats, resync, commands, snapshots).
 CONTROL_TYPES: frozenset[str] = frozenset(_type_of(c) for c in _CONTROL_CLASSES)

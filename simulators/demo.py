@@ -46,6 +46,7 @@ from classroom_node.media.settings import MediaSettings
 from classroom_node.node import ClassroomNode
 from protocols.ids import now_ms
 from protocols.messages import Event, MediaStats
+from runtime.loop import run as run_loop
 from simulators.district import demo_district
 from simulators.harness import LocalRun
 from simulators.script import lesson_script
@@ -90,7 +91,7 @@ def describe(event: Event) -> str:
             return event.type
 
 
-class Recorder:
+class LiveLog:
     """Collects what every node applied; prints a log line once all have it."""
 
     def __init__(self, roles: dict[str, str], out: TextIO | None, t0: float) -> None:
@@ -204,7 +205,7 @@ async def run_demo(
             "(operators: sign in with the admin key; zh-CN / en)"
         )
         t0 = time.monotonic()
-        recorder = Recorder(roles, out, t0)
+        recorder = LiveLog(roles, out, t0)
         bar = tqdm(total=len(roles), desc="classrooms joining", disable=out is None, leave=False)
         for node in roles:
             await run.register_node(node)
@@ -489,13 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dualclass-demo-"))
     headless = args.report is not None
     try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        pass
-    try:
-        report = asyncio.run(
+        report = run_loop(
             run_demo(
                 partners=args.partners,
                 duration=args.duration,

@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from runtime.tasks import cancel_and_wait
+
 __all__ = [
     "ChildProcess",
     "CutMode",
@@ -545,8 +547,4 @@ class TcpProxy:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        for task in list(self._pipes):
-            task.cancel()
-        for task in list(self._pipes):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._pipes)

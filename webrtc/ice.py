@@ -4,8 +4,8 @@ Which host addresses aiortc offers, and no public STUN. One module for both side
 the switch patches a process-wide aioice function, so two copies in one process
 (tests run hub and node media together) would each remember a different "original".
 
-Tests, benchmarks and the local stack must carry media on 127.0.0.1 only (see
-WEBRTC-LOOPBACK.md). aioice's ``get_host_addresses`` leaves out 127.0.0.1 and
+Tests, benchmarks and the local stack must carry media on 127.0.0.1 only
+(``docs/media.md``, "ICE on loopback"). aioice's ``get_host_addresses`` leaves out 127.0.0.1 and
 offers every other interface; ``Connection.gather_candidates`` looks that
 function up by module attribute at each gather, so replacing
 ``aioice.ice.get_host_addresses`` before any peer connection gathers makes

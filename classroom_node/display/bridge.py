@@ -6,7 +6,7 @@ display page on the same box asks for both by offering two receive-only video
 m-lines on ``POST /display/rtc``; the node answers with a peer connection of its
 own that sends those tracks (read through the media layer's relay, latest frame
 only). Nothing here touches the hub: the page and the node talk over loopback.
-Without node media (``DUALCLASS_MEDIA_ENABLED`` off) the page keeps the slides
+Without node media (``DUALCLASS_NODE_MEDIA__ENABLED`` off) the page keeps the slides
 and says the video is unavailable.
 """
 

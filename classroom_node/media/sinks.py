@@ -34,8 +34,9 @@ from aiortc.contrib.media import MediaRecorder
 from aiortc.mediastreams import MediaStreamError
 
 from protocols.messages import MediaStats
+from runtime.tasks import cancel_and_wait
 
-__all__ = ["Recorder", "SlotStats", "StatsSink", "is_freeze"]
+__all__ = ["Recorder", "StatsSink", "TrackTiming", "is_freeze"]
 
 _IDLE_GAP_S = 5.0
 
@@ -48,7 +49,7 @@ def is_freeze(gap: float, mean_interval: float) -> bool:
 
 
 @dataclass
-class SlotStats:
+class TrackTiming:
     """Frame timing of one received track."""
 
     name: str
@@ -73,7 +74,7 @@ class StatsSink:
     """Consume received tracks and sample peer-connection statistics."""
 
     def __init__(self) -> None:
-        self.slots: dict[str, SlotStats] = {}
+        self.slots: dict[str, TrackTiming] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._last_sample: float | None = None
         self._last_frames: dict[str, int] = {}
@@ -82,10 +83,10 @@ class StatsSink:
         self.stats = MediaStats()
 
     def add(self, name: str, track: MediaStreamTrack) -> None:
-        stats = self.slots[name] = SlotStats(name, track.kind)
+        stats = self.slots[name] = TrackTiming(name, track.kind)
         self._tasks.append(asyncio.ensure_future(self._read(track, stats)))
 
-    async def _read(self, track: MediaStreamTrack, stats: SlotStats) -> None:
+    async def _read(self, track: MediaStreamTrack, stats: TrackTiming) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
                 await track.recv()
@@ -137,11 +138,7 @@ class StatsSink:
         return self.stats
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
 
 
 class Recorder:

@@ -16,17 +16,28 @@ routing decides which upstream participant currently feeds it.
 
 Slots are fixed per role, so a floor change never renegotiates SDP: only the
 source of the ``FLOOR`` slots changes (the media adapter switches at the next
-keyframe). Keeping this apart from the adapter lets it be tested without an
-event loop and reused by signalling to describe the m-line layout.
+keyframe). The roles, slots and m-line layout every peer must follow are the
+contract in ``protocols.media`` (re-exported here); this module adds the hub's
+decisions on top, kept apart from the adapter so they are tested without an
+event loop.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hub.media.exceptions import RoutingError
+from protocols.media import (
+    MLine,
+    Role,
+    Slot,
+    feed_of,
+    media_layout,
+    publishes,
+    slot_kinds,
+    slots_for,
+)
 
 __all__ = [
     "MLine",
@@ -44,87 +55,12 @@ __all__ = [
 ]
 
 
-class Role(enum.Enum):
-    """A participant's part in the lesson, as far as media is concerned."""
-
-    LEAD = "lead"
-    PARTNER = "partner"
-    OBSERVER = "observer"
-
-
-class Slot(enum.Enum):
-    """A fixed downstream position at a subscriber (one video + one audio)."""
-
-    MAIN = "main"
-    FLOOR = "floor"
-    SCREEN = "screen"
-
-
 @dataclass(frozen=True, slots=True)
 class SlotKey:
     """One slot at one subscriber."""
 
     subscriber: str
     slot: Slot
-
-
-@dataclass(frozen=True, slots=True)
-class MLine:
-    """One m-line of the hub's offer to a participant, in order.
-
-    ``direction`` is seen from the hub: ``recvonly`` lines carry the
-    participant's own upstream (camera and microphone with ``slot`` None; the
-    lead's shared screen with ``slot`` SCREEN), ``sendonly`` lines carry ``slot``.
-    """
-
-    kind: str
-    direction: str
-    slot: Slot | None
-
-
-def publishes(role: Role) -> bool:
-    """Whether a participant of this role sends camera and microphone upstream.
-
-    Partners always publish (their upstream is only forwarded while they hold
-    the floor), so granting the floor needs no renegotiation.
-    """
-    return role is not Role.OBSERVER
-
-
-def slots_for(role: Role) -> tuple[Slot, ...]:
-    """The downstream slots a participant of this role receives, in m-line order."""
-    if role is Role.LEAD:
-        return (Slot.FLOOR,)
-    return (Slot.MAIN, Slot.FLOOR, Slot.SCREEN)
-
-
-def slot_kinds(slot: Slot) -> tuple[str, ...]:
-    """The media kinds a slot carries (a shared screen has no sound of its own)."""
-    return ("video",) if slot is Slot.SCREEN else ("video", "audio")
-
-
-def feed_of(kind: str, slot: Slot | None) -> str:
-    """Which upstream of a publisher feeds a line: ``video``, ``audio`` or ``screen``."""
-    return "screen" if slot is Slot.SCREEN else kind
-
-
-def media_layout(role: Role, *, screen: bool | None = None) -> tuple[MLine, ...]:
-    """The m-lines of the hub's offer for ``role``: upstream first, then slots.
-
-    Signalling sends this to the participant so it knows which transceiver
-    takes its camera/microphone (and its shared screen) and which slot each
-    received track shows. ``screen``: the participant may share a screen (a
-    ``recvonly`` SCREEN line); by default only the lead, but the lead's console
-    that watches beside the lead's node (an observer's media) may share too.
-    """
-    lines: list[MLine] = []
-    if publishes(role):
-        lines += [MLine("video", "recvonly", None), MLine("audio", "recvonly", None)]
-    if role is Role.LEAD if screen is None else screen:
-        lines.append(MLine("video", "recvonly", Slot.SCREEN))
-    for slot in slots_for(role):
-        lines += [MLine(kind, "sendonly", slot) for kind in slot_kinds(slot)]
-    return tuple(lines)
 
 
 RoutingPlan = dict[SlotKey, str | None]

@@ -19,7 +19,6 @@ Wiring (the hub owns its tasks)::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -32,6 +31,7 @@ from hub.sessions import SessionSpec
 from protocols.ids import new_id, now_ms
 from protocols.lesson import LessonStatus
 from protocols.messages import CmdLeave, Envelope
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["LessonScheduler"]
 
@@ -124,7 +124,5 @@ class LessonScheduler:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None

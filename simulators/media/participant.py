@@ -33,7 +33,7 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
-from hub.media.routing import Role, Slot, feed_of, media_layout
+from protocols.media import Role, Slot, feed_of, media_layout
 from simulators.media.testsource import read_pattern
 from webrtc import aiortc_internals as internals
 from webrtc.bitstream import is_keyframe

@@ -55,13 +55,13 @@ class NodeProc:
         self.log = workdir / "node.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("DUALCLASS_")}
         self.env |= {
-            "DUALCLASS_MEDIA_ENABLED": "1",
-            "DUALCLASS_MEDIA_HUB_URL": hub_url,
-            "DUALCLASS_MEDIA_ICE_HOST_ADDRESSES": '["127.0.0.1"]',
-            "DUALCLASS_MEDIA_FPS": "20",
-            "DUALCLASS_MEDIA_WIDTH": "320",
-            "DUALCLASS_MEDIA_HEIGHT": "240",
-            "DUALCLASS_MEDIA_STATS_INTERVAL_S": "1",
+            "DUALCLASS_NODE_MEDIA__ENABLED": "1",
+            "DUALCLASS_NODE_MEDIA__HUB_URL": hub_url,
+            "DUALCLASS_NODE_MEDIA__ICE_HOST_ADDRESSES": '["127.0.0.1"]',
+            "DUALCLASS_NODE_MEDIA__FPS": "20",
+            "DUALCLASS_NODE_MEDIA__WIDTH": "320",
+            "DUALCLASS_NODE_MEDIA__HEIGHT": "240",
+            "DUALCLASS_NODE_MEDIA__STATS_INTERVAL_S": "1",
         }
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -190,6 +190,8 @@
     // the camera and microphone lines (a "screen" line waits for a shared screen)
     const upstream = layout.some((line) => line.direction === "recvonly" && !line.slot);
     const local = upstream ? (dc.localStream = await localMedia()) : null;
+    // asked to send this device's camera but there is none: give it back to the node
+    if (upstream && !local && dc.camera) return setCamera(false);
     if (local) $("video-self").srcObject = local;
     const slots = {};
     layout.forEach((line, i) => {
