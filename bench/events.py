@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import secrets
 import sys
 import tempfile
 import time
@@ -45,6 +46,7 @@ from typing import Any
 from tqdm import tqdm
 
 from broker.client import ClientSettings, MqttLink
+from broker.localstack import MosquittoServer
 from classroom_node.config import NodeConfig
 from classroom_node.main import settle_heap
 from classroom_node.node import ClassroomNode
@@ -112,7 +114,8 @@ async def _plain_worker(conn: Connection, spec: WorkerSpec) -> None:
         link = MqttLink(
             ClientSettings(
                 port=spec.mqtt_port,
-                username=spec.hub_username,
+                # the broker binds client ids to usernames: one user per link
+                username=f"plain-{node}",
                 password=spec.hub_password,
                 client_id=f"plain-{node}",
                 clean_start=True,
@@ -253,7 +256,27 @@ async def plain_phase(
     run: LocalRun, layout: dict[str, list[str]], args: argparse.Namespace
 ) -> dict[str, Any]:
     assert run.stack is not None
-    mqtt = run.stack.data["mqtt"]
+    # The baseline: the same Mosquitto build and rendered config, one broker user
+    # per link (client ids are bound to usernames), every user with the prefix.
+    secret = secrets.token_urlsafe(16)
+    names = [f"plain-{p}" for ps in layout.values() for p in ps]
+    names += [f"plain-lead-{sid}" for sid in layout]
+    broker = MosquittoServer(
+        run.workdir / "plain-broker",
+        users=dict.fromkeys(names, secret),
+        hub_users=names,
+        persistence=False,
+    ).start()
+    mqtt = {"port": broker.port, "hub_username": "plain", "hub_password": secret}
+    try:
+        return await _plain_phase(mqtt, layout, args)
+    finally:
+        broker.stop()
+
+
+async def _plain_phase(
+    mqtt: dict[str, Any], layout: dict[str, list[str]], args: argparse.Namespace
+) -> dict[str, Any]:
     workers = Workers(
         [
             WorkerSpec("plain", mqtt["port"], mqtt["hub_username"], mqtt["hub_password"], members)
@@ -267,7 +290,7 @@ async def plain_phase(
         link = MqttLink(
             ClientSettings(
                 port=mqtt["port"],
-                username=mqtt["hub_username"],
+                username=f"plain-lead-{sid}",
                 password=mqtt["hub_password"],
                 client_id=f"plain-lead-{sid}",
                 clean_start=True,
