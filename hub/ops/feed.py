@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from hub.aio import stop_task
 from hub.ops import overview
 from hub.ops.alerts import AlertRules, AlertTracker, BacklogTrend, conditions
 from hub.ops.hubstats import HubWindow, Sample
@@ -102,10 +103,8 @@ class OpsFeed:
     async def stop(self) -> None:
         self._closed = True
         for task in (self._task, self._coverage_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # bounded, and cancelled again if a cancel got swallowed (hub.aio)
+            await stop_task(task, 5.0, "ops feed")
         self._task = None
         for queue in list(self.subscribers):
             self._close(queue)

@@ -20,11 +20,11 @@ import logging
 
 from aiortc import RTCSessionDescription
 
+from hub.aio import run_bounded
 from hub.media.exceptions import RoutingError
 from hub.media.relay import SessionRelay
 from hub.media.routing import media_layout
 from hub.sessions import SessionSpec
-from hub.signalling.bounded import run_bounded
 from hub.signalling.exceptions import JoinRefused
 from hub.signalling.feed import SessionFeed
 from hub.signalling.identity import Identity
