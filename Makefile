@@ -3,6 +3,9 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Wheels of the node extra, for the test that installs dualclass[node] into a
+# fresh venv offline (tests run without network).
+WHEELHOUSE := $(VENV)/wheelhouse/.done
 SUDO  := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Services the tests start on free ports (never the machine's own instances), the
 # browser the UI tests drive, and the CJK font its charts and pages need.
@@ -14,7 +17,7 @@ NETNS := $(shell if [ "$$(id -u)" -eq 0 ] && unshare --net true 2>/dev/null; the
 
 .PHONY: setup system demo test bench lint clean stack-up stack-down
 
-setup: system $(STAMP)
+setup: system $(STAMP) $(WHEELHOUSE)
 
 system:
 	@missing=""; \
@@ -34,6 +37,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+$(WHEELHOUSE): pyproject.toml $(STAMP)
+	rm -rf $(VENV)/wheelhouse
+	$(PY) -m pip wheel -q -w $(VENV)/wheelhouse '.[node]' 'setuptools>=77' wheel
+	touch $(WHEELHOUSE)
+
 demo: setup
 	$(VENV)/bin/dualclass demo --media --duration 45 --keep
 
@@ -46,6 +54,7 @@ bench: setup
 	$(PY) bench/matching.py
 	$(PY) bench/relay.py
 	$(PY) bench/report.py
+	$(PY) bench/slides.py
 	$(PY) bench/turn.py
 
 lint: setup

@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import secrets
 import sys
 import tempfile
 import time
@@ -46,13 +45,15 @@ from typing import Any
 from tqdm import tqdm
 
 from broker.client import ClientSettings, MqttLink
-from broker.localstack import MosquittoServer
+from broker.render import hash_password
 from classroom_node.config import NodeConfig
 from classroom_node.main import settle_heap
 from classroom_node.node import ClassroomNode
 from protocols.codec import decode, encode
 from protocols.ids import new_id, now_ms
 from protocols.messages import Event, SlideShow
+from runtime.loop import run as run_loop
+from runtime.settings import dump_toml
 from simulators.harness import LocalRun
 from simulators.stats import latency_summary
 
@@ -64,6 +65,20 @@ def plan(partners: int, sessions: int) -> dict[str, list[str]]:
     for i in range(partners):
         out[keys[i % sessions]].append(f"bp{i:03d}")
     return out
+
+
+#: The plain phase's clients log in as broker users with full access to the prefix
+#: (hub users, see ``plain_users``): the broker binds client ids to usernames, so
+#: each raw client needs a user of its own.
+PLAIN_SECRET = "bench-plain-secret"
+
+
+def plain_users(layout: dict[str, list[str]]) -> dict[str, str]:
+    """Username -> ``$7$`` hash for every raw client of the plain phase."""
+    hashed = hash_password(PLAIN_SECRET)
+    names = [f"plain-lead-{sid}" for sid in layout]
+    names += [f"plain-{p}" for ps in layout.values() for p in ps]
+    return dict.fromkeys(names, hashed)
 
 
 def wall_ms() -> float:
@@ -114,9 +129,8 @@ async def _plain_worker(conn: Connection, spec: WorkerSpec) -> None:
         link = MqttLink(
             ClientSettings(
                 port=spec.mqtt_port,
-                # the broker binds client ids to usernames: one user per link
                 username=f"plain-{node}",
-                password=spec.hub_password,
+                password=PLAIN_SECRET,
                 client_id=f"plain-{node}",
                 clean_start=True,
             )
@@ -183,14 +197,8 @@ async def _hub_worker(conn: Connection, spec: WorkerSpec) -> None:
 
 def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     """Entry of a partner process."""
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
     runner = _plain_worker if spec.phase == "plain" else _hub_worker
-    asyncio.run(runner(conn, spec))
+    run_loop(runner(conn, spec))
 
 
 class Workers:
@@ -256,27 +264,7 @@ async def plain_phase(
     run: LocalRun, layout: dict[str, list[str]], args: argparse.Namespace
 ) -> dict[str, Any]:
     assert run.stack is not None
-    # The baseline: the same Mosquitto build and rendered config, one broker user
-    # per link (client ids are bound to usernames), every user with the prefix.
-    secret = secrets.token_urlsafe(16)
-    names = [f"plain-{p}" for ps in layout.values() for p in ps]
-    names += [f"plain-lead-{sid}" for sid in layout]
-    broker = MosquittoServer(
-        run.workdir / "plain-broker",
-        users=dict.fromkeys(names, secret),
-        hub_users=names,
-        persistence=False,
-    ).start()
-    mqtt = {"port": broker.port, "hub_username": "plain", "hub_password": secret}
-    try:
-        return await _plain_phase(mqtt, layout, args)
-    finally:
-        broker.stop()
-
-
-async def _plain_phase(
-    mqtt: dict[str, Any], layout: dict[str, list[str]], args: argparse.Namespace
-) -> dict[str, Any]:
+    mqtt = run.stack.data["mqtt"]
     workers = Workers(
         [
             WorkerSpec("plain", mqtt["port"], mqtt["hub_username"], mqtt["hub_password"], members)
@@ -291,7 +279,7 @@ async def _plain_phase(
             ClientSettings(
                 port=mqtt["port"],
                 username=f"plain-lead-{sid}",
-                password=mqtt["hub_password"],
+                password=PLAIN_SECRET,
                 client_id=f"plain-lead-{sid}",
                 clean_start=True,
             )
@@ -445,7 +433,12 @@ def histogram_quantiles(text: str, name: str) -> dict[str, float]:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     layout = plan(args.partners, args.sessions)
     with tempfile.TemporaryDirectory(prefix="dualclass-bench-") as tmp:
-        async with LocalRun(Path(tmp), heartbeat_s=5.0, journal_fsync=False) as run:
+        users = Path(tmp) / "plain-users.toml"
+        users.write_text(dump_toml({"hub_users": plain_users(layout)}, "hub"))
+        hub_args = ["--config", str(users)]
+        async with LocalRun(
+            Path(tmp), heartbeat_s=5.0, journal_fsync=False, hub_args=hub_args
+        ) as run:
             plain = await plain_phase(run, layout, args)
             hub = await hub_phase(run, layout, args)
     ratio = hub["latency_ms"]["p99"] / max(plain["latency_ms"]["p99"], 0.001)
@@ -480,13 +473,7 @@ def main() -> int:
     )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    result = asyncio.run(main_async(args))
+    result = run_loop(main_async(args))
     p, h = result["plain"]["latency_ms"], result["hub"]["latency_ms"]
     print(
         f"{args.partners} partners in {args.workers} processes, {args.sessions} sessions, "

@@ -40,6 +40,7 @@ from tqdm import tqdm
 from hub.media.relay import RelayMode, RelaySettings, SessionRelay
 from hub.media.routing import Role, Slot
 from hub.server import settle_heap
+from runtime.loop import run as run_coroutine
 from simulators.media.participant import ParticipantPeer
 from simulators.media.testsource import AudioTestSource, VideoTestSource
 from webrtc.ice import LOOPBACK, restrict_host_addresses
@@ -51,12 +52,7 @@ SATURATED_FPS = 25.0  # below this the transcoding hub no longer keeps up
 
 def run_loop(main: Callable[[], Coroutine[Any, Any, None]], use_uvloop: bool) -> None:
     """Run a child's main coroutine on uvloop (the hub's production loop) if asked."""
-    if use_uvloop:
-        import uvloop
-
-        uvloop.run(main())
-    else:
-        asyncio.run(main())
+    run_coroutine(main(), use_uvloop=use_uvloop)
 
 
 async def recv_cmd(conn: Connection) -> Any:

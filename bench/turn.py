@@ -31,6 +31,7 @@ from classroom_node.media.runner import NodeMedia
 from classroom_node.media.settings import MediaSettings
 from protocols.ids import now_ms
 from protocols.messages import MediaStats
+from runtime.settings import dump_toml
 from simulators.district import demo_district
 from simulators.harness import LocalRun
 
@@ -74,13 +75,14 @@ async def run(seconds: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="dualclass-bench-turn-") as tmp:
         workdir = Path(tmp)
         turn, port = start_turn(workdir, secret)
-        hub_conf = workdir / "hub.json"
+        hub_conf = workdir / "hub.toml"
         hub_conf.write_text(
-            json.dumps(
+            dump_toml(
                 {
                     "ice_servers": [{"urls": [f"turn:127.0.0.1:{port}?transport=udp"]}],
                     "turn_secret": secret,
-                }
+                },
+                "hub",
             )
         )
         try:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from broker.render import hub_link_users, render_acl, render_passwords
+from runtime.settings import exposed_secret_file  # re-exported: one check for every secret file
 
 __all__ = ["BrokerFiles", "exposed_secret_file", "write_private"]
 
@@ -35,20 +36,6 @@ def write_private(path: Path, text: str, mode: int = 0o600) -> None:
         os.fchmod(handle.fileno(), mode)  # not widened by the umask, not narrowed either
         handle.write(text)
     os.replace(tmp, path)
-
-
-def exposed_secret_file(path: Path) -> str | None:
-    """Why a file holding a credential is readable by others, or None if it is not.
-
-    0600 (owner only) or 0640 (a service group may read) are fine; anything that
-    lets other users read it, or anyone but the owner write it, is reported."""
-    try:
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        return None
-    if mode & 0o037:
-        return f"{path} holds a secret but has mode {mode:04o} (chmod 600, or 640 for a group)"
-    return None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,6 +35,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from broker.tls import is_loopback
 from protocols.topics import DEFAULT_PREFIX, Topics
 
 __all__ = [
@@ -174,7 +175,13 @@ def render_conf(settings: BrokerSettings) -> str:
 
 
 def render_listener(port: int, bind: str, tls: ListenerTls | None) -> list[str]:
-    """One ``listener`` block; with TLS, TLS 1.2 or newer and the certificate files."""
+    """One ``listener`` block; with TLS, TLS 1.2 or newer and the certificate files.
+
+    A plain listener only on a loopback address: MQTT passwords and lesson events
+    never cross a network in clear (``ValueError`` otherwise).
+    """
+    if tls is None and not is_loopback(bind):
+        raise ValueError(f"a plain MQTT listener on {bind} would cross a network in clear")
     lines = [
         f"listener {port} {bind}",
         # A listener option (before any listener it would open a default one on

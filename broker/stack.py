@@ -35,13 +35,16 @@ mode is refused (``stack down`` first).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
 import secrets
 import signal
 import socket
+import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,14 +55,63 @@ from broker.certs import LocalCa
 from broker.exceptions import LaunchError
 from broker.localstack import MosquittoServer, RedisServer, free_port
 from broker.render import ListenerTls
+from runtime.exceptions import ConfigError
+from runtime.settings import warn_if_exposed
 
-__all__ = ["DEFAULT_STACK_DIR", "StackInfo", "stack_down", "stack_status", "stack_up"]
+__all__ = [
+    "DEFAULT_REDIS_URL",
+    "DEFAULT_STACK_DIR",
+    "DEFAULT_STACK_FILE",
+    "StackInfo",
+    "main",
+    "read_stack_file",
+    "redis_url_for",
+    "stack_down",
+    "stack_status",
+    "stack_up",
+]
 
 #: What each service's command line contains (a recycled pid runs something else).
 _PROGRAMS = {"mosquitto": b"mosquitto", "redis": b"redis"}
 
 DEFAULT_STACK_DIR = Path("var/stack")
+#: Where ``dualclass stack up`` writes its stack file by default.
+DEFAULT_STACK_FILE = DEFAULT_STACK_DIR / "stack.json"
+#: Redis when nothing says otherwise (the hub's default too).
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 HUB_USER = "hub"
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The JSON object of a stack file; ``ConfigError`` if unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a stack file ({exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: not a stack file (expected a JSON object)")
+    warn_if_exposed(path, data)
+    return data
+
+
+def redis_url_for(redis: str | None, stack_file: Path | None) -> str:
+    """Redis for an operator command (``dualclass report``, ``dualclass import``).
+
+    ``--redis URL``, else the stack file (given, or ``var/stack/stack.json`` when it
+    exists), else the hub's setting ``DUALCLASS_HUB_REDIS_URL``, else the default.
+    """
+    if redis:
+        return redis
+    if stack_file is None and DEFAULT_STACK_FILE.exists():
+        stack_file = DEFAULT_STACK_FILE
+    if stack_file is not None:
+        url = (read_stack_file(stack_file).get("redis") or {}).get("url")
+        if not isinstance(url, str) or not url:
+            raise ConfigError(f"{stack_file}: no redis.url")
+        return url
+    return os.environ.get("DUALCLASS_HUB_REDIS_URL") or DEFAULT_REDIS_URL
 
 
 @dataclass(frozen=True)
@@ -240,7 +292,7 @@ def stack_up(directory: Path = DEFAULT_STACK_DIR, *, tls: bool = False) -> Stack
         "hub_users": {HUB_USER: hub_hash},
         "admin_key": admin_key,
         "prefix": prefix,
-        # WebRTC on the local stack stays on loopback (WEBRTC-LOOPBACK facts)
+        # WebRTC on the local stack stays on loopback (docs/media.md, ICE on loopback)
         "ice_host_addresses": ["127.0.0.1"],
         "pids": pids,
         "started_at": previous.get("started_at") if not started else time.time(),
@@ -286,3 +338,46 @@ def _reap(pid: int, *, block: bool = False) -> None:
     """Collect a child we started ourselves (in-process demo), so it is not a zombie."""
     with contextlib.suppress(ChildProcessError, OSError):
         os.waitpid(pid, 0 if block else os.WNOHANG)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``dualclass stack up|down|status``: start, stop or show the local stack."""
+    parser = argparse.ArgumentParser(
+        prog="dualclass stack", description="Start, stop or show the local Mosquitto + Redis stack."
+    )
+    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("--dir", type=Path, default=DEFAULT_STACK_DIR, help="state directory")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="MQTT over TLS only, and HTTPS certificates for the hub, from a throwaway local CA",
+    )
+    args = parser.parse_args(argv)
+    if args.action == "up":
+        try:
+            info = stack_up(args.dir, tls=args.tls)
+        except (LaunchError, RuntimeError) as exc:
+            print(f"dualclass stack: {exc}", file=sys.stderr)
+            return 1
+        started = ", ".join(info.started) if info.started else "nothing (all running)"
+        print(f"started    {started}")
+        scheme = "mqtts" if info.tls else "mqtt"
+        print(f"mosquitto  {scheme}://127.0.0.1:{info.mqtt_port}")
+        if info.ca_file is not None:
+            print(f"local CA   {info.ca_file}  (trust it: mqtt_ca_file, curl --cacert)")
+        print(f"redis      {info.data['redis']['url'].split('@')[-1]}")
+        print(f"stack file {info.path}  (credentials; mode 0600)")
+        return 0
+    if args.action == "down":
+        stopped = stack_down(args.dir)
+        print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+        return 0
+    try:
+        status = stack_status(args.dir)
+    except FileNotFoundError:
+        print("no stack here; run `dualclass stack up`")
+        return 1
+    for name, item in status.items():
+        state = "alive" if item["alive"] else "dead"
+        print(f"{name:<10} {state:<6} pid {item['pid'] or '-'}  port {item['port']}")
+    return 0 if all(item["alive"] for item in status.values()) else 3

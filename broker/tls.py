@@ -15,6 +15,9 @@ it into an ``ssl.SSLContext`` for paho (through aiomqtt):
 
 Plain MQTT is allowed only to a loopback broker (``plain_allowed``): a hub next
 to its broker may skip TLS, nothing that crosses a network may.
+
+``MqttTlsFields`` holds the ``mqtt_host`` + ``mqtt_tls_*`` settings, their rules and
+their reduction to ``TlsSettings`` once, for every daemon's settings to inherit.
 """
 
 from __future__ import annotations
@@ -23,8 +26,11 @@ import ipaddress
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
-__all__ = ["TlsSettings", "client_context", "is_loopback", "plain_allowed"]
+from pydantic import BaseModel, model_validator
+
+__all__ = ["MqttTlsFields", "TlsSettings", "client_context", "is_loopback", "plain_allowed"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,3 +75,43 @@ def is_loopback(host: str) -> bool:
 def plain_allowed(host: str) -> bool:
     """Plain (unencrypted) MQTT only to a broker on this machine."""
     return is_loopback(host)
+
+
+class MqttTlsFields(BaseModel):
+    """The broker's host and how to reach it over TLS; a base of every daemon's settings."""
+
+    mqtt_host: str = "127.0.0.1"
+    #: MQTT over TLS (implied by ``mqtt_ca_file``). Plain MQTT only to a broker on
+    #: loopback: credentials and lessons must not cross a network in clear.
+    mqtt_tls: bool = False
+    #: CA of the broker's certificate (unset: the system trust store).
+    mqtt_ca_file: Path | None = None
+    #: Client certificate and key, for a broker that requires one.
+    mqtt_cert_file: Path | None = None
+    mqtt_key_file: Path | None = None
+    #: The broker's certificate must name ``mqtt_host`` (off only for a lab broker).
+    mqtt_tls_check_hostname: bool = True
+
+    @model_validator(mode="after")
+    def _mqtt_tls_rules(self) -> Self:
+        if self.mqtt_ca_file is not None and not self.mqtt_tls:
+            object.__setattr__(self, "mqtt_tls", True)
+        if not self.mqtt_tls and not plain_allowed(self.mqtt_host):
+            raise ValueError(
+                f"plain MQTT to {self.mqtt_host} would send credentials across a network "
+                "in clear: set mqtt_tls (and mqtt_ca_file) or use a broker on loopback"
+            )
+        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
+            raise ValueError("mqtt_cert_file and mqtt_key_file go together")
+        return self
+
+    def mqtt_tls_settings(self) -> TlsSettings | None:
+        """The link's TLS, or ``None`` for plain MQTT (loopback only)."""
+        if not self.mqtt_tls:
+            return None
+        return TlsSettings(
+            ca_file=self.mqtt_ca_file,
+            cert_file=self.mqtt_cert_file,
+            key_file=self.mqtt_key_file,
+            check_hostname=self.mqtt_tls_check_hostname,
+        )

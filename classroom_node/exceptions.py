@@ -3,7 +3,6 @@
 ::
 
     NodeError
-    ├── ConfigError          the node's configuration cannot be loaded or is invalid
     ├── JournalError         a journal or event-log file on disk is unusable
     │   └── JournalFull      the outbound journal reached its bound: event refused
     ├── InvalidEvent         a caller asked to send something that is not a valid event
@@ -14,7 +13,9 @@
 
 ``InvalidEvent`` and ``SessionError`` are the caller's mistakes (the local API
 answers them with 422 and 404/409); the others are the node's own trouble.
-Broker errors stay ``broker.exceptions`` types: ``NotConnected`` never escapes
+``classroom_node.media.NodeMediaError`` is a ``NodeError`` too; an unusable
+configuration is ``runtime.ConfigError``, the one configuration error of every
+daemon. Broker errors stay ``broker.exceptions`` types: ``NotConnected`` never escapes
 ``ClassroomNode.send`` because the node journals instead.
 """
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 __all__ = [
     "AmbiguousSession",
-    "ConfigError",
     "InvalidEvent",
     "JournalError",
     "JournalFull",
@@ -35,17 +35,6 @@ __all__ = [
 
 class NodeError(Exception):
     """Root of every error raised by ``classroom_node``."""
-
-
-class ConfigError(NodeError):
-    """The configuration file or settings are invalid."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return f"invalid node configuration: {self.detail}"
 
 
 class JournalError(NodeError):

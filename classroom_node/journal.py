@@ -176,15 +176,20 @@ class Journal:
         out: list[str] = []
         flying = self.in_flight
         blocked = False
+        sent_seen = 0
         for key, entry in self._pending.items():
             if entry.sent_at is None:
                 if blocked or flying >= window or entry.next_at > now:
                     blocked = True
+                    if sent_seen >= self._flying:
+                        break  # nothing further can be due: a long backlog costs nothing
                     continue
                 out.append(key)
                 flying += 1
-            elif entry.next_at <= now:
-                out.append(key)
+            else:
+                sent_seen += 1
+                if entry.next_at <= now:
+                    out.append(key)
         return out
 
     # ------------------------------------------------------------ operations

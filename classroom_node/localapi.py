@@ -2,7 +2,8 @@
 
 It listens on loopback (or a Unix socket) only: the classroom's own devices are
 its clients, the hub never is. Each POST turns into one lesson event handed to
-``ClassroomNode.submit`` and answers ``202 {"id", "status": "sent"|"queued"}``;
+``ClassroomNode.submit`` (any ``InputTarget``) and answers
+``202 {"id", "status": "sent"|"queued"}``;
 "queued" means the broker is away and the event waits in the journal. Errors are
 ``application/problem+json``: 422 for a body that does not make a valid event,
 404 for an unknown session, 409 when no session, or more than one, could be meant.
@@ -18,14 +19,16 @@ import asyncio
 import contextlib
 import os
 import socket
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Protocol
 
 import uvicorn
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import APIRouter, Body, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from classroom_node.config import NodeConfig
 from classroom_node.exceptions import (
     InvalidEvent,
     JournalError,
@@ -33,11 +36,30 @@ from classroom_node.exceptions import (
     SessionError,
     UnknownSession,
 )
+from protocols.validation import describe_errors
 
-if TYPE_CHECKING:
-    from classroom_node.node import ClassroomNode
+__all__ = ["InputTarget", "LocalApi", "create_app"]
 
-__all__ = ["LocalApi", "create_app"]
+
+class _Submitted(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+
+
+class InputTarget(Protocol):
+    """What the API needs of the node (``ClassroomNode``); the node imports us, not back."""
+
+    @property
+    def node_id(self) -> str: ...
+    @property
+    def config(self) -> NodeConfig: ...
+    def describe(self) -> dict[str, Any]: ...
+    async def submit(
+        self, type_: str, body: Mapping[str, Any] | None = None, session: str | None = None
+    ) -> _Submitted: ...
+
 
 PROBLEM = "application/problem+json"
 
@@ -78,7 +100,7 @@ SessionQuery = Annotated[
 ]
 
 
-def create_app(node: ClassroomNode) -> FastAPI:
+def create_app(node: InputTarget, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """The FastAPI application bound to one node."""
     app = FastAPI(
         title=f"dualclass node {node.node_id}", version="1", docs_url=None, redoc_url=None
@@ -102,15 +124,15 @@ def create_app(node: ClassroomNode) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            f"{'.'.join(str(p) for p in err.get('loc', ())) or '<root>'}: {err.get('msg', '')}"
-            for err in exc.errors()
-        ]
+        errors = describe_errors(exc.errors())
         return _problem(422, "invalid request", "; ".join(errors), errors=errors)
 
     async def submit(type_: str, body: dict[str, Any], session: str | None) -> JSONResponse:
         result = await node.submit(type_, body, session)
         return JSONResponse({"id": result.id, "status": result.status}, status_code=202)
+
+    for router in routers:  # e.g. the classroom display, added by the node
+        app.include_router(router)
 
     @app.get("/v1/state")
     async def state() -> dict[str, Any]:
@@ -155,12 +177,12 @@ def create_app(node: ClassroomNode) -> FastAPI:
 class LocalApi:
     """The uvicorn server of one node, started and stopped with it."""
 
-    def __init__(self, node: ClassroomNode) -> None:
+    def __init__(self, node: InputTarget, *, routers: Sequence[APIRouter] = ()) -> None:
         self.node = node
         config = node.config
         self._uds = str(config.api_uds) if config.api_uds is not None else None
         self._uv_config = uvicorn.Config(
-            create_app(node),
+            create_app(node, routers=routers),
             host=config.api_host,
             port=config.api_port,
             uds=self._uds,

@@ -45,6 +45,10 @@ from pydantic import ValidationError
 from broker.client import ClientSettings, Incoming, MqttLink, WillSpec
 from broker.exceptions import NotConnected, NotDelivered, SubscribeDenied
 from classroom_node.config import NodeConfig
+from classroom_node.decks.cache import DeckCache
+from classroom_node.decks.fetcher import DeckFetcher
+from classroom_node.decks.sync import DeckSync
+from classroom_node.display.routes import display_router
 from classroom_node.exceptions import (
     AmbiguousSession,
     InvalidEvent,
@@ -53,6 +57,7 @@ from classroom_node.exceptions import (
     UnknownSession,
 )
 from classroom_node.journal import Journal
+from classroom_node.localapi import LocalApi
 from classroom_node.sessionview import Applied, SessionView
 from classroom_node.store import SessionStore
 from protocols.codec import decode, decode_map, encode, to_jsonable
@@ -67,6 +72,7 @@ from protocols.messages import (
     CmdLeave,
     CmdRejected,
     CmdResync,
+    DeckRef,
     Envelope,
     Event,
     HeartbeatBody,
@@ -78,6 +84,8 @@ from protocols.messages import (
     SessionState,
 )
 from protocols.topics import TopicKind, Topics
+from protocols.validation import describe_errors
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["ClassroomNode", "NodeStats", "OnEvent", "Rejection", "Submitted"]
 
@@ -187,6 +195,8 @@ class ClassroomNode:
         self.node_id = config.node_id
         self.topics = Topics(config.prefix)
         self.on_event = on_event
+        #: More ``on_event`` hooks (the classroom display adds one).
+        self.listeners: list[OnEvent] = []
         self._clock = clock
         self._views: dict[str, SessionView] = {}
         self.rejections: deque[Rejection] = deque(maxlen=100)
@@ -209,7 +219,13 @@ class ClassroomNode:
         )
         self.store = SessionStore(config.state_dir)
         self.link: MqttLink | None = None
-        self.api: Any = None
+        self.api: LocalApi | None = None
+        #: The classroom display service (``classroom_node.display``), with the API.
+        self.display: Any = None
+        #: WebRTC to the display pages (made on first use: it loads aiortc).
+        self.display_bridge: Any = None
+        #: The node's media (``classroom_node.media.runner.NodeMedia``) when enabled.
+        self.media: Any = None
         self._send_lock = asyncio.Lock()
         self._sent_waiters: dict[str, asyncio.Future[bool]] = {}
         self._journal_kick = asyncio.Event()
@@ -217,6 +233,34 @@ class ClassroomNode:
         self._denied: dict[str, float] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._presence_id = new_id()
+        self.deck_cache = DeckCache(config.state_dir / "decks")
+        self.deck_sync = DeckSync(
+            self.deck_cache,
+            self._deck_fetcher(),
+            self.wanted_decks,
+            on_ready=self.heartbeat,
+            retry_max_s=config.deck_retry_max_s,
+        )
+
+    def _deck_fetcher(self) -> DeckFetcher | None:
+        config = self.config
+        if config.hub_url is None:
+            return None
+        # the hub's CA: its own setting, else the broker's (one local CA signs both)
+        ca = config.hub_ca_file or config.mqtt_ca_file
+        verify: str | bool = str(ca) if ca else True
+        return DeckFetcher(
+            config.hub_url, self.node_id, config.mqtt_password or "", self.deck_cache, verify=verify
+        )
+
+    def wanted_decks(self) -> list[tuple[str, DeckRef]]:
+        """(session, deck) for every deck the joined sessions' ``cmd.join`` named."""
+        out: list[tuple[str, DeckRef]] = []
+        for sid in self.sessions:
+            join = self._views[sid].join
+            for ref in (join.decks or []) if join is not None else []:
+                out.append((sid, ref))
+        return out
 
     # ================================================================ lifecycle
 
@@ -255,10 +299,10 @@ class ClassroomNode:
         ]
         if self.journal.pending():
             self._journal_kick.set()
+        self.deck_sync.start()
+        self.deck_sync.kick()
         if self.config.api_enabled:
-            from classroom_node.localapi import LocalApi
-
-            self.api = LocalApi(self)
+            self.api = LocalApi(self, routers=[display_router(self)])
             await self.api.start()
         self.started = True
         log.info(
@@ -296,7 +340,7 @@ class ClassroomNode:
         await self._cancel_tasks()
         if link is not None:
             await link.close()
-        self._close_files()
+        self.close_files()
         self.started = False
         log.info("node %s stopped", self.node_id)
 
@@ -309,18 +353,17 @@ class ClassroomNode:
         await self._cancel_tasks()
         if self.link is not None:
             await self.link.abort()
-        self._close_files()
+        self.close_files()
         self.started = False
 
     async def _cancel_tasks(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await self.deck_sync.stop()
+        if self.display_bridge is not None:
+            await self.display_bridge.close()
+        await cancel_and_wait(*self._tasks)
         self._tasks = []
 
-    def _close_files(self) -> None:
+    def close_files(self) -> None:
         self.journal.close()
         self.store.close()
 
@@ -426,6 +469,7 @@ class ClassroomNode:
             },
             "stats": self.stats.as_dict(),
             "rejections": [r.as_dict() for r in list(self.rejections)[-20:]],
+            "decks": self.deck_sync.describe(),
         }
 
     # ================================================================= sending
@@ -498,11 +542,7 @@ class ClassroomNode:
                 {"id": new_id(), "type": type_, "session": session, "sent": now_ms(), "body": body}
             )
         except ValidationError as exc:
-            errors = [
-                f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-                for err in exc.errors()
-            ]
-            raise InvalidEvent(type_, errors) from None
+            raise InvalidEvent(type_, describe_errors(exc.errors())) from None
 
     async def _flush_journal(self) -> None:
         """Send what the journal says is due, in order; stop at the first failure."""
@@ -568,6 +608,7 @@ class ClassroomNode:
         self.journal.all_unsent()
         self._resync_kick.set()
         self._journal_kick.set()
+        self.deck_sync.kick()
         await self.link.publish(
             self.topics.node_presence(self.node_id), self._presence(True), retain=True
         )
@@ -639,6 +680,7 @@ class ClassroomNode:
             journal_oldest_s=round(self.journal.oldest_age(self._clock()), 3),
             last_seq={sid: self._views[sid].last_seq for sid in joined[:64]},
             media=self.media_stats or MediaStats(),
+            decks=dict(list(self.deck_sync.readiness().items())[:64]) or None,
             version=_VERSION,
             latency_ms=self._worst_latency_ms,
             rejected=self.stats.rejected,
@@ -736,11 +778,12 @@ class ClassroomNode:
             view = self._new_view(sid, None)
             # A session left and joined again keeps its log on disk: reuse it.
             view.restore(self._logged_events(sid))
-        view.join = body
+        view.join = _keep_decks(view.join, body)
         view.joined = True
         self._save_memberships()
         view.request_catch_up()
         self._resync_kick.set()
+        self.deck_sync.kick()
         log.info("node %s joined %s as %s", self.node_id, sid, body.role)
 
     async def _leave(self, sid: str) -> None:
@@ -788,8 +831,20 @@ class ClassroomNode:
                 delay = float(min(max(item.applied_at_ms - item.event.ts, 0), 86_400_000))
                 worst = self._worst_latency_ms
                 self._worst_latency_ms = delay if worst is None else max(worst, delay)
-            if self.on_event is not None:
+            hooks = [self.on_event, *self.listeners] if self.on_event else self.listeners
+            for hook in hooks:
                 try:
-                    self.on_event(view.session, item.event, item.applied_at_ms)
+                    hook(view.session, item.event, item.applied_at_ms)
                 except Exception:
                     log.exception("on_event hook failed")
+
+
+def _keep_decks(old: CmdJoinBody | None, new: CmdJoinBody) -> CmdJoinBody:
+    """``new``, still naming the decks ``old`` named: decks are only ever added to a
+    session, and a join sent while the hub could not read them must not make the
+    classroom forget (and stop fetching) its slides."""
+    if old is None or not old.decks:
+        return new
+    known = {ref.id for ref in new.decks or []}
+    merged = [*(new.decks or []), *(ref for ref in old.decks if ref.id not in known)]
+    return new.model_copy(update={"decks": merged[:16]})

@@ -15,7 +15,10 @@ Resync policy (``due_request``):
   only once it has lasted ``grace_s``, because reordering across a reconnect
   usually fills it by itself;
 * at most one request is outstanding per session; without an answer within
-  ``timeout_s`` the node asks again, from ``next_seq`` to the newest;
+  ``timeout_s`` the node asks again, from ``next_seq`` to the newest, waiting twice
+  as long after each unanswered request (up to ``MAX_TIMEOUT_S``): a hub that is
+  slow to answer a thousand classrooms must not get a thousand more requests every
+  two seconds (the load simulator showed that storm);
 * an answer with ``more`` is followed at once by a request from ``to_seq + 1``.
 
 Snapshots: a retained ``session.state`` tells the head (so the gap is known) and
@@ -127,6 +130,10 @@ class _Request:
     sent_at: float
 
 
+#: Longest wait for a resync answer before asking again (after repeated misses).
+MAX_TIMEOUT_S = 30.0
+
+
 class SessionView:
     """Reorderer + lesson machine + counters + resync planning for one session."""
 
@@ -156,6 +163,8 @@ class SessionView:
         self._follow_up: NodeResyncBody | None = None
         self._gap_first = 0
         self._gap_seen_at: float | None = None
+        #: consecutive requests that went unanswered (the wait doubles with each)
+        self._misses = 0
 
     # ----------------------------------------------------------------- input
 
@@ -231,8 +240,9 @@ class SessionView:
         if not self.joined:
             return None
         if self._outstanding is not None:
-            if now - self._outstanding.sent_at < self.timeout_s:
+            if now - self._outstanding.sent_at < self.current_timeout_s:
                 return None
+            self._misses += 1
             self._outstanding = None
             self._follow_up = None
             self._catch_up = True
@@ -268,12 +278,19 @@ class SessionView:
         if body.to_seq >= body.from_seq:
             self.reorderer.observe_head(body.to_seq)
         request = self._outstanding
+        self._misses = 0
         if request is not None and request.body.from_seq == body.from_seq:
             self._outstanding = None
             if body.more:
                 wanted = request.body.to_seq
                 if wanted is None or wanted > body.to_seq:
                     self._follow_up = NodeResyncBody(from_seq=body.to_seq + 1, to_seq=wanted)
+
+    @property
+    def current_timeout_s(self) -> float:
+        """How long the outstanding request may stay unanswered before asking again."""
+        wait: float = self.timeout_s * 2.0 ** min(self._misses, 16)
+        return min(wait, max(self.timeout_s, MAX_TIMEOUT_S))
 
     @property
     def needs_attention(self) -> bool:

@@ -1,14 +1,19 @@
-"""The hub service.
+"""The hub daemon: one process (or several replicas) that every lesson goes through.
 
-Core daemon (this folder): ``config`` (one typed ``HubConfig``), ``store`` (Redis:
-session logs, the sequencing Lua script, registries), ``sessions`` (``SessionSpec``),
+Core (this folder): ``config`` (``HubConfig``, a ``runtime.DaemonSettings``),
+``keys`` (every Redis key the hub uses), ``store`` (Redis: session logs, the
+sequencing Lua script, nodes and sessions), ``sessions`` (``SessionSpec``),
 ``sequencer`` (per-session runtime around ``protocols.lesson.LessonMachine``),
 ``uplinks`` (routing of node uplinks and presence), ``resync``, ``presence``,
-``brokersync`` (broker password/ACL files), ``metrics``, ``core`` (``HubCore``: the
-shared state and operations), ``server`` (``Hub``: startup, main loop, shutdown;
-``run``/``main``), ``api/`` (FastAPI routers). Subpackages ``matching/``, ``media/``
-and ``ledger/`` hold their own parts.
+``brokersync`` (broker password/ACL files), ``metrics``, ``tokens`` (join tokens),
+``ledgerfeed`` (feeds the ``ledger`` package), ``core`` (``HubCore``: the shared
+state and operations), ``server`` (``Hub``: start-up on an ``AsyncExitStack``,
+main loop, drain; ``run``/``main``). Subpackages: ``api/`` (FastAPI routers),
+``signalling/`` (``/ws/signal``), ``media/`` (the forwarding unit), ``scheduling/``
+(timetable, joins and leaves), ``ops/`` (operator dashboard) and the others listed
+in ``docs/ARCHITECTURE.md``.
 
-May import: protocols, broker, and the libraries in pyproject. Pure decision logic
-(lesson rules, matching, aggregation) stays apart from the I/O around it.
+May import: protocols, runtime, broker, webrtc, matching, ledger, registry, i18n and
+the hub's libraries (``tests/test_layout.py`` checks it). Pure decision logic
+(lesson rules, routing, timetable) stays apart from the I/O around it.
 """

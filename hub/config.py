@@ -1,8 +1,9 @@
-"""One typed configuration for the hub process.
+"""One typed configuration for the hub process (``runtime.DaemonSettings``).
 
 Sources, strongest first: keyword overrides (the CLI flags) > environment
-(``DUALCLASS_*``, e.g. ``DUALCLASS_MQTT_PORT``) > the config file (TOML or JSON) >
-the stack file > defaults. ``HubConfig.load()`` does the file reading; building
+(``DUALCLASS_HUB_*``, e.g. ``DUALCLASS_HUB_MQTT_PORT``) > the config file (TOML,
+``--config`` or ``DUALCLASS_HUB_CONFIG``; top level or a ``[hub]`` table) > the
+stack file > defaults. ``HubConfig.load()`` does the file reading; building
 ``HubConfig(...)`` directly uses only kwargs, environment and defaults.
 
 The stack file is the JSON that ``dualclass stack up`` writes::
@@ -25,77 +26,47 @@ other's re-renders.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import socket
-import tomllib
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-)
+from pydantic_settings import SettingsConfigDict
 
-from broker.admin import BrokerFiles, exposed_secret_file
+from broker.admin import BrokerFiles
 from broker.client import ClientSettings
 from broker.render import hub_link_users
-from broker.tls import TlsSettings, plain_allowed
+from broker.stack import DEFAULT_REDIS_URL, read_stack_file
+from broker.tls import MqttTlsFields
 from hub.csvlimits import CsvLimits
-from hub.exceptions import ConfigError
+from hub.decks.render import DeckLimits
+from hub.signalling.settings import SignallingSettings
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
+from runtime.settings import DaemonSettings
 from webrtc.iceservers import IceServerSpec
 
-__all__ = ["HubConfig", "read_config_file", "stack_values"]
-
-_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("hub_config_file_values", default=None)
-
-
-log = logging.getLogger("dualclass.hub.config")
-
-
-class _FileSource(PydanticBaseSettingsSource):
-    """Values read by ``HubConfig.load`` from the config and stack files."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return (_FILE_VALUES.get() or {}).get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(_FILE_VALUES.get() or {})
+__all__ = ["HubConfig", "stack_values"]
 
 
 def _default_client_id() -> str:
     return f"hub-{socket.gethostname()}"[:60]
 
 
-class HubConfig(BaseSettings):
+class HubConfig(DaemonSettings, MqttTlsFields):
     """Everything the hub process needs to know; see the module docstring for sources."""
 
-    model_config = SettingsConfigDict(env_prefix="DUALCLASS_", extra="ignore", frozen=True)
+    section = "hub"
+    model_config = SettingsConfigDict(env_prefix="DUALCLASS_HUB_")
 
-    # MQTT
-    mqtt_host: str = "127.0.0.1"
+    # MQTT (host and TLS: ``MqttTlsFields``)
     mqtt_port: int = 1883
     mqtt_username: str = "hub"
     mqtt_password: SecretStr | None = None
     #: Base client id; the subscriber uses it as is, the publisher appends ``-out``.
     #: Keep it stable per replica: the broker queues uplinks for it while it restarts.
     mqtt_client_id: str = Field(default_factory=_default_client_id)
-    #: MQTT over TLS (implied by ``mqtt_ca_file``); plain MQTT only to a loopback broker.
-    mqtt_tls: bool = False
-    #: CA of the broker's certificate (unset: the system trust store).
-    mqtt_ca_file: Path | None = None
-    #: Client certificate and key, for a broker that requires one.
-    mqtt_cert_file: Path | None = None
-    mqtt_key_file: Path | None = None
-    #: The broker's certificate must name ``mqtt_host``.
-    mqtt_tls_check_hostname: bool = True
     prefix: str = DEFAULT_PREFIX
     #: ``None`` (the default): a random group name kept in Redis and shared by every
     #: replica. A fixed name lets any node that guesses it join the group and take
@@ -104,7 +75,7 @@ class HubConfig(BaseSettings):
     max_payload_size: int = Field(default=DEFAULT_MAX_SIZE, ge=1024)
 
     # Redis
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = DEFAULT_REDIS_URL
     redis_retry_max_s: float = 5.0
 
     # HTTP API
@@ -138,16 +109,26 @@ class HubConfig(BaseSettings):
 
     stack_file: Path | None = None
     #: Restrict WebRTC ICE host candidates to these addresses (``["127.0.0.1"]`` on
-    #: the local stack and in tests; unset in production). ``DUALCLASS_ICE_HOST_ADDRESSES``
-    #: for the signalling service wins over this.
+    #: the local stack and in tests; unset in production).
     ice_host_addresses: tuple[str, ...] | None = None
     #: STUN/TURN servers handed to every media peer (``webrtc.iceservers``):
     #: ``[{"urls": ["turn:turn.example.org:3478?transport=udp", ...]}]``.
-    ice_servers: list[IceServerSpec] = []
+    ice_servers: list[IceServerSpec] = Field(default=[], max_length=8)
     #: coturn's ``static-auth-secret``: TURN credentials are minted per join from it.
     turn_secret: SecretStr | None = None
     #: How long minted TURN credentials stay valid.
     turn_ttl_s: int = Field(default=3600, ge=60, le=86400)
+    #: Signalling and relay (``DUALCLASS_HUB_SIGNALLING__VIDEO_CODEC``, ``[hub.signalling]``).
+    signalling: SignallingSettings = SignallingSettings()
+
+    # Lesson decks (hub.decks): page images on disk, bounded uploads and rendering
+    decks_dir: Path = Path("var/decks")
+    deck_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    deck_max_pages: int = Field(default=300, ge=1, le=10_000)
+    deck_width: int = Field(default=1920, ge=64, le=7680)
+    deck_height: int = Field(default=1080, ge=64, le=4320)
+    deck_render_timeout_s: float = Field(default=120.0, gt=0)
+    deck_render_memory_mb: int = Field(default=1536, ge=128)
 
     # Presence and joins
     #: A node silent for this long is shown offline even without a last will.
@@ -165,14 +146,17 @@ class HubConfig(BaseSettings):
     #: Uplinks queued per session before the router waits (backpressure).
     inbox_size: int = Field(default=500, ge=1, le=100_000)
     #: Per-node token bucket: sustained uplinks per second, and the burst allowed
-    #: (a quiz answered by 60 clickers at once fits). Beyond: ``rate_limited``.
-    rate_per_node_s: float = Field(default=20.0, gt=0, le=100_000)
-    rate_burst: int = Field(default=120, ge=1, le=1_000_000)
-    #: A node refused more than ``rate_burst`` times within one second is a flood
-    #: (our nodes back off long before that): the broker is told to refuse its
-    #: uplinks for this long (doubling on each repeat, at most 5 min), so the flood
-    #: stops at the broker instead of queueing ahead of every other classroom's
-    #: events. 0 turns it off. Needs broker files the hub manages.
+    #: (a quiz answered by 60 clickers at once fits, and so does the backlog of a
+    #: minute-long outage). Beyond: ``rate_limited``.
+    rate_per_node_s: float = Field(default=40.0, gt=0, le=100_000)
+    rate_burst: int = Field(default=240, ge=1, le=1_000_000)
+    #: A node refused more than ``flood_threshold`` times within one second is a
+    #: flood: our nodes stop sending new events at the first refusal, so they can
+    #: be refused at most their send window (100) at once. The broker is told to
+    #: refuse its uplinks for ``flood_quarantine_s`` (doubling on each repeat, at
+    #: most 5 min), so the flood stops at the broker instead of queueing ahead of
+    #: every other classroom's events. 0 turns it off. Needs managed broker files.
+    flood_threshold: int = Field(default=150, ge=1, le=1_000_000)
     flood_quarantine_s: float = Field(default=10.0, ge=0, le=3600)
 
     # Operator dashboard (/ops)
@@ -190,51 +174,23 @@ class HubConfig(BaseSettings):
     log_level: str = "info"
 
     @model_validator(mode="after")
-    def _tls_rules(self) -> HubConfig:
-        if self.mqtt_ca_file is not None and not self.mqtt_tls:
-            object.__setattr__(self, "mqtt_tls", True)
-        if not self.mqtt_tls and not plain_allowed(self.mqtt_host):
-            raise ValueError(
-                f"plain MQTT to {self.mqtt_host} would cross a network in clear: "
-                "set mqtt_tls (and mqtt_ca_file) or use a broker on loopback"
-            )
+    def _api_tls_rules(self) -> HubConfig:
         if (self.api_cert_file is None) != (self.api_key_file is None):
             raise ValueError("api_cert_file and api_key_file go together")
-        if (self.mqtt_cert_file is None) != (self.mqtt_key_file is None):
-            raise ValueError("mqtt_cert_file and mqtt_key_file go together")
         return self
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _FileSource(settings_cls))
-
-    @classmethod
-    def load(cls, config_file: Path | str | None = None, **overrides: Any) -> HubConfig:
-        """Read the config file and the stack file (if any), then apply env and overrides.
-
-        ``None`` overrides are ignored, so a CLI can pass every flag through.
-        """
-        overrides = {k: v for k, v in overrides.items() if v is not None}
-        file_values = read_config_file(Path(config_file)) if config_file else {}
+    def file_values(cls, config_file: Path | None, overrides: dict[str, Any]) -> dict[str, Any]:
+        """The stack file's values under the config file's (the stack file is the weaker)."""
+        file_values = super().file_values(config_file, overrides)
         stack = (
             overrides.get("stack_file")
-            or os.environ.get("DUALCLASS_STACK_FILE")
+            or os.environ.get(cls.env_prefix() + "STACK_FILE")
             or file_values.get("stack_file")
         )
         values = stack_values(Path(stack)) if stack else {}
         values.update(file_values)
-        token = _FILE_VALUES.set(values)
-        try:
-            return cls(**overrides)
-        finally:
-            _FILE_VALUES.reset(token)
+        return values
 
     # ------------------------------------------------------------- derived
 
@@ -257,14 +213,14 @@ class HubConfig(BaseSettings):
             max_rows=self.max_csv_rows,
         )
 
-    def mqtt_tls_settings(self) -> TlsSettings | None:
-        if not self.mqtt_tls:
-            return None
-        return TlsSettings(
-            ca_file=self.mqtt_ca_file,
-            cert_file=self.mqtt_cert_file,
-            key_file=self.mqtt_key_file,
-            check_hostname=self.mqtt_tls_check_hostname,
+    def deck_limits(self) -> DeckLimits:
+        return DeckLimits(
+            max_bytes=self.deck_max_bytes,
+            max_pages=self.deck_max_pages,
+            width=self.deck_width,
+            height=self.deck_height,
+            timeout_s=self.deck_render_timeout_s,
+            memory_mb=self.deck_render_memory_mb,
         )
 
     @property
@@ -289,57 +245,9 @@ class HubConfig(BaseSettings):
         )
 
 
-#: Keys whose values are credentials: a file holding one must be private.
-_SECRET_KEYS = frozenset(
-    {"mqtt_password", "admin_key", "hub_password", "redis_password", "redis_url", "url"}
-)
-
-
-def _keys(data: dict[str, Any]) -> set[str]:
-    out = set(data)
-    for value in data.values():
-        if isinstance(value, dict):
-            out |= _keys(value)
-    return out
-
-
-def read_config_file(path: Path) -> dict[str, Any]:
-    """A flat TOML or JSON table of ``HubConfig`` fields (a ``[hub]`` table also works)."""
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
-    try:
-        data: Any = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a table of settings")
-    if _SECRET_KEYS & _keys(data):
-        problem = exposed_secret_file(path)
-        if problem is not None:
-            log.warning("%s", problem)
-    hub = data.get("hub")
-    return dict(hub) if isinstance(hub, dict) else dict(data)
-
-
-#: Where ``dualclass stack up`` writes its stack file by default.
-DEFAULT_STACK_FILE = Path("var/stack/stack.json")
-
-
-def resolve_redis_url(redis: str | None, stack_file: Path | None) -> str:
-    """Redis for an operator command: ``--redis`` URL, else the stack file (given, or
-    ``var/stack/stack.json`` when it exists), else the hub config (``DUALCLASS_REDIS_URL``)."""
-    if redis:
-        return redis
-    if stack_file is None and DEFAULT_STACK_FILE.exists():
-        stack_file = DEFAULT_STACK_FILE
-    return HubConfig.load(stack_file=stack_file).redis_url
-
-
 def stack_values(path: Path) -> dict[str, Any]:
     """Translate a ``dualclass stack up`` JSON file into ``HubConfig`` fields."""
-    data = read_config_file(path)
+    data = read_stack_file(path)
     out: dict[str, Any] = {"stack_file": path}
     mqtt = data.get("mqtt") or {}
     for key, field in (
@@ -374,4 +282,6 @@ def stack_values(path: Path) -> dict[str, Any]:
     ):
         if key in data:
             out[key] = data[key]
+    # a local stack keeps the hub's deck images next to its other files
+    out["decks_dir"] = data.get("decks_dir") or path.parent / "decks"
     return out

@@ -25,6 +25,8 @@ from broker.exceptions import NotConnected
 from broker.render import hash_password, verify_password
 from hub.brokersync import BrokerSync
 from hub.config import HubConfig
+from hub.decks.render import DeckRenderer
+from hub.decks.store import DeckStore
 from hub.exceptions import (
     InvalidSpec,
     NodeExists,
@@ -52,13 +54,14 @@ from protocols.messages import (
     CmdLeave,
     CmdRejected,
     CmdRejectedBody,
+    DeckRef,
     Envelope,
     NodeHeartbeat,
     NodeResync,
 )
 from protocols.topics import Topics
 
-__all__ = ["HubCore", "NodeInfo", "SessionView"]
+__all__ = ["HubCore", "NodeInfo", "SessionOverview"]
 
 log = logging.getLogger("dualclass.hub")
 
@@ -73,7 +76,7 @@ class NodeInfo:
 
 
 @dataclass(frozen=True, slots=True)
-class SessionView:
+class SessionOverview:
     spec: SessionSpec
     state: dict[str, Any]
     counters: dict[str, int]
@@ -102,6 +105,10 @@ class HubCore:
             max_size=config.max_payload_size,
             limiter=NodeRateLimiter(config.rate_per_node_s, config.rate_burst),
             metrics=self.metrics,
+            flood_threshold=config.flood_threshold,
+        )
+        self.decks = DeckStore(
+            self.store.redis, config.decks_dir, DeckRenderer(config.deck_limits())
         )
         self.runtimes: dict[str, SessionRuntime] = {}
         self._loading: dict[str, asyncio.Lock] = {}
@@ -209,6 +216,8 @@ class HubCore:
         except StoreUnavailable as exc:
             log.warning("heartbeat of %s not stored: %s", node, exc)
         await self.ledger_feed.heartbeat(node, message)
+        if message.body.decks:
+            await self._deck_readiness(node, message.body.sessions, message.body.decks, now)
         joined = set(message.body.sessions)
         await self.send_joins(node, force=came_online, skip=joined)
 
@@ -281,12 +290,52 @@ class HubCore:
                 sent += 1
         return sent
 
+    async def join_message(self, spec: SessionSpec, node: str) -> CmdJoin:
+        """The ``cmd.join`` for ``node``: the spec's part plus the session's decks.
+
+        Every join the hub sends (here, and the lesson scheduler's) is built here, so
+        none forgets the decks (a node takes each join as the whole truth)."""
+        body = spec.join_body(node)
+        try:
+            decks = await self.decks.session_decks(spec.session)
+        except StoreUnavailable:
+            decks = []
+        if decks:
+            refs = [DeckRef(id=d.id, name=d.name, pages=d.page_count) for d in decks]
+            body = body.model_copy(update={"decks": refs})
+        return CmdJoin(id=new_id(), session=spec.session, body=body)
+
     async def _send_join(self, spec: SessionSpec, node: str) -> bool:
-        message = CmdJoin(id=new_id(), session=spec.session, body=spec.join_body(node))
+        message = await self.join_message(spec, node)
         ok = await self.send_cmd(node, message)
         if ok:
             self._join_sent[(node, spec.session)] = now_ms()
         return ok
+
+    # --------------------------------------------------------------- decks
+
+    async def attach_deck(self, session: str, deck: str) -> bool:
+        """Attach a stored deck to a session and tell its members at once (a fresh
+        ``cmd.join`` names the decks, so nodes start downloading now)."""
+        spec = await self.get_spec(session)
+        added = await self.decks.attach(session, deck)
+        if added and spec.join_due(now_ms(), self.config.join_lead_time_s):
+            for node in spec.members:
+                await self._send_join(spec, node)
+        return added
+
+    async def _deck_readiness(
+        self, node: str, sessions: list[str], decks: dict[str, bool], now: int
+    ) -> None:
+        """Remember when a node first reported a deck complete (for the ledger)."""
+        for session in sessions:
+            try:
+                attached = await self.decks.session_deck_ids(session)
+            except StoreUnavailable:
+                return
+            for deck in attached:
+                if decks.get(deck):
+                    await self.decks.mark_ready(session, deck, node, now)
 
     # ------------------------------------------------------------ sessions
 
@@ -366,7 +415,7 @@ class HubCore:
             raise UnknownSession(session)
         return runtime.spec
 
-    async def list_sessions(self) -> list[SessionView]:
+    async def list_sessions(self) -> list[SessionOverview]:
         for raw in (await self.store.all_sessions()).values():
             try:
                 spec = SessionSpec.model_validate_json(raw)
@@ -375,15 +424,15 @@ class HubCore:
             await self.find_runtime(spec.session)
         return [self._view(r) for _, r in sorted(self.runtimes.items())]
 
-    async def session_view(self, session: str) -> SessionView:
+    async def session_view(self, session: str) -> SessionOverview:
         runtime = await self.find_runtime(session)
         if runtime is None:
             raise UnknownSession(session)
         return self._view(runtime)
 
     @staticmethod
-    def _view(runtime: SessionRuntime) -> SessionView:
-        return SessionView(
+    def _view(runtime: SessionRuntime) -> SessionOverview:
+        return SessionOverview(
             spec=runtime.spec,
             state=runtime.machine.snapshot().model_dump(mode="json"),
             counters={

@@ -3,7 +3,6 @@
 ::
 
     HubError
-    ├── ConfigError          the configuration or stack file cannot be used
     ├── StoreUnavailable     Redis did not answer (connection refused, timeout)
     ├── NotFound             a node or session the caller named does not exist
     │   ├── UnknownNode
@@ -12,6 +11,10 @@
     │   ├── NodeExists
     │   └── SessionExists
     └── InvalidSpec          a session spec names nodes that are not registered
+
+Beside the tree: ``hub.scheduling.SchedulingError``, ``hub.media.MediaError`` and
+``hub.signalling.SignallingError`` are ``HubError`` too. An unusable configuration
+is ``runtime.ConfigError``, the one configuration error of every daemon.
 
 Library errors (redis, aiomqtt) are translated at the edge, so the sequencer and the
 API only ever see these. Errors from a node's bad input are ``protocols`` errors
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyExists",
-    "ConfigError",
     "HubError",
     "InvalidSpec",
     "NodeExists",
@@ -36,17 +38,6 @@ __all__ = [
 
 class HubError(Exception):
     """Root of every error raised by the hub core."""
-
-
-class ConfigError(HubError):
-    """The configuration (file, stack file, environment) is unusable."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-    def __str__(self) -> str:
-        return f"configuration error: {self.detail}"
 
 
 class StoreUnavailable(HubError):

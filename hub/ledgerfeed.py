@@ -50,8 +50,8 @@ recorded as offline at ``last heard + timeout``; the next heartbeat brings the n
 back online.
 
 Session info for reports: classroom ids in the ledger are node ids. The registry
-maps a node to its classroom (``Classroom.node``), school and region; a node the
-registry does not know stands for its own classroom *and* school (the demo
+maps a node to its classroom (``registry.models.Classroom.node``), school and
+region; a node the registry does not know stands for its own classroom *and* school (the demo
 registers nodes only). The lead teacher is the one given (the timetable's), else
 the timetable lesson stored for the session, else the only lead teacher of the
 lead school teaching the subject (or the only lead teacher there), else the lead
@@ -73,10 +73,11 @@ from typing import Any
 
 import redis.exceptions
 
+from hub.keys import LEDGER_CURSOR_KEY, LESSONS_KEY
 from hub.sessions import SessionSpec
 from ledger import store
 from ledger.aggregate import Ledger
-from ledger.directory import Classroom, Directory, School, SessionInfo
+from ledger.directory import ClassroomInfo, Directory, SchoolInfo, SessionInfo
 from ledger.exceptions import LedgerError
 from ledger.inputs import (
     BrowserInput,
@@ -86,14 +87,15 @@ from ledger.inputs import (
     heartbeat_input,
     to_wire,
 )
+from ledger.keys import INFO_KEY, INPUTS_KEY
 from protocols.ids import now_ms
 from protocols.messages import Envelope, NodeHeartbeat
 from registry.models import TeacherRole
 from registry.rules import Snapshot
 from registry.store import RegistryStore
+from runtime.tasks import cancel_and_wait
 
 __all__ = [
-    "CURSOR_KEY",
     "LedgerFeed",
     "directory_from_registry",
     "session_info",
@@ -102,9 +104,7 @@ __all__ = [
 log = logging.getLogger("dualclass.ledger")
 
 #: Stream id of the last ``dc:ledger:inputs`` entry covered by the saved state.
-CURSOR_KEY = "dc:ledger:inputs:cursor"
 #: Where ``hub.scheduling.accept`` keeps the timetable lessons (read for the teacher).
-_LESSONS_KEY = "dc:tt:lessons"
 _UNKNOWN_REGION = "unknown"
 _REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
@@ -125,11 +125,11 @@ def directory_from_registry(snap: Snapshot) -> Directory:
     school without a region goes to region ``unknown`` like an unknown school.
     """
     schools = [
-        School(school=s.id, name=s.name, region=s.region or _UNKNOWN_REGION, rural=s.rural)
+        SchoolInfo(school=s.id, name=s.name, region=s.region or _UNKNOWN_REGION, rural=s.rural)
         for s in snap.schools.values()
     ]
     rooms = [
-        Classroom(classroom=c.node, school=c.school, seats=c.seats)
+        ClassroomInfo(classroom=c.node, school=c.school, seats=c.seats)
         for c in snap.classrooms.values()
         if c.node is not None and c.school in snap.schools
     ]
@@ -235,9 +235,7 @@ class LedgerFeed:
         ``save=False`` is a crash as far as the ledger is concerned (tests of recovery).
         """
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         if not save:
             return
@@ -247,11 +245,11 @@ class LedgerFeed:
             log.warning("ledger: final save failed (replayed from the streams next start): %s", exc)
 
     async def _replay_inputs(self) -> int:
-        raw = await self.redis.get(CURSOR_KEY)
+        raw = await self.redis.get(LEDGER_CURSOR_KEY)
         start = "-" if raw is None else "(" + _text(raw)
         count = 0
         while True:
-            entries = await self.redis.xrange(store.INPUTS_KEY, min=start, max="+", count=1000)
+            entries = await self.redis.xrange(INPUTS_KEY, min=start, max="+", count=1000)
             for entry_id, fields in entries:
                 value = fields.get(b"r", fields.get("r"))
                 if isinstance(value, str):
@@ -293,7 +291,7 @@ class LedgerFeed:
                 self._touched |= touched
                 raise
             if cursor is not None:
-                await self.redis.set(CURSOR_KEY, cursor)
+                await self.redis.set(LEDGER_CURSOR_KEY, cursor)
             return written
 
     # --------------------------------------------------------------- inputs
@@ -313,7 +311,7 @@ class LedgerFeed:
         """Append then feed (call under ``_lock``); a Redis failure is logged, not raised."""
         try:
             # ``store.append_input`` without dropping the entry id (the cursor needs it)
-            entry = await self.redis.xadd(store.INPUTS_KEY, {"r": to_wire(record)})
+            entry = await self.redis.xadd(INPUTS_KEY, {"r": to_wire(record)})
         except _REDIS_ERRORS as exc:
             log.warning("ledger: input not appended (live ledger still counts it): %s", exc)
         else:
@@ -377,7 +375,7 @@ class LedgerFeed:
     # ------------------------------------------------------- session specs
 
     async def _teacher_of(self, session: str) -> str | None:
-        raw = await self.redis.hget(_LESSONS_KEY, session)
+        raw = await self.redis.hget(LESSONS_KEY, session)
         if raw is None:
             return None
         teacher = json.loads(raw).get("teacher")
@@ -402,7 +400,7 @@ class LedgerFeed:
         todo = list(specs)
         if not todo:
             return 0
-        have = await self.redis.hmget(store.INFO_KEY, [s.session for s in todo])
+        have = await self.redis.hmget(INFO_KEY, [s.session for s in todo])
         missing = [s for s, raw in zip(todo, have, strict=True) if raw is None]
         for spec in missing:
             await self.session_created(spec)

@@ -27,8 +27,12 @@ class HubMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         # process_cpu_seconds_total, process_resident_memory_bytes ...: what the
-        # load simulator (and any Prometheus) reads to say what the hub costs
-        ProcessCollector(registry=r)
+        # load simulator (and any Prometheus) reads to say what the hub costs. In a
+        # registry of their own, added only to /metrics: collecting them reads /proc
+        # (and lists every open socket), which in-process readers of ``registry``
+        # (the ops feed, every second) must not pay for.
+        self.process = CollectorRegistry()
+        ProcessCollector(registry=self.process)
         self.rejected = Counter(
             "dualclass_hub_rejected", "Uplinks refused, by reason", ["reason"], registry=r
         )
@@ -48,6 +52,15 @@ class HubMetrics:
         )
         self.resync_events = Counter(
             "dualclass_hub_resync_events", "Events sent in cmd.resync replies", registry=r
+        )
+        self.deck_refused = Counter(
+            "dualclass_hub_deck_refused", "Deck uploads refused, by code", ["code"], registry=r
+        )
+        self.decks_rendered = Counter(
+            "dualclass_hub_decks_rendered", "Decks rendered to page images", registry=r
+        )
+        self.deck_pages_served = Counter(
+            "dualclass_hub_deck_pages_served", "Deck page images served", registry=r
         )
         self.heartbeats = Counter(
             "dualclass_hub_heartbeats", "node.heartbeat messages received", registry=r
@@ -102,9 +115,15 @@ class HubMetrics:
             ["node"],
             registry=r,
         )
-        self.intake_pending = Gauge(
-            "dualclass_hub_intake_pending",
-            "Uplinks received and not yet acknowledged to the broker",
+        self.signal_joins = Counter(
+            "dualclass_hub_signal_joins",
+            "Signalling joins by outcome: camera, watch, control (no media), or the refusal code",
+            ["outcome"],
+            registry=r,
+        )
+        self.turn_credentials = Counter(
+            "dualclass_hub_turn_credentials",
+            "TURN credentials minted for signalling joins",
             registry=r,
         )
         self.nodes_online = Gauge("dualclass_hub_nodes_online", "Nodes seen online", registry=r)
@@ -120,4 +139,4 @@ class HubMetrics:
         return value or 0.0
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        return generate_latest(self.registry) + generate_latest(self.process)

@@ -1,17 +1,26 @@
 """The hub process: ``Hub(config)`` with startup -> main loop -> shutdown.
 
 ``startup`` connects Redis (retrying with backoff while it is away), records the hub
-users, rebuilds every session from its log, connects the two MQTT links, brings the
-broker files up to date, subscribes (shared uplinks + all presence) and starts the
-HTTP API. ``main_loop`` routes incoming messages until ``should_exit``; ``shutdown``
-drains: API stops, routing stops (uplinks not yet routed stay unacknowledged at the
-broker, which delivers them to the next start), uplinks already queued are stored
-and acknowledged, the subscribing link disconnects (the broker keeps our persistent
-session and queues further uplinks), events are published, then the publishing
-link and Redis are closed.
+users, starts the ledger feed, connects the publishing MQTT link, rebuilds every
+session from its log, brings the broker files up to date, subscribes (shared
+uplinks + all presence), starts the lesson scheduler, the signalling service and
+the HTTP API. Each step registers its own undo on an ``AsyncExitStack``: if a
+later step fails, what was started is closed again, in reverse order, and the
+error propagates. Long-running work (the uplink consumer, the HTTP server) runs
+in one ``asyncio.TaskGroup``.
 
-``run(config)`` is the process entry: uvloop, first SIGTERM/SIGINT drains, the
-second exits at once. ``main(argv)`` parses the command line.
+``main_loop`` waits for ``should_exit``; ``shutdown`` closes the stack, which is
+the drain, in reverse start order: the dashboards' event streams end, the API
+stops, signalling closes its rooms (relay peer connections included), the
+scheduler stops, routing stops (uplinks not yet routed stay unacknowledged at the
+broker, which delivers them to the next start), uplinks already queued are stored
+and acknowledged, the subscribing link disconnects (the broker keeps our
+persistent session and queues further uplinks), the runtimes publish and stop,
+then the publishing link, the ledger feed (final save) and Redis are closed.
+
+``run(config)`` is the process entry (``runtime.run``: uvloop; ``StopSignals``:
+the first SIGTERM/SIGINT drains, the second exits at once, status 1).
+``main(argv)`` parses the command line.
 """
 
 from __future__ import annotations
@@ -21,10 +30,9 @@ import asyncio
 import contextlib
 import gc
 import logging
-import signal
 import socket
 import sys
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +40,17 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from hub.api import create_app
+from hub.api.signalling import install_signalling
 from hub.config import HubConfig
 from hub.core import HubCore
 from hub.exceptions import HubError, StoreUnavailable
 from hub.scheduling.due import Timing
+from hub.scheduling.runs import Runner, RunStore
 from hub.scheduling.scheduler import LessonScheduler
+from hub.signalling.service import Signalling
 from protocols.signalling import MAX_SIGNAL_SIZE
+from runtime.exceptions import ConfigError
+from runtime.loop import FORCED_EXIT, StopSignals, run_daemon
 
 __all__ = ["Hub", "main", "run"]
 
@@ -61,7 +74,6 @@ class Hub(HubCore):
     def __init__(self, config: HubConfig, *, routers: Sequence[APIRouter] = ()) -> None:
         super().__init__(config)
         self.should_exit = asyncio.Event()
-        self.force_exit = False
         self.api_port: int | None = None
         self._routers = routers
         #: The FastAPI application once the API runs (tests reach its services here).
@@ -69,6 +81,10 @@ class Hub(HubCore):
         self._api: _ApiServer | None = None
         self._api_task: asyncio.Task[None] | None = None
         self._consumer: asyncio.Task[None] | None = None
+        #: The undo of every start-up step; closing it is the drain.
+        self._stack: contextlib.AsyncExitStack | None = None
+        self.signalling: Signalling | None = None
+        self.matching_runs: Runner | None = None
         # joins before each lesson, leaves after it (one loop, see hub.scheduling)
         self.lessons = LessonScheduler(
             self,
@@ -98,35 +114,55 @@ class Hub(HubCore):
                 delay = min(delay * 2, self.config.redis_retry_max_s)
 
     async def startup(self) -> None:
-        await self._wait_for_redis()
-        await self.ensure_hub_users()
-        # the ledger first: runtimes feed it the events they catch up on
-        await self.ledger_feed.start(await self.store.all_sessions())
-        sessions = await self.load_sessions()
-        log.info("rebuilt %d sessions from redis", sessions)
-        await self.ledger_feed.ensure_infos(r.spec for r in list(self.runtimes.values()))
-        # broker files first: a replica whose MQTT password was just rotated can
-        # only log in once its new hash is in the password file (docs/security.md)
-        if await self.broker.apply(confirm=False):
+        """Start everything; on failure, close what was started and re-raise."""
+        async with contextlib.AsyncExitStack() as stack:
+            await self._wait_for_redis()
+            stack.push_async_callback(self.store.close)
+            await self.ensure_hub_users()
+            # the ledger first: runtimes feed it the events they catch up on
+            await self.ledger_feed.start(await self.store.all_sessions())
+            stack.push_async_callback(self.ledger_feed.stop)
+            # broker files first: a replica whose MQTT password was just rotated can
+            # only log in once its new hash is in the password file (docs/security.md)
+            applied = await self.broker.apply(confirm=False)
             await self.link_out.start(wait=True)
-            await self.broker.barrier()
-        else:
-            await self.link_out.start(wait=True)
-        group = self.config.share_group or await self.store.share_group()
-        await self.link_in.subscribe(self.topics.shared_uplinks(group))
-        await self.link_in.subscribe(self.topics.all_presence)
-        await self.link_in.start(wait=True)
-        self._consumer = asyncio.create_task(self._consume(), name="hub-consume")
-        self.lessons.start()
-        self.ops.start()
-        if self.config.api_enabled:
-            await self._start_api()
+            stack.push_async_callback(self.link_out.close)
+            if applied:
+                await self.broker.barrier()
+            sessions = await self.load_sessions()
+            stack.push_async_callback(self._stop_runtimes)
+            log.info("rebuilt %d sessions from redis", sessions)
+            await self.ledger_feed.ensure_infos(r.spec for r in list(self.runtimes.values()))
+            tasks = await stack.enter_async_context(asyncio.TaskGroup())
+            group = self.config.share_group or await self.store.share_group()
+            await self.link_in.subscribe(self.topics.shared_uplinks(group))
+            await self.link_in.subscribe(self.topics.all_presence)
+            stack.push_async_callback(self._stop_intake)
+            await self.link_in.start(wait=True)
+            self._consumer = tasks.create_task(self._consume(), name="hub-consume")
+            self.lessons.start()
+            stack.push_async_callback(self.lessons.stop)
+            app = None
+            if self.config.api_enabled:
+                app = create_app(self, routers=self._routers)
+                self.app = app
+                self.signalling = install_signalling(app)
+                stack.push_async_callback(self.signalling.close)
+                self.matching_runs = Runner(RunStore(self.store.redis))
+                app.state.matching_runner = self.matching_runs
+                stack.callback(self.matching_runs.close)
+                stack.push_async_callback(self._stop_api)
+            self.ops.start()
+            # first in the drain: ends the dashboards' event streams, which uvicorn
+            # would otherwise wait for
+            stack.push_async_callback(self.ops.stop)
+            if app is not None:
+                await self._start_api(app, tasks)
+            self._stack = stack.pop_all()
         self._started = True
         log.info("hub %s ready (api port %s)", self.config.mqtt_client_id, self.api_port)
 
-    async def _start_api(self) -> None:
-        app = create_app(self, routers=self._routers)
-        self.app = app
+    async def _start_api(self, app: FastAPI, tasks: asyncio.TaskGroup) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.config.api_host, self.config.api_port))
@@ -150,7 +186,7 @@ class Hub(HubCore):
             **tls,
         )
         self._api = _ApiServer(config)
-        self._api_task = asyncio.create_task(self._api.serve(sockets=[sock]), name="hub-api")
+        self._api_task = tasks.create_task(self._api.serve(sockets=[sock]), name="hub-api")
         while not self._api.started:
             if self._api_task.done():
                 self._api_task.result()
@@ -169,28 +205,35 @@ class Hub(HubCore):
 
     # -------------------------------------------------------------- shutdown
 
-    async def shutdown(self) -> None:
-        """Drain: stop taking uplinks, finish what was accepted, close links."""
+    async def _stop_api(self) -> None:
+        """Stop taking requests; give uvicorn the drain timeout to finish them."""
+        if self._api is None or self._api_task is None:
+            return
+        self._api.should_exit = True
+        done, _ = await asyncio.wait({self._api_task}, timeout=self.config.drain_timeout_s)
+        if not done:
+            self._api_task.cancel()
+
+    async def _stop_intake(self) -> None:
+        """Stop routing, settle what was taken in while the link can still acknowledge
+        it, then disconnect the subscribing link."""
         timeout = self.config.drain_timeout_s
-        # first: ends the dashboards' event streams, which uvicorn would wait for
-        await self.ops.stop()
-        if self._api is not None and self._api_task is not None:
-            self._api.should_exit = True
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._api_task, timeout)
-        await self.lessons.stop()
         if self._consumer is not None:
             self._consumer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._consumer
+            await asyncio.wait({self._consumer})
         await self.router.drain()
-        # settle what was taken while the link can still acknowledge it
         await asyncio.gather(*(r.drain_inbox(timeout) for r in self.runtimes.values()))
         await self.link_in.close()
+
+    async def _stop_runtimes(self) -> None:
+        timeout = self.config.drain_timeout_s
         await asyncio.gather(*(r.stop(timeout) for r in self.runtimes.values()))
-        await self.ledger_feed.stop()
-        await self.link_out.close()
-        await self.store.close()
+
+    async def shutdown(self) -> None:
+        """Drain: undo every start-up step in reverse order (see the module docstring)."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
         self._started = False
         log.info("hub %s stopped", self.config.mqtt_client_id)
 
@@ -211,39 +254,18 @@ def settle_heap() -> None:
     gc.set_threshold(20_000, 50, 100)
 
 
-async def _serve(config: HubConfig) -> None:
+async def _serve(config: HubConfig) -> int:
     hub = Hub(config)
-    loop = asyncio.get_running_loop()
-
-    def on_signal() -> None:
-        if hub.should_exit.is_set():
-            log.warning("second signal: exiting now")
-            hub.force_exit = True
-            for task in asyncio.all_tasks(loop):
-                task.cancel()
-            return
-        log.info("signal received: draining (send again to exit now)")
-        hub.should_exit.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
-    await hub.startup()
-    settle_heap()
-    try:
-        await hub.main_loop()
-    finally:
-        if not hub.force_exit:
-            await hub.shutdown()
-
-
-def _run_loop(coro: Coroutine[Any, Any, None]) -> None:
-    """uvloop where it exists (Linux), the default loop elsewhere."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a Linux dependency
-        asyncio.run(coro)
-        return
-    uvloop.run(coro)
+    with StopSignals(hub.should_exit) as signals:
+        await hub.startup()
+        try:
+            settle_heap()
+            await hub.main_loop()
+        finally:
+            # a forced exit (second signal) skips the drain: the task is cancelled
+            if not signals.forced:
+                await hub.shutdown()
+    return 0
 
 
 def run(config: HubConfig) -> int:
@@ -253,20 +275,22 @@ def run(config: HubConfig) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        _run_loop(_serve(config))
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        return 1
-    return 0
+        return run_daemon(_serve(config))
+    except KeyboardInterrupt:  # a SIGINT before the handlers were installed
+        return FORCED_EXIT
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dualclass hub", description="Run the dualclass hub.")
-    parser.add_argument("--config", type=Path, help="TOML or JSON file of hub settings")
+    parser.add_argument(
+        "--config", type=Path, help="TOML file of hub settings (default $DUALCLASS_HUB_CONFIG)"
+    )
     parser.add_argument("--stack-file", type=Path, help="JSON written by `dualclass stack up`")
     parser.add_argument("--api-host", help="HTTP API bind address")
     parser.add_argument("--api-port", type=int, help="HTTP API port (0 = pick a free one)")
     parser.add_argument("--mqtt-host")
     parser.add_argument("--mqtt-port", type=int)
+    parser.add_argument("--mqtt-ca-file", type=Path, help="CA of the broker (MQTT over TLS)")
     parser.add_argument("--client-id", dest="mqtt_client_id", help="MQTT client id base")
     parser.add_argument("--redis-url")
     parser.add_argument("--api-cert-file", type=Path, help="serve HTTPS/WSS: certificate (PEM)")
@@ -281,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in vars(args).items() if k != "config" and v is not None}
     try:
         config = HubConfig.load(args.config, **overrides)
-    except (HubError, ValueError) as exc:
+    except (ConfigError, HubError, ValueError) as exc:
         print(f"dualclass hub: {exc}", file=sys.stderr)
         return 2
     return run(config)

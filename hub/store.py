@@ -1,16 +1,8 @@
 """Redis access for the hub: session logs, the sequencing script, registries.
 
-Keys (``sid`` = session id, ``node`` = node id)::
-
-    dc:s:{sid}:log     stream; entry id ``{seq}-0``; fields d (msgpack of the
-                       sequenced event), id, type, src, ts
-    dc:s:{sid}:ids     hash  dedupe key of (sender, message id) -> seq
-    dc:sessions        set of session ids
-    dc:session:{sid}   JSON of the ``SessionSpec``
-    dc:nodes           hash  node id -> ``$7$`` hash of its MQTT secret
-    dc:hub_users       hash  hub MQTT username -> ``$7$`` hash
-    dc:heartbeat       hash  node id -> JSON of its last heartbeat (and when)
-    dc:share_group     string  the replicas' secret MQTT shared-subscription group
+Keys: ``hub.keys`` (session log ``dc:s:{sid}:log``; dedupe ``dc:s:{sid}:ids``, a
+hash of (sender, message id) -> seq; sessions, specs, nodes, hub users, heartbeats,
+the replicas' secret shared-subscription group).
 
 Sequencing is one Lua script (EVALSHA): dedupe by (sender, message id), compare the caller's
 expected last seq with the stream's, XADD at ``{last+1}-0`` and record the id, all
@@ -38,6 +30,16 @@ import redis.asyncio as aioredis
 import redis.exceptions
 
 from hub.exceptions import StoreUnavailable
+from hub.keys import (
+    HEARTBEAT_KEY,
+    HUB_USERS_KEY,
+    NODES_KEY,
+    SESSIONS_KEY,
+    SHARE_GROUP_KEY,
+    ids_key,
+    log_key,
+    session_key,
+)
 
 __all__ = [
     "AppendResult",
@@ -50,20 +52,6 @@ __all__ = [
     "session_key",
 ]
 
-SESSIONS_KEY = "dc:sessions"
-NODES_KEY = "dc:nodes"
-HUB_USERS_KEY = "dc:hub_users"
-HEARTBEAT_KEY = "dc:heartbeat"
-SHARE_GROUP_KEY = "dc:share_group"
-
-
-def log_key(session: str) -> str:
-    return f"dc:s:{session}:log"
-
-
-def ids_key(session: str) -> str:
-    return f"dc:s:{session}:ids"
-
 
 def dedupe_key(src: str, event_id: str) -> str:
     """The dedupe field of an event: its sender and id, unambiguously joined.
@@ -73,10 +61,6 @@ def dedupe_key(src: str, event_id: str) -> str:
     the sender is authenticated. (``len:`` prefix: no separator can be forged.)
     """
     return f"{len(src)}:{src}{event_id}"
-
-
-def session_key(session: str) -> str:
-    return f"dc:session:{session}"
 
 
 # KEYS: log stream, ids hash.  ARGV: dedupe key, expected last seq, field/value pairs.
@@ -113,6 +97,10 @@ def _translated() -> Iterator[None]:
         yield
     except _DOWN as exc:
         raise StoreUnavailable(str(exc) or type(exc).__name__) from None
+
+
+#: For the hub's other Redis users (scheduling): the same translation.
+translate_redis_errors = _translated
 
 
 class AppendStatus(IntEnum):

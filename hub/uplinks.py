@@ -96,6 +96,7 @@ class UplinkRouter:
         limiter: NodeRateLimiter | None = None,
         metrics: HubMetrics | None = None,
         clock: Callable[[], float] = time.monotonic,
+        flood_threshold: int = 150,
     ) -> None:
         self._host = host
         self._topics = topics
@@ -104,6 +105,7 @@ class UplinkRouter:
         self._replies = NodeRateLimiter(_REPLIES_PER_S, 2 * _REPLIES_PER_S)
         self._metrics = metrics
         self._clock = clock
+        self._flood_threshold = flood_threshold
         self._tasks: set[asyncio.Task[None]] = set()
         self.rate_limited = 0
         #: node -> (start of the current one-second window, refusals in it)
@@ -167,7 +169,7 @@ class UplinkRouter:
         if now - started >= 1.0:
             started, count = now, 0
         self._refusals[node] = (started, count + 1)
-        if self._limiter is not None and count + 1 > self._limiter.burst:
+        if count + 1 > self._flood_threshold:
             self._refusals.pop(node, None)
             self._host.quarantine(node)
         if self._replies.allow(node, self._clock()):

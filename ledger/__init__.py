@@ -5,7 +5,7 @@ What lives here, one job per module:
 - ``inputs``     the records the hub feeds (``PresenceInput``, ``HeartbeatInput``,
                  ``BrowserInput``; lesson events are ``protocols`` envelopes) and
                  their wire form in the ``dc:ledger:inputs`` stream
-- ``directory``  ``School``, ``Classroom``, ``Directory``, ``SessionInfo``
+- ``directory``  ``SchoolInfo``, ``ClassroomInfo``, ``Directory``, ``SessionInfo``
 - ``intervals``  half-open interval arithmetic (connected time)
 - ``aggregate``  ``Ledger``: the pure fold of inputs into per-session state
 - ``figures``    ``SessionFigures`` / ``ClassroomFigures``: what the ledger answers
@@ -28,7 +28,7 @@ matplotlib (``formats.charts`` only).
 from __future__ import annotations
 
 from ledger.aggregate import Ledger
-from ledger.directory import Classroom, Directory, School, SessionInfo
+from ledger.directory import ClassroomInfo, Directory, SchoolInfo, SessionInfo
 from ledger.exceptions import DirectoryError, LedgerError, LedgerInputError, StoreError
 from ledger.figures import AnswerRecord, ClassroomFigures, HandRecord, SessionFigures
 from ledger.inputs import (
@@ -45,8 +45,8 @@ from ledger.term import Lesson, Term, term_from_ledger
 __all__ = [
     "AnswerRecord",
     "BrowserInput",
-    "Classroom",
     "ClassroomFigures",
+    "ClassroomInfo",
     "CoverageReport",
     "Directory",
     "DirectoryError",
@@ -59,7 +59,7 @@ __all__ = [
     "Lesson",
     "PresenceInput",
     "ReportWindow",
-    "School",
+    "SchoolInfo",
     "SessionFigures",
     "SessionInfo",
     "StoreError",

@@ -28,12 +28,21 @@ from dataclasses import dataclass, field
 
 from ledger.directory import SessionInfo
 from ledger.exceptions import LedgerInputError
-from ledger.figures import AnswerRecord, ClassroomFigures, HandRecord, SessionFigures
+from ledger.figures import (
+    AnswerRecord,
+    ClassroomFigures,
+    DeckFigures,
+    HandRecord,
+    SessionFigures,
+)
 from ledger.inputs import BrowserInput, HeartbeatInput, LedgerInput, PresenceInput
 from ledger.intervals import Interval, clip, from_changes, total, union
 from protocols.messages import Envelope
 
-__all__ = ["Dirty", "Ledger", "MediaAgg", "QuizState", "RoomState", "SessionState"]
+__all__ = ["MAX_DECKS", "Dirty", "Ledger", "MediaAgg", "QuizState", "RoomState", "SessionLedger"]
+
+#: Decks per session the ledger follows (pages shown, readiness per classroom).
+MAX_DECKS = 16
 
 #: A browser record as kept: (participant, ts, joined, classroom).
 BrowserKey = tuple[str, int, bool, str | None]
@@ -81,6 +90,8 @@ class RoomState:
     strokes: int = 0
     attendance: tuple[int, int] | None = None
     media: MediaAgg = field(default_factory=MediaAgg)
+    #: deck id -> hub time (ms) of the first heartbeat saying it was complete here.
+    deck_ready: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -92,7 +103,7 @@ class QuizState:
 
 
 @dataclass(slots=True)
-class SessionState:
+class SessionLedger:
     """Everything the ledger knows about one session; ``snapshot`` persists it."""
 
     session: str
@@ -111,6 +122,8 @@ class SessionState:
     floor_holder: str | None = None
     floor_since: int = 0
     quizzes: dict[str, QuizState] = field(default_factory=dict)
+    #: deck (as ``slide.show`` names it) -> the page indices shown.
+    deck_pages: dict[str, set[int]] = field(default_factory=dict)
     rooms: dict[str, RoomState] = field(default_factory=dict)
     browsers: set[BrowserKey] = field(default_factory=set)
 
@@ -137,7 +150,7 @@ class Dirty:
 # ------------------------------------------------------------------ event folding
 
 
-def _apply(st: SessionState, event: Envelope) -> None:
+def _apply(st: SessionLedger, event: Envelope) -> None:
     """Fold one in-order event into ``st`` (the sequencer already checked the rules)."""
     ts = event.ts
     assert ts is not None
@@ -149,6 +162,9 @@ def _apply(st: SessionState, event: Envelope) -> None:
         st.last_ts = ts
     if type_ == "slide.show":
         st.slides += 1
+        deck: str = body.deck  # type: ignore[union-attr]
+        if deck in st.deck_pages or len(st.deck_pages) < MAX_DECKS:
+            st.deck_pages.setdefault(deck, set()).add(body.index)  # type: ignore[union-attr]
     elif type_ == "hand.raise":
         st.room(src).hands.append((event.seq or 0, ts))
     elif type_ == "quiz.answer":
@@ -199,7 +215,7 @@ class Ledger:
     """Participation figures of many sessions, fed one input at a time."""
 
     def __init__(self) -> None:
-        self.sessions: dict[str, SessionState] = {}
+        self.sessions: dict[str, SessionLedger] = {}
         #: node -> {(ts, online)}
         self.presence: dict[str, set[tuple[int, bool]]] = {}
         self._dirty: set[str] = set()
@@ -208,10 +224,10 @@ class Ledger:
 
     # -------------------------------------------------------------------- feed
 
-    def session(self, session: str) -> SessionState:
+    def session(self, session: str) -> SessionLedger:
         st = self.sessions.get(session)
         if st is None:
-            st = self.sessions[session] = SessionState(session)
+            st = self.sessions[session] = SessionLedger(session)
         return st
 
     def feed(self, record: LedgerInput) -> bool:
@@ -241,7 +257,7 @@ class Ledger:
             )
         st = self.sessions.get(sid)
         if st is None:
-            st = self.sessions[sid] = SessionState(sid)
+            st = self.sessions[sid] = SessionLedger(sid)
         if seq < st.next_seq or seq in st.pending:
             return False
         self._dirty.add(sid)
@@ -275,10 +291,17 @@ class Ledger:
         for sid in record.sessions:
             st = self.sessions.get(sid)
             if st is None:
-                st = self.sessions[sid] = SessionState(sid)
-            if st.room(record.node).media.add(record.ts, record.fps, record.freezes):
+                st = self.sessions[sid] = SessionLedger(sid)
+            room = st.room(record.node)
+            if room.media.add(record.ts, record.fps, record.freezes):
                 self._dirty.add(sid)
                 changed = True
+            for deck in record.decks[:MAX_DECKS]:
+                first = room.deck_ready.get(deck)
+                if first is None or record.ts < first:
+                    room.deck_ready[deck] = record.ts
+                    self._dirty.add(sid)
+                    changed = True
         return changed
 
     def _feed_browser(self, record: BrowserInput) -> bool:
@@ -338,7 +361,7 @@ class Ledger:
         ``records=False`` leaves out the per-hand and per-answer records (reports
         need only the counts; xAPI export needs the records).
         """
-        st = self.sessions.get(session) or SessionState(session)
+        st = self.sessions.get(session) or SessionLedger(session)
         end = st.end_ts if st.end_ts is not None else (as_of if as_of is not None else st.last_ts)
         lead = info.lead_classroom if info is not None else st.lead
         names: list[str] = []
@@ -419,10 +442,11 @@ class Ledger:
             viewer_ms=viewer_ms,
             hand_raises=tuple(hands),
             answers=tuple(answers),
+            decks=_decks(st, [r.classroom for r in rooms if r.role == "partner"]),
         )
 
     @staticmethod
-    def _browsers(st: SessionState, end: int | None) -> tuple[dict[str, list[Interval]], int, int]:
+    def _browsers(st: SessionLedger, end: int | None) -> tuple[dict[str, list[Interval]], int, int]:
         """Tutor-console intervals per classroom, and viewer count and viewer time."""
         by_participant: dict[str, list[tuple[int, bool]]] = {}
         room_of: dict[str, str] = {}
@@ -447,7 +471,7 @@ class Ledger:
 
 
 def _answers(
-    st: SessionState, records: bool
+    st: SessionLedger, records: bool
 ) -> tuple[list[AnswerRecord], dict[str, tuple[int, int]]]:
     """Every last answer as a record (if ``records``), and (answers, correct) per classroom."""
     out: list[AnswerRecord] = []
@@ -462,3 +486,32 @@ def _answers(
                 out.append(AnswerRecord(seq, ts, room, student, quiz_id, choice, correct))
     out.sort(key=lambda r: r.seq)
     return out, per_room
+
+
+def _decks(st: SessionLedger, partners: list[str]) -> tuple[DeckFigures, ...]:
+    """Per deck: pages shown, and per partner whether it was complete on the
+    classroom's disk by the start of the lesson (by now, if it has not started)."""
+    names = list(st.deck_pages)
+    for room in st.rooms.values():
+        names.extend(d for d in room.deck_ready if d not in names)
+    out = []
+    for deck in names[:MAX_DECKS]:
+        ready_at = {}
+        for partner in partners:
+            found = st.rooms.get(partner)
+            at = found.deck_ready.get(deck) if found is not None else None
+            if at is not None:
+                ready_at[partner] = at
+        in_time = {
+            p: p in ready_at and (st.start_ts is None or ready_at[p] <= st.start_ts)
+            for p in partners
+        }
+        out.append(
+            DeckFigures(
+                deck=deck,
+                pages_used=tuple(sorted(st.deck_pages.get(deck, ()))),
+                ready=in_time,
+                ready_at=ready_at,
+            )
+        )
+    return tuple(out)

@@ -10,8 +10,8 @@ read.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from collections.abc import Sequence
 from datetime import date, timezone
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from hub.config import resolve_redis_url
+from broker.stack import redis_url_for
 from ledger.exceptions import LedgerError
 from ledger.formats import FORMATS
 from ledger.formats.csvfmt import write_csv_dir
@@ -30,6 +30,8 @@ from ledger.report import DEFAULT_TZ, ReportWindow, build_report, parse_tz
 from ledger.schema import CoverageReport
 from ledger.store import load_term
 from ledger.term import Term
+from runtime.exceptions import ConfigError
+from runtime.loop import run as run_loop
 
 __all__ = [
     "EXIT_INPUT",
@@ -164,7 +166,11 @@ async def run(args: argparse.Namespace) -> int:
         print("error: --to is before --from", file=sys.stderr)
         return EXIT_INPUT
     window = ReportWindow(args.from_, args.to, tz, args.region)
-    args.redis = resolve_redis_url(args.redis, args.stack_file)
+    try:
+        args.redis = redis_url_for(args.redis, args.stack_file)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_STORE
     client = aioredis.Redis.from_url(args.redis, decode_responses=False)
     try:
         term = await load_window(client, window, records=args.fmt == "xapi", progress=args.progress)
@@ -193,5 +199,10 @@ async def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(args: argparse.Namespace) -> int:
-    return asyncio.run(run(args))
+def main(argv: Sequence[str] | None = None) -> int:
+    """``dualclass report ARGS``: parse ``argv``, run; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="dualclass report", description="Collaboration-coverage reports."
+    )
+    add_arguments(parser)
+    return run_loop(run(parser.parse_args(argv)))

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledger.exceptions import DirectoryError
 
-__all__ = ["Classroom", "Directory", "School", "SessionInfo"]
+__all__ = ["ClassroomInfo", "Directory", "SchoolInfo", "SessionInfo"]
 
 Ident = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -28,7 +28,7 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class School(_Frozen):
+class SchoolInfo(_Frozen):
     """A school; ``rural`` marks the schools the programme exists to reach."""
 
     school: Ident
@@ -37,7 +37,7 @@ class School(_Frozen):
     rural: bool = False
 
 
-class Classroom(_Frozen):
+class ClassroomInfo(_Frozen):
     """A classroom (one node) of a school with its enrolled seats."""
 
     classroom: Ident
@@ -75,11 +75,11 @@ class SessionInfo(_Frozen):
 class Directory(_Frozen):
     """Schools and classrooms by id: the registry's view that reports need."""
 
-    schools: dict[str, School] = {}
-    classrooms: dict[str, Classroom] = {}
+    schools: dict[str, SchoolInfo] = {}
+    classrooms: dict[str, ClassroomInfo] = {}
 
     @classmethod
-    def build(cls, schools: list[School], classrooms: list[Classroom]) -> Directory:
+    def build(cls, schools: list[SchoolInfo], classrooms: list[ClassroomInfo]) -> Directory:
         """Index lists by id; a classroom of an unknown school is an error."""
         by_school = {s.school: s for s in schools}
         for room in classrooms:
@@ -87,11 +87,11 @@ class Directory(_Frozen):
                 raise DirectoryError("school", room.school, f"of classroom {room.classroom}")
         return cls(schools=by_school, classrooms={c.classroom: c for c in classrooms})
 
-    def school(self, school_id: str) -> School:
+    def school(self, school_id: str) -> SchoolInfo:
         """The school, or a placeholder in region ``unknown`` so reports never drop data."""
         found = self.schools.get(school_id)
         if found is None:
-            return School(school=school_id, region="unknown")
+            return SchoolInfo(school=school_id, region="unknown")
         return found
 
     def region_of(self, school_id: str) -> str:

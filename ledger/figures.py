@@ -78,6 +78,18 @@ class ClassroomFigures:
 
 
 @dataclass(frozen=True, slots=True)
+class DeckFigures:
+    """One slide deck of a lesson: the pages shown and who had it ready in time."""
+
+    deck: str
+    pages_used: tuple[int, ...]
+    #: partner classroom -> deck complete on its disk by the start of the lesson
+    ready: dict[str, bool]
+    #: partner classroom -> hub time (ms) it first reported the deck complete
+    ready_at: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class SessionFigures:
     session: str
     start_ts: int | None
@@ -95,6 +107,7 @@ class SessionFigures:
     viewer_ms: int
     hand_raises: tuple[HandRecord, ...]
     answers: tuple[AnswerRecord, ...]
+    decks: tuple[DeckFigures, ...] = ()
 
     @property
     def started(self) -> bool:

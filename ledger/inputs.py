@@ -58,6 +58,8 @@ class HeartbeatInput:
     sessions: tuple[str, ...]
     fps: float | None = None
     freezes: int | None = None
+    #: Decks the node had complete on disk (ids), for "ready in time" in reports.
+    decks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,8 @@ LedgerInput: TypeAlias = Envelope | PresenceInput | HeartbeatInput | BrowserInpu
 def heartbeat_input(message: NodeHeartbeat, node: str, ts: int) -> HeartbeatInput:
     """The ledger record of a received heartbeat; ``node`` and ``ts`` come from the hub.
 
-    The node's own ``src``/``ts`` are not trusted (DESIGN.md): the hub passes the
+    The node's own ``src``/``ts`` are not trusted (identity comes from the MQTT
+    topic the broker authenticated, time from the hub's clock): the hub passes the
     authenticated node id and its own receive time.
     """
     media = message.body.media
@@ -87,6 +90,7 @@ def heartbeat_input(message: NodeHeartbeat, node: str, ts: int) -> HeartbeatInpu
         sessions=tuple(message.body.sessions),
         fps=None if media is None else media.fps,
         freezes=None if media is None else media.freezes,
+        decks=tuple(sorted(d for d, ok in (message.body.decks or {}).items() if ok)),
     )
 
 
@@ -105,6 +109,8 @@ def to_wire(record: PresenceInput | HeartbeatInput | BrowserInput) -> bytes:
                 "f": record.fps,
                 "z": record.freezes,
             }
+            if record.decks:
+                data["d"] = list(record.decks)
         case BrowserInput():
             data = {
                 "k": "b",
@@ -134,6 +140,7 @@ def from_wire(data: bytes) -> PresenceInput | HeartbeatInput | BrowserInput:
                 sessions=tuple(str(s) for s in raw["s"]),
                 fps=None if fps is None else float(fps),
                 freezes=None if freezes is None else int(freezes),
+                decks=tuple(str(d) for d in raw.get("d", ())),
             )
         if kind == "b":
             room = raw.get("c")

@@ -193,6 +193,7 @@ def build_report(
     histogram = [0] * 10
     region_cells: dict[str, dict[tuple[int, str], list[int]]] = defaultdict(dict)
     lessons_started = 0
+    deck_lessons = deck_pages = partner_decks = partner_decks_ready = 0
     total_ms = 0
     present_sum = enrolled_sum = 0
 
@@ -214,6 +215,14 @@ def build_report(
             teacher = teachers[info.lead_teacher] = _Teacher(school=info.lead_school)
         if started:
             lessons_started += 1
+            shown = [d for d in fig.decks if d.pages_used]
+            deck_lessons += 1 if shown else 0
+            deck_pages += sum(len(d.pages_used) for d in shown)
+            for deck in shown:
+                for partner, ready in deck.ready.items():
+                    if info.partners.get(partner) in partner_schools:
+                        partner_decks += 1
+                        partner_decks_ready += 1 if ready else 0
             week_lessons[week] += 1
             teacher.delivered += 1
             teacher.ms += fig.duration_ms
@@ -390,6 +399,11 @@ def build_report(
         long_term_pairs=kinds.count("long_term"),
         occasional_pairs=kinds.count("occasional"),
         one_off_pairs=kinds.count("one_off"),
+        deck_lessons=deck_lessons,
+        deck_pages_shown=deck_pages,
+        partner_decks=partner_decks,
+        partner_decks_ready_in_time=partner_decks_ready,
+        deck_ready_share=_share(partner_decks_ready, partner_decks),
     )
     return CoverageReport(
         window=Window(from_=window.start, to=window.end, tz=tz_label(tz), region=region),

@@ -75,6 +75,15 @@ class Summary(_Model):
     long_term_pairs: int
     occasional_pairs: int
     one_off_pairs: int
+    deck_lessons: int = Field(default=0, description="lessons that showed pages of a slide deck")
+    deck_pages_shown: int = Field(default=0, description="distinct deck pages shown, summed")
+    partner_decks: int = Field(
+        default=0, description="(partner classroom, deck shown) pairs of those lessons"
+    )
+    partner_decks_ready_in_time: int = Field(
+        default=0, description="of those, the deck was complete at the classroom at lesson start"
+    )
+    deck_ready_share: float | None = None
 
 
 class SchoolRow(_Model):

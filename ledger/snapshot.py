@@ -8,9 +8,11 @@ Hash fields (docs/reports.md, "Redis keys"):
 
 - ``core``     scalars: next_seq, start/end/last ts, lead, title, subject, grade,
                slides, quizzes, events, floor holder and since
+               and deck_pages {deck: [page index...]}
 - ``rooms``    {classroom: [hands [[seq, ts]...], floor_grants, floor_ms, chats,
                strokes, attendance [present, enrolled] | null,
-               media [heartbeats, fps_n, fps_sum, freezes, last_ts, last_freezes]]}
+               media [heartbeats, fps_n, fps_sum, freezes, last_ts, last_freezes],
+               deck_ready {deck: ts}]}
 - ``quizzes``  {quiz: [correct | null, closed, [[classroom, student, seq, ts, choice]...]]}
 - ``browsers`` [[participant, ts, joined, classroom | null]...]
 - ``pending``  events received ahead of a gap, in their JSON form
@@ -23,8 +25,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ledger.aggregate import MediaAgg, QuizState, RoomState, SessionState
+from ledger.aggregate import MediaAgg, QuizState, RoomState, SessionLedger
 from ledger.exceptions import StoreError
+from ledger.keys import presence_key, state_key
 from protocols.codec import decode_map, to_jsonable
 
 __all__ = [
@@ -42,7 +45,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def state_fields(st: SessionState) -> dict[str, str]:
+def state_fields(st: SessionLedger) -> dict[str, str]:
     """The hash fields of ``st``."""
     core = {
         "next_seq": st.next_seq,
@@ -58,6 +61,7 @@ def state_fields(st: SessionState) -> dict[str, str]:
         "events": st.events,
         "floor_holder": st.floor_holder,
         "floor_since": st.floor_since,
+        "deck_pages": {deck: sorted(pages) for deck, pages in st.deck_pages.items()},
     }
     rooms = {
         name: [
@@ -75,6 +79,7 @@ def state_fields(st: SessionState) -> dict[str, str]:
                 r.media.last_ts,
                 r.media.last_freezes,
             ],
+            r.deck_ready,
         ]
         for name, r in st.rooms.items()
     }
@@ -95,11 +100,11 @@ def state_fields(st: SessionState) -> dict[str, str]:
     }
 
 
-def state_from_fields(session: str, fields: dict[str, str]) -> SessionState:
+def state_from_fields(session: str, fields: dict[str, str]) -> SessionLedger:
     """Inverse of ``state_fields``; a malformed hash raises ``StoreError``."""
     try:
         core = json.loads(fields["core"])
-        st = SessionState(
+        st = SessionLedger(
             session=session,
             next_seq=int(core["next_seq"]),
             start_ts=core["start_ts"],
@@ -115,10 +120,15 @@ def state_from_fields(session: str, fields: dict[str, str]) -> SessionState:
             floor_holder=core["floor_holder"],
             floor_since=int(core["floor_since"]),
         )
-        for name, (hands, grants, floor_ms, chats, strokes, att, media) in json.loads(
+        st.deck_pages = {
+            str(deck): {int(i) for i in pages}
+            for deck, pages in (core.get("deck_pages") or {}).items()
+        }
+        for name, (hands, grants, floor_ms, chats, strokes, att, media, *more) in json.loads(
             fields.get("rooms", "{}")
         ).items():
             st.rooms[name] = RoomState(
+                deck_ready={str(d): int(t) for d, t in (more[0] if more else {}).items()},
                 hands=[(int(s), int(t)) for s, t in hands],
                 floor_grants=int(grants),
                 floor_ms=int(floor_ms),
@@ -148,7 +158,7 @@ def state_from_fields(session: str, fields: dict[str, str]) -> SessionState:
             assert event.seq is not None
             st.pending[event.seq] = event
     except (KeyError, ValueError, TypeError, IndexError) as exc:
-        raise StoreError(f"dc:ledger:s:{session}", f"{type(exc).__name__}: {exc}") from None
+        raise StoreError(state_key(session), f"{type(exc).__name__}: {exc}") from None
     return st
 
 
@@ -159,5 +169,5 @@ def presence_member(ts: int, online: bool) -> str:
 def parse_presence_member(member: str) -> tuple[int, bool]:
     ts, _, flag = member.partition(":")
     if flag not in ("0", "1"):
-        raise StoreError("dc:ledger:presence", f"bad member {member!r}")
+        raise StoreError(presence_key("*"), f"bad member {member!r}")
     return int(ts), flag == "1"

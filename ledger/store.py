@@ -30,6 +30,15 @@ from ledger.aggregate import Ledger
 from ledger.directory import Directory, SessionInfo
 from ledger.exceptions import StoreError
 from ledger.inputs import BrowserInput, HeartbeatInput, PresenceInput, from_wire, to_wire
+from ledger.keys import (
+    DIRECTORY_KEY,
+    INFO_BY_START_KEY,
+    INFO_KEY,
+    INPUTS_KEY,
+    PRESENCE_NODES_KEY,
+    presence_key,
+    state_key,
+)
 from ledger.snapshot import (
     parse_presence_member,
     presence_member,
@@ -38,46 +47,23 @@ from ledger.snapshot import (
 )
 from ledger.term import Term, term_from_ledger
 from protocols.codec import decode
+from protocols.records import session_log_key as log_key
 
 __all__ = [
-    "DIRECTORY_KEY",
-    "INFO_BY_START_KEY",
-    "INFO_KEY",
-    "INPUTS_KEY",
-    "NODES_KEY",
     "append_input",
     "catch_up",
     "get_directory",
     "load",
     "load_term",
-    "presence_key",
     "put_directory",
     "put_session",
     "rebuild_from_streams",
     "save",
     "sessions_between",
-    "state_key",
 ]
 
-INPUTS_KEY = "dc:ledger:inputs"
-NODES_KEY = "dc:ledger:nodes"
-INFO_KEY = "dc:ledger:info"
-INFO_BY_START_KEY = "dc:ledger:info:by_start"
-DIRECTORY_KEY = "dc:ledger:directory"
 #: Entries read per XRANGE call while rebuilding.
 PAGE = 1000
-
-
-def state_key(session: str) -> str:
-    return f"dc:ledger:s:{session}"
-
-
-def presence_key(node: str) -> str:
-    return f"dc:ledger:presence:{node}"
-
-
-def log_key(session: str) -> str:
-    return f"dc:s:{session}:log"
 
 
 def _text(value: bytes | str) -> str:
@@ -115,7 +101,7 @@ async def save(redis: Any, ledger: Ledger) -> int:
             pipe.hset(state_key(sid), mapping=state_fields(ledger.sessions[sid]))
         for node, keys in dirty.presence.items():
             pipe.sadd(presence_key(node), *(presence_member(ts, on) for ts, on in keys))
-            pipe.sadd(NODES_KEY, node)
+            pipe.sadd(PRESENCE_NODES_KEY, node)
         await pipe.execute()
     return len(dirty.sessions) + len(dirty.presence)
 
@@ -181,7 +167,7 @@ async def load(
                 fields = {_text(k): _text(v) for k, v in raw.items()}
                 ledger.sessions[sid] = state_from_fields(sid, fields)
     if nodes is None:
-        node_ids = sorted(_text(n) for n in await redis.smembers(NODES_KEY))
+        node_ids = sorted(_text(n) for n in await redis.smembers(PRESENCE_NODES_KEY))
     else:
         node_ids = sorted(set(nodes))
     for start in range(0, len(node_ids), PAGE):

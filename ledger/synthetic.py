@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ledger.directory import Classroom, Directory, School, SessionInfo
+from ledger.directory import ClassroomInfo, Directory, SchoolInfo, SessionInfo
 from ledger.inputs import HeartbeatInput, LedgerInput, PresenceInput
 from ledger.report import DEFAULT_TZ
 from protocols.messages import (
@@ -109,19 +109,21 @@ def make_term(
     rng = random.Random(seed)
     leads = max(1, schools // 10)
     school_list = [
-        School(school=f"L{i:03d}", name=f"Lead {i}", region="city", rural=False)
+        SchoolInfo(school=f"L{i:03d}", name=f"Lead {i}", region="city", rural=False)
         for i in range(leads)
     ] + [
-        School(school=f"P{i:04d}", name=f"Village {i}", region=f"R{i % regions:02d}", rural=True)
+        SchoolInfo(
+            school=f"P{i:04d}", name=f"Village {i}", region=f"R{i % regions:02d}", rural=True
+        )
         for i in range(schools)
     ]
     rooms = [
-        Classroom(classroom=f"l{i:03d}{t}", school=f"L{i:03d}", seats=45)
+        ClassroomInfo(classroom=f"l{i:03d}{t}", school=f"L{i:03d}", seats=45)
         for i in range(leads)
         for t in "ab"
     ]
     rooms += [
-        Classroom(classroom=f"c{i:04d}", school=f"P{i:04d}", seats=rng.randint(20, 45))
+        ClassroomInfo(classroom=f"c{i:04d}", school=f"P{i:04d}", seats=rng.randint(20, 45))
         for i in range(schools)
     ]
     directory = Directory.build(school_list, rooms)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -99,6 +100,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="where to write result JSON")
 
 
-def main(args: argparse.Namespace) -> int:
-    """Run the command from parsed arguments; returns the exit status."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """``dualclass match ARGS``: parse ``argv``, run; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="dualclass match", description="Pair lead offers with partner requests."
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
     return run(args.offers, args.requests, args.pairs, args.solver, args.time_limit, args.out)

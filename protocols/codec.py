@@ -26,6 +26,7 @@ from protocols.messages import (
     Envelope,
     Message,
 )
+from protocols.validation import describe_errors
 
 __all__ = ["DEFAULT_MAX_SIZE", "decode", "decode_map", "encode", "to_jsonable"]
 
@@ -65,11 +66,7 @@ def decode_map(raw: Any) -> Message:
     try:
         message: Message = cls.model_validate(raw)  # type: ignore[assignment]
     except ValidationError as exc:
-        errors = [
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        ]
-        raise SchemaViolation(str(type_), errors) from None
+        raise SchemaViolation(str(type_), describe_errors(exc.errors())) from None
     return message
 
 

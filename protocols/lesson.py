@@ -5,7 +5,7 @@ event is refused, counted and answered with ``cmd.rejected``) and ``apply`` afte
 the event got its ``seq``. Nodes only ``apply`` what the hub sequenced, so both
 sides hold the same state; the hub's ``snapshot()`` is what late joiners get.
 
-Rules (DESIGN.md): only the lead starts and ends the lesson, shows slides, grants
+Rules (``docs/protocol.md``): only the lead starts and ends the lesson, shows slides, grants
 the floor, opens and closes quizzes; partners raise hands, answer and report
 attendance. Observers (browser viewers, inspectors) may send nothing.
 """
@@ -33,6 +33,7 @@ from protocols.messages import (
     QuizAnswer,
     QuizClose,
     QuizOpen,
+    ScreenShare,
     SessionStateBody,
     SlideShow,
     SlideShowBody,
@@ -68,6 +69,7 @@ ALLOWED_ROLES: dict[str, frozenset[Role]] = {
     "attendance.report": frozenset({Role.PARTNER}),
     "chat.message": frozenset({Role.LEAD, Role.PARTNER}),
     "annotation.stroke": frozenset({Role.LEAD, Role.PARTNER}),
+    "screen.share": frozenset({Role.LEAD}),
 }
 
 #: Types accepted before the lesson starts (everything else needs a live lesson).
@@ -96,6 +98,7 @@ class LessonMachine:
     quiz: _Quiz | None = None
     used_quizzes: set[str] = field(default_factory=set)
     attendance: dict[str, AttendanceBody] = field(default_factory=dict)
+    screen: bool = False
     last_seq: int = 0
 
     # ------------------------------------------------------------------ checks
@@ -165,6 +168,10 @@ class LessonMachine:
             case AnnotationStroke():
                 if role is Role.PARTNER and self.floor != src:
                     raise RuleViolation("forbidden_role", "only the floor holder may annotate")
+            case ScreenShare(body=body):
+                if body.active == self.screen:
+                    state = "already sharing" if body.active else "not sharing"
+                    raise RuleViolation("screen_unchanged", f"the lead is {state}")
             case _:
                 pass
 
@@ -187,6 +194,9 @@ class LessonMachine:
                 self.floor = None
                 self.hands.clear()
                 self.quiz = None
+                self.screen = False
+            case ScreenShare(body=body):
+                self.screen = body.active
             case SlideShow(body=body):
                 self.slide = body
             case HandRaise():
@@ -238,6 +248,7 @@ class LessonMachine:
             hands=list(self.hands),
             floor=self.floor,
             quiz=quiz,
+            screen=True if self.screen else None,
             roster={node: role.value for node, role in sorted(self.roster.items())},
             attendance=dict(self.attendance),
             last_seq=self.last_seq,
@@ -255,6 +266,7 @@ class LessonMachine:
             hands=list(body.hands),
             floor=body.floor,
             attendance=dict(body.attendance),
+            screen=bool(body.screen),
             last_seq=body.last_seq,
         )
         if body.quiz is not None:

@@ -1,6 +1,6 @@
 """Every dualclass message as a frozen pydantic model.
 
-One envelope shape carries everything (DESIGN.md, "Messages"): ``v``, ``id``,
+One envelope shape carries everything (``docs/protocol.md``): ``v``, ``id``,
 ``type``, ``session``, ``seq``, ``ts``, ``src``, ``sent`` and a ``body`` whose model
 depends on ``type``. Lesson events are the types a lead or partner classroom makes
 and the hub sequences; control messages (``node.*`` uplinks, ``cmd.*`` downlinks,
@@ -39,6 +39,7 @@ __all__ = [
     "CmdRejected",
     "CmdResync",
     "Count",
+    "DeckRef",
     "Envelope",
     "Event",
     "FloorGrant",
@@ -54,6 +55,7 @@ __all__ = [
     "QuizAnswer",
     "QuizClose",
     "QuizOpen",
+    "ScreenShare",
     "Seq",
     "SessionState",
     "SlideShow",
@@ -75,6 +77,8 @@ TimestampMs = Annotated[int, Field(ge=0, le=MAX_TS_MS)]
 NodeId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 SessionId = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_.\-]*$")]
 ShortText = Annotated[str, Field(max_length=200)]
+#: A deck is named by the first 32 hex digits of its file's SHA-256.
+DeckId = Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
 
 
 class _Frozen(BaseModel):
@@ -155,6 +159,11 @@ class StrokeBody(_Frozen):
     slide: int | None = Field(default=None, ge=0, le=100_000)
 
 
+class ScreenShareBody(_Frozen):
+    #: True: the lead's screen video is on (``screen`` slot); False: it stopped.
+    active: bool
+
+
 class MediaStats(_Frozen):
     """Media figures a node reports in its heartbeat (filled by the media layer)."""
 
@@ -173,6 +182,8 @@ class HeartbeatBody(_Frozen):
     journal_oldest_s: float = Field(default=0.0, ge=0, le=10 * 365 * 86400)
     last_seq: Annotated[dict[SessionId, Count], Field(max_length=64)] = {}
     media: MediaStats | None = None
+    #: Deck id -> whether every page is in the node's cache (absent: no decks).
+    decks: Annotated[dict[DeckId, bool], Field(max_length=64)] | None = None
     # Optional (absent on the wire when unset, so older nodes' heartbeats are unchanged):
     #: The node's software version (shown to operators).
     version: Annotated[str, Field(max_length=64)] | None = None
@@ -192,6 +203,15 @@ class NodeResyncBody(_Frozen):
     to_seq: Seq | None = None
 
 
+class DeckRef(_Frozen):
+    """A deck attached to a session, as ``cmd.join`` names it: the node fetches the
+    manifest (page hashes) and the page images from the hub's API by this id."""
+
+    id: DeckId
+    name: ShortText = ""
+    pages: int = Field(ge=1, le=10_000)
+
+
 class CmdJoinBody(_Frozen):
     role: Literal["lead", "partner", "observer"]
     title: ShortText = ""
@@ -199,6 +219,8 @@ class CmdJoinBody(_Frozen):
     grade: int | None = Field(default=None, ge=1, le=12)
     starts_at: TimestampMs | None = None
     ends_at: TimestampMs | None = None
+    #: The session's slide decks, to download before the lesson (absent: none).
+    decks: Annotated[list[DeckRef], Field(max_length=16)] | None = None
 
 
 class CmdRejectedBody(_Frozen):
@@ -223,6 +245,8 @@ class SessionStateBody(_Frozen):
     hands: list[str] = []
     floor: str | None = None
     quiz: OpenQuizView | None = None
+    #: True while the lead shares a screen (absent when not).
+    screen: bool | None = None
     roster: dict[str, str] = {}
     attendance: dict[str, AttendanceBody] = {}
     last_seq: Count
@@ -318,6 +342,11 @@ class AnnotationStroke(_Event):
     body: StrokeBody
 
 
+class ScreenShare(_Event):
+    type: Literal["screen.share"] = "screen.share"
+    body: ScreenShareBody
+
+
 class LessonEnd(_Event):
     type: Literal["lesson.end"] = "lesson.end"
     body: Empty = Empty()
@@ -371,6 +400,7 @@ _AnyEvent = (
     | AttendanceReport
     | ChatMessage
     | AnnotationStroke
+    | ScreenShare
     | LessonEnd
 )
 #: Any lesson event, discriminated on ``type``.
@@ -423,7 +453,7 @@ def _type_of(cls: type[Envelope]) -> str:
     return default
 
 
-#: Lesson event types, sequenced by the hub, in DESIGN.md order.
+#: Lesson event types, sequenced by the hub (the order of ``docs/protocol.md``).
 EVENT_TYPES: frozenset[str] = frozenset(_type_of(c) for c in _EVENT_CLASSES)
 #: Control message types (heartbeats, resync, commands, snapshots).
 CONTROL_TYPES: frozenset[str] = frozenset(_type_of(c) for c in _CONTROL_CLASSES)

@@ -16,7 +16,7 @@ classroom node authenticated by its registry credentials. The conversation::
     peer -> hub   leave      done (closing the socket means the same)
 
 The hub makes the offer because it owns the m-line layout
-(``hub.media.routing.media_layout``); ``joined.layout`` tells the peer which
+(``protocols.media.media_layout``); ``joined.layout`` tells the peer which
 transceivers take its camera and microphone (``recvonly`` at the hub) and which
 slot each received track shows. Kept here, without I/O, so the node and tests
 share the exact shapes the hub speaks.
@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from protocols.exceptions import MalformedMessage, SchemaViolation
 from protocols.messages import Event, NodeId, SessionId, SessionStateBody
+from protocols.validation import describe_errors
 
 __all__ = [
     "MAX_SIGNAL_SIZE",
@@ -97,7 +98,7 @@ class SignalMLine(_Signal):
 
     kind: Literal["video", "audio"]
     direction: Literal["recvonly", "sendonly"]
-    slot: Literal["main", "floor"] | None = None
+    slot: Literal["main", "floor", "screen"] | None = None
 
 
 class SignalIceServer(_Signal):
@@ -207,11 +208,7 @@ def parse_signal(text: str | bytes) -> SignalMessage:
     try:
         message: SignalMessage = _adapter.validate_python(raw)
     except ValidationError as exc:
-        errors = [
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
-            for err in exc.errors()
-        ]
-        raise SchemaViolation(str(raw.get("type")), errors) from None
+        raise SchemaViolation(str(raw.get("type")), describe_errors(exc.errors())) from None
     return message
 
 

@@ -8,24 +8,27 @@ the same Redis transaction that writes. Rows whose id exists replace the stored
 entry, so a corrected file can simply be imported again.
 
 Redis is found from ``--redis URL``, else the stack file (``--stack-file``, default
-``var/stack/stack.json`` when it exists), else ``DUALCLASS_REDIS_URL`` / the hub's
-default. Exit: 0 imported, 2 invalid input, 1 Redis unreachable or config unusable.
+``var/stack/stack.json`` when it exists), else ``DUALCLASS_HUB_REDIS_URL`` / the
+hub's default (``broker.stack.redis_url_for``). Exit: 0 imported, 2 invalid input,
+1 Redis unreachable or config unusable.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from hub.config import DEFAULT_STACK_FILE, resolve_redis_url
-from hub.exceptions import ConfigError, StoreUnavailable
-from hub.store import Store
+import redis.asyncio as aioredis
+
+from broker.stack import DEFAULT_STACK_FILE, redis_url_for
 from registry.csvio import parse
-from registry.exceptions import ImportRejected, RowError
+from registry.exceptions import ImportRejected, RegistryUnavailable, RowError
 from registry.models import Kind
 from registry.store import ImportSummary, RegistryStore
+from runtime.exceptions import ConfigError
+from runtime.loop import run as run_loop
 
 __all__ = ["EXIT_INPUT", "EXIT_OK", "EXIT_UNAVAILABLE", "add_arguments", "main", "run"]
 
@@ -38,11 +41,11 @@ async def _import(url: str, kind: Kind, file: str, text: str) -> ImportSummary:
     rows, errors = parse(kind, text)
     if errors:
         raise ImportRejected(file, errors)
-    store = Store.from_url(url)
+    client = aioredis.Redis.from_url(url)
     try:
-        return await RegistryStore(store.redis).import_rows(kind, rows, file=file)
+        return await RegistryStore(client).import_rows(kind, rows, file=file)
     finally:
-        await store.close()
+        await client.aclose()
 
 
 def _report(file: str, errors: list[RowError]) -> None:
@@ -60,11 +63,11 @@ def run(kind: Kind, file: Path, url: str) -> int:
         print(f"error: {file}: cannot read as UTF-8 text ({exc})", file=sys.stderr)
         return EXIT_INPUT
     try:
-        summary = asyncio.run(_import(url, kind, str(file), text))
+        summary = run_loop(_import(url, kind, str(file), text))
     except ImportRejected as exc:
         _report(str(file), exc.errors)
         return EXIT_INPUT
-    except StoreUnavailable as exc:
+    except RegistryUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     print(f"{kind.value}: {summary.created} created, {summary.updated} updated from {file}")
@@ -82,10 +85,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def main(args: argparse.Namespace) -> int:
-    """Run from parsed arguments; returns the exit status."""
+def main(argv: Sequence[str] | None = None) -> int:
+    """``dualclass import ARGS``: parse ``argv``, run; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="dualclass import", description="Import schools/classrooms/teachers from CSV."
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
     try:
-        url = resolve_redis_url(args.redis, args.stack_file)
+        url = redis_url_for(args.redis, args.stack_file)
     except (ConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from protocols.validation import describe_errors
 from registry.exceptions import RowError
 from registry.models import Entity, Kind, model_of
 
@@ -70,11 +71,7 @@ def _cell(name: str, raw: str) -> Any:
 
 
 def _messages(exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int))
-        out.append(f"{loc or 'row'}: {err.get('msg', 'invalid')}")
-    return out
+    return describe_errors(exc.errors(), root="row", skip_indexes=True)
 
 
 def _header(kind: Kind, header: list[str] | None) -> tuple[list[str], list[RowError]]:

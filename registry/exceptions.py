@@ -2,22 +2,21 @@
 
 ::
 
-    RegistryError (HubError)
-    ├── UnknownEntity    (also hub NotFound -> 404)   no such school/classroom/teacher
-    ├── EntityExists     (also hub AlreadyExists -> 409)
-    ├── BrokenReference  a field names something that does not exist (-> 422)
-    ├── InUse            delete refused: others still refer to it (-> 409)
-    └── ImportRejected   a CSV file had bad rows; carries every ``RowError``
+    RegistryError
+    ├── UnknownEntity        no such school/classroom/teacher (HTTP 404)
+    ├── EntityExists         creating one that is already registered (409)
+    ├── BrokenReference      a field names something that does not exist (409)
+    ├── InUse                delete refused: others still refer to it (409)
+    ├── ImportRejected       a CSV file had bad rows; carries every ``RowError`` (422)
+    └── RegistryUnavailable  Redis did not answer; the operation may be retried (503)
 
-Why the double parents: the hub's problem handlers already map ``NotFound`` and
-``AlreadyExists`` to 404/409, so a registry route needs no translation for them.
+The registry is usable without the hub, so its errors have their own root; the
+hub's API maps them to HTTP problems (``hub.api.problems``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from hub.exceptions import AlreadyExists, HubError, NotFound
 
 __all__ = [
     "BrokenReference",
@@ -25,25 +24,45 @@ __all__ = [
     "ImportRejected",
     "InUse",
     "RegistryError",
+    "RegistryUnavailable",
     "RowError",
     "UnknownEntity",
 ]
 
 
-class RegistryError(HubError):
+class RegistryError(Exception):
     """Root of every error the registry raises on purpose."""
 
 
-class UnknownEntity(RegistryError, NotFound):
+class UnknownEntity(RegistryError):
     def __init__(self, what: str, ident: str) -> None:
-        NotFound.__init__(self, ident)
+        super().__init__(what, ident)
         self.what = what
+        self.ident = ident
+
+    def __str__(self) -> str:
+        return f"unknown {self.what} {self.ident!r}"
 
 
-class EntityExists(RegistryError, AlreadyExists):
+class EntityExists(RegistryError):
     def __init__(self, what: str, ident: str) -> None:
-        AlreadyExists.__init__(self, ident)
+        super().__init__(what, ident)
         self.what = what
+        self.ident = ident
+
+    def __str__(self) -> str:
+        return f"{self.what} {self.ident!r} already exists"
+
+
+class RegistryUnavailable(RegistryError):
+    """Redis could not be reached; the operation may be retried."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"redis unavailable: {self.detail}"
 
 
 class BrokenReference(RegistryError):

@@ -1,17 +1,13 @@
 """``RegistryStore``: the registry in Redis, one hash per kind.
 
-Keys::
-
-    dc:reg:schools     hash  school id    -> JSON of ``School``
-    dc:reg:classrooms  hash  classroom id -> JSON of ``Classroom``
-    dc:reg:teachers    hash  teacher id   -> JSON of ``Teacher``
-    dc:nodes           (the hub's) registered node ids, read for referential checks
+Keys: ``registry.keys`` (one hash per kind, and the registered nodes ``dc:nodes``,
+read for referential checks).
 
 Every write is one optimistic transaction: WATCH the three hashes and ``dc:nodes``,
 read a ``Snapshot``, let ``rules`` decide, MULTI/EXEC the writes, retry if anything
 watched changed meanwhile. So a bulk import is all-or-nothing even with several hub
 replicas and operators working at once, and a check never races its write.
-Redis connection errors become the hub's ``StoreUnavailable``.
+Redis connection errors become ``RegistryUnavailable``.
 """
 
 from __future__ import annotations
@@ -24,26 +20,22 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from hub.exceptions import StoreUnavailable
-from hub.store import NODES_KEY
 from registry.exceptions import (
     BrokenReference,
     EntityExists,
     ImportRejected,
     InUse,
+    RegistryUnavailable,
     UnknownEntity,
 )
+from registry.keys import NODES_KEY, registry_key
 from registry.models import Classroom, Entity, Kind, School, Teacher, model_of
 from registry.rules import Snapshot, check, check_batch, users_of
 
-__all__ = ["ImportSummary", "RegistryStore", "registry_key", "translate_redis_errors"]
+__all__ = ["ImportSummary", "RegistryStore", "translate_redis_errors"]
 
 T = TypeVar("T")
 _DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
-
-
-def registry_key(kind: Kind) -> str:
-    return f"dc:reg:{kind.value}"
 
 
 _WATCHED = [registry_key(k) for k in Kind] + [NODES_KEY]
@@ -54,7 +46,7 @@ def translate_redis_errors() -> Iterator[None]:
     try:
         yield
     except _DOWN as exc:
-        raise StoreUnavailable(str(exc) or type(exc).__name__) from None
+        raise RegistryUnavailable(str(exc) or type(exc).__name__) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +68,7 @@ class RegistryStore:
     """Registry reads and transactional writes over an ``redis.asyncio`` client."""
 
     def __init__(self, client: aioredis.Redis) -> None:
-        # Untyped like ``hub.store.Store``: replies are bytes (decode_responses=False).
+        # Untyped: replies are bytes (decode_responses=False), redis-py types them loosely.
         self._r: Any = client
 
     async def _snapshot(self, conn: Any) -> Snapshot:

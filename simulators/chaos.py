@@ -36,6 +36,7 @@ import redis
 
 from broker.localstack import free_port
 from broker.stack import StackInfo, stack_down, stack_up
+from runtime.tasks import cancel_and_wait
 from simulators.faults import (
     ChildProcess,
     CutMode,
@@ -222,11 +223,7 @@ class ChaosRun:
 
     async def stop(self) -> None:
         self._running = False
-        for task in self._traffic:
-            task.cancel()
-        for task in self._traffic:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_and_wait(*self._traffic)
         for node in self.nodes.values():
             with contextlib.suppress(Exception):
                 node.proc.resume()

@@ -9,11 +9,17 @@ a summary and where to watch. ``--report FILE`` writes the run as JSON::
      "last_seq", "gaps_repaired", "duplicates_dropped"}], "lost",
      "latency_ms": {"p50", "p99", "max"}, "rejected", "media",
      "endpoints": {"mqtt": "mqtt(s)://HOST:PORT", "api": "http(s)://HOST:PORT"},
-     "links": {"lead console", "tutor console (pN)", "observer"}, ...}
+     "links": {"lead console", "tutor console (pN)", "observer"},
+     "deck": {"id", "pages", "ready": {node: true|false}}, ...}
 
 ``--tls`` runs all of it over MQTT/TLS and HTTPS/WSS with a throwaway local CA
 (``dualclass stack up --tls``): the nodes, the media signalling and the console
 links use ``mqtts://`` and ``https://``.
+
+The lesson runs on real slides: ``--deck FILE.pdf`` (PPTX/ODP too when the hub has
+LibreOffice), or by default a small deck the demo draws itself. The deck is
+uploaded before the lesson; ``deck.ready`` says, per partner, whether the deck was
+complete on that classroom's disk when the lesson started.
 
 ``received`` counts events a node applied; ``lost`` counts sequenced events that
 some partner never applied.
@@ -40,9 +46,11 @@ from classroom_node.media.settings import MediaSettings
 from classroom_node.node import ClassroomNode
 from protocols.ids import now_ms
 from protocols.messages import Event, MediaStats
+from runtime.loop import run as run_loop
 from simulators.district import demo_district
 from simulators.harness import LocalRun
 from simulators.script import lesson_script
+from simulators.slides import write_deck
 from simulators.stats import latency_summary, lost_events, node_row
 
 __all__ = ["During", "main", "run_demo"]
@@ -83,7 +91,7 @@ def describe(event: Event) -> str:
             return event.type
 
 
-class Recorder:
+class LiveLog:
     """Collects what every node applied; prints a log line once all have it."""
 
     def __init__(self, roles: dict[str, str], out: TextIO | None, t0: float) -> None:
@@ -161,6 +169,7 @@ async def run_demo(
     with_media: bool = False,
     tls: bool = False,
     during: During | None = None,
+    deck_file: Path | None = None,
 ) -> dict[str, Any]:
     """Run the demo; return the report (see the module docstring).
 
@@ -196,7 +205,7 @@ async def run_demo(
             "(operators: sign in with the admin key; zh-CN / en)"
         )
         t0 = time.monotonic()
-        recorder = Recorder(roles, out, t0)
+        recorder = LiveLog(roles, out, t0)
         bar = tqdm(total=len(roles), desc="classrooms joining", disable=out is None, leave=False)
         for node in roles:
             await run.register_node(node)
@@ -233,6 +242,10 @@ async def run_demo(
                 raise TimeoutError(f"only {sorted(joined)} joined {session}")
             await asyncio.sleep(0.02)
         bar.close()
+        deck = await _upload_deck(
+            run, session, deck_file or write_deck(workdir / "deck.pdf", 8), say
+        )
+        await _deck_everywhere(run, session, nodes, deck["id"], out)
         media = await _start_media(run, nodes) if with_media else []
         links = await _console_links(run, session, partner_ids[-1])
         for name, url in links.items():
@@ -243,9 +256,12 @@ async def run_demo(
         local_api = nodes[partner_ids[0]].api
         if local_api is not None and getattr(local_api, "base_url", None):
             say(f"  tablet     {local_api.base_url}/v1/state  ({partner_ids[0]}'s local input API)")
+            say(f"  display    {local_api.base_url}/display  ({partner_ids[0]}'s classroom screen)")
         say("")
 
-        steps = lesson_script(lead, partner_ids, duration)
+        steps = lesson_script(
+            lead, partner_ids, duration, deck=deck["id"], pages=deck["page_count"]
+        )
         start = time.monotonic()
         rejected_expected = 0
         for step in steps:
@@ -295,6 +311,7 @@ async def run_demo(
             "hub_url": run.hub.base_url,
             "endpoints": endpoints,
             "links": links,
+            "deck": await _deck_report(run, session, deck, partner_ids),
         }
         if helper is not None:
             report["during"] = during_result
@@ -348,6 +365,64 @@ async def _console_links(run: LocalRun, session: str, partner: str) -> dict[str,
     return links
 
 
+async def _upload_deck(
+    run: LocalRun, session: str, path: Path, say: Callable[[str], None]
+) -> dict[str, Any]:
+    """Upload the lesson's deck to the session (rendered by the hub) before class."""
+    say(f"  deck       {path.name}: uploading and rendering…")
+    response = await run.http.post(
+        f"/api/sessions/{session}/decks",
+        params={"name": path.name},
+        content=await asyncio.to_thread(path.read_bytes),
+        timeout=300,
+    )
+    if response.status_code != 201:
+        raise RuntimeError(f"deck {path} refused: {response.status_code} {response.text}")
+    deck: dict[str, Any] = response.json()
+    say(f"  deck       {deck['id']}: {deck['page_count']} pages")
+    return deck
+
+
+async def _deck_everywhere(
+    run: LocalRun, session: str, nodes: dict[str, ClassroomNode], deck: str, out: TextIO | None
+) -> None:
+    """Wait (bounded) until every classroom has the whole deck on its disk and the hub
+    has heard so (the lesson starts only then, as a school would wait for it)."""
+    bar = tqdm(total=len(nodes), desc="deck on classrooms", disable=out is None, leave=False)
+    done: set[str] = set()
+
+    def ready() -> bool:
+        for name, node in nodes.items():
+            if name not in done and node.deck_cache.complete(deck):
+                done.add(name)
+                bar.update(1)
+        return len(done) == len(nodes)
+
+    try:
+        await run.wait_for(ready, timeout=120, what="every classroom to download the deck")
+    finally:
+        bar.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        info = await run.api("GET", f"/api/sessions/{session}/decks")
+        if set(info.get("ready", {}).get(deck, {})) >= set(nodes):
+            return
+        await asyncio.sleep(0.1)
+    raise TimeoutError("the hub did not hear that every classroom has the deck")
+
+
+async def _deck_report(
+    run: LocalRun, session: str, deck: dict[str, Any], partners: list[str]
+) -> dict[str, Any]:
+    """``{"id", "pages", "ready": {node: bool}}``: complete at the node by lesson start."""
+    events = await run.api("GET", f"/api/sessions/{session}/events", params={"limit": 1})
+    start = events["events"][0]["ts"] if events["events"] else None
+    info = await run.api("GET", f"/api/sessions/{session}/decks")
+    ready_at: dict[str, int] = info.get("ready", {}).get(deck["id"], {})
+    ready = {p: p in ready_at and (start is None or ready_at[p] <= start) for p in partners}
+    return {"id": deck["id"], "pages": deck["page_count"], "ready": ready}
+
+
 def _last_seq(info: dict[str, Any]) -> int:
     """Head of a session from ``GET /api/sessions/{id}``."""
     return int(info["state"]["last_seq"])
@@ -395,6 +470,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="keep state here (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the stack up after the lesson")
     parser.add_argument(
+        "--deck",
+        type=Path,
+        help="the lesson's slides (PDF; PPTX/ODP with LibreOffice); default: a generated deck",
+    )
+    parser.add_argument(
         "--media",
         action="store_true",
         help="also carry the lesson's video: the lead sends a test pattern through the relay",
@@ -410,13 +490,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dualclass-demo-"))
     headless = args.report is not None
     try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        pass
-    try:
-        report = asyncio.run(
+        report = run_loop(
             run_demo(
                 partners=args.partners,
                 duration=args.duration,
@@ -425,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
                 keep=args.keep,
                 with_media=args.media,
                 tls=args.tls,
+                deck_file=args.deck,
             )
         )
     except KeyboardInterrupt:
@@ -438,7 +513,14 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     k: report[k]
-                    for k in ("session", "events_sequenced", "lost", "latency_ms", "endpoints")
+                    for k in (
+                        "session",
+                        "events_sequenced",
+                        "lost",
+                        "latency_ms",
+                        "endpoints",
+                        "deck",
+                    )
                 }
             )
         )

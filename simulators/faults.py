@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from runtime.tasks import cancel_and_wait
+
 __all__ = [
     "ChildProcess",
     "CutMode",
@@ -445,6 +447,9 @@ class TcpProxy:
         self.port = port
         self.mode: CutMode | None = None
         self.connections = 0
+        #: bytes forwarded client -> target (``up``) and target -> client (``down``)
+        self.bytes_up = 0
+        self.bytes_down = 0
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -478,16 +483,22 @@ class TcpProxy:
             return
         self.connections += 1
         self._writers |= {writer, up_writer}
-        for src, dst in ((reader, up_writer), (up_reader, writer)):
-            task = asyncio.create_task(self._pipe(src, dst))
+        for src, dst, up in ((reader, up_writer, True), (up_reader, writer, False)):
+            task = asyncio.create_task(self._pipe(src, dst, up))
             self._pipes.add(task)
             task.add_done_callback(self._pipes.discard)
 
-    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool = True
+    ) -> None:
         try:
             while data := await src.read(65536):
                 if self.mode is CutMode.BLACKHOLE:
                     continue  # the bytes vanish
+                if up:
+                    self.bytes_up += len(data)
+                else:
+                    self.bytes_down += len(data)
                 dst.write(data)
                 await dst.drain()
         except (ConnectionError, OSError):
@@ -536,8 +547,4 @@ class TcpProxy:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
-        for task in list(self._pipes):
-            task.cancel()
-        for task in list(self._pipes):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._pipes)

@@ -190,9 +190,12 @@ class LocalRun:
         on_event: OnEvent | None = None,
         api_enabled: bool = False,
         mqtt_port: int | None = None,
+        hub_url: str | None = None,
+        **extra: Any,
     ) -> ClassroomNode:
-        """Start a node with its registered secret; ``mqtt_port`` reroutes it (a proxy)."""
-        assert self.stack is not None
+        """Start a node with its registered secret; ``mqtt_port`` / ``hub_url`` reroute
+        it (through a proxy); ``extra``: more ``NodeConfig`` fields."""
+        assert self.stack is not None and self.hub is not None
         config = NodeConfig(
             node_id=node,
             mqtt_host="127.0.0.1",
@@ -204,6 +207,8 @@ class LocalRun:
             heartbeat_s=self.heartbeat_s,
             api_enabled=api_enabled,
             journal_fsync=self.journal_fsync,
+            hub_url=hub_url or self.hub.base_url,
+            **{"hub_ca_file": self.stack.ca_file, **extra},
         )
         instance = ClassroomNode(config, on_event=on_event)
         await instance.startup()

@@ -27,8 +27,20 @@ class Step:
     expect_rejected: bool = False
 
 
-def lesson_script(lead: str, partners: list[str], duration_s: float = 12.0) -> list[Step]:
-    """Steps for one lesson, sorted by time; the last step is ``lesson.end``."""
+def lesson_script(
+    lead: str,
+    partners: list[str],
+    duration_s: float = 12.0,
+    *,
+    deck: str = "fractions",
+    pages: int | None = None,
+) -> list[Step]:
+    """Steps for one lesson, sorted by time; the last step is ``lesson.end``.
+
+    ``deck``: what ``slide.show`` names (a deck id when the lesson has real slides);
+    ``pages``: its page count (slide indices wrap around it, the last slide is the
+    deck's last page).
+    """
     if not partners:
         raise ValueError("a lesson needs at least one partner classroom")
     duration_s = max(duration_s, 4.0)
@@ -99,4 +111,10 @@ def lesson_script(lead: str, partners: list[str], duration_s: float = 12.0) -> l
         Step(t, lead, "slide.show", {"deck": "fractions", "index": slide}, "summary slide")
     )
     steps.append(Step(duration_s, lead, "lesson.end", {}))
+    for step in steps:
+        if step.type == "slide.show" and not step.expect_rejected:
+            step.body["deck"] = deck
+            if pages is not None:
+                last = step.note == "summary slide"
+                step.body["index"] = pages - 1 if last else step.body["index"] % pages
     return sorted(steps, key=lambda s: s.at_s)

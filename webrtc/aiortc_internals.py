@@ -33,7 +33,9 @@ one fails loudly instead of silently decoding, or silently sending nothing.
    ``__active_ssrc`` minus its ``__rtx_ssrc`` (retransmission streams).
 
 Also ``negotiated_codec`` reads ``RTCRtpTransceiver._codecs`` (the codecs
-agreed in the last offer/answer, preferred first), which aiortc does not expose.
+agreed in the last offer/answer, preferred first), which aiortc does not expose,
+and ``selected_pair_types`` reads aioice's nominated candidate pair
+(``RTCIceGatherer._connection._nominated``: whether media goes through TURN).
 """
 
 from __future__ import annotations
@@ -45,7 +47,13 @@ from fractions import Fraction
 from typing import Any
 
 import av
-from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import (
+    RTCPeerConnection,
+    RTCRtpCodecParameters,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+)
 from aiortc.jitterbuffer import JitterFrame
 from av.stream import Stream
 
@@ -58,6 +66,7 @@ __all__ = [
     "encoded_packet",
     "negotiated_codec",
     "on_keyframe_request",
+    "selected_pair_types",
     "send_pli",
     "tap_receiver",
 ]
@@ -195,3 +204,25 @@ def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | 
     """The codec the last offer/answer agreed on for ``transceiver``, or None."""
     codecs: list[RTCRtpCodecParameters] = _private(transceiver, _TRANSCEIVER_CODECS)
     return codecs[0] if codecs else None
+
+
+def selected_pair_types(pc: RTCPeerConnection) -> tuple[str, str] | None:
+    """Local and remote candidate types of the ICE pair in use (``"relay"``: TURN).
+
+    aiortc's ``getStats`` has no candidate-pair report, so this reads aioice's
+    nominated pair through private attributes (``_connection``, ``_nominated``),
+    defensively: a changed aioice makes it return ``None``, never raise (tests
+    that rely on it assert a non-``None`` answer, so a change shows there).
+    """
+    for transceiver in pc.getTransceivers():
+        transport = transceiver.sender.transport
+        if transport is None:
+            continue
+        connection = getattr(transport.transport.iceGatherer, "_connection", None)
+        pairs = getattr(connection, "_nominated", None) or {}
+        for pair in pairs.values():
+            try:
+                return (str(pair.local_candidate.type), str(pair.remote_candidate.type))
+            except AttributeError:
+                return None
+    return None

@@ -4,8 +4,8 @@ Which host addresses aiortc offers, and no public STUN. One module for both side
 the switch patches a process-wide aioice function, so two copies in one process
 (tests run hub and node media together) would each remember a different "original".
 
-Tests, benchmarks and the local stack must carry media on 127.0.0.1 only (see
-WEBRTC-LOOPBACK.md). aioice's ``get_host_addresses`` leaves out 127.0.0.1 and
+Tests, benchmarks and the local stack must carry media on 127.0.0.1 only
+(``docs/media.md``, "ICE on loopback"). aioice's ``get_host_addresses`` leaves out 127.0.0.1 and
 offers every other interface; ``Connection.gather_candidates`` looks that
 function up by module attribute at each gather, so replacing
 ``aioice.ice.get_host_addresses`` before any peer connection gathers makes
@@ -25,7 +25,6 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCIceTransportPolicy,
-    RTCPeerConnection,
 )
 
 __all__ = [
@@ -34,7 +33,6 @@ __all__ = [
     "restricted_host_addresses",
     "rtc_configuration",
     "rtc_ice_servers",
-    "selected_pair_types",
 ]
 
 LOOPBACK: tuple[str, ...] = ("127.0.0.1",)
@@ -108,24 +106,3 @@ def rtc_ice_servers(servers: Sequence[Mapping[str, Any]]) -> list[RTCIceServer]:
         )
         for server in servers
     ]
-
-
-def selected_pair_types(pc: RTCPeerConnection) -> tuple[str, str] | None:
-    """Local and remote candidate types of the ICE pair in use (``"relay"``: TURN).
-
-    aiortc's ``getStats`` has no candidate-pair report, so this reads aioice's
-    nominated pair through private attributes (``_connection``, ``_nominated``),
-    defensively: a changed aioice makes it return ``None``, never raise.
-    """
-    for transceiver in pc.getTransceivers():
-        transport = transceiver.sender.transport
-        if transport is None:
-            continue
-        connection = getattr(transport.transport.iceGatherer, "_connection", None)
-        pairs = getattr(connection, "_nominated", None) or {}
-        for pair in pairs.values():
-            try:
-                return (str(pair.local_candidate.type), str(pair.remote_candidate.type))
-            except AttributeError:
-                return None
-    return None

@@ -14,7 +14,7 @@ coturn recomputes the HMAC from its copy of the secret and refuses the
 allocation once the expiry has passed; nothing is stored anywhere.
 
 ``IceServerSpec`` is one configured server (hub ``ice_servers``, node
-``DUALCLASS_MEDIA_ICE_SERVERS``): ``urls`` plus, for a TURN server that is not
+``DUALCLASS_NODE_MEDIA__ICE_SERVERS``): ``urls`` plus, for a TURN server that is not
 ours, a static ``username``/``credential``. ``ice_servers_for`` turns the list into
 what a peer receives in ``joined.ice_servers`` (the shape of the browser's
 ``RTCIceServer`` dictionary).

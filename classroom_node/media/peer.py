@@ -32,7 +32,8 @@ from classroom_node.media.sinks import Recorder, StatsSink
 from classroom_node.media.sources import Source
 from protocols.messages import MediaStats
 from protocols.signalling import SignalJoin, SignalJoined
-from webrtc.ice import rtc_configuration, rtc_ice_servers, selected_pair_types
+from webrtc.aiortc_internals import selected_pair_types
+from webrtc.ice import rtc_configuration, rtc_ice_servers
 
 __all__ = ["SessionMedia"]
 
@@ -68,10 +69,19 @@ class SessionMedia:
         self._interval = stats_interval_s
         self._record_dir = record_dir
         self._relay = MediaRelay()
+        #: Received tracks by ``slot/kind`` (``main/video``: the lead, ``screen/video``).
+        self.received: dict[str, MediaStreamTrack] = {}
 
     @property
     def stats(self) -> MediaStats:
         return self.sink.stats
+
+    def watch(self, name: str) -> MediaStreamTrack | None:
+        """Another reader of a received track (the classroom display), latest frame only."""
+        track = self.received.get(name)
+        if track is None or track.readyState != "live":
+            return None
+        return self._relay.subscribe(track, buffered=False)
 
     async def run(self) -> None:
         """Join, answer, then keep statistics fresh until the hub ends the conversation."""
@@ -109,14 +119,16 @@ class SessionMedia:
         transceivers = self.pc.getTransceivers()
         if len(transceivers) != len(layout):
             raise NodeMediaError(f"offer has {len(transceivers)} m-lines, layout {len(layout)}")
-        slots = [line.slot for line in layout if line.slot is not None]
+        slots = [line.slot for line in layout if line.direction == "sendonly"]
         primary = "main" if "main" in slots else "floor"
         if self._record_dir is not None and slots:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             self.recorder = Recorder(self._record_dir / f"{self.session}-{primary}-{stamp}.webm")
         for transceiver, line in zip(transceivers, layout, strict=True):
-            if line.slot is None:
-                track = self.source.subscribe(line.kind) if self.source is not None else None
+            if line.direction == "recvonly":  # our upstream (a node shares no screen)
+                track = None
+                if self.source is not None and line.slot is None:
+                    track = self.source.subscribe(line.kind)
                 if track is not None:
                     transceiver.sender.replaceTrack(track)
                     transceiver.direction = "sendonly"
@@ -127,9 +139,9 @@ class SessionMedia:
             name = f"{line.slot}/{line.kind}"
             if self.recorder is not None and line.slot == primary:
                 self.recorder.add(self._relay.subscribe(received))
-                self.sink.add(name, self._relay.subscribe(received))
-            else:
-                self.sink.add(name, received)
+            # through the relay, so the classroom display can watch the same track
+            self.received[name] = received
+            self.sink.add(name, self._relay.subscribe(received))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
 

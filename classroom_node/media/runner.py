@@ -7,7 +7,7 @@ the network drops it, and writes the combined figures to ``node.media_stats``,
 which the node's heartbeat carries. It needs from the node only what
 ``MediaHost`` lists, so it stays out of the MQTT daemon's code:
 
-    media = NodeMedia(node, MediaSettings())   # e.g. from DUALCLASS_MEDIA_*
+    media = NodeMedia(node, node.config.media)   # DUALCLASS_NODE_MEDIA__*, [media]
     await media.start()  ...  await media.stop()
 
 Node credentials for signalling are the node's MQTT username and secret: the hub
@@ -17,7 +17,6 @@ checks them against the same registry hashes as the broker does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 from typing import Protocol
@@ -28,6 +27,7 @@ from classroom_node.media.settings import MediaSettings
 from classroom_node.media.sources import Source, open_source
 from protocols.messages import MediaStats
 from protocols.signalling import SignalJoin
+from runtime.tasks import cancel_and_wait
 from webrtc.ice import restrict_host_addresses
 
 __all__ = ["MediaHost", "NodeMedia", "combine"]
@@ -95,9 +95,7 @@ class NodeMedia:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
         for session in list(self._keepers):
             await self._drop(session)
         if self.source is not None:
@@ -117,10 +115,7 @@ class NodeMedia:
             await asyncio.sleep(_POLL_S)
 
     async def _drop(self, session: str) -> None:
-        task = self._keepers.pop(session)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(self._keepers.pop(session))
 
     def _join(self, session: str) -> SignalJoin:
         config = self.node.config

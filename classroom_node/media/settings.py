@@ -1,21 +1,22 @@
-"""``MediaSettings``: the node's media configuration (environment ``DUALCLASS_MEDIA_*``).
+"""``MediaSettings``: the node's media configuration, a part of ``NodeConfig``.
 
-Kept apart from ``NodeConfig`` (which forbids unknown keys and belongs to the
-MQTT daemon) so media can be switched on without touching the lesson path:
+Read like every node setting (``NodeConfig.media``): environment
+``DUALCLASS_NODE_MEDIA__<FIELD>``, the ``[media]`` (or ``[node.media]``) table of
+the node's TOML file, or keywords. The ones an operator sets:
 
-``DUALCLASS_MEDIA_ENABLED``   join each session's media (default off)
-``DUALCLASS_MEDIA_HUB_URL``   the hub's HTTP address; signalling is ``/ws/signal`` there
-``DUALCLASS_MEDIA_SOURCE``    ``pattern`` (synthetic), ``file``, or ``device`` (V4L2 + ALSA)
-``DUALCLASS_MEDIA_SINK``      ``null`` (statistics only) or ``record`` (files in ``record_dir``)
-``DUALCLASS_MEDIA_ICE_HOST_ADDRESSES``  e.g. ``["127.0.0.1"]`` for tests and the local
-    stack (media on loopback only, WEBRTC-LOOPBACK.md); unset in production.
-``DUALCLASS_MEDIA_CA_FILE``   CA of the hub's HTTPS certificate (``https://`` hub URLs;
-    unset: the system trust store)
-``DUALCLASS_MEDIA_ICE_SERVERS``  JSON list of extra STUN/TURN servers
-    (``[{"urls": ["stun:stun.example.org:3478"]}]``); the hub adds its own, with
-    fresh TURN credentials, at every join
-``DUALCLASS_MEDIA_ICE_TRANSPORT_POLICY``  ``all`` (default) or ``relay`` (only TURN:
-    a school whose firewall lets nothing else through)
+``enabled``             join each session's media (default off)
+``hub_url``             the hub's HTTP address; signalling is ``/ws/signal`` there
+``source``              ``pattern`` (synthetic), ``file``, or ``device`` (V4L2 + ALSA)
+``sink``                ``null`` (statistics only) or ``record`` (files in ``record_dir``)
+``ice_host_addresses``  e.g. ``["127.0.0.1"]`` for tests and the local stack, where
+                        media must stay on loopback; unset in production
+``ca_file``             CA of the hub's HTTPS certificate (``https://`` hub URLs;
+                        unset: the system trust store)
+``ice_servers``         JSON list of extra STUN/TURN servers
+                        (``[{"urls": ["stun:stun.example.org:3478"]}]``); the hub adds
+                        its own, with fresh TURN credentials, at every join
+``ice_transport_policy`` ``all`` (default) or ``relay`` (only TURN: a school whose
+                        firewall lets nothing else through)
 """
 
 from __future__ import annotations
@@ -23,18 +24,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from webrtc.iceservers import IceServerSpec
 
 __all__ = ["MediaSettings"]
 
 
-class MediaSettings(BaseSettings):
+class MediaSettings(BaseModel):
     """See the module docstring."""
 
-    model_config = SettingsConfigDict(env_prefix="DUALCLASS_MEDIA_", extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = False
     hub_url: str = "http://127.0.0.1:8080"
@@ -51,7 +51,7 @@ class MediaSettings(BaseSettings):
     record_dir: Path = Path("var/node/recordings")
     ice_host_addresses: tuple[str, ...] | None = None
     ca_file: Path | None = None
-    ice_servers: list[IceServerSpec] = []
+    ice_servers: list[IceServerSpec] = Field(default=[], max_length=8)
     ice_transport_policy: Literal["all", "relay"] = "all"
     #: How often statistics are refreshed (and land in the next heartbeat).
     stats_interval_s: float = Field(default=2.0, gt=0)

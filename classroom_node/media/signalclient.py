@@ -37,6 +37,7 @@ from protocols.signalling import (
     dump_signal,
     parse_signal,
 )
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["SignalClient", "signal_url"]
 
@@ -120,9 +121,7 @@ class SignalClient:
             with contextlib.suppress(WebSocketException, OSError):
                 await ws.close()
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+            await cancel_and_wait(self._reader)
 
     # ------------------------------------------------------------ conversation
 

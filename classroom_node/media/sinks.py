@@ -12,6 +12,9 @@ times the frames and, with ``sample(pc)``, turns ``pc.getStats()`` into the
   WebRTC statistics definition), counting only gaps under 5 s: a longer silence is a
   slot with nobody in it (the floor is free), not a frozen picture.
 
+The ``screen`` slot (the lead's shared screen) is read but left out of ``fps`` and
+``freezes``: a still screen is sent at a frame or two a second on purpose.
+
 ``Recorder`` writes one slot (video + audio) to a WebM file with aiortc's
 ``MediaRecorder`` (which re-encodes, so it costs CPU; statistics do not).
 """
@@ -31,8 +34,9 @@ from aiortc.contrib.media import MediaRecorder
 from aiortc.mediastreams import MediaStreamError
 
 from protocols.messages import MediaStats
+from runtime.tasks import cancel_and_wait
 
-__all__ = ["Recorder", "SlotStats", "StatsSink", "is_freeze"]
+__all__ = ["Recorder", "StatsSink", "TrackTiming", "is_freeze"]
 
 _IDLE_GAP_S = 5.0
 
@@ -45,7 +49,7 @@ def is_freeze(gap: float, mean_interval: float) -> bool:
 
 
 @dataclass
-class SlotStats:
+class TrackTiming:
     """Frame timing of one received track."""
 
     name: str
@@ -70,7 +74,7 @@ class StatsSink:
     """Consume received tracks and sample peer-connection statistics."""
 
     def __init__(self) -> None:
-        self.slots: dict[str, SlotStats] = {}
+        self.slots: dict[str, TrackTiming] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._last_sample: float | None = None
         self._last_frames: dict[str, int] = {}
@@ -79,10 +83,10 @@ class StatsSink:
         self.stats = MediaStats()
 
     def add(self, name: str, track: MediaStreamTrack) -> None:
-        stats = self.slots[name] = SlotStats(name, track.kind)
+        stats = self.slots[name] = TrackTiming(name, track.kind)
         self._tasks.append(asyncio.ensure_future(self._read(track, stats)))
 
-    async def _read(self, track: MediaStreamTrack, stats: SlotStats) -> None:
+    async def _read(self, track: MediaStreamTrack, stats: TrackTiming) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
                 await track.recv()
@@ -106,7 +110,11 @@ class StatsSink:
                 expected += max(got - old_got, 0) + max(gone - old_gone, 0)
             elif item.type == "remote-inbound-rtp" and item.roundTripTime is not None:
                 rtts.append(float(item.roundTripTime))
-        frames = {name: s.frames for name, s in self.slots.items() if s.kind == "video"}
+        frames = {
+            name: s.frames
+            for name, s in self.slots.items()
+            if s.kind == "video" and not name.startswith("screen/")
+        }
         if self._last_sample is not None:
             elapsed = max(now - self._last_sample, 1e-3)
             fps = max(
@@ -120,7 +128,9 @@ class StatsSink:
                 ),
                 loss=round(lost / expected, 4) if expected else 0.0,
                 rtt_ms=round(1000 * sum(rtts) / len(rtts), 1) if rtts else 0.0,
-                freezes=sum(s.freezes for s in self.slots.values()),
+                freezes=sum(
+                    s.freezes for name, s in self.slots.items() if not name.startswith("screen/")
+                ),
             )
         self._last_sample = now
         self._last_frames = frames
@@ -128,11 +138,7 @@ class StatsSink:
         return self.stats
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
 
 
 class Recorder:

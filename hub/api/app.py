@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from hub.api import (
     consoles,
+    decks,
     health,
     languages,
     matching,
@@ -37,6 +38,7 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         BodyLimit,
         max_bytes=hub.config.max_body_bytes,
         csv_bytes=hub.config.max_csv_bytes,
+        deck_bytes=hub.config.deck_max_bytes,
         on_refused=lambda name: hub.metrics.input_refused.labels(name).inc(),
     )
     # every error is a problem document: documented on every admin route
@@ -49,6 +51,7 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         timetable.router,
         tokens.router,
         reports.router,
+        decks.router,
         ops.router,
     ):
         app.include_router(router, responses=PROBLEMS)

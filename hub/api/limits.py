@@ -3,9 +3,9 @@
 ``BodyLimit`` is a pure ASGI middleware: a request whose ``Content-Length`` is
 over the limit is answered 413 before a byte of its body is read; a body without
 one (chunked) is counted as it streams in and cut off at the limit. CSV imports
-(paths ending in ``/import``) get their own, larger limit; everything else is
-JSON of a few kilobytes. Each refusal is counted in
-``dualclass_hub_input_refused_total{limit}``.
+(paths ending in ``/import``) and deck uploads (``POST .../decks``, a PDF of many
+megabytes) get their own, larger limits; everything else is JSON of a few kilobytes.
+Each refusal is counted in ``dualclass_hub_input_refused_total{limit}``.
 
 ``read_csv_body`` turns an accepted CSV body into text after checking its shape
 (columns, rows, field size) in a worker thread: ``csv`` parsing of a hostile
@@ -44,23 +44,37 @@ def _body_too_large(limit: int) -> StarletteHTTPException:
 
 
 class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` (``csv_bytes`` on ``.../import``)."""
+    """Refuse request bodies over ``max_bytes`` (``csv_bytes`` on ``.../import``,
+    ``deck_bytes`` on deck uploads)."""
 
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, csv_bytes: int, on_refused: OnRefused
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        csv_bytes: int,
+        deck_bytes: int,
+        on_refused: OnRefused,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.csv_bytes = csv_bytes
+        self.deck_bytes = deck_bytes
         self.on_refused = on_refused
+
+    def _limit(self, scope: Scope) -> tuple[int, str]:
+        path = str(scope.get("path", ""))
+        if path.endswith("/import"):
+            return self.csv_bytes, "csv_bytes"
+        if scope.get("method") == "POST" and path.endswith("/decks"):
+            return self.deck_bytes, "deck_bytes"
+        return self.max_bytes, "body_bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        is_csv = str(scope.get("path", "")).endswith("/import")
-        limit = self.csv_bytes if is_csv else self.max_bytes
-        name = "csv_bytes" if is_csv else "body_bytes"
+        limit, name = self._limit(scope)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             self.on_refused(name)

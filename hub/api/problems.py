@@ -1,8 +1,8 @@
 """RFC 9457 problem details: one exception type and the handlers that render it.
 
 Every error leaves the API as ``application/problem+json`` with ``type``, ``title``,
-``status`` and ``detail``: hub errors are mapped here by class, request validation
-errors and plain HTTP errors are rewritten into the same shape.
+``status`` and ``detail``: hub and registry errors are mapped here by class,
+request validation errors and plain HTTP errors are rewritten into the same shape.
 """
 
 from __future__ import annotations
@@ -17,6 +17,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hub.exceptions import AlreadyExists, HubError, InvalidSpec, NotFound, StoreUnavailable
+from protocols.validation import describe_errors
+from registry.exceptions import (
+    BrokenReference,
+    EntityExists,
+    ImportRejected,
+    InUse,
+    RegistryError,
+    RegistryUnavailable,
+    UnknownEntity,
+)
 
 __all__ = ["PROBLEM_JSON", "Problem", "install_problem_handlers", "problem_response"]
 
@@ -67,16 +77,25 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-_HUB_ERRORS: list[tuple[type[HubError], int, str, str]] = [
+_ERRORS: list[tuple[type[Exception], int, str, str]] = [
     (NotFound, 404, "not-found", "Not found"),
+    (UnknownEntity, 404, "not-found", "Not found"),
     (AlreadyExists, 409, "conflict", "Already exists"),
+    (EntityExists, 409, "conflict", "Already exists"),
+    # 409, not 422: the body is well-formed; it conflicts with what is registered now.
+    (BrokenReference, 409, "broken-reference", "Broken reference"),
+    (InUse, 409, "in-use", "Still in use"),
     (InvalidSpec, 422, "invalid-spec", "Invalid session spec"),
     (StoreUnavailable, 503, "store-unavailable", "Storage unavailable"),
+    (RegistryUnavailable, 503, "store-unavailable", "Storage unavailable"),
 ]
 
 
-def _from_hub_error(exc: HubError) -> JSONResponse:
-    for cls, status, slug, title in _HUB_ERRORS:
+def _from_error(exc: Exception) -> JSONResponse:
+    if isinstance(exc, ImportRejected):
+        detail = "; ".join(str(e) for e in exc.errors)
+        return problem_response(422, "import-rejected", "Nothing imported", detail)
+    for cls, status, slug, title in _ERRORS:
         if isinstance(exc, cls):
             return problem_response(status, slug, title, str(exc))
     return problem_response(500, "hub-error", "Hub error", str(exc))
@@ -92,16 +111,13 @@ def install_problem_handlers(
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return problem_response(exc.status, exc.slug, exc.title, exc.detail, headers)
 
-    async def on_hub_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, HubError)
-        return _from_hub_error(exc)
+    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HubError | RegistryError)
+        return _from_error(exc)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        parts = [
-            f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', '')}"
-            for err in exc.errors()
-        ]
+        parts = describe_errors(exc.errors())
         return problem_response(422, "validation", "Invalid request", "; ".join(parts))
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
@@ -122,6 +138,7 @@ def install_problem_handlers(
 
     app.add_exception_handler(Exception, on_unexpected_error)
     app.add_exception_handler(Problem, on_problem)
-    app.add_exception_handler(HubError, on_hub_error)
+    app.add_exception_handler(HubError, on_domain_error)
+    app.add_exception_handler(RegistryError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

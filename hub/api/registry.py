@@ -5,10 +5,10 @@ something unregistered or a body id that differs from the path is 409) plus
 ``POST /api/{kind}/import`` with a ``text/csv`` body (the CLI's all-or-nothing import,
 every bad row listed in the problem's ``detail``). Admin bearer key on every route.
 
-Also home of ``translate_errors``, the one place where registry, scheduling and
-token errors become RFC 9457 problems (the hub's own handlers cover ``NotFound``,
-``AlreadyExists`` and ``StoreUnavailable``), and of ``PROBLEMS``, the documented
-error responses the other new routers reuse.
+Also home of ``translate_errors``, where scheduling, matching and token errors
+become RFC 9457 problems (hub and registry errors are mapped by class in
+``hub.api.problems``), and of ``PROBLEMS``, the documented error responses the
+other new routers reuse.
 """
 
 from __future__ import annotations
@@ -29,11 +29,17 @@ from hub.scheduling.timetable import SlotError
 from hub.tokens import TokenError
 from matching.exceptions import MatchingError
 from registry.csvio import parse
-from registry.exceptions import BrokenReference, ImportRejected, InUse
+from registry.exceptions import ImportRejected
 from registry.models import Classroom, Entity, Kind, School, Teacher
 from registry.store import RegistryStore
 
-__all__ = ["PROBLEMS", "csv_body", "router", "translate_errors"]
+__all__ = [
+    "PROBLEMS",
+    "csv_body",
+    "problem_doc",
+    "router",
+    "translate_errors",
+]
 
 E = TypeVar("E", School, Classroom, Teacher)
 
@@ -49,21 +55,21 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _problem(description: str) -> dict[str, Any]:
+def problem_doc(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
 
 
 #: Error responses shared by the admin routers (documented so clients and
 #: schemathesis know every error is problem+json).
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    400: _problem("Malformed request (e.g. a body that is not JSON)"),
-    401: _problem("Missing or wrong admin bearer key"),
-    404: _problem("Not found"),
-    403: _problem("Forbidden"),
-    409: _problem("Conflict"),
-    413: _problem("Request body or CSV file over a limit"),
-    422: _problem("Invalid request"),
-    503: _problem("Storage unavailable"),
+    400: problem_doc("Malformed request (e.g. a body that is not JSON)"),
+    401: problem_doc("Missing or wrong admin bearer key"),
+    404: problem_doc("Not found"),
+    403: problem_doc("Forbidden"),
+    409: problem_doc("Conflict"),
+    413: problem_doc("Request body or CSV file over a limit"),
+    422: problem_doc("Invalid request"),
+    503: problem_doc("Storage unavailable"),
 }
 
 _CSV_BODY: dict[str, Any] = {
@@ -79,14 +85,6 @@ def translate_errors() -> Iterator[None]:
     """Domain errors of the new routers -> ``Problem`` (status, slug, title)."""
     try:
         yield
-    except BrokenReference as exc:
-        # 409, not 422: the body is well-formed; it conflicts with what is registered now.
-        raise Problem(409, "broken-reference", "Broken reference", str(exc)) from None
-    except InUse as exc:
-        raise Problem(409, "in-use", "Still in use", str(exc)) from None
-    except ImportRejected as exc:
-        detail = "; ".join(str(e) for e in exc.errors)
-        raise Problem(422, "import-rejected", "Nothing imported", detail) from None
     except RunNotReady as exc:
         raise Problem(409, "run-not-ready", "Run not ready", str(exc)) from None
     except Unschedulable as exc:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from hub.api.deps import HubDep, require_admin
-from hub.core import SessionView
+from hub.core import SessionOverview
 from hub.sessions import SessionSpec
 from protocols.messages import MAX_INT
 
@@ -16,7 +16,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api/sessions", tags=["sessions"], dependencies=[Depends(require_admin)])
 
 
-def _render(view: SessionView) -> dict[str, Any]:
+def _render(view: SessionOverview) -> dict[str, Any]:
     return {
         "spec": view.spec.model_dump(mode="json"),
         "state": view.state,

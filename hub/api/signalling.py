@@ -1,9 +1,9 @@
 """``/ws/signal``: the signalling WebSocket (see ``protocols.signalling``).
 
-The route is thin: it finds the replica's ``Signalling`` service (made on first
-use from ``SignallingSettings()``, i.e. the ``DUALCLASS_*`` environment, unless
-``install_signalling`` put one there first) and hands the socket to
-``hub.signalling.connection.serve_peer``.
+The route is thin: it finds the replica's ``Signalling`` service (the hub puts
+it on ``app.state`` at start-up and closes it at shutdown; an app built without
+a running hub makes one on first use from the hub's config) and hands the
+socket to ``hub.signalling.connection.serve_peer``.
 """
 
 from __future__ import annotations
@@ -27,21 +27,10 @@ def install_signalling(app: FastAPI, settings: SignallingSettings | None = None)
 
 
 def signalling_of(app: FastAPI) -> Signalling:
-    """The app's service, made on first use from the environment and the hub config."""
+    """The app's service (the hub's; made from the hub's config if there is none)."""
     service: Signalling | None = getattr(app.state, "signalling", None)
     if service is None:
-        # The hub's one config (env, file, stack file) decides the ICE addresses;
-        # the local stack's stack file sets loopback (see broker/stack.py).
-        config = app.state.hub.config
-        settings = SignallingSettings().model_copy(
-            update={
-                "ice_host_addresses": config.ice_host_addresses,
-                "ice_servers": config.ice_servers,
-                "turn_secret": config.turn_secret,
-                "turn_ttl_s": config.turn_ttl_s,
-            }
-        )
-        service = install_signalling(app, settings)
+        service = install_signalling(app)
     return service
 
 

@@ -2,18 +2,20 @@
 
 ::
 
-    MediaError                  root: catch this to catch everything below
+    MediaError (HubError)       root: catch this to catch everything below
     +-- RoutingError            a routing request contradicts the roles (our caller's mistake)
     +-- NegotiationError        a peer's SDP cannot be served (the peer's side)
 """
 
 from __future__ import annotations
 
+from hub.exceptions import HubError
+
 __all__ = ["MediaError", "NegotiationError", "RoutingError"]
 
 
-class MediaError(Exception):
-    """Root of every error raised by ``hub.media``."""
+class MediaError(HubError):
+    """Root of every error raised by ``hub.media`` (a ``HubError``)."""
 
 
 class RoutingError(MediaError):

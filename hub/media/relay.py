@@ -46,18 +46,30 @@ from av.frame import Frame
 
 from hub.media.codecs import same_codec, slot_preferences, upstream_preferences
 from hub.media.exceptions import NegotiationError, RoutingError
-from hub.media.routing import MLine, Role, RoutingPlan, Slot, SlotKey, media_layout, plan
+from hub.media.routing import (
+    MLine,
+    Role,
+    RoutingPlan,
+    Slot,
+    SlotKey,
+    feed_of,
+    media_layout,
+    plan,
+    slot_kinds,
+)
 from hub.media.timing import KeyframeLimiter
 from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack
 from webrtc import aiortc_internals as internals
 from webrtc.bitstream import is_keyframe
-from webrtc.ice import rtc_configuration, selected_pair_types
+from webrtc.ice import rtc_configuration
 
 __all__ = ["RelayMode", "RelaySettings", "SessionRelay"]
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("video", "audio")
+#: What a publisher may send up: camera video, microphone audio, the lead's screen.
+FEEDS = ("video", "audio", "screen")
 
 
 class RelayMode(enum.Enum):
@@ -88,13 +100,14 @@ class RelaySettings:
 
 @dataclass(eq=False)
 class _Upstream:
-    """The received camera and microphone of one publishing participant."""
+    """The received camera, microphone (and, from the lead, screen) of one publisher,
+    keyed by feed (``video``, ``audio``, ``screen``)."""
 
     participant: str
     receivers: dict[str, RTCRtpReceiver]
     taps: dict[str, internals.ReceiverTap]
     limiter: KeyframeLimiter
-    frames: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    frames: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FEEDS, 0))
     keyframes: int = 0
     readers: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -126,21 +139,27 @@ class SessionRelay:
         self.settings = settings or RelaySettings()
         self._participants: dict[str, _Participant] = {}
         self._floor: str | None = None
+        #: who is sending a screen now: set by its first screen frame
+        self._screen: str | None = None
         self._plan: RoutingPlan = {}
-        self._slots: dict[str, list[SlotTrack[Any]]] = {kind: [] for kind in KINDS}
+        #: slot tracks by the feed they forward (``screen`` slots follow screen feeds)
+        self._slots: dict[str, list[SlotTrack[Any]]] = {feed: [] for feed in FEEDS}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
 
     # -- participants ---------------------------------------------------------
 
-    async def offer(self, participant_id: str, role: Role) -> RTCSessionDescription:
-        """Create the hub's offer for a participant joining with ``role``."""
+    async def offer(
+        self, participant_id: str, role: Role, *, screen: bool | None = None
+    ) -> RTCSessionDescription:
+        """Create the hub's offer for a participant joining with ``role``
+        (``screen``: it may share a screen; see ``media_layout``)."""
         if participant_id in self._participants:
             raise RoutingError(f"{participant_id!r} is already in session {self.session_id}")
         if role is Role.LEAD and any(p.role is Role.LEAD for p in self._participants.values()):
             raise RoutingError(f"session {self.session_id} already has a lead")
         pc = RTCPeerConnection(rtc_configuration(self.settings.ice_servers))
-        layout = media_layout(role)
+        layout = media_layout(role, screen=screen)
         transceivers = []
         for line in layout:
             transceiver = pc.addTransceiver(line.kind, direction=line.direction)
@@ -155,9 +174,9 @@ class SessionRelay:
         participant = _Participant(participant_id, role, pc, layout, transceivers)
         self._participants[participant_id] = participant
         receivers = {
-            t.kind: t.receiver
+            feed_of(ln.kind, ln.slot): t.receiver
             for t, ln in zip(transceivers, layout, strict=True)
-            if ln.slot is None
+            if ln.direction == "recvonly"
         }
         if receivers:
             participant.upstream = self._tap_upstream(participant_id, receivers)
@@ -178,7 +197,7 @@ class SessionRelay:
         upstream = participant.upstream
         if upstream is not None:  # its tracks exist now (made by setRemoteDescription)
             upstream.readers = [
-                self._spawn(self._read_decoded(upstream, kind)) for kind in upstream.receivers
+                self._spawn(self._read_decoded(upstream, feed)) for feed in upstream.receivers
             ]
         participant.connected = True
         self._reroute()
@@ -191,7 +210,7 @@ class SessionRelay:
             if codec is None:
                 raise NegotiationError(f"{participant_id}: no codec for {line}")
             wanted = self.settings.codec(line.kind)
-            if line.slot is None:
+            if line.direction == "recvonly":
                 if not same_codec(codec.mimeType, wanted):
                     raise NegotiationError(f"{participant_id} sends {codec.mimeType}, not {wanted}")
                 continue
@@ -199,8 +218,9 @@ class SessionRelay:
             if isinstance(track, EncodedFrameTrack):
                 internals.on_keyframe_request(transceiver.sender, self._pli_handler(track))
             transceiver.sender.replaceTrack(track)
+            assert line.slot is not None
             participant.slots[(line.slot, line.kind)] = track
-            self._slots[line.kind].append(track)
+            self._slots[feed_of(line.kind, line.slot)].append(track)
 
     async def remove(self, participant_id: str) -> None:
         """Take a participant out (left or disconnected); the floor returns if it held it."""
@@ -209,8 +229,10 @@ class SessionRelay:
             return
         if self._floor == participant_id:
             self._floor = None
-        for (_, kind), track in participant.slots.items():
-            self._slots[kind].remove(track)
+        if self._screen == participant_id:
+            self._screen = None
+        for (slot, kind), track in participant.slots.items():
+            self._slots[feed_of(kind, slot)].remove(track)
             track.stop()
         self._reroute()
         if participant.upstream is not None:
@@ -259,10 +281,10 @@ class SessionRelay:
         return {pid: p.role for pid, p in self._participants.items() if p.connected}
 
     def _reroute(self) -> None:
-        new = plan(self._roles(), self._floor)
+        new = plan(self._roles(), self._floor, self._screen)
         self._plan = new
         for key, source in new.items():
-            for kind in KINDS:
+            for kind in slot_kinds(key.slot):
                 self._participants[key.subscriber].slots[(key.slot, kind)].set_source(source)
         self._update_decoding()
 
@@ -270,8 +292,8 @@ class SessionRelay:
         """Decode an upstream only while a re-encoding slot follows it."""
         wanted = {
             source
-            for kind in KINDS
-            for track in self._slots[kind]
+            for feed in FEEDS
+            for track in self._slots[feed]
             if isinstance(track, DecodedFrameTrack)
             for source in (track.source, track.pending_source)
             if source is not None
@@ -281,49 +303,54 @@ class SessionRelay:
             if upstream is None:
                 continue
             decode = participant.id in wanted
-            for kind, tap in upstream.taps.items():
+            for feed, tap in upstream.taps.items():
                 if tap.decode != decode:
                     tap.decode = decode
-                    if decode and kind == "video":
+                    if decode and feed != "audio":
                         self._request_keyframe(participant.id)
 
     # -- upstream side --------------------------------------------------------
 
     def _tap_upstream(self, pid: str, receivers: dict[str, RTCRtpReceiver]) -> _Upstream:
         taps = {}
-        for kind, receiver in receivers.items():
+        for feed, receiver in receivers.items():
 
             def on_frame(
-                codec: RTCRtpCodecParameters, frame: JitterFrame, kind: str = kind
+                codec: RTCRtpCodecParameters, frame: JitterFrame, feed: str = feed
             ) -> None:
-                self._on_upstream_frame(pid, kind, codec, frame)
+                self._on_upstream_frame(pid, feed, codec, frame)
 
-            taps[kind] = internals.tap_receiver(receiver, on_frame)
+            taps[feed] = internals.tap_receiver(receiver, on_frame)
         return _Upstream(pid, receivers, taps, KeyframeLimiter(self.settings.keyframe_interval))
 
     def _on_upstream_frame(
-        self, pid: str, kind: str, codec: RTCRtpCodecParameters, frame: JitterFrame
+        self, pid: str, feed: str, codec: RTCRtpCodecParameters, frame: JitterFrame
     ) -> None:
         participant = self._participants.get(pid)
         if participant is None or participant.upstream is None:
             return
+        if feed == "screen" and self._screen != pid:
+            # whoever sends a screen now is shown (the lead's node or its console)
+            self._screen = pid
+            self._reroute()
+            self._request_keyframe(pid)
         keyframe = is_keyframe(codec.mimeType, frame.data)
-        participant.upstream.frames[kind] += 1
-        if keyframe and kind == "video":
+        participant.upstream.frames[feed] += 1
+        if keyframe and feed == "video":
             participant.upstream.keyframes += 1
-        for track in self._slots[kind]:
+        for track in self._slots[feed]:
             if isinstance(track, EncodedFrameTrack):
                 track.offer(pid, frame.data, frame.timestamp, keyframe)
 
-    async def _read_decoded(self, upstream: _Upstream, kind: str) -> None:
+    async def _read_decoded(self, upstream: _Upstream, feed: str) -> None:
         """Fan decoded frames (present only while decoding is on) out to re-encoding slots."""
-        remote = upstream.receivers[kind].track
+        remote = upstream.receivers[feed].track
         with contextlib.suppress(MediaStreamError):
             while True:
                 frame = await remote.recv()
                 if not isinstance(frame, Frame) or frame.pts is None:
                     continue
-                for slot in self._slots[kind]:
+                for slot in self._slots[feed]:
                     if isinstance(slot, DecodedFrameTrack):
                         slot.offer(upstream.participant, frame, frame.pts, True)
 
@@ -348,7 +375,13 @@ class SessionRelay:
         self._spawn(deferred())
 
     async def _send_pli(self, upstream: _Upstream) -> None:
-        if not await internals.send_pli(upstream.receivers["video"]):
+        # camera and screen: a subscriber of either may be waiting for a keyframe
+        sent = False
+        for feed in ("video", "screen"):
+            receiver = upstream.receivers.get(feed)
+            if receiver is not None and await internals.send_pli(receiver):
+                sent = True
+        if not sent:
             logger.debug("no video SSRC yet from %s; keyframe request dropped", upstream)
 
     # -- subscriber side ------------------------------------------------------
@@ -407,4 +440,4 @@ class SessionRelay:
         """(hub side, participant side) ICE candidate types carrying this participant's
         media, e.g. ``("host", "relay")`` when it comes through a TURN server."""
         participant = self._participants.get(participant_id)
-        return None if participant is None else selected_pair_types(participant.pc)
+        return None if participant is None else internals.selected_pair_types(participant.pc)

@@ -9,20 +9,35 @@ routing decides which upstream participant currently feeds it.
 - ``Slot.FLOOR`` carries the partner holding the floor to the lead, the other
   partners and observers; the floor holder itself gets nothing in that slot
   (nobody wants to see their own classroom delayed by a round trip).
+- ``Slot.SCREEN`` (video only) carries the lead's shared screen or window to every
+  partner and observer. The lead always has a ``recvonly`` screen line in its
+  offer (its second video upstream); it sends nothing there until it shares, so
+  starting or stopping a share never renegotiates either.
 
 Slots are fixed per role, so a floor change never renegotiates SDP: only the
 source of the ``FLOOR`` slots changes (the media adapter switches at the next
-keyframe). Keeping this apart from the adapter lets it be tested without an
-event loop and reused by signalling to describe the m-line layout.
+keyframe). The roles, slots and m-line layout every peer must follow are the
+contract in ``protocols.media`` (re-exported here); this module adds the hub's
+decisions on top, kept apart from the adapter so they are tested without an
+event loop.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from hub.media.exceptions import RoutingError
+from protocols.media import (
+    MLine,
+    Role,
+    Slot,
+    feed_of,
+    media_layout,
+    publishes,
+    slot_kinds,
+    slots_for,
+)
 
 __all__ = [
     "MLine",
@@ -31,26 +46,13 @@ __all__ = [
     "Slot",
     "SlotKey",
     "changes",
+    "feed_of",
     "media_layout",
     "plan",
     "publishes",
+    "slot_kinds",
     "slots_for",
 ]
-
-
-class Role(enum.Enum):
-    """A participant's part in the lesson, as far as media is concerned."""
-
-    LEAD = "lead"
-    PARTNER = "partner"
-    OBSERVER = "observer"
-
-
-class Slot(enum.Enum):
-    """A fixed downstream position at a subscriber (one video + one audio)."""
-
-    MAIN = "main"
-    FLOOR = "floor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,55 +63,14 @@ class SlotKey:
     slot: Slot
 
 
-@dataclass(frozen=True, slots=True)
-class MLine:
-    """One m-line of the hub's offer to a participant, in order.
-
-    ``direction`` is seen from the hub: ``recvonly`` lines carry the
-    participant's own upstream, ``sendonly`` lines carry ``slot``.
-    """
-
-    kind: str
-    direction: str
-    slot: Slot | None
-
-
-def publishes(role: Role) -> bool:
-    """Whether a participant of this role sends camera and microphone upstream.
-
-    Partners always publish (their upstream is only forwarded while they hold
-    the floor), so granting the floor needs no renegotiation.
-    """
-    return role is not Role.OBSERVER
-
-
-def slots_for(role: Role) -> tuple[Slot, ...]:
-    """The downstream slots a participant of this role receives, in m-line order."""
-    if role is Role.LEAD:
-        return (Slot.FLOOR,)
-    return (Slot.MAIN, Slot.FLOOR)
-
-
-def media_layout(role: Role) -> tuple[MLine, ...]:
-    """The m-lines of the hub's offer for ``role``: upstream first, then slots.
-
-    Signalling sends this to the participant so it knows which transceiver
-    takes its camera/microphone and which slot each received track shows.
-    """
-    lines: list[MLine] = []
-    if publishes(role):
-        lines += [MLine("video", "recvonly", None), MLine("audio", "recvonly", None)]
-    for slot in slots_for(role):
-        lines += [MLine("video", "sendonly", slot), MLine("audio", "sendonly", slot)]
-    return tuple(lines)
-
-
 RoutingPlan = dict[SlotKey, str | None]
 """Slot -> the participant id feeding it, or None when the slot is idle."""
 
 
-def plan(roles: Mapping[str, Role], floor: str | None) -> RoutingPlan:
+def plan(roles: Mapping[str, Role], floor: str | None, screen: str | None = None) -> RoutingPlan:
     """Decide the source of every slot, given who is present and who has the floor.
+
+    ``screen``: who is sharing a screen now (default: the lead); it feeds SCREEN.
 
     Raises :class:`RoutingError` if there is more than one lead or the floor
     holder is absent or not a partner.
@@ -127,7 +88,10 @@ def plan(roles: Mapping[str, Role], floor: str | None) -> RoutingPlan:
     result: RoutingPlan = {}
     for pid, role in roles.items():
         for slot in slots_for(role):
-            source = lead if slot is Slot.MAIN else floor
+            if slot is Slot.SCREEN:
+                source = screen if screen is not None else lead
+            else:
+                source = floor if slot is Slot.FLOOR else lead
             if source == pid:
                 source = None
             result[SlotKey(pid, slot)] = source

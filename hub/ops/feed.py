@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import resource
@@ -28,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from hub.aio import stop_task
 from hub.ops import overview
 from hub.ops.alerts import AlertRules, AlertTracker, BacklogTrend, conditions
 from hub.ops.hubstats import HubWindow, Sample
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from prometheus_client import Metric
 
     from hub.core import HubCore
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["NodeGauges", "OpsFeed", "week_window"]
 
@@ -81,6 +82,7 @@ class OpsFeed:
         self._with_media: set[str] = set()
         self._backlog_seen: dict[str, int] = {}
         self._ended_at: dict[str, int] = {}
+        self._status: dict[str, str] = {}
         self._coverage: dict[str, Any] | None = None
         self._coverage_at = 0.0
         self._coverage_task: asyncio.Task[None] | None = None
@@ -102,9 +104,7 @@ class OpsFeed:
 
     async def stop(self) -> None:
         self._closed = True
-        for task in (self._task, self._coverage_task):
-            # bounded, and cancelled again if a cancel got swallowed (hub.aio)
-            await stop_task(task, 5.0, "ops feed")
+        await cancel_and_wait(self._task, self._coverage_task)
         self._task = None
         for queue in list(self.subscribers):
             self._close(queue)
@@ -181,24 +181,34 @@ class OpsFeed:
             )
         return facts
 
-    def _lesson_facts(self, now: int) -> list[overview.LessonFacts]:
+    def _lesson_facts(self, now: int, day_start: int) -> list[overview.LessonFacts]:
+        """Lessons shown or in progress (a term's other sessions cost a comparison)."""
         out = []
         for runtime in list(self.hub.runtimes.values()):
             spec = runtime.spec
             status = str(runtime.machine.status.value)
-            if status == "ended":
-                self._ended_at.setdefault(spec.session, now)
+            before = self._status.get(spec.session)
+            self._status[spec.session] = status
+            if status == "ended" and before is not None and before != "ended":
+                self._ended_at[spec.session] = now  # seen ending (else: its ends_at)
+            facts = overview.LessonFacts(
+                session=spec.session,
+                status=status,
+                roster={},
+                starts_at=spec.starts_at,
+                ends_at=spec.ends_at,
+                ended_at=self._ended_at.get(spec.session),
+            )
+            shown = overview.lesson_bucket(facts, now, day_start) is not None
+            if not shown and not overview.in_lesson(facts, now):
+                continue
             out.append(
-                overview.LessonFacts(
-                    session=spec.session,
-                    status=status,
+                dataclasses.replace(
+                    facts,
                     roster={n: str(r.value) for n, r in spec.roster().items()},
-                    title=runtime.machine.snapshot().title or spec.title,
+                    title=runtime.machine.title or spec.title,
                     subject=spec.subject,
                     grade=spec.grade,
-                    starts_at=spec.starts_at,
-                    ends_at=spec.ends_at,
-                    ended_at=self._ended_at.get(spec.session),
                     head_seq=runtime.machine.last_seq,
                     accepted=runtime.accepted,
                     rejected=runtime.rejected,
@@ -306,7 +316,8 @@ class OpsFeed:
         self._maybe_refresh_coverage()
         health = await self._health(now)  # first: it refreshes the registered boxes
         nodes = self._node_facts(now)
-        lessons = self._lesson_facts(now)
+        day_start = self._day_start(now)
+        lessons = self._lesson_facts(now, day_start)
         current = conditions(
             overview.classroom_facts(lessons, nodes, now),
             self.window.p99_ms(),
@@ -316,7 +327,7 @@ class OpsFeed:
         alerts = self.alerts.update(now, current)
         document = overview.build(
             now_ms=now,
-            day_start_ms=self._day_start(now),
+            day_start_ms=day_start,
             lessons=lessons,
             nodes=nodes,
             hub=health,

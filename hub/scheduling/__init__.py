@@ -1,6 +1,6 @@
 """From an accepted matching result to lessons on the clock (issue 3).
 
-- ``timetable``  pure: assignments + a date range -> ``Lesson`` s (one per offer per
+- ``timetable``  pure: assignments + a date range -> ``TimetableLesson`` s (one per offer per
                  week at its weekly slot, local time in the given zone), and lessons
                  + the registry -> ``SessionSpec`` s (node ids of the classrooms).
 - ``due``        pure: which ``cmd.join`` / ``cmd.leave`` are due at a given instant.
@@ -19,14 +19,14 @@ May import: ``matching``, ``registry``, ``hub.sessions``, ``hub.core``,
 from __future__ import annotations
 
 from hub.scheduling.due import Action, ActionKind, Timing, due
-from hub.scheduling.timetable import Lesson, Period, SlotError, plan, to_specs
+from hub.scheduling.timetable import Period, SlotError, TimetableLesson, plan, to_specs
 
 __all__ = [
     "Action",
     "ActionKind",
-    "Lesson",
     "Period",
     "SlotError",
+    "TimetableLesson",
     "Timing",
     "due",
     "plan",

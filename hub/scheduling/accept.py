@@ -11,7 +11,7 @@ until ``lead_time`` before the start) — ``LessonScheduler`` sends them on time
 
 Lessons (who teaches, which classrooms, which run) are kept beside the sessions::
 
-    dc:tt:lessons   hash  session id -> JSON of ``Lesson`` + run id
+    dc:tt:lessons   hash  session id -> JSON of ``TimetableLesson`` + run id
 """
 
 from __future__ import annotations
@@ -26,20 +26,20 @@ import redis.asyncio as aioredis
 
 from hub.core import HubCore
 from hub.exceptions import SessionExists
+from hub.keys import LESSONS_KEY
 from hub.scheduling.exceptions import RunNotReady, UnknownRun, Unschedulable
 from hub.scheduling.inputs import instance_from_json
 from hub.scheduling.runs import RunStatus, RunStore
-from hub.scheduling.timetable import Lesson, Period, plan, to_specs
+from hub.scheduling.timetable import Period, TimetableLesson, plan, to_specs
+from hub.store import translate_redis_errors
 from matching.models import Assignment
 from protocols.ids import now_ms
-from registry.store import RegistryStore, translate_redis_errors
+from registry.store import RegistryStore
 
 __all__ = ["AcceptSummary", "LessonStore", "accept_run"]
 
-LESSONS_KEY = "dc:tt:lessons"
 
-
-def lesson_to_dict(lesson: Lesson, run: str) -> dict[str, Any]:
+def lesson_to_dict(lesson: TimetableLesson, run: str) -> dict[str, Any]:
     data = dataclasses.asdict(lesson)
     data["day"] = lesson.day.isoformat()
     data["partner_schools"] = list(lesson.partner_schools)
@@ -52,7 +52,7 @@ class LessonStore:
     def __init__(self, client: aioredis.Redis) -> None:
         self._r: Any = client
 
-    async def put(self, lessons: list[Lesson], run: str) -> None:
+    async def put(self, lessons: list[TimetableLesson], run: str) -> None:
         if not lessons:
             return
         mapping = {

@@ -21,16 +21,14 @@ from typing import Annotated, Any
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from hub.keys import OFFERS_KEY, PAIRS_KEY, REQUESTS_KEY
+from hub.store import translate_redis_errors
 from matching.csvio import MAX_KBPS, SLOT_RE
 from matching.exceptions import InstanceError
 from matching.models import Instance, Offer, Pair, Request
-from registry.store import translate_redis_errors
 
 __all__ = ["InputStore", "OfferIn", "PairIn", "RequestIn", "instance_from_json", "instance_to_json"]
 
-OFFERS_KEY = "dc:match:offers"
-REQUESTS_KEY = "dc:match:requests"
-PAIRS_KEY = "dc:match:pairs"
 
 _Text = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S")]  # not blank
 _Kbps = Annotated[int, Field(ge=1, le=MAX_KBPS)]

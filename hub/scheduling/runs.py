@@ -28,21 +28,16 @@ from typing import Any
 import redis.asyncio as aioredis
 from pydantic import BaseModel
 
+from hub.keys import RUNS_KEY, run_key
 from hub.scheduling.inputs import instance_to_json
+from hub.store import translate_redis_errors
 from matching.models import Instance, MatchResult
 from matching.solvers import solve
 from protocols.ids import new_id, now_ms
-from registry.store import translate_redis_errors
 
-__all__ = ["RunRecord", "RunStatus", "RunStore", "Runner", "run_key"]
+__all__ = ["RunRecord", "RunStatus", "RunStore", "Runner"]
 
 log = logging.getLogger("dualclass.matching")
-
-RUNS_KEY = "dc:match:runs"
-
-
-def run_key(run: str) -> str:
-    return f"dc:match:run:{run}"
 
 
 class RunStatus(StrEnum):

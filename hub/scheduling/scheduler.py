@@ -19,7 +19,6 @@ Wiring (the hub owns its tasks)::
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -31,7 +30,8 @@ from hub.scheduling.due import Action, ActionKind, Timing, due, prune
 from hub.sessions import SessionSpec
 from protocols.ids import new_id, now_ms
 from protocols.lesson import LessonStatus
-from protocols.messages import CmdJoin, CmdLeave, Envelope
+from protocols.messages import CmdLeave, Envelope
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["LessonScheduler"]
 
@@ -80,11 +80,12 @@ class LessonScheduler:
             if runtime.machine.status is LessonStatus.ENDED
         }
 
-    def _message(self, action: Action) -> Envelope:
+    async def _message(self, action: Action) -> Envelope:
         if action.kind is ActionKind.LEAVE:
             return CmdLeave(id=new_id(), session=action.session)
         spec = self._cache[action.session][1]
-        return CmdJoin(id=new_id(), session=action.session, body=spec.join_body(action.node))
+        # through the hub: a join names the session's decks too
+        return await self.hub.join_message(spec, action.node)
 
     async def tick(self) -> list[Action]:
         """One round: send what is due now; returns what was sent."""
@@ -93,7 +94,7 @@ class LessonScheduler:
         sent: list[Action] = []
         for action in due(specs, now, self.timing, self.done, self._ended()):
             try:
-                message = self._message(action)
+                message = await self._message(action)
             except Exception:
                 # one bad spec must never keep the other sessions' joins from going out
                 log.exception("scheduler: no command for %s", action)
@@ -123,7 +124,5 @@ class LessonScheduler:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None

@@ -32,9 +32,9 @@ from registry.rules import Snapshot
 
 __all__ = [
     "MAX_DAYS",
-    "Lesson",
     "Period",
     "SlotError",
+    "TimetableLesson",
     "occurrences",
     "plan",
     "session_id",
@@ -79,7 +79,7 @@ class Period:
 
 
 @dataclass(frozen=True, slots=True)
-class Lesson:
+class TimetableLesson:
     """One dated lesson of one offer: who teaches, who watches, when (epoch ms)."""
 
     session: str
@@ -128,19 +128,21 @@ def session_id(offer_id: str, day: date) -> str:
     return f"{base}-{day:%Y%m%d}"
 
 
-def plan(instance: Instance, assignments: Iterable[Assignment], period: Period) -> list[Lesson]:
+def plan(
+    instance: Instance, assignments: Iterable[Assignment], period: Period
+) -> list[TimetableLesson]:
     """Every lesson of the accepted ``assignments`` in ``period``, by start then id."""
     partners: dict[str, list[tuple[str, str]]] = {}
     for a in assignments:
         request = instance.requests[instance.request_index[a.request_id]]
         partners.setdefault(a.offer_id, []).append(request.classroom_key)
-    lessons: list[Lesson] = []
+    lessons: list[TimetableLesson] = []
     for offer_id, rooms in partners.items():
         offer = instance.offers[instance.offer_index[offer_id]]
         rooms.sort(key=lambda room: room[1])
         for day, start, end in occurrences(offer.slot, period):
             lessons.append(
-                Lesson(
+                TimetableLesson(
                     session=session_id(offer_id, day),
                     offer_id=offer_id,
                     slot=offer.slot,
@@ -174,7 +176,9 @@ def _node_of(school: str, classroom: str, snap: Snapshot, problems: set[str]) ->
     return room.node
 
 
-def to_specs(lessons: Iterable[Lesson], snap: Snapshot) -> tuple[list[SessionSpec], list[str]]:
+def to_specs(
+    lessons: Iterable[TimetableLesson], snap: Snapshot
+) -> tuple[list[SessionSpec], list[str]]:
     """Session specs (lead and partner node ids) and every registry problem found.
 
     Specs are only meaningful when the problem list is empty: the caller creates

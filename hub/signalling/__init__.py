@@ -2,7 +2,7 @@
 
 Modules:
 
-- ``settings``   ``SignallingSettings`` (ICE loopback restriction, codec, timeouts)
+- ``settings``   ``SignallingSettings`` (codec, timeouts; part of ``HubConfig``)
 - ``exceptions`` one tree, root ``SignallingError``
 - ``identity``   a ``join`` message -> ``Identity`` (join token or node credentials)
 - ``feed``       ``SessionFeed``: follows a session's Redis log, keeps a lesson machine
@@ -11,15 +11,7 @@ Modules:
 - ``service``    ``Signalling``: the rooms of one hub replica
 
 The protocol itself (message models) is ``protocols.signalling``; the route is
-``hub.api.signalling``. May import: protocols, broker.render, hub core modules,
+``hub.api.signalling``. The hub creates one ``Signalling`` at start-up and closes
+it at shutdown. May import: protocols, webrtc, broker.render, hub core modules,
 hub.media, starlette (WebSocket).
 """
-
-from __future__ import annotations
-
-from hub.signalling.exceptions import JoinRefused, SignallingError
-from hub.signalling.identity import Identity
-from hub.signalling.service import Signalling
-from hub.signalling.settings import SignallingSettings
-
-__all__ = ["Identity", "JoinRefused", "Signalling", "SignallingError", "SignallingSettings"]

@@ -93,6 +93,7 @@ async def serve_peer(websocket: WebSocket, service: Signalling, expect: str | No
     try:
         identity = await authenticate(service.hub, first, expect=first.role)
     except JoinRefused as exc:
+        service.hub.metrics.signal_joins.labels(exc.code).inc()
         await _close_with(websocket, 4000 + exc.status, exc.code, exc.detail, status=exc.status)
         return
     peer = Peer(identity, events=first.events, limit=settings.peer_queue)
@@ -106,25 +107,28 @@ async def serve_peer(websocket: WebSocket, service: Signalling, expect: str | No
             raise _Gone() from None
         # consoles watch (observer layout) unless they chose to send the camera
         media = first.media
+        servers = settings.ice_servers_for(identity.acting_as or "observer") if media else []
         joined = SignalJoined(
             session=identity.session,
             role=identity.role,
             acting_as=identity.acting_as,
             layout=layout_of(identity) if media else [],
             camera=media and identity.camera,
-            ice_servers=[
-                SignalIceServer.model_validate(server)
-                for server in settings.ice_servers_for(identity.acting_as or "observer")
-            ]
-            if media
-            else [],
+            ice_servers=[SignalIceServer.model_validate(server) for server in servers],
         )
+        metrics = service.hub.metrics
         if media:
             try:
                 offer = await room.offer(peer)
             except JoinRefused as exc:
+                metrics.signal_joins.labels(exc.code).inc()
                 peer.kick(4000 + exc.status, exc.code, exc.detail, exc.status)
                 return
+            if any("credential" in server for server in servers):
+                metrics.turn_credentials.inc()
+        outcome = "control" if not media else "camera" if identity.camera else "watch"
+        metrics.signal_joins.labels(outcome).inc()
+        if media:
             joined = joined.model_copy(update={"participant": peer.participant})
             peer.send(dump_signal(joined))
             peer.send(dump_signal(SignalOffer(sdp=offer.sdp)))

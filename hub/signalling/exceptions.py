@@ -2,7 +2,7 @@
 
 ::
 
-    SignallingError
+    SignallingError (HubError)
     └── JoinRefused      a join the hub will not accept: bad, expired or misplaced
                          credentials, unknown session, not a member
 
@@ -13,11 +13,13 @@ can treat a WebSocket refusal like a refused HTTP call.
 
 from __future__ import annotations
 
+from hub.exceptions import HubError
+
 __all__ = ["JoinRefused", "SignallingError"]
 
 
-class SignallingError(Exception):
-    """Root of every error raised by ``hub.signalling``."""
+class SignallingError(HubError):
+    """Root of every error raised by ``hub.signalling`` (a ``HubError``)."""
 
 
 class JoinRefused(SignallingError):

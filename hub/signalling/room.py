@@ -41,7 +41,7 @@ from protocols.signalling import (
     dump_signal,
 )
 
-__all__ = ["Peer", "Room", "layout_of"]
+__all__ = ["Peer", "Room", "layout_of", "shares_screen"]
 
 log = logging.getLogger("dualclass.hub.signalling")
 
@@ -54,8 +54,14 @@ def layout_of(identity: Identity) -> list[SignalMLine]:
             direction=line.direction,
             slot=None if line.slot is None else line.slot.value,
         )
-        for line in media_layout(identity.media_role)
+        for line in media_layout(identity.media_role, screen=shares_screen(identity))
     ]
+
+
+def shares_screen(identity: Identity) -> bool:
+    """The lead side may share a screen: the lead's node, and the lead's console even
+    while it only watches beside the node (the screen is the teacher's, not the room's)."""
+    return identity.role == "lead"
 
 
 class Peer:
@@ -170,7 +176,9 @@ class Room:
         if self.relay is None:
             self.relay = SessionRelay(self.session, self.settings.relay_settings())
         peer.participant = participant
-        return await self.relay.offer(participant, identity.media_role)
+        return await self.relay.offer(
+            participant, identity.media_role, screen=shares_screen(identity)
+        )
 
     async def answer(self, peer: Peer, sdp: str) -> None:
         """Apply the peer's answer (``NegotiationError`` if it cannot be served)."""

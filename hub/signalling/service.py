@@ -1,9 +1,10 @@
 """``Signalling``: the rooms of one hub replica, made when the first peer of a session
 joins and closed when its last peer leaves.
 
-One instance per hub application (``hub.api.signalling`` keeps it on
-``app.state``); applying the ICE setting happens here, once, before the first
-peer connection of the process gathers candidates.
+One instance per hub replica: the hub makes it at start-up (``hub.api.signalling``
+finds it on ``app.state``) and closes it at shutdown. Applying the hub's
+``ice_host_addresses`` happens here, once, before the first peer connection of
+the process gathers candidates.
 
 No lock is held across an await. Opening a room (spec and snapshot from Redis)
 runs as one task per session that every joiner of that session awaits with a
@@ -22,6 +23,7 @@ from hub.core import HubCore
 from hub.signalling.identity import Identity
 from hub.signalling.room import Peer, Room
 from hub.signalling.settings import SignallingSettings
+from webrtc.ice import restrict_host_addresses
 
 log = logging.getLogger("dualclass.hub.signalling")
 
@@ -33,8 +35,17 @@ class Signalling:
 
     def __init__(self, hub: HubCore, settings: SignallingSettings | None = None) -> None:
         self.hub = hub
-        self.settings = settings or SignallingSettings()
-        self.settings.apply_ice()
+        config = hub.config
+        self.settings = (settings or config.signalling).model_copy(
+            update={
+                "ice_servers": config.ice_servers,
+                "turn_secret": config.turn_secret,
+                "turn_ttl_s": config.turn_ttl_s,
+            }
+        )
+        if hub.config.ice_host_addresses is not None:
+            # never widens a restriction made earlier in the process
+            restrict_host_addresses(hub.config.ice_host_addresses)
         self.rooms: dict[str, Room] = {}
         self._opening: dict[str, asyncio.Task[Room]] = {}
 

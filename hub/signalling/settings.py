@@ -1,44 +1,37 @@
 """``SignallingSettings``: how the hub's signalling and media relay behave.
 
-Read from the environment (``DUALCLASS_*``), so a hub process, the local stack and
-the tests configure it without touching ``HubConfig``:
+A part of ``HubConfig`` (``HubConfig.signalling``), so it is read like every
+other hub setting: environment ``DUALCLASS_HUB_SIGNALLING__<FIELD>`` (e.g.
+``DUALCLASS_HUB_SIGNALLING__VIDEO_CODEC``), the ``[hub.signalling]`` table of the
+config file, or flags. Which host addresses ICE offers is the hub-wide
+``HubConfig.ice_host_addresses`` (the local stack sets loopback there).
 
-``DUALCLASS_ICE_HOST_ADDRESSES``
-    JSON list of the only host addresses ICE may offer, e.g. ``["127.0.0.1"]``.
-    Set it in tests and the local stack (WEBRTC-LOOPBACK.md: media must stay on
-    127.0.0.1 there); leave it unset in production, where aioice discovers the
-    machine's interfaces. Applied process-wide (``webrtc.ice``) when the first
-    peer joins.
-``DUALCLASS_VIDEO_CODEC``
-    The sessions' video codec (default ``video/VP8``, which every browser sends).
-
-The STUN/TURN servers (``ice_servers``, ``turn_secret``, ``turn_ttl_s``) come from
-the hub's config (``HubConfig``), copied in by ``hub.api.signalling``: every join
-gets the list with TURN credentials minted for it (``webrtc.iceservers``), and
-the relay's own peer connections use it too (a hub behind NAT needs TURN as well).
+The STUN/TURN servers (``ice_servers``, ``turn_secret``, ``turn_ttl_s``) are
+hub-wide settings too (``HubConfig``); the ``Signalling`` service copies them in
+when the hub creates it: every join gets the list with TURN credentials minted
+for it (``webrtc.iceservers``), and the relay's own peer connections use it too
+(a hub behind NAT needs TURN as well).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from hub.media.relay import RelaySettings
-from webrtc.ice import restrict_host_addresses, rtc_ice_servers
+from webrtc.ice import rtc_ice_servers
 from webrtc.iceservers import IceServerSpec, ice_servers_for
 
 __all__ = ["SignallingSettings"]
 
 
-class SignallingSettings(BaseSettings):
+class SignallingSettings(BaseModel):
     """Signalling and relay settings; see the module docstring."""
 
-    model_config = SettingsConfigDict(env_prefix="DUALCLASS_", extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    #: ``None``: aioice's own discovery (production). ``("127.0.0.1",)``: tests, local stack.
-    ice_host_addresses: tuple[str, ...] | None = None
+    #: The sessions' video codec (``video/VP8``, which every browser sends).
     video_codec: str = "video/VP8"
     #: A peer that has not sent ``join`` this long after connecting is dropped.
     join_timeout_s: float = Field(default=10.0, gt=0)
@@ -51,7 +44,8 @@ class SignallingSettings(BaseSettings):
     open_timeout_s: float = Field(default=10.0, gt=0)
     #: Frames queued for one slow peer before it is disconnected.
     peer_queue: int = Field(default=2000, ge=10)
-    ice_servers: list[IceServerSpec] = []
+    #: Copied from ``HubConfig`` by the ``Signalling`` service (set them there).
+    ice_servers: list[IceServerSpec] = Field(default=[], max_length=8)
     turn_secret: SecretStr | None = None
     turn_ttl_s: int = Field(default=3600, ge=60, le=86400)
 
@@ -65,8 +59,3 @@ class SignallingSettings(BaseSettings):
             video_codec=self.video_codec,
             ice_servers=tuple(rtc_ice_servers(self.ice_servers_for("hub"))),
         )
-
-    def apply_ice(self) -> None:
-        """Restrict ICE host addresses if configured (never widens a restriction)."""
-        if self.ice_host_addresses is not None:
-            restrict_host_addresses(self.ice_host_addresses)

@@ -33,7 +33,7 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
-from hub.media.routing import Role, Slot, media_layout
+from protocols.media import Role, Slot, feed_of, media_layout
 from simulators.media.testsource import read_pattern
 from webrtc import aiortc_internals as internals
 from webrtc.bitstream import is_keyframe
@@ -66,6 +66,8 @@ class ParticipantPeer:
         *,
         video: MediaStreamTrack | None = None,
         audio: MediaStreamTrack | None = None,
+        screen: MediaStreamTrack | None = None,
+        screen_line: bool | None = None,
         decode: bool = True,
         read_patterns: bool = True,
         ice_servers: tuple[RTCIceServer, ...] = (),
@@ -73,7 +75,9 @@ class ParticipantPeer:
         self.role = role
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.received: dict[tuple[Slot, str], ReceivedSlot] = {}
-        self._sources = {"video": video, "audio": audio}
+        self._sources = {"video": video, "audio": audio, "screen": screen}
+        #: the offer has a screen line (the lead side; see ``media_layout``)
+        self._screen_line = screen_line
         self._decode = decode
         self._read_patterns = read_patterns
         self._tasks: list[asyncio.Task[None]] = []
@@ -82,18 +86,19 @@ class ParticipantPeer:
         """Apply the hub's offer and return the answer to send back."""
         await self.pc.setRemoteDescription(offer)
         transceivers = self.pc.getTransceivers()
-        layout = media_layout(self.role)
+        layout = media_layout(self.role, screen=self._screen_line)
         if len(transceivers) != len(layout):
             raise ValueError(f"offer has {len(transceivers)} m-lines, layout {len(layout)}")
         for transceiver, line in zip(transceivers, layout, strict=True):
-            if line.slot is None:
-                source = self._sources[line.kind]
+            if line.direction == "recvonly":  # our upstream: camera, microphone, screen
+                source = self._sources[feed_of(line.kind, line.slot)]
                 if source is not None:
                     transceiver.sender.replaceTrack(source)
                     transceiver.direction = "sendonly"
                 else:
                     transceiver.direction = "inactive"
                 continue
+            assert line.slot is not None
             received = ReceivedSlot(line.slot, line.kind)
             self.received[(line.slot, line.kind)] = received
             internals.tap_receiver(

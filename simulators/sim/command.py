@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from runtime.loop import run as run_loop
 from simulators.sim.capacity import Targets, search
+from simulators.sim.deploy import RemoteDeployment
 from simulators.sim.faultplan import parse_duration, parse_fault
 from simulators.sim.plan import PREFIX_RE, parse_mix
 from simulators.sim.render import html_report, summary_lines, write_json
@@ -93,6 +96,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--p99-ms", type=float, default=100.0, help="capacity target: event p99 (ms)")
     p("--fps-min", type=float, default=25.0, help="capacity target with --media: lowest fps")
     p("--max-sessions", type=int, default=1000, help="capacity search ceiling")
+    p(
+        "--cleanup-only",
+        action="store_true",
+        help="with --hub and --prefix: only remove what an earlier run left under the prefix",
+    )
 
 
 def _options(args: argparse.Namespace, sessions: int) -> RunOptions:
@@ -128,6 +136,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--mqtt is for an existing deployment: give --hub and --admin-key too")
     if args.hub and any(f.kind == "kill" for f in args.fault):
         parser.error("service kills (AT:kill:...) need the simulator's own local stack (no --hub)")
+    if args.cleanup_only and not (args.hub and args.prefix):
+        parser.error("--cleanup-only needs --hub, --admin-key, --mqtt and --prefix")
     if args.prefix and not PREFIX_RE.match(args.prefix):
         parser.error(
             "--prefix: lower-case letters, digits and '-', at most 24, starting with a letter"
@@ -140,7 +150,21 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--ramp must not exceed --duration")
 
 
+async def _cleanup_only(args: argparse.Namespace) -> int:
+    deployment = RemoteDeployment(args.hub, args.admin_key, args.mqtt, args.topic_prefix)
+    await deployment.start()
+    try:
+        removed = await deployment.cleanup(args.prefix)
+        left = await deployment.leftovers(args.prefix)
+    finally:
+        await deployment.stop()
+    print(f"removed {removed}; left {left or 'nothing'}")
+    return 0 if not left else 1
+
+
 async def _main(args: argparse.Namespace) -> int:
+    if args.cleanup_only:
+        return await _cleanup_only(args)
     if not args.find_capacity:
         report = await run_sim(_options(args, args.sessions))
         return _finish(args, report)
@@ -194,13 +218,16 @@ def _finish(args: argparse.Namespace, report: dict[str, Any]) -> int:
     return 0 if report["events"]["lost"] == 0 else 1
 
 
-def main(args: argparse.Namespace) -> int:
-    parser = argparse.ArgumentParser(prog="dualclass sim")
+def main(argv: Sequence[str] | None = None) -> int:
+    """``dualclass sim ARGS``: parse ``argv``, run; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="dualclass sim",
+        description="Load simulator: many lessons of real nodes, faults, capacity.",
+    )
     add_arguments(parser)
+    args = parser.parse_args(argv)
     _check(parser, args)
     try:
-        import uvloop
-
-        return uvloop.run(_main(args))
+        return run_loop(_main(args))
     except KeyboardInterrupt:
         return 130

@@ -290,6 +290,9 @@ class Deployment:
     async def stop(self) -> None:
         await self.close()
 
+    def abandon(self) -> None:
+        """Synchronous last resort (a second Ctrl-C): stop what we started, now."""
+
 
 class RemoteDeployment(Deployment):
     """An existing hub: ``--hub URL --admin-key K --mqtt HOST:PORT``."""
@@ -343,6 +346,11 @@ class LocalDeployment(Deployment):
         if self.hub is not None:
             await asyncio.to_thread(self.hub.terminate)
         await asyncio.to_thread(stack_down, self.workdir / "stack")
+
+    def abandon(self) -> None:
+        if self.hub is not None and self.hub.alive:
+            self.hub.kill()
+        stack_down(self.workdir / "stack", timeout=2.0)
 
     def _pid(self, service: str) -> int | None:
         if service == "hub":

@@ -30,10 +30,11 @@ from aiortc.jitterbuffer import JitterFrame
 from classroom_node.media.runner import NodeMedia
 from classroom_node.media.settings import MediaSettings
 from classroom_node.media.signalclient import SignalClient
-from classroom_node.media.sinks import SlotStats, StatsSink
+from classroom_node.media.sinks import StatsSink, TrackTiming
 from classroom_node.node import ClassroomNode
-from hub.media.routing import Role
+from protocols.lesson import Role
 from protocols.signalling import SignalJoin
+from runtime.tasks import cancel_and_wait
 from simulators.media.participant import ParticipantPeer, ReceivedSlot
 from simulators.sim.plan import SessionPlan
 from webrtc.ice import restrict_host_addresses
@@ -48,7 +49,7 @@ LOOPBACK = ("127.0.0.1",)
 class _CountingPeer(ParticipantPeer):
     """A participant that times every encoded video frame it receives."""
 
-    def __init__(self, slots: dict[str, SlotStats]) -> None:
+    def __init__(self, slots: dict[str, TrackTiming]) -> None:
         super().__init__(Role.PARTNER, decode=False, read_patterns=False)
         self.slots = slots
 
@@ -59,7 +60,7 @@ class _CountingPeer(ParticipantPeer):
         if received.kind != "video":
             return count
         stats = self.slots.setdefault(
-            f"{received.slot.value}/video", SlotStats(received.slot.value, "video")
+            f"{received.slot.value}/video", TrackTiming(received.slot.value, "video")
         )
 
         def on_frame(codec: RTCRtpCodecParameters, frame: JitterFrame) -> None:
@@ -83,9 +84,7 @@ class FrameCounter:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     async def _keep(self) -> None:
         delay = 0.5

@@ -38,6 +38,9 @@ from simulators.stats import percentile
 
 __all__ = ["RunOptions", "run_sim"]
 
+#: How often the hub's /metrics (and the stack's /proc) are sampled.
+_SAMPLE_S = 5.0
+
 
 @dataclass
 class RunOptions:
@@ -89,9 +92,12 @@ class _Pipes:
                 message = conn.recv()
             except (EOFError, OSError):
                 message = {"t": "gone", "worker": index}
+            try:
                 self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
+            except RuntimeError:
+                return  # the run is over and its loop closed
+            if message["t"] == "gone":
                 return
-            self.loop.call_soon_threadsafe(self.queue.put_nowait, message)
 
     def send(self, index: int, message: dict[str, Any]) -> None:
         with contextlib.suppress(OSError, BrokenPipeError):
@@ -100,6 +106,12 @@ class _Pipes:
     def send_all(self, message: dict[str, Any]) -> None:
         for index in self.conns:
             self.send(index, message)
+
+    def kill(self) -> None:
+        """SIGKILL every worker now (their nodes die as crashed boxes do)."""
+        for proc in self.procs.values():
+            if proc.is_alive():
+                proc.kill()
 
     async def stop(self) -> None:
         self.send_all({"t": "stop"})
@@ -307,11 +319,20 @@ async def run_sim(options: RunOptions, out: TextIO | None = sys.stdout) -> dict[
         say("\ninterrupted: stopping the classrooms and cleaning up")
     finally:
         live.done()
-        await asyncio.shield(
-            _teardown(pipes, deployment, prefix, registered, remote, options, report, say)
-        )
-        if tmp is not None:
-            tmp.cleanup()
+        try:
+            await asyncio.shield(
+                _teardown(pipes, deployment, prefix, registered, remote, options, report, say)
+            )
+        except asyncio.CancelledError:
+            # a second Ctrl-C: no more waiting, but nothing we started outlives us
+            pipes.kill()
+            deployment.abandon()
+            if registered and remote:
+                say(f"  left on the hub: run again with --cleanup-only --prefix {prefix}")
+            raise
+        finally:
+            if tmp is not None:
+                tmp.cleanup()
     report["prefix"] = prefix
     return report
 
@@ -419,7 +440,9 @@ async def _running(
             svc = deployment.service_samples()
             if svc:
                 svc_samples.append((now, {k: (v.cpu_s, v.rss_mb) for k, v in svc.items()}))
-            await asyncio.sleep(1.0)
+            # /metrics of a hub with a thousand nodes is large: scraping it every
+            # second would be a noticeable part of what we measure
+            await asyncio.sleep(_SAMPLE_S)
 
     fault_tasks = [
         asyncio.create_task(fire(i, f)) for i, f in enumerate(faults) if f.at_s < plan.duration_s

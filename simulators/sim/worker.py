@@ -34,6 +34,7 @@ from classroom_node.config import NodeConfig
 from classroom_node.exceptions import InvalidEvent, SessionError
 from classroom_node.node import ClassroomNode, OnEvent
 from protocols.messages import Event
+from runtime.loop import run as run_loop
 from simulators.faults import CutMode, TcpProxy
 from simulators.script import Step
 from simulators.sim.plan import Mix, SessionPlan, session_timeline
@@ -493,7 +494,6 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
     # Ctrl-C reaches the whole process group: the main process decides (it sends
     # "stop" and cleans up), so workers ignore SIGINT themselves.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import uvloop
 
     async def main() -> None:
         worker = Worker(conn, spec)
@@ -504,4 +504,4 @@ def worker_main(conn: Connection, spec: WorkerSpec) -> None:
                 conn.send({"t": "error", "worker": spec.index, "detail": traceback.format_exc()})
 
     with contextlib.suppress(KeyboardInterrupt):
-        uvloop.run(main())
+        run_loop(main())

@@ -50,3 +50,28 @@ def test_passwords_sorted_and_checked() -> None:
     assert render_passwords({"b": "$7$x", "a": "$7$y"}) == "a:$7$y\nb:$7$x\n"
     with pytest.raises(ValueError):
         render_passwords({"a:b": "$7$x"})
+
+
+def test_listeners_plain_only_on_loopback_tls_elsewhere(tmp_path: Path) -> None:
+    from broker.render import ListenerTls, render_listener
+
+    assert render_listener(1883, "127.0.0.1", None)[0] == "listener 1883 127.0.0.1"
+    with pytest.raises(ValueError, match="in clear"):
+        render_listener(1883, "0.0.0.0", None)
+    tls = ListenerTls(
+        cert_file=tmp_path / "s.crt",
+        key_file=tmp_path / "s.key",
+        ca_file=tmp_path / "ca.crt",
+        require_certificate=True,
+    )
+    lines = render_listener(8883, "0.0.0.0", tls)
+    assert lines[0] == "listener 8883 0.0.0.0"
+    for expected in (
+        f"certfile {tmp_path / 's.crt'}",
+        f"keyfile {tmp_path / 's.key'}",
+        f"cafile {tmp_path / 'ca.crt'}",
+        "tls_version tlsv1.2",
+        "require_certificate true",
+        "use_username_as_clientid true",
+    ):
+        assert expected in lines

@@ -1,6 +1,6 @@
 """Real-browser fixtures: Debian Chromium under Playwright, inside a loopback-only netns.
 
-WEBRTC-LOOPBACK.md: outside a network namespace Chromium offers the machine's
+Outside a network namespace Chromium offers the machine's
 other addresses and makes DNS queries no flag prevents, so these tests run only
 where ``lo`` is the sole interface (``make test`` runs pytest under
 ``unshare --net``); elsewhere they skip and say how to run them. Interfaces are

@@ -21,11 +21,11 @@ import pytest
 from broker.localstack import MosquittoServer, RedisServer
 from hub.server import Hub
 from hub.sessions import SessionSpec
-from i18n.catalogue import catalogue
 from protocols.ids import now_ms
 from tests.hub.hubkit import ADMIN_KEY, hub_config, running_hub
 
 from .conftest import browser_skip_reason
+from .i18ncheck import untranslated
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,7 +35,8 @@ pytestmark = [
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("DUALCLASS_ARTIFACTS", REPO / "var" / "artifacts" / "browser"))
-HEARTBEAT_TIMEOUT_S = 6.0
+#: the hub's heartbeat timeout here (production: 30 s; the goal is that plus one update)
+HEARTBEAT_TIMEOUT_S = float(os.environ.get("DUALCLASS_TEST_HEARTBEAT_TIMEOUT_S", "6"))
 SESSION = "ops-demo"
 
 
@@ -54,13 +55,13 @@ class NodeProc:
         self.log = workdir / "node.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("DUALCLASS_")}
         self.env |= {
-            "DUALCLASS_MEDIA_ENABLED": "1",
-            "DUALCLASS_MEDIA_HUB_URL": hub_url,
-            "DUALCLASS_MEDIA_ICE_HOST_ADDRESSES": '["127.0.0.1"]',
-            "DUALCLASS_MEDIA_FPS": "20",
-            "DUALCLASS_MEDIA_WIDTH": "320",
-            "DUALCLASS_MEDIA_HEIGHT": "240",
-            "DUALCLASS_MEDIA_STATS_INTERVAL_S": "1",
+            "DUALCLASS_NODE_MEDIA__ENABLED": "1",
+            "DUALCLASS_NODE_MEDIA__HUB_URL": hub_url,
+            "DUALCLASS_NODE_MEDIA__ICE_HOST_ADDRESSES": '["127.0.0.1"]',
+            "DUALCLASS_NODE_MEDIA__FPS": "20",
+            "DUALCLASS_NODE_MEDIA__WIDTH": "320",
+            "DUALCLASS_NODE_MEDIA__HEIGHT": "240",
+            "DUALCLASS_NODE_MEDIA__STATS_INTERVAL_S": "1",
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -124,11 +125,13 @@ def artifacts() -> Iterator[Path]:
     yield ARTIFACTS
 
 
-async def _sign_in(context: Any, url: str) -> Any:
+async def _sign_in(context: Any, url: str, artifacts: Path) -> Any:
     page = await context.new_page()
     page.on("console", lambda msg: print("console:", msg.text))
     await page.goto(f"{url}/ops?lang=en")
     await page.wait_for_selector("#signin-key", state="visible", timeout=20_000)
+    await page.screenshot(path=str(artifacts / "ops-signin-en.png"))
+    assert await page.locator("#board").is_hidden()  # nothing shown before sign-in
     await page.fill("#signin-key", ADMIN_KEY)
     await page.click("#signin-form button[type=submit]")
     await page.wait_for_function("() => window.ops && window.ops.connected", timeout=20_000)
@@ -144,7 +147,7 @@ async def test_dashboard_live_lesson_then_a_node_killed(
 ) -> None:
     hub, procs = demo
     url = f"http://127.0.0.1:{hub.api_port}"
-    page = await _sign_in(browser_context, url)
+    page = await _sign_in(browser_context, url, artifacts)
     # the lesson is inside its scheduled window: that is what makes an absence an alert
     for node in ("lead", "p1", "p2"):
         await page.wait_for_selector(f'{_room(SESSION, node)}[data-online="true"]', timeout=60_000)
@@ -195,16 +198,6 @@ async def test_dashboard_live_lesson_then_a_node_killed(
     await zh_page.click(f'[data-open="{SESSION}"]')
     await zh_page.wait_for_selector("#detail:not([hidden]) #detail-state dd", timeout=20_000)
     await zh_page.screenshot(path=str(artifacts / "ops-zh-CN.png"), full_page=True)
-    assert await zh_page.evaluate("() => document.documentElement.lang") == "zh-CN"
-    assert await zh_page.evaluate("() => window.dcI18n.missing") == []
-    text = await zh_page.evaluate(
-        """() => {
-            const parts = [document.body.innerText, document.title];
-            for (const e of document.querySelectorAll('[placeholder],[title]'))
-                parts.push(e.placeholder || '', e.title || '');
-            return parts.join('\\n');
-        }"""
-    )
     # data shown as is (ids, titles, subjects, versions, event types) is not a word to translate
     data = await zh_page.evaluate(
         """() => {
@@ -216,18 +209,8 @@ async def test_dashboard_live_lesson_then_a_node_killed(
             return out.filter(Boolean);
         }"""
     )
-    for item in sorted(data, key=len, reverse=True):
-        text = text.replace(item, " ")
-    en, zh = catalogue("en"), catalogue("zh-CN")
-    untranslated = [
-        en[key]
-        for key in en
-        if en[key] not in zh[key]  # "Redis" -> "Redis 数据库": a name, kept on purpose
-        and re.search(r"[A-Za-z]{3,}", en[key])
-        and re.search(rf"(?<![A-Za-z]){re.escape(en[key].split('{')[0].strip())}(?![A-Za-z])", text)
-        and en[key].split("{")[0].strip()
-    ]
-    assert untranslated == [], untranslated
+    assert await untranslated(zh_page, data) == []
+    text = await zh_page.evaluate("() => document.body.innerText")
     assert not re.search(r"\b(online|offline|Alerts|Lessons|Classroom)\b", text), text[:500]
 
     # the visible switch turns the same page English without a reload

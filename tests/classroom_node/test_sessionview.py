@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
+
+import pytest
 
 from classroom_node.sessionview import SessionView
 from protocols.ids import new_id
@@ -66,6 +69,25 @@ def test_unanswered_request_is_retried_after_timeout() -> None:
     again = view.due_request(1.1)
     assert again is not None and again.from_seq == 1
     assert view.resync_requests == 2
+
+
+def test_unanswered_requests_back_off_and_an_answer_resets_the_wait() -> None:
+    view = joined(timeout_s=1.0)
+    asked = [0.0]
+    assert view.due_request(0.0) is not None
+    t = 0.0
+    while t < 60:  # a hub too busy to answer: requests thin out, never stop
+        t += 0.05
+        if view.due_request(t) is not None:
+            asked.append(round(t, 2))
+    gaps = [b - a for a, b in itertools.pairwise(asked)]
+    assert gaps[:4] == pytest.approx([1.0, 2.0, 4.0, 8.0], abs=0.06)
+    assert max(gaps) <= 30.06 and len(asked) < 10
+    view.resync_answered(CmdResyncBody(from_seq=1, to_seq=0, events=[]))
+    view.request_catch_up()
+    assert view.due_request(t) is not None
+    assert view.due_request(t + 0.9) is None
+    assert view.due_request(t + 1.1) is not None  # back to timeout_s after an answer
 
 
 def test_more_is_followed_from_to_seq_plus_one() -> None:

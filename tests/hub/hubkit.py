@@ -59,6 +59,7 @@ def hub_config(mosquitto: MosquittoServer, redis: RedisServer, **extra: Any) -> 
         "acl_file": mosquitto.workdir / "acl",
         "pid_file": mosquitto.pid_file,
         "log_level": "warning",
+        "decks_dir": mosquitto.workdir.parent / "decks",
     }
     values.update(extra)
     return HubConfig(**values)

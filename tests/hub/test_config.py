@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hub.config import HubConfig
-from hub.exceptions import ConfigError
+from runtime.exceptions import ConfigError
 
 
 def _stack(tmp_path: Path) -> Path:
@@ -50,7 +50,7 @@ def test_stack_file_fills_in_connections_and_broker_files(tmp_path: Path) -> Non
 def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     conf = tmp_path / "hub.toml"
     conf.write_text('mqtt_port = 1999\napi_port = 9000\nshare_group = "g1"\n')
-    monkeypatch.setenv("DUALCLASS_API_PORT", "9100")
+    monkeypatch.setenv("DUALCLASS_HUB_API_PORT", "9100")
     config = HubConfig.load(conf, stack_file=_stack(tmp_path), share_group=None, api_port=None)
     assert config.mqtt_port == 1999  # config file beats the stack file
     assert config.api_port == 9100  # environment beats the config file
@@ -61,10 +61,14 @@ def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_unreadable_config_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         HubConfig.load(tmp_path / "missing.toml")
-    bad = tmp_path / "bad.json"
-    bad.write_text("{nope")
-    with pytest.raises(ConfigError):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("nope = [")
+    with pytest.raises(ConfigError, match=r"bad\.toml"):
         HubConfig.load(bad)
+    json_file = tmp_path / "hub.json"
+    json_file.write_text('{"mqtt_port": 1}')
+    with pytest.raises(ConfigError, match="TOML"):
+        HubConfig.load(json_file)
 
 
 def test_plain_mqtt_only_to_a_loopback_broker(tmp_path: Path) -> None:

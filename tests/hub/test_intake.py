@@ -24,13 +24,20 @@ def chat(text: str, id_: str | None = None) -> ChatMessage:
 
 
 def test_default_bucket_lets_a_60_clicker_quiz_through_and_holds_a_flood() -> None:
-    limiter = NodeRateLimiter(rate=20.0, burst=120)
+    from hub.config import HubConfig
+
+    defaults = HubConfig()
+    limiter = NodeRateLimiter(rate=defaults.rate_per_node_s, burst=defaults.rate_burst)
     assert all(limiter.allow("p1", 100.0) for _ in range(60))  # one quiz, all at once
     assert all(limiter.allow("p1", 100.0) for _ in range(60))  # and the next one
-    assert not limiter.allow("p1", 100.0)
+    assert sum(limiter.allow("p1", 100.0) for _ in range(1000)) == defaults.rate_burst - 120
     assert limiter.allow("p2", 100.0)  # another classroom is untouched
     passed = sum(limiter.allow("p1", 100.0 + i / 1000) for i in range(5000))  # 1000/s x 5 s
-    assert passed <= 20 * 5 + 1
+    assert passed <= defaults.rate_per_node_s * 5 + 1
+    # a node is refused at most its send window at once: never taken for a flood
+    from classroom_node.config import NodeConfig
+
+    assert NodeConfig(node_id="n").send_window < defaults.flood_threshold
 
 
 @pytest.fixture
@@ -73,7 +80,12 @@ async def test_a_flood_is_stopped_at_the_broker_for_a_while(
     """Far over its limit, a node is quarantined: the broker itself refuses its
     uplinks (they never queue ahead of other classrooms' events), then lets it back."""
     config = hub_config(
-        mosquitto, redis_server, rate_per_node_s=2.0, rate_burst=5, flood_quarantine_s=1.0
+        mosquitto,
+        redis_server,
+        rate_per_node_s=2.0,
+        rate_burst=5,
+        flood_threshold=20,
+        flood_quarantine_s=1.0,
     )
     async with running_hub(config) as hub, classroom(hub, mosquitto.port, partners=2) as nodes:
         p1, p2 = nodes["p1"], nodes["p2"]

@@ -13,9 +13,11 @@ import pytest
 import redis.asyncio as aioredis
 
 from broker.localstack import RedisServer
-from hub.ledgerfeed import CURSOR_KEY, LedgerFeed, session_info
+from hub.keys import LEDGER_CURSOR_KEY
+from hub.ledgerfeed import LedgerFeed, session_info
 from hub.sessions import SessionSpec
 from ledger import store
+from ledger.keys import INPUTS_KEY
 from protocols.ids import new_id
 from protocols.messages import HeartbeatBody, MediaStats, NodeHeartbeat
 from registry.rules import Snapshot
@@ -61,9 +63,9 @@ async def test_presence_only_on_change_timeout_and_back(redis: aioredis.Redis) -
     await feed.heartbeat("n1", heartbeat("S", 20.0))  # seen again
     assert feed.online("n1")
     assert (clock.now, True) in feed.ledger.presence["n1"]
-    assert await redis.xlen(store.INPUTS_KEY) == 5  # on, hb, off, on, hb
+    assert await redis.xlen(INPUTS_KEY) == 5  # on, hb, off, on, hb
     await feed.stop()
-    assert await redis.get(CURSOR_KEY) is not None
+    assert await redis.get(LEDGER_CURSOR_KEY) is not None
 
 
 async def test_crash_between_saves_is_replayed_once(redis: aioredis.Redis) -> None:

@@ -43,6 +43,7 @@ from hub.sessions import SessionSpec
 from hub.tokens import JoinRole
 from protocols.ids import now_ms
 from protocols.signalling import SignalAck, SignalJoin
+from runtime.settings import dump_toml
 from tests.conftest import HUB_SECRET, HUB_USER
 from tests.hub.hubkit import hub_config, running_hub, wait_for
 from tests.hub.signalling.peers import media_peer, token
@@ -187,18 +188,18 @@ def _node_process(school: School, tmp_path: Path) -> subprocess.Popen[bytes]:
         "api_enabled": False,
         "heartbeat_s": 1.0,
     }
-    (tmp_path / "p1.json").write_text(json.dumps(config))
+    (tmp_path / "p1.toml").write_text(dump_toml(config, "node"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DUALCLASS_")} | {
-        "DUALCLASS_MEDIA_ENABLED": "1",
-        "DUALCLASS_MEDIA_HUB_URL": school.url,
-        "DUALCLASS_MEDIA_CA_FILE": str(school.ca_file),
-        "DUALCLASS_MEDIA_ICE_TRANSPORT_POLICY": "relay",
-        "DUALCLASS_MEDIA_WIDTH": "320",
-        "DUALCLASS_MEDIA_HEIGHT": "240",
-        "DUALCLASS_MEDIA_FPS": "15",
-        "DUALCLASS_MEDIA_STATS_INTERVAL_S": "1",
+        "DUALCLASS_NODE_MEDIA__ENABLED": "1",
+        "DUALCLASS_NODE_MEDIA__HUB_URL": school.url,
+        "DUALCLASS_NODE_MEDIA__CA_FILE": str(school.ca_file),
+        "DUALCLASS_NODE_MEDIA__ICE_TRANSPORT_POLICY": "relay",
+        "DUALCLASS_NODE_MEDIA__WIDTH": "320",
+        "DUALCLASS_NODE_MEDIA__HEIGHT": "240",
+        "DUALCLASS_NODE_MEDIA__FPS": "15",
+        "DUALCLASS_NODE_MEDIA__STATS_INTERVAL_S": "1",
     }
-    argv = [sys.executable, "-m", "classroom_node", "--config", str(tmp_path / "p1.json")]
+    argv = [sys.executable, "-m", "classroom_node", "--config", str(tmp_path / "p1.toml")]
     return subprocess.Popen(
         school.island.argv(argv),
         env=env,
@@ -336,6 +337,10 @@ async def test_school_behind_a_firewall_gets_the_lesson_through_turn(
             assert time.time() < expiry <= time.time() + 600 + 5
             # the node's camera was never taken by the console
             assert relay_pair() is not None
+            minted = school.hub.metrics.registry.get_sample_value(
+                "dualclass_hub_turn_credentials_total"
+            )
+            assert minted is not None and minted >= 3  # node, lead, browser
     finally:
         node.terminate()
         try:

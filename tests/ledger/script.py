@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from ledger.directory import Classroom, Directory, School, SessionInfo
+from ledger.directory import ClassroomInfo, Directory, SchoolInfo, SessionInfo
 from ledger.inputs import BrowserInput, HeartbeatInput, LedgerInput, PresenceInput
 from protocols.messages import (
     AttendanceReport,
@@ -39,13 +39,13 @@ FIRST_DAY = BASE.date()
 LAST_DAY = FIRST_DAY + timedelta(days=7 * WEEKS - 1)
 
 SCHOOLS = [
-    School(school="L1", name="City No.1", region="city", rural=False),
-    School(school="L2", name="City No.2", region="city", rural=False),
-    School(school="P1", name="Hill Village", region="R1", rural=True),
-    School(school="P2", name="River Village", region="R1", rural=True),
-    School(school="P3", name="Lake Village", region="R2", rural=True),
-    School(school="P4", name="Pine Village", region="R2", rural=True),
-    School(school="P5", name="Far Village", region="R2", rural=True),
+    SchoolInfo(school="L1", name="City No.1", region="city", rural=False),
+    SchoolInfo(school="L2", name="City No.2", region="city", rural=False),
+    SchoolInfo(school="P1", name="Hill Village", region="R1", rural=True),
+    SchoolInfo(school="P2", name="River Village", region="R1", rural=True),
+    SchoolInfo(school="P3", name="Lake Village", region="R2", rural=True),
+    SchoolInfo(school="P4", name="Pine Village", region="R2", rural=True),
+    SchoolInfo(school="P5", name="Far Village", region="R2", rural=True),
 ]
 ROOMS = {
     "l1": "L1",
@@ -58,7 +58,7 @@ ROOMS = {
     "c51": "P5",
 }
 DIRECTORY = Directory.build(
-    SCHOOLS, [Classroom(classroom=r, school=s, seats=40) for r, s in ROOMS.items()]
+    SCHOOLS, [ClassroomInfo(classroom=r, school=s, seats=40) for r, s in ROOMS.items()]
 )
 
 

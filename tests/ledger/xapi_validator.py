@@ -1,6 +1,7 @@
 """A validator of xAPI 1.0.3 statements, written from the specification's rules
-(xAPI-Data.md, section 2.4), for the shapes our exporter uses and the rules every
-statement must keep. Returns a list of problems; empty means valid."""
+(https://github.com/adlnet/xAPI-Spec/blob/master/xAPI-Data.md, section 2.4), for the
+shapes our exporter uses and the rules every statement must keep. Returns a list of
+problems; empty means valid."""
 
 from __future__ import annotations
 

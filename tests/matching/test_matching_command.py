@@ -74,24 +74,23 @@ def test_argparse_wiring(files: tuple[Path, Path, Path], tmp_path: Path) -> None
     parser = argparse.ArgumentParser(prog="dualclass match")
     add_arguments(parser)
     out = tmp_path / "r.json"
-    args = parser.parse_args(
-        [
-            "--offers",
-            str(files[0]),
-            "--requests",
-            str(files[1]),
-            "--pairs",
-            str(files[2]),
-            "--solver",
-            "greedy",
-            "--time-limit",
-            "2",
-            "--out",
-            str(out),
-        ]
-    )
+    argv = [
+        "--offers",
+        str(files[0]),
+        "--requests",
+        str(files[1]),
+        "--pairs",
+        str(files[2]),
+        "--solver",
+        "greedy",
+        "--time-limit",
+        "2",
+        "--out",
+        str(out),
+    ]
+    args = parser.parse_args(argv)
     assert args.time_limit == 2.0 and args.pairs == files[2]
-    assert main(args) == EXIT_OK
+    assert main(argv) == EXIT_OK
     assert out.exists()
     with pytest.raises(SystemExit):
         parser.parse_args(["--offers", "a", "--requests", "b", "--out", "c", "--solver", "x"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from pathlib import Path
 
@@ -11,13 +10,11 @@ import pytest
 from broker.localstack import RedisServer
 from hub.store import Store
 from registry import Kind, RegistryStore
-from registry.command import add_arguments, main
+from registry.command import main
 
 
 def _run(*argv: str) -> int:
-    parser = argparse.ArgumentParser()
-    add_arguments(parser)
-    return main(parser.parse_args(list(argv)))
+    return main(list(argv))
 
 
 async def _count(url: str, kind: Kind) -> int:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from simulators.demo import run_demo
+from simulators.slides import write_deck
 
 
 async def test_demo_lesson_reaches_every_classroom_in_order(tmp_path: Path) -> None:
@@ -22,6 +23,10 @@ async def test_demo_lesson_reaches_every_classroom_in_order(tmp_path: Path) -> N
     assert report["rejected"] == {"p3": {"forbidden_role": 1}}
     lat = report["latency_ms"]
     assert 0 <= lat["p50"] <= lat["p99"] <= lat["max"]
+    # the generated deck was on every partner's disk before the lesson started
+    deck = report["deck"]
+    assert deck["pages"] == 8 and len(deck["id"]) == 32
+    assert deck["ready"] == {"p1": True, "p2": True, "p3": True}
 
 
 def test_headless_cli_writes_the_report(tmp_path: Path) -> None:
@@ -40,6 +45,8 @@ def test_headless_cli_writes_the_report(tmp_path: Path) -> None:
             str(out),
             "--workdir",
             str(tmp_path / "run"),
+            "--deck",
+            str(write_deck(tmp_path / "own.pdf", 3)),
         ],
         capture_output=True,
         text=True,
@@ -50,6 +57,7 @@ def test_headless_cli_writes_the_report(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     assert {"session", "events_sequenced", "nodes", "lost", "latency_ms"} <= set(report)
     assert report["lost"] == 0
+    assert report["deck"]["pages"] == 3 and report["deck"]["ready"] == {"p1": True, "p2": True}
     assert {"p50", "p99", "max"} <= set(report["latency_ms"])
     assert {"node", "role", "received", "last_seq", "gaps_repaired", "duplicates_dropped"} <= set(
         report["nodes"][0]

@@ -1,8 +1,9 @@
 // dualclass teacher console: signalling over /ws/signal, the browser's own WebRTC.
 //
 // The hub makes the offer; `joined.layout` says which m-lines take this
-// classroom's camera and microphone (direction "recvonly" at the hub) and which
-// slot ("main" = lead, "floor" = floor holder) each received m-line shows.
+// classroom's camera and microphone (direction "recvonly" at the hub; for the
+// lead also its shared screen, slot "screen") and which slot ("main" = lead,
+// "floor" = floor holder, "screen" = the lead's screen) each received m-line shows.
 // aiortc does no trickle ICE, so the answer is sent only once ICE gathering is
 // complete, with every candidate inside the SDP.
 // State for tests and debugging is kept on `window.dc`. Words come from the
@@ -114,6 +115,7 @@
     switch (m.type) {
       case "joined":
         dc.joined = m;
+        document.dispatchEvent(new CustomEvent("dc:joined", { detail: m }));
         dc.retry = 0;
         dc.camera = Boolean(m.camera);
         renderCamera();
@@ -130,10 +132,12 @@
       case "state":
         dc.state = m.state;
         render(m.state);
+        document.dispatchEvent(new CustomEvent("dc:state", { detail: m.state }));
         break;
       case "event":
         dc.events.push(m.event);
         log(describe(m.event));
+        document.dispatchEvent(new CustomEvent("dc:event", { detail: m.event }));
         break;
       case "ack":
         dc.acks.push(m);
@@ -177,18 +181,27 @@
       iceTransportPolicy: dc.relayOnly ? "relay" : "all",
       bundlePolicy: "max-bundle",
     }));
-    pc.onconnectionstatechange = () => log(t("console.media_state", { state: pc.connectionState }), "info");
+    pc.onconnectionstatechange = () => log(t("console.media_state", { state: t(`console.pc.${pc.connectionState}`) }), "info");
     await pc.setRemoteDescription({ type: "offer", sdp });
     const transceivers = pc.getTransceivers();
     if (transceivers.length !== layout.length) {
       throw new Error(`offer has ${transceivers.length} m-lines, layout ${layout.length}`);
     }
-    const upstream = layout.some((line) => line.direction === "recvonly");
+    // the camera and microphone lines (a "screen" line waits for a shared screen)
+    const upstream = layout.some((line) => line.direction === "recvonly" && !line.slot);
     const local = upstream ? (dc.localStream = await localMedia()) : null;
+    // asked to send this device's camera but there is none: give it back to the node
+    if (upstream && !local && dc.camera) return setCamera(false);
     if (local) $("video-self").srcObject = local;
     const slots = {};
     layout.forEach((line, i) => {
       const t = transceivers[i];
+      if (line.direction === "recvonly" && line.slot === "screen") {
+        // the lead's shared screen: nothing until slides.js puts a display track here
+        t.direction = "sendonly";
+        dc.screenSender = t.sender;
+        return;
+      }
       if (line.direction === "recvonly") {
         const track = local && local.getTracks().find((tr) => tr.kind === line.kind);
         if (track) {
@@ -235,7 +248,6 @@
     badge.textContent = t(`console.status.${s.status}`);
     badge.className = `badge ${s.status}`;
     if (s.floor) show("floor-name", s.floor); else say("floor-name", "console.nobody");
-    show("slide", s.slide ? t("console.slide_at", { deck: s.slide.deck || t("console.slides"), index: s.slide.index }) : "—");
     if (s.quiz) {
       show("quiz", t("console.quiz_line", {
         quiz: s.quiz.quiz, question: s.quiz.question || t("console.no_question"),
@@ -285,13 +297,9 @@
 
   // --------------------------------------------------------------- controls
 
-  const DECK = "slides"; // the deck id on the wire, not a word on screen
-  const slideIndex = () => (dc.state && dc.state.slide ? dc.state.slide.index : -1);
   const actions = {
     start: () => interact("lesson.start", { title: $("title").value }),
     end: () => interact("lesson.end"),
-    "next-slide": () => interact("slide.show", { deck: DECK, index: slideIndex() + 1 }),
-    "prev-slide": () => interact("slide.show", { deck: DECK, index: Math.max(slideIndex() - 1, 0) }),
     "open-quiz": () => interact("quiz.open", {
       quiz: `q${Date.now()}`,
       question: $("question").value,
@@ -314,7 +322,7 @@
   dc.setCamera = setCamera;
   renderCamera();
   for (const el of document.querySelectorAll("[data-action]")) {
-    el.addEventListener("click", () => actions[el.dataset.action]());
+    if (actions[el.dataset.action]) el.addEventListener("click", () => actions[el.dataset.action]());
   }
   dc.interact = interact;
 

@@ -37,6 +37,14 @@ class _Host:
     media_stats: MediaStats | None = None
 
 
+def _joins(live: LiveHub, outcome: str) -> float:
+    """``dualclass_hub_signal_joins_total{outcome}`` of the hub."""
+    value = live.hub.metrics.registry.get_sample_value(
+        "dualclass_hub_signal_joins_total", {"outcome": outcome}
+    )
+    return value or 0.0
+
+
 async def test_tutor_console_watches_beside_its_node_then_borrows_the_camera(
     live: LiveHub,
 ) -> None:
@@ -54,12 +62,14 @@ async def test_tutor_console_watches_beside_its_node_then_borrows_the_camera(
             )
             async with media_peer(live.url, watch) as console:
                 assert not console.joined.camera
+                assert _joins(live, "watch") == 1
                 assert console.joined.participant != "p1"
                 assert [line.slot for line in console.joined.layout] == [
                     "main",
                     "main",
                     "floor",
                     "floor",
+                    "screen",  # the lead's shared screen, video only
                 ]
                 await wait_for(
                     lambda: console.rtc.slot(Slot.MAIN).decoded >= 10,
@@ -93,11 +103,11 @@ async def test_tutor_console_watches_beside_its_node_then_borrows_the_camera(
                     within=15,
                     what="the lead decodes the tablet's camera",
                 )
-                # the node keeps asking and is refused while the tablet holds it
+                # the node keeps asking and is refused (409) while the tablet holds it
                 await wait_for(
-                    lambda: "S1" not in node.sessions or node.sessions["S1"] is not node_media,
+                    lambda: _joins(live, "camera_in_use") >= 2,
                     within=10,
-                    what="the node retrying",
+                    what="the node's joins refused as camera_in_use",
                 )
                 assert not tablet.client.closed.is_set()
             # the tablet let go: the node has its camera back, on its own

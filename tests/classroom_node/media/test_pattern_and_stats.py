@@ -8,7 +8,7 @@ from av import VideoFrame
 from classroom_node.media.pattern import draw_pattern, read_counter
 from classroom_node.media.runner import combine
 from classroom_node.media.settings import MediaSettings
-from classroom_node.media.sinks import SlotStats, is_freeze
+from classroom_node.media.sinks import TrackTiming, is_freeze
 from protocols.messages import MediaStats
 
 
@@ -30,7 +30,7 @@ def test_freeze_definition() -> None:
 
 
 def test_slot_stats_count_one_freeze() -> None:
-    stats = SlotStats("main/video", "video")
+    stats = TrackTiming("main/video", "video")
     t = 0.0
     for _ in range(30):
         stats.frame(t)

@@ -28,7 +28,13 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 async def hub(mosquitto: MosquittoServer, redis_server: RedisServer) -> AsyncIterator[Hub]:
-    config = hub_config(mosquitto, redis_server, max_csv_rows=200, max_body_bytes=64 * 1024)
+    config = hub_config(
+        mosquitto,
+        redis_server,
+        max_csv_rows=200,
+        max_body_bytes=64 * 1024,
+        deck_max_bytes=512 * 1024,
+    )
     async with running_hub(config) as running:
         yield running
 
@@ -62,6 +68,19 @@ async def test_body_over_the_limit_is_refused_unread(hub: Hub) -> None:
         assert r.status_code == 201
     watch.assert_responsive()
     assert _refused(hub, "body_bytes") == 2
+
+
+async def test_deck_uploads_have_their_own_limit(hub: Hub) -> None:
+    """A slide deck is megabytes: the JSON limit must not refuse it, its own limit must."""
+    limit = hub.config.deck_max_bytes
+    assert limit > hub.config.max_body_bytes
+    async with _client(hub) as http:
+        # bigger than the JSON limit: reaches the deck route (which finds no PDF in it)
+        r = await http.post("/api/decks", content=b"%PDF-1.4\n" + b"0" * (limit // 2))
+        assert r.status_code != 413, r.text
+        r = await http.post("/api/decks", content=b"%PDF-1.4\n" + b"0" * limit)
+        assert r.status_code == 413 and r.headers["content-type"].startswith(PROBLEM)
+    assert _refused(hub, "deck_bytes") == 1
 
 
 async def test_csv_with_200000_columns_is_refused_without_stalling(hub: Hub) -> None:

@@ -83,8 +83,8 @@ async def test_h264_only_partner_gets_reencoded_video_vp8_partner_stays_pass_thr
     vp8 = await lesson.join("vp8", Role.PARTNER, source=70)
     h264 = await _join_h264_only(lesson, "h264", source=71)
 
-    assert _slot_video_codecs(vp8) == {Slot.MAIN: VP8, Slot.FLOOR: VP8}
-    assert _slot_video_codecs(h264) == {Slot.MAIN: H264, Slot.FLOOR: H264}
+    assert _slot_video_codecs(vp8) == {Slot.MAIN: VP8, Slot.FLOOR: VP8, Slot.SCREEN: VP8}
+    assert _slot_video_codecs(h264) == {Slot.MAIN: H264, Slot.FLOOR: H264, Slot.SCREEN: H264}
 
     # Both decode the lead's own numbered pattern.
     await wait_until(lesson.sees("vp8", Slot.MAIN, LEAD_SOURCE, frames=20), 8, "vp8 sees lead")

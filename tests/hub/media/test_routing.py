@@ -26,10 +26,13 @@ def test_without_floor_everyone_sees_the_lead_and_floor_slots_are_idle() -> None
         SlotKey("lead", Slot.FLOOR): None,
         SlotKey("a", Slot.MAIN): "lead",
         SlotKey("a", Slot.FLOOR): None,
+        SlotKey("a", Slot.SCREEN): "lead",
         SlotKey("b", Slot.MAIN): "lead",
         SlotKey("b", Slot.FLOOR): None,
+        SlotKey("b", Slot.SCREEN): "lead",
         SlotKey("obs", Slot.MAIN): "lead",
         SlotKey("obs", Slot.FLOOR): None,
+        SlotKey("obs", Slot.SCREEN): "lead",
     }
 
 
@@ -54,7 +57,11 @@ def test_moving_the_floor_changes_only_floor_slots() -> None:
 
 def test_main_slots_are_idle_until_the_lead_joins() -> None:
     result = plan({"a": Role.PARTNER}, None)
-    assert result == {SlotKey("a", Slot.MAIN): None, SlotKey("a", Slot.FLOOR): None}
+    assert result == {
+        SlotKey("a", Slot.MAIN): None,
+        SlotKey("a", Slot.FLOOR): None,
+        SlotKey("a", Slot.SCREEN): None,
+    }
 
 
 def test_a_late_joiner_appears_as_new_slots_in_changes() -> None:
@@ -63,6 +70,7 @@ def test_a_late_joiner_appears_as_new_slots_in_changes() -> None:
     assert changes(before, after) == {
         SlotKey("c", Slot.MAIN): "lead",
         SlotKey("c", Slot.FLOOR): None,
+        SlotKey("c", Slot.SCREEN): "lead",
     }
 
 
@@ -80,11 +88,25 @@ def test_two_leads_are_refused() -> None:
 def test_roles_slots_and_layout() -> None:
     assert publishes(Role.LEAD) and publishes(Role.PARTNER) and not publishes(Role.OBSERVER)
     assert slots_for(Role.LEAD) == (Slot.FLOOR,)
-    assert slots_for(Role.PARTNER) == (Slot.MAIN, Slot.FLOOR)
+    assert slots_for(Role.PARTNER) == (Slot.MAIN, Slot.FLOOR, Slot.SCREEN)
     assert media_layout(Role.LEAD) == (
         MLine("video", "recvonly", None),
         MLine("audio", "recvonly", None),
+        MLine("video", "recvonly", Slot.SCREEN),  # the lead's shared screen, when it shares
         MLine("video", "sendonly", Slot.FLOOR),
         MLine("audio", "sendonly", Slot.FLOOR),
     )
-    assert [line.direction for line in media_layout(Role.OBSERVER)] == ["sendonly"] * 4
+    # the screen slot is video only; observers publish nothing
+    assert media_layout(Role.PARTNER)[-1] == MLine("video", "sendonly", Slot.SCREEN)
+    assert [line.direction for line in media_layout(Role.OBSERVER)] == ["sendonly"] * 5
+    # the lead's console watching beside the node (observer media) may still share
+    assert media_layout(Role.OBSERVER, screen=True)[0] == MLine("video", "recvonly", Slot.SCREEN)
+
+
+def test_whoever_shares_feeds_the_screen_slots() -> None:
+    roles = {**ROLES, "lead-console": Role.OBSERVER}
+    result = plan(roles, None, screen="lead-console")
+    assert result[SlotKey("a", Slot.SCREEN)] == "lead-console"
+    assert result[SlotKey("obs", Slot.SCREEN)] == "lead-console"
+    assert result[SlotKey("lead-console", Slot.SCREEN)] is None  # not its own screen back
+    assert plan(ROLES, None)[SlotKey("a", Slot.SCREEN)] == "lead"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.ops.alerts import (
@@ -92,18 +92,18 @@ def test_backlog_trend() -> None:
     assert not trend.growing("p1")
 
 
+KEYS = st.text(alphabet="abc", max_size=2)
 JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
-    ),
-    max_leaves=20,
+    st.none() | st.booleans() | st.integers(-3, 3) | st.text(alphabet="xy", max_size=2),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=4),
+    max_leaves=12,
 )
 
 
+@settings(max_examples=60, deadline=None)
 @given(
-    st.dictionaries(st.text(max_size=3), JSON, max_size=5),
-    st.dictionaries(st.text(max_size=3), JSON, max_size=5),
+    st.dictionaries(KEYS, JSON, max_size=5),
+    st.dictionaries(KEYS, JSON, max_size=5),
 )
 def test_merge_patch_round_trip(old: dict[str, Any], new: dict[str, Any]) -> None:
     a, b = strip_none(old), strip_none(new)
@@ -183,3 +183,33 @@ async def test_a_page_that_does_not_keep_up_is_dropped_not_buffered() -> None:
             drained.append(slow.get_nowait())
         assert drained == [None]  # told to start again, holding nothing else
         assert feed.dropped == 1 and feed.subscribers == {quick}
+
+
+def test_feed_lessons_ended_before_it_started_keep_their_own_end() -> None:
+    from types import SimpleNamespace
+
+    from hub.ops.feed import OpsFeed
+    from hub.sessions import SessionSpec
+    from protocols.lesson import LessonStatus
+
+    hour = 3_600_000
+    now, day = 100 * hour, 90 * hour
+
+    def runtime(session: str, status: LessonStatus, **times: int) -> SimpleNamespace:
+        spec = SessionSpec(session=session, lead="a", partners=["b"], **times)
+        machine = SimpleNamespace(status=status, title="", last_seq=0)
+        return SimpleNamespace(spec=spec, machine=machine, accepted=0, rejected=0)
+
+    runtimes = {
+        "old": runtime(
+            "old", LessonStatus.ENDED, starts_at=now - 48 * hour, ends_at=now - 47 * hour
+        ),
+        "live": runtime("live", LessonStatus.LIVE),
+        "later": runtime("later", LessonStatus.SCHEDULED, starts_at=now + 5 * hour),
+    }
+    feed = OpsFeed(SimpleNamespace(runtimes=runtimes))  # type: ignore[arg-type]
+    # a restarted hub sees "old" ended: it is not "ended today"; "later" is not shown
+    assert [f.session for f in feed._lesson_facts(now, day)] == ["live"]
+    runtimes["live"].machine.status = LessonStatus.ENDED
+    facts = feed._lesson_facts(now + 1000, day)
+    assert [(f.session, f.ended_at) for f in facts] == [("live", now + 1000)]

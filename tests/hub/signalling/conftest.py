@@ -30,7 +30,7 @@ class LiveHub:
 @pytest.fixture(autouse=True)
 def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The hub's setting (environment) and the test's own peers: 127.0.0.1 only."""
-    monkeypatch.setenv("DUALCLASS_ICE_HOST_ADDRESSES", '["127.0.0.1"]')
+    monkeypatch.setenv("DUALCLASS_HUB_ICE_HOST_ADDRESSES", '["127.0.0.1"]')
     restrict_host_addresses(LOOPBACK)
     yield
     restrict_host_addresses(None)

@@ -42,9 +42,11 @@ async def media_peer(
     join: SignalJoin,
     *,
     source: int | None = None,
+    screen: int | None = None,
     ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[MediaPeer]:
-    """Join, answer the hub's offer (sending the pattern of ``source`` if given)."""
+    """Join, answer the hub's offer (sending the pattern of ``source`` if given, and as
+    a lead's shared screen the pattern of ``screen``)."""
     async with SignalClient(url, join, ssl_context=ssl_context) as client:
         joined = await client.joined()
         # a console that only watches (no camera) gets an observer's layout
@@ -53,7 +55,10 @@ async def media_peer(
         video: MediaStreamTrack | None = None
         if source is not None:
             video = VideoTestSource(source, width=640, height=480, fps=15)
-        rtc = ParticipantPeer(role, video=video, decode=True)
+        shared = VideoTestSource(screen, width=640, height=480, fps=10) if screen else None
+        rtc = ParticipantPeer(
+            role, video=video, screen=shared, screen_line=joined.role == "lead", decode=True
+        )
         try:
             offer = await client.offer()
             answer = await rtc.answer(RTCSessionDescription(offer.sdp, "offer"))

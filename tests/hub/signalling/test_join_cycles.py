@@ -108,7 +108,11 @@ async def test_a_feed_that_will_not_stop_holds_up_nobody(
     live: LiveHub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The deadlock of the issue: a feed stuck while cancelling inside its read."""
-    monkeypatch.setenv("DUALCLASS_STOP_TIMEOUT_S", "0.5")
+    service = live.hub.signalling
+    assert service is not None
+    monkeypatch.setattr(
+        service, "settings", service.settings.model_copy(update={"stop_timeout_s": 0.5})
+    )
     spec = SessionSpec(session="S2", lead="lead", partners=["p1"], title="S2")
     await live.hub.create_session(spec)
     release = asyncio.Event()
