@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from aiortc import RTCSessionDescription
 
+from hub.aio import run_bounded
 from hub.media.exceptions import RoutingError
 from hub.media.relay import SessionRelay
 from hub.media.routing import media_layout
@@ -35,7 +36,6 @@ from hub.recording.recorder import SessionRecorder
 from hub.recording.settings import RecordingSettings
 from hub.recording.timeline import event_time_ms
 from hub.sessions import SessionSpec
-from hub.signalling.bounded import run_bounded
 from hub.signalling.exceptions import JoinRefused
 from hub.signalling.feed import SessionFeed
 from hub.signalling.identity import Identity
