@@ -44,7 +44,7 @@ def _img(png: bytes, alt: str) -> str:
 
 
 def _table(texts: Messages, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{escape(texts.t(f'report.col.{h}'))}</th>" for h in header)
+    head = "".join(f"<th>{escape(texts.get(f'report.col.{h}', h))}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(_fmt(texts, v))}</td>" for v in row) + "</tr>"
         for row in rows
@@ -54,7 +54,7 @@ def _table(texts: Messages, header: Sequence[str], rows: Sequence[Sequence[Any]]
 
 def _summary(texts: Messages, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
     """The summary's first column names metrics: translated like column headers."""
-    return [[texts.t(f"report.col.{row[0]}"), *row[1:]] for row in rows]
+    return [[texts.get(f"report.col.{row[0]}", str(row[0])), *row[1:]] for row in rows]
 
 
 def _fmt(texts: Messages, value: Any) -> str:
@@ -83,6 +83,44 @@ def _switch(texts: Messages, switch: Mapping[str, str] | None) -> str:
             items.append(f'<a href="{escape(switch[lang])}" hreflang="{lang}">{name}</a>')
     label = escape(texts.t("lang.label"))
     return f'<nav class="lang" id="lang-switch">{label}{"".join(items)}</nav>'
+
+
+def _lessons(texts: Messages, report: CoverageReport) -> str:
+    """The lessons of the window, each recorded one linked to its replay page."""
+    columns = (
+        "day",
+        "session",
+        "title",
+        "subject",
+        "grade",
+        "lead_school",
+        "partner_schools_received",
+        "minutes",
+        "replay_minutes",
+        "replay",
+    )
+    head = "".join(f"<th>{escape(texts.t(f'report.col.{c}'))}</th>" for c in columns)
+    rows = []
+    for lesson in report.lessons:
+        cells = [
+            lesson.day.isoformat(),
+            lesson.session,
+            lesson.title,
+            lesson.subject,
+            lesson.grade,
+            lesson.lead_school,
+            lesson.partner_schools_received,
+            lesson.minutes,
+            lesson.replay_minutes,
+        ]
+        tds = "".join(f"<td>{escape(_fmt(texts, v))}</td>" for v in cells)
+        if lesson.replay:
+            href = escape(lesson.replay, quote=True)
+            link = f'<a href="{href}">{escape(texts.t("report.value.replay"))}</a>'
+        else:
+            link = escape(texts.t("report.value.not_recorded"))
+        rows.append(f"<tr>{tds}<td>{link}</td></tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def to_html(
@@ -131,6 +169,7 @@ def to_html(
         parts.append(
             f"<h2>{escape(t(f'report.table.{name}'))}</h2>" + _table(texts, *all_tables[name])
         )
+    parts.append(f"<h2>{escape(t('report.table.lessons'))}</h2>" + _lessons(texts, report))
     parts.append("</body></html>")
     return "\n".join(parts)
 
