@@ -74,6 +74,10 @@ class DeckStore:
     def redis(self) -> Any:
         return self._redis()
 
+    @redis.setter
+    def redis(self, client: Any) -> None:
+        self._redis = lambda: client
+
     @property
     def limits(self) -> DeckLimits:
         return self.renderer.limits
