@@ -95,6 +95,11 @@ class Messages:
         self._texts = catalogue(lang)
         self._fallback = catalogue("en")
 
+    def get(self, key: str, default: str) -> str:
+        """The text of ``key``, or ``default`` (for names made outside the catalogue,
+        like a report column added later: shown as is rather than failing the page)."""
+        return self._texts.get(key) or self._fallback.get(key) or default
+
     def t(self, key: str, **params: Any) -> str:
         text = self._texts.get(key) or self._fallback.get(key)
         if text is None:

@@ -30,7 +30,14 @@ async def cancel_and_wait(*tasks: asyncio.Task[Any] | None) -> None:
         task.cancel()
     if not live:
         return
-    await asyncio.wait(live)
+    pending = live
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=1.0)
+        # Python 3.11's asyncio.wait_for (inside aiomqtt, redis-py...) swallows a
+        # cancellation that lands just as its inner wait completes; such a task
+        # would wait on forever. Cancel what is still running again.
+        for task in pending:
+            task.cancel()
     for task in live:
         if not task.cancelled() and task.exception() is not None:
             log.warning("task %s ended with %r", task.get_name(), task.exception())

@@ -31,6 +31,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from broker.render import verify_password
 from hub.api.deps import HubDep, get_hub, require_admin
 from hub.api.problems import PROBLEM_JSON, Problem
+from hub.api.registry import problem_doc
 from hub.core import HubCore
 from hub.decks.exceptions import DeckError, DeckRefused, UnknownDeck
 from hub.decks.models import DECK_ID_PATTERN, DeckManifest
@@ -162,9 +163,16 @@ async def _store_upload(hub: HubCore, request: Request, name: str) -> DeckManife
     return manifest
 
 
+#: Uploads also answer 415: a file that is no PDF (or an office file without LibreOffice).
+_UPLOAD_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    415: problem_doc("Not a deck the hub can render (not a PDF, encrypted, no LibreOffice)"),
+}
+
+
 @router.post(
     "/api/decks",
     status_code=201,
+    responses=_UPLOAD_PROBLEMS,
     dependencies=[Depends(require_admin)],
     summary="Upload a PDF (or PPTX/ODP with LibreOffice) and render it; the manifest",
 )
@@ -184,6 +192,7 @@ async def get_deck(deck: DeckId, hub: HubDep) -> Any:
 @router.post(
     "/api/sessions/{session}/decks",
     status_code=201,
+    responses=_UPLOAD_PROBLEMS,
     summary="Upload a deck and attach it to the session (admin key or lead join token)",
 )
 async def upload_session_deck(

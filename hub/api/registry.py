@@ -33,7 +33,13 @@ from registry.exceptions import ImportRejected
 from registry.models import Classroom, Entity, Kind, School, Teacher
 from registry.store import RegistryStore
 
-__all__ = ["PROBLEMS", "csv_body", "router", "translate_errors"]
+__all__ = [
+    "PROBLEMS",
+    "csv_body",
+    "problem_doc",
+    "router",
+    "translate_errors",
+]
 
 E = TypeVar("E", School, Classroom, Teacher)
 
@@ -49,21 +55,21 @@ _PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _problem(description: str) -> dict[str, Any]:
+def problem_doc(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}}}
 
 
 #: Error responses shared by the admin routers (documented so clients and
 #: schemathesis know every error is problem+json).
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    400: _problem("Malformed request (e.g. a body that is not JSON)"),
-    401: _problem("Missing or wrong admin bearer key"),
-    404: _problem("Not found"),
-    403: _problem("Forbidden"),
-    409: _problem("Conflict"),
-    413: _problem("Request body or CSV file over a limit"),
-    422: _problem("Invalid request"),
-    503: _problem("Storage unavailable"),
+    400: problem_doc("Malformed request (e.g. a body that is not JSON)"),
+    401: problem_doc("Missing or wrong admin bearer key"),
+    404: problem_doc("Not found"),
+    403: problem_doc("Forbidden"),
+    409: problem_doc("Conflict"),
+    413: problem_doc("Request body or CSV file over a limit"),
+    422: problem_doc("Invalid request"),
+    503: problem_doc("Storage unavailable"),
 }
 
 _CSV_BODY: dict[str, Any] = {

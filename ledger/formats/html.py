@@ -44,7 +44,7 @@ def _img(png: bytes, alt: str) -> str:
 
 
 def _table(texts: Messages, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{escape(texts.t(f'report.col.{h}'))}</th>" for h in header)
+    head = "".join(f"<th>{escape(texts.get(f'report.col.{h}', h))}</th>" for h in header)
     body = "".join(
         "<tr>" + "".join(f"<td>{escape(_fmt(texts, v))}</td>" for v in row) + "</tr>"
         for row in rows
@@ -54,7 +54,7 @@ def _table(texts: Messages, header: Sequence[str], rows: Sequence[Sequence[Any]]
 
 def _summary(texts: Messages, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
     """The summary's first column names metrics: translated like column headers."""
-    return [[texts.t(f"report.col.{row[0]}"), *row[1:]] for row in rows]
+    return [[texts.get(f"report.col.{row[0]}", str(row[0])), *row[1:]] for row in rows]
 
 
 def _fmt(texts: Messages, value: Any) -> str:

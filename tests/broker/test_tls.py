@@ -19,7 +19,7 @@ import trustme
 
 from broker.client import ClientSettings, MqttLink
 from broker.localstack import MosquittoServer, free_port, wait_for_port
-from broker.render import ListenerTls, hash_password
+from broker.render import ListenerTls, hash_password, render_listener
 from broker.tls import TlsSettings
 from tests.conftest import HUB_SECRET, HUB_USER, NODE_NAMES, node_secret
 
@@ -210,3 +210,28 @@ async def test_deployed_mosquitto_conf_runs_and_speaks_tls(tmp_path: Path, certs
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_rendered_and_deployed_listeners_agree() -> None:
+    """The TLS and loopback listener blocks of deploy/mosquitto/dualclass.conf are what
+    ``broker.render`` writes for the same settings (comments aside)."""
+    lines = [
+        line.strip()
+        for line in (REPO / "deploy/mosquitto/dualclass.conf").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+    def block(first: str) -> list[str]:
+        start = lines.index(first)
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("listener ")),
+            len(lines),
+        )
+        return lines[start:end]
+
+    tls = ListenerTls(
+        cert_file=Path("/etc/mosquitto/certs/server.crt"),
+        key_file=Path("/etc/mosquitto/certs/server.key"),
+    )
+    assert block("listener 8883 0.0.0.0") == render_listener(8883, "0.0.0.0", tls)
+    assert block("listener 1883 127.0.0.1") == render_listener(1883, "127.0.0.1", None)

@@ -60,3 +60,45 @@ async def test_console_in_chinese(
     # the choice sticks: a reload stays English
     await page.reload()
     await page.wait_for_function(f"() => document.querySelector('h1').textContent === '{heading}'")
+
+
+async def test_classroom_display_in_chinese(browser_context: Any, tmp_path: Path) -> None:
+    """The node's own big-screen page, with the hub out of reach (it must still speak)."""
+    from broker.localstack import free_port
+    from classroom_node.config import NodeConfig
+    from classroom_node.node import ClassroomNode
+
+    config = NodeConfig(
+        node_id="p1",
+        mqtt_port=free_port(),  # nothing listens: the hub link is down
+        mqtt_password="unused",
+        state_dir=tmp_path / "p1",
+        api_enabled=True,
+        journal_fsync=False,
+    )
+    node = ClassroomNode(config)
+    await node.startup()
+    try:
+        assert node.api is not None
+        page = await browser_context.new_page()
+        await page.add_init_script(
+            "Object.defineProperty(navigator, 'languages', {get: () => ['zh-CN', 'zh']})"
+        )
+        await page.goto(f"{node.api.base_url}/display")
+        # no lesson has reached this box: it says it is waiting, in Chinese
+        await page.wait_for_function(
+            """() => window.dcI18n && window.dcI18n.lang === 'zh-CN'
+                && document.getElementById('slide-missing').textContent
+                   === window.dcI18n.t('display.waiting')
+                && !/[A-Za-z]{3,}/.test(document.getElementById('slide-missing').textContent)""",
+            timeout=30_000,
+        )
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "display-zh-CN.png"))
+        assert await untranslated(page, ["p1"]) == []
+        await page.select_option("#lang-switch", "en")
+        await page.wait_for_function(
+            "() => document.getElementById('title').textContent === 'Dual-teacher classroom'"
+        )
+    finally:
+        await node.shutdown()

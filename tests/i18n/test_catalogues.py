@@ -78,6 +78,7 @@ def test_pages_hold_no_words_of_their_own(page: Path) -> None:
     missing = [k for k in parser.keys if k not in catalogue("en")]
     assert missing == []
     assert "/i18n/i18n.js" in page.read_text("utf-8")
+    assert "data-lang-switch" in page.read_text("utf-8"), "no visible language switch"
 
 
 KEY_CALL = re.compile(r"""\bt\(\s*["'`]([\w.\-]+)["'`]""")
@@ -115,6 +116,8 @@ def test_messages_fill_placeholders() -> None:
     assert zh.date(date(2026, 3, 2)) == "2026年3月2日"
     assert messages("en").date(date(2026, 3, 2)) == "March 2, 2026"
     assert messages("en").percent(0.125) == "12.5%"
+    # a name made outside the catalogue is shown as is, never a failed page
+    assert zh.get("report.col.added_later", "added_later") == "added_later"
 
 
 async def test_catalogues_are_served_and_nothing_else() -> None:
@@ -135,3 +138,22 @@ async def test_catalogues_are_served_and_nothing_else() -> None:
         assert (await client.get("/i18n/i18n.js")).status_code == 200
         for name in ("catalogue.py", "fr.json", "..%2Fpyproject.toml", "x" * 300):
             assert (await client.get(f"/i18n/{name}")).status_code == 404, name
+
+
+def test_every_report_column_and_figure_has_words() -> None:
+    """A field added to the report's tables needs its name in both catalogues."""
+    import ledger.schema as schema
+
+    names = {"metric", "value", "from", "to", "tz", "region", "min_minutes", "long_term_weeks"}
+    names |= {"grade", "subject", "scheduled", "lessons", "school"}  # long-form coverage
+    for model in (
+        schema.Summary,
+        schema.SchoolRow,
+        schema.TeacherRow,
+        schema.PairRow,
+        schema.WeekRow,
+        schema.AttendanceBucket,
+    ):
+        names |= set(model.model_fields)
+    missing = sorted(n for n in names if f"report.col.{n}" not in catalogue("zh-CN"))
+    assert missing == []

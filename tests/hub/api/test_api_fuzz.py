@@ -51,8 +51,12 @@ def _redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
 
 
 @pytest.fixture(autouse=True)
-def _store(_redis: RedisServer) -> Iterator[None]:
+def _store(_redis: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     CORE.store = Store.from_url(_redis.url)
+    # the deck store shares the hub's Redis client and keeps its files in a folder
+    CORE.decks.redis = CORE.store.redis
+    CORE.decks.root = tmp_path_factory.mktemp("decks")
+    CORE.decks.pages_dir = CORE.decks.root / "pages"
     CORE.ledger_feed = LedgerFeed(CORE.store.redis, clock=now_ms, timeout_s=30.0)
     yield
 
