@@ -49,6 +49,7 @@ from protocols.ids import new_id, now_ms
 from protocols.lesson import LessonMachine
 from protocols.messages import Envelope, SessionState
 from protocols.topics import Topics
+from runtime.tasks import cancel_and_wait
 
 __all__ = [
     "RESYNC_OVERHEAD",
@@ -216,12 +217,9 @@ class SessionRuntime:
         """Finish queued uplinks and publishes (up to ``grace_s``), then stop."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._inbox.put(None), grace_s)
-        _, pending = await asyncio.wait(self._tasks, timeout=grace_s)
-        for task in pending:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await asyncio.wait(self._tasks, timeout=grace_s)
+        # what still runs after the grace is cancelled; every task is awaited, errors logged
+        await cancel_and_wait(*self._tasks)
 
     async def idle(self) -> None:
         """Wait until every queued uplink is sequenced and published (tests, drain)."""

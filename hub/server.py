@@ -117,6 +117,15 @@ class Hub(HubCore):
 
     async def startup(self) -> None:
         """Start everything; on failure, close what was started and re-raise."""
+        try:
+            await self._startup()
+        except BaseExceptionGroup as group:
+            # the TaskGroup on the stack wraps a failing step's error: give it back as is
+            if len(group.exceptions) == 1:
+                raise group.exceptions[0] from None
+            raise
+
+    async def _startup(self) -> None:
         async with contextlib.AsyncExitStack() as stack:
             await self._wait_for_redis()
             stack.push_async_callback(self.store.close)
