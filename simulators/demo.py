@@ -135,7 +135,11 @@ async def _start_media(run: LocalRun, nodes: dict[str, ClassroomNode]) -> list[N
         fps=15,
         stats_interval_s=1.0,
     )
-    runners = [NodeMedia(node, settings) for node in nodes.values()]
+    runners = []
+    for node in nodes.values():
+        runner = NodeMedia(node, settings)
+        node.media = runner  # the classroom display shows the video it receives
+        runners.append(runner)
     for runner in runners:
         await runner.start()
     return runners
