@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from hub.api import (
     consoles,
@@ -31,7 +32,9 @@ __all__ = ["create_app"]
 
 def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """The app; ``routers`` are included after the core ones (extension point)."""
-    app = FastAPI(title="dualclass hub", version="0.1.0")
+    # Swagger UI's script and style served by the hub, not a CDN: the printed /docs
+    # link must work on a school network without internet
+    app = FastAPIOffline(title="dualclass hub", version="0.1.0")
     app.state.hub = hub
     install_problem_handlers(app, on_unexpected=hub.metrics.api_errors.inc)
     app.add_middleware(
