@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi_offline import FastAPIOffline
 
 from hub.api import (
@@ -60,4 +61,11 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         app.include_router(router, responses=PROBLEMS)
     for router in (signalling.router, consoles.router, languages.router, *routers):
         app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        # the demo prints the hub's bare address: a person opening it lands on the
+        # operator dashboard, not a 404 problem document
+        return RedirectResponse("ops", status_code=307)
+
     return app
