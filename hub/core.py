@@ -113,6 +113,9 @@ class HubCore:
         self.runtimes: dict[str, SessionRuntime] = {}
         self._loading: dict[str, asyncio.Lock] = {}
         self._join_sent: dict[tuple[str, str], int] = {}
+        #: node -> the sessions (with a runtime here) it is a member of; every
+        #: heartbeat asks, so it must not scan every session's roster
+        self._sessions_of: dict[str, set[str]] = {}
         self._background: set[asyncio.Task[int]] = set()
         #: hub time (ms) of sequenced events and ledger records; tests may replace it
         #: before startup to play a term at scripted times
@@ -275,10 +278,11 @@ class HubCore:
         """
         now = now_ms()
         sent = 0
-        for runtime in list(self.runtimes.values()):
-            spec = runtime.spec
-            if node not in spec.roster() or (skip and spec.session in skip):
+        for session in sorted(self._sessions_of.get(node, ())):
+            runtime = self.runtimes.get(session)
+            if runtime is None or (skip and session in skip):
                 continue
+            spec = runtime.spec
             if runtime.machine.status is LessonStatus.ENDED:
                 continue
             if not spec.join_due(now, self.config.join_lead_time_s):
@@ -354,6 +358,8 @@ class HubCore:
         )
         await runtime.catch_up()
         self.runtimes[spec.session] = runtime
+        for member in spec.roster():
+            self._sessions_of.setdefault(member, set()).add(spec.session)
         self.metrics.sessions.set(len(self.runtimes))
         runtime.start()
         return runtime
@@ -399,6 +405,8 @@ class HubCore:
         """
         runtime = self.runtimes.pop(session, None)
         if runtime is not None:
+            for member in runtime.spec.roster():
+                self._sessions_of.get(member, set()).discard(session)
             await runtime.stop(grace_s=2.0)
             self.metrics.sessions.set(len(self.runtimes))
         if not await self.store.remove_session(session) and runtime is None:

@@ -126,6 +126,11 @@ class HubMetrics:
             "TURN credentials minted for signalling joins",
             registry=r,
         )
+        self.ops_signin_failed = Counter(
+            "dualclass_hub_ops_signin_failed",
+            "Dashboard sign-ins refused (wrong admin key)",
+            registry=r,
+        )
         self.nodes_online = Gauge("dualclass_hub_nodes_online", "Nodes seen online", registry=r)
         self.sessions = Gauge("dualclass_hub_sessions", "Sessions known to this hub", registry=r)
 

@@ -30,7 +30,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
-from prometheus_client import Counter
 from pydantic import BaseModel, Field, SecretStr
 
 from hub.api import reports
@@ -72,19 +71,6 @@ def _sessions(request: Request) -> OpsSessions:
     return found
 
 
-def _failed_counter(request: Request) -> Counter:
-    state = request.app.state
-    counter: Counter | None = getattr(state, "ops_signin_failed", None)
-    if counter is None:
-        counter = Counter(
-            "dualclass_hub_ops_signin_failed",
-            "Dashboard sign-ins refused (wrong admin key)",
-            registry=get_hub(request).metrics.registry,
-        )
-        state.ops_signin_failed = counter
-    return counter
-
-
 def require_operator(request: Request) -> None:
     """The admin bearer key, or a valid dashboard session cookie."""
     if request.headers.get("authorization"):
@@ -121,7 +107,7 @@ async def signin(body: SignIn, request: Request) -> Response:
     try:
         require_admin_key(hub.config.admin_key, body.key)
     except Problem:
-        _failed_counter(request).inc()
+        hub.metrics.ops_signin_failed.inc()
         await asyncio.sleep(_WRONG_KEY_PAUSE_S)
         raise
     value, _exp = sessions.issue(now_ms())

@@ -122,29 +122,29 @@ class OpsFeed:
     # ----------------------------------------------------------- sampling
 
     def _sample(self, now: int) -> Sample:
-        registry = self.hub.metrics.registry
-
-        def buckets(name: str) -> tuple[tuple[float, float], ...]:
-            out = []
-            for metric in registry.collect():
-                for s in metric.samples:
-                    if s.name == f"{name}_bucket":
-                        out.append((float(s.labels["le"]), s.value))
-            return tuple(out)
-
-        rejected = {}
+        # one pass over the registry: with a thousand nodes it holds thousands of
+        # per-node samples, and this runs every second
+        wanted: dict[str, list[tuple[float, float]]] = {
+            "dualclass_hub_sequencing_seconds_bucket": [],
+            "dualclass_hub_delivery_seconds_bucket": [],
+        }
+        rejected: dict[str, float] = {}
         sequenced = 0.0
-        for metric in registry.collect():
+        for metric in self.hub.metrics.registry.collect():
+            if not metric.name.startswith("dualclass_hub_"):
+                continue
             for s in metric.samples:
-                if s.name == "dualclass_hub_rejected_total":
+                if s.name in wanted:
+                    wanted[s.name].append((float(s.labels["le"]), s.value))
+                elif s.name == "dualclass_hub_rejected_total":
                     rejected[s.labels["reason"]] = s.value
                 elif s.name == "dualclass_hub_events_sequenced_total":
                     sequenced = s.value
         return Sample(
             at_ms=now,
             sequenced=sequenced,
-            sequencing=buckets("dualclass_hub_sequencing_seconds"),
-            delivery=buckets("dualclass_hub_delivery_seconds"),
+            sequencing=tuple(wanted["dualclass_hub_sequencing_seconds_bucket"]),
+            delivery=tuple(wanted["dualclass_hub_delivery_seconds_bucket"]),
             rejected=rejected,
         )
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from runtime.loop import run as run_loop
 from simulators.sim.capacity import Targets, search
-from simulators.sim.deploy import RemoteDeployment
+from simulators.sim.deploy import ApiError, RemoteDeployment
 from simulators.sim.faultplan import parse_duration, parse_fault
 from simulators.sim.plan import PREFIX_RE, parse_mix
 from simulators.sim.render import html_report, summary_lines, write_json
@@ -85,6 +86,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p("--admin-key", default=os.environ.get("DUALCLASS_ADMIN_KEY"), help="hub admin key")
     p("--mqtt", help="existing broker HOST:PORT the classrooms connect to")
     p("--topic-prefix", default="dc/v1", help="MQTT topic prefix of the deployment")
+    p("--mqtt-tls", action="store_true", help="MQTT over TLS (needed for a broker off loopback)")
+    p("--mqtt-ca", type=Path, help="CA file of the broker's certificate (implies --mqtt-tls)")
+    p("--hub-ca", type=Path, help="CA file of the hub's HTTPS certificate, if private")
     p("--report", type=Path, help="write the report as JSON here")
     p("--html", type=Path, help="write the report as an HTML page with plots here")
     p("--workdir", type=Path, help="node state directories here (default: a temp dir)")
@@ -121,6 +125,9 @@ def _options(args: argparse.Namespace, sessions: int) -> RunOptions:
         admin_key=args.admin_key,
         mqtt=args.mqtt,
         topic_prefix=args.topic_prefix,
+        mqtt_tls=args.mqtt_tls,
+        mqtt_ca_file=args.mqtt_ca,
+        hub_ca_file=args.hub_ca,
         workdir=args.workdir,
     )
     if args.mix is not None:
@@ -136,6 +143,16 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--mqtt is for an existing deployment: give --hub and --admin-key too")
     if args.hub and any(f.kind == "kill" for f in args.fault):
         parser.error("service kills (AT:kill:...) need the simulator's own local stack (no --hub)")
+    if args.mqtt:
+        host, _, port = args.mqtt.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            parser.error(f"--mqtt {args.mqtt!r}: expected HOST:PORT")
+    for name in ("mqtt_ca", "hub_ca"):
+        path = getattr(args, name)
+        if path is not None and not path.is_file():
+            parser.error(f"--{name.replace('_', '-')} {path}: no such file")
+    if args.hub and not args.hub.startswith(("http://", "https://")):
+        parser.error(f"--hub {args.hub!r}: expected an http:// or https:// URL")
     if args.cleanup_only and not (args.hub and args.prefix):
         parser.error("--cleanup-only needs --hub, --admin-key, --mqtt and --prefix")
     if args.prefix and not PREFIX_RE.match(args.prefix):
@@ -151,7 +168,9 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 
 async def _cleanup_only(args: argparse.Namespace) -> int:
-    deployment = RemoteDeployment(args.hub, args.admin_key, args.mqtt, args.topic_prefix)
+    deployment = RemoteDeployment(
+        args.hub, args.admin_key, args.mqtt, args.topic_prefix, ca_file=args.hub_ca
+    )
     await deployment.start()
     try:
         removed = await deployment.cleanup(args.prefix)
@@ -176,7 +195,10 @@ async def _main(args: argparse.Namespace) -> int:
         )
         return await run_sim(_options(args, sessions))
 
+    last: list[dict[str, Any]] = []
+
     def step(size: int, report: dict[str, Any], ok: bool) -> None:
+        last[:] = [report]
         print(
             f"capacity search: {size} sessions {'held' if ok else 'broke'} "
             f"(p99 {report['latency_ms']['p99']} ms, fps min {report['video'].get('fps_min')}, "
@@ -187,17 +209,20 @@ async def _main(args: argparse.Namespace) -> int:
     best, steps = await search(
         one, targets, start=max(1, args.sessions), ceiling=args.max_sessions, on_step=step
     )
+    held = best is not None
     if best is None:
         print("capacity search: not even one session held the targets")
-        return 1
+        best = last[0] if last else None
+        if best is None:
+            return 1
     best["capacity"] = {
-        "sessions": best["sessions"],
+        "sessions": best["sessions"] if held else 0,
         "partners": args.partners,
-        "latency_ms": best["latency_ms"]["p99"],
-        "fps_min": best["video"].get("fps_min"),
+        "latency_ms": best["latency_ms"]["p99"] if held else None,
+        "fps_min": best["video"].get("fps_min") if held else None,
         "targets": {"p99_ms": args.p99_ms, "fps_min": args.fps_min if args.media else None},
         # the search stopped at --max-sessions, not at a broken target
-        "ceiling_reached": best["sessions"] >= args.max_sessions,
+        "ceiling_reached": held and best["sessions"] >= args.max_sessions,
         "steps": steps,
     }
     return _finish(args, best)
@@ -215,6 +240,8 @@ def _finish(args: argparse.Namespace, report: dict[str, Any]) -> int:
     if args.html:
         html_report(report, args.html)
         print(f"  html      {args.html}")
+    if report.get("capacity", {}).get("sessions") == 0:
+        return 1
     return 0 if report["events"]["lost"] == 0 else 1
 
 
@@ -227,7 +254,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_arguments(parser)
     args = parser.parse_args(argv)
     _check(parser, args)
+    import httpx
+
     try:
         return run_loop(_main(args))
     except KeyboardInterrupt:
         return 130
+    except (ApiError, httpx.HTTPError, OSError, RuntimeError, TimeoutError, ValueError) as exc:
+        # the hub refused us, is unreachable, or a worker or service failed: say
+        # which, without a traceback (what was started is stopped by then)
+        print(f"dualclass sim: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2

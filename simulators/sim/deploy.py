@@ -99,12 +99,15 @@ class Deployment:
 
     def __init__(self) -> None:
         self._http: httpx.AsyncClient | None = None
+        #: CA of the hub's HTTPS certificate when it is private (True: system store)
+        self.verify: str | bool = True
 
     async def start(self) -> None:
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers={"Authorization": f"Bearer {self.admin_key}"},
             timeout=30,
+            verify=self.verify,
         )
 
     async def close(self) -> None:
@@ -297,8 +300,18 @@ class Deployment:
 class RemoteDeployment(Deployment):
     """An existing hub: ``--hub URL --admin-key K --mqtt HOST:PORT``."""
 
-    def __init__(self, base_url: str, admin_key: str, mqtt: str, topic_prefix: str) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        admin_key: str,
+        mqtt: str,
+        topic_prefix: str,
+        *,
+        ca_file: Path | None = None,
+    ) -> None:
         super().__init__()
+        if ca_file is not None:
+            self.verify = str(ca_file)
         host, _, port = mqtt.rpartition(":")
         if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
             raise ValueError(f"--mqtt {mqtt!r}: expected HOST:PORT")

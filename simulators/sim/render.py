@@ -38,6 +38,11 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"  latency   lead -> every classroom applied: p50 {lat['p50']} ms  p99 {lat['p99']} ms  "
         f"max {lat['max']} ms  ({lat['count']} deliveries)",
         *(
+            f"            after the start-up burst: p50 {w['p50']} ms  p99 {w['p99']} ms"
+            for w in [report["latency_ms_after_warmup"]]
+            if "latency_ms_after_warmup" in report
+        ),
+        *(
             f"            {name.replace('_', ' ')}: p50 {leg['p50']} ms  p99 {leg['p99']} ms"
             for name, leg in report.get("latency_legs_ms", {}).items()
         ),
@@ -70,7 +75,12 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             + ("never (within the run)" if rec is None else f"{rec:g} s after it ended")
         )
     cap = report.get("capacity")
-    if cap:
+    if cap and not cap["sessions"]:
+        lines.append(
+            f"  capacity  no number of sessions of {cap['partners']} partners held the targets "
+            f"{cap['targets']} (this report: the smallest run tried)"
+        )
+    elif cap:
         lines.append(
             f"  capacity  {cap['sessions']} sessions of {cap['partners']} partners held "
             f"(p99 {cap['latency_ms']} ms, fps min {cap['fps_min']})"

@@ -50,19 +50,13 @@ class NodeProc:
         self.config.write_text(
             f'node_id = "{node}"\nmqtt_port = {mqtt_port}\nmqtt_password = "{secret}"\n'
             f'state_dir = "{workdir / "state"}"\nheartbeat_s = 1.0\napi_enabled = false\n'
-            'log_level = "warning"\n'
+            'log_level = "warning"\n\n'
+            "[media]\n"
+            f'enabled = true\nhub_url = "{hub_url}"\nice_host_addresses = ["127.0.0.1"]\n'
+            "fps = 20\nwidth = 320\nheight = 240\nstats_interval_s = 1.0\n"
         )
         self.log = workdir / "node.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("DUALCLASS_")}
-        self.env |= {
-            "DUALCLASS_NODE_MEDIA__ENABLED": "1",
-            "DUALCLASS_NODE_MEDIA__HUB_URL": hub_url,
-            "DUALCLASS_NODE_MEDIA__ICE_HOST_ADDRESSES": '["127.0.0.1"]',
-            "DUALCLASS_NODE_MEDIA__FPS": "20",
-            "DUALCLASS_NODE_MEDIA__WIDTH": "320",
-            "DUALCLASS_NODE_MEDIA__HEIGHT": "240",
-            "DUALCLASS_NODE_MEDIA__STATS_INTERVAL_S": "1",
-        }
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:

@@ -15,15 +15,15 @@ from hub.api.consoles import STATIC_DIR as CONSOLE_DIR
 from hub.api.ops import OPS_DIR
 from i18n.catalogue import CATALOGUE_DIR, catalogue, messages, negotiate
 
-PAGES = sorted([*CONSOLE_DIR.glob("*.html"), *OPS_DIR.glob("*.html"), *DISPLAY_DIR.glob("*.html")])
-SCRIPTS = sorted(
-    [
-        *CONSOLE_DIR.glob("*.js"),
-        *OPS_DIR.glob("*.js"),
-        *DISPLAY_DIR.glob("*.js"),
-        CATALOGUE_DIR / "i18n.js",
-    ]
+#: Every folder of browser pages, the hub's and the classroom node's (a page added
+#: in a new folder is checked too).
+PAGE_DIRS = sorted(
+    {OPS_DIR, DISPLAY_DIR}
+    | {d for d in CONSOLE_DIR.parent.iterdir() if d.is_dir()}
+    | {d for d in DISPLAY_DIR.parent.iterdir() if d.is_dir()}
 )
+PAGES = sorted(p for d in PAGE_DIRS for p in d.glob("*.html"))
+SCRIPTS = sorted([*(p for d in PAGE_DIRS for p in d.glob("*.js")), CATALOGUE_DIR / "i18n.js"])
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 #: Text nodes that are not words: symbols and punctuation only.
 SYMBOLS = re.compile("^[\\s\\-\u2014\u2013\u00b7:/#()\u2026|,.0-9]*$")

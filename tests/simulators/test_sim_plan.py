@@ -188,3 +188,25 @@ def test_cut_modes() -> None:
     assert parse_fault("10s:cut:all:5s:blackhole").mode == "blackhole"
     with pytest.raises(ValueError):
         parse_fault("10s:cut:p1:5s:unplug")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--hub", "http://h", "--admin-key", "k"],  # no --mqtt
+        ["--hub", "http://h", "--admin-key", "k", "--mqtt", "h"],  # no port
+        ["--hub", "ftp://h", "--admin-key", "k", "--mqtt", "h:1"],
+        ["--hub", "http://h", "--admin-key", "k", "--mqtt", "h:1", "--fault", "5s:kill:hub"],
+        ["--mqtt", "h:1"],  # a broker without its hub
+        ["--prefix", "Bad_Prefix"],
+        ["--sessions", "0"],
+        ["--fault", "5s:cut:p1"],
+        ["--cleanup-only"],
+    ],
+)
+def test_cli_refuses_bad_arguments_before_starting_anything(argv: list[str]) -> None:
+    from dualclass.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["sim", *argv])
+    assert exc.value.code == 2

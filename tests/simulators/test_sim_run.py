@@ -35,11 +35,11 @@ async def test_short_run_with_a_cut_accounts_for_every_event(tmp_path: Path) -> 
     options = RunOptions(
         sessions=3,
         partners=2,
-        duration_s=14,
+        duration_s=11,
         workers=2,
         seed=7,
         prefix="tcut",
-        faults=[parse_fault("3s:cut:p1:4s")],
+        faults=[parse_fault("3s:cut:p1:3s")],
         heartbeat_s=2.0,
         workdir=tmp_path,
     )
@@ -122,3 +122,24 @@ async def test_existing_deployment_is_left_as_found(tmp_path: Path) -> None:
         assert interrupted["interrupted"] is True
         assert interrupted["cleanup"]["left"] == {}
         assert await _registry(run) == before
+
+
+async def test_media_reaches_every_partner_decoded_and_counted(tmp_path: Path) -> None:
+    report = await run_sim(
+        RunOptions(
+            sessions=1,
+            partners=2,
+            duration_s=8,
+            workers=1,
+            media=True,
+            prefix="tmedia",
+            workdir=tmp_path,
+        ),
+        out=None,
+    )
+    _accounting_holds(report)
+    video = report["video"]
+    # p1 decodes the lead's picture (node media code), p2 counts encoded frames
+    assert set(video["per_classroom"]) == {"tmedia-s0-p1", "tmedia-s0-p2"}
+    assert all(c["fps_mean"] > 5 for c in video["per_classroom"].values()), video
+    assert report["hub"]["cpu_s_per_s_per_partner_stream"] is not None
