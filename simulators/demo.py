@@ -467,7 +467,9 @@ def _print_summary(report: dict[str, Any], say: Callable[[str], None]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dualclass demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="dualclass demo", description="Run a scripted live lesson on the embedded local stack."
+    )
     parser.add_argument("--duration", type=float, default=12.0, help="lesson length in seconds")
     parser.add_argument("--partners", type=int, default=3, help="partner classrooms")
     parser.add_argument("--report", type=Path, help="write the run as JSON here (headless)")
