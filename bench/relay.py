@@ -21,11 +21,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fractions
 import json
 import math
 import multiprocessing as mp
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -46,6 +49,7 @@ from simulators.media.testsource import AudioTestSource, VideoTestSource
 from webrtc.ice import LOOPBACK, restrict_host_addresses
 
 LEAD_SOURCE = 1
+RECORD = "record"  # pass-through + the recorder
 PER_PROCESS = 8  # subscribers sharing one process
 SATURATED_FPS = 25.0  # below this the transcoding hub no longer keeps up
 
@@ -99,8 +103,23 @@ def hub_process(conn: Connection, mode: str, use_uvloop: bool) -> None:
     async def main() -> None:
         from aiortc import RTCSessionDescription
 
+        from hub.recording.recorder import SessionRecorder
+        from hub.recording.settings import RecordingSettings
+
         restrict_host_addresses(LOOPBACK)
-        relay = SessionRelay("bench", RelaySettings(mode=RelayMode(mode)))
+        relay_mode = RelayMode.PASSTHROUGH if mode == RECORD else RelayMode(mode)
+        relay = SessionRelay("bench", RelaySettings(mode=relay_mode))
+        recorder: SessionRecorder | None = None
+        folder = tempfile.mkdtemp(prefix="dc-bench-rec-")
+        if mode == RECORD:
+            recorder = SessionRecorder(
+                "bench",
+                RecordingSettings(directory=Path(folder), min_free_mb=100),
+                lead="lead",
+                request_keyframe=relay.request_keyframe,
+            )
+            relay.add_listener(recorder.on_frame)
+            recorder.start()
 
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
@@ -121,8 +140,21 @@ def hub_process(conn: Connection, mode: str, use_uvloop: bool) -> None:
         while (cmd := await recv_cmd(conn)) != "quit":
             if cmd == "mark":
                 conn.send((time.process_time(), time.monotonic()))
+            elif cmd == "finish":
+                summary: dict[str, Any] = {}
+                if recorder is not None:
+                    manifest = await recorder.finish()
+                    summary = {
+                        "status": manifest["status"],
+                        "frames": manifest["frames"],
+                        "dropped": manifest["dropped"],
+                        "bytes": sum(f["bytes"] for f in manifest["files"]),
+                        "duration_s": manifest["duration_s"],
+                    }
+                conn.send(summary)
         server.close()
         await relay.close()
+        shutil.rmtree(folder, ignore_errors=True)
 
     run_loop(main, use_uvloop)
 
@@ -182,6 +214,7 @@ class Result:
     fps_min: float
     fps_mean: float
     decoded_ok: bool
+    recording: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -257,6 +290,8 @@ class Run:
         at1, video1, decoded = counts()
 
         fps = [(video1[p] - video0[p]) / (at1[p] - at0[p]) for p in video0]
+        hub.send("finish")
+        recording = self.expect(hub, 30, "recording finish") or None
         decoded_ok = any(
             n > 0 and pattern and pattern[0] == LEAD_SOURCE for n, pattern in decoded.values()
         )
@@ -267,6 +302,7 @@ class Run:
             min(fps),
             sum(fps) / len(fps),
             bool(decoded_ok),
+            recording,
         )
 
     def close(self) -> None:
@@ -292,10 +328,17 @@ def main() -> None:
     )
     parser.add_argument("--audio", action="store_true", help="lead also sends Opus audio")
     parser.add_argument("--no-uvloop", action="store_true", help="plain asyncio loops")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also run each K with the hub recording the lead (rows with mode 'record')",
+    )
     args = parser.parse_args()
 
     ks = sorted({int(k) for k in args.subscribers.split(",")})
     modes = [m.strip() for m in args.modes.split(",")]
+    if args.record and RECORD not in modes:
+        modes.append(RECORD)
     plan = [(m, k) for m in modes for k in ks if m != "transcode" or k <= args.transcode_max]
     ctx = mp.get_context("spawn")
     cores = os.cpu_count()
@@ -320,10 +363,12 @@ def main() -> None:
                 f"  {mode:11s} K={k:3d}  hub {result.hub_cpu_s_per_s:.3f} CPU-s/s  "
                 f"fps min {result.fps_min:5.1f} mean {result.fps_mean:5.1f}  "
                 f"decoded {'ok' if result.decoded_ok else 'FAILED'}"
+                + (f"  recording {result.recording}" if result.recording else "")
             )
             if mode == "transcode" and result.fps_min < SATURATED_FPS:
                 saturated_at = k
     report(results, saturated_at, args.transcode_max)
+    record_report(results)
     if args.json:
         args.json.write_text(json.dumps({"results": [r.as_json() for r in results]}, indent=2))
         print(f"wrote {args.json}")
@@ -374,6 +419,93 @@ def report(results: list[Result], saturated_at: int | None, transcode_max: int) 
             f"one core (1.0 CPU-s/s) carries about K = {(1 - base) / slope:.0f} "
             f"(extrapolated; measured full rate up to K = {max(full) if full else 0})"
         )
+
+
+def recorder_alone(media_s: float = 60.0) -> float:
+    """CPU seconds per media second of ``SessionRecorder`` alone (loop side + writer
+    thread), fed real VP8 640x480 @ 30 fps and Opus frames as fast as it takes them.
+
+    The in-process figure is free of the other processes' noise that the hub
+    CPU difference above carries.
+    """
+    import av
+
+    from hub.recording.recorder import SessionRecorder
+    from hub.recording.settings import RecordingSettings
+
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = 640, 480, "yuv420p"
+    encoder.time_base = fractions.Fraction(1, 90_000)
+    encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    encoder.gop_size = 100_000
+    source = VideoTestSource(LEAD_SOURCE, width=640, height=480, fps=30)
+    video = [bytes(p) for i in range(60) for p in encoder.encode(source.frame_at(i))]
+    opus = av.CodecContext.create("libopus", "w")
+    opus.sample_rate, opus.layout, opus.format = 48_000, "mono", "s16"
+    tone = AudioTestSource(LEAD_SOURCE)
+    audio = [bytes(p) for i in range(50) for p in opus.encode(tone.frame_at(i))]
+
+    async def feed() -> float:
+        folder = Path(tempfile.mkdtemp(prefix="dc-bench-rec-"))
+        wall = [0.0]
+        rec = SessionRecorder(
+            "bench", RecordingSettings(directory=folder, min_free_mb=100),
+            lead="lead", wall_ms=lambda: wall[0],
+        )  # fmt: skip
+        rec.start()
+        cpu0 = time.process_time()
+        frames = int(media_s * 30)
+        for i in range(frames):
+            wall[0] = i * 1000 / 30
+            data = video[0] if i == 0 else video[1 + (i - 1) % (len(video) - 1)]
+            rec.on_frame("lead", "video", "video/VP8", data, i * 3000, i == 0)
+            for j in range(5 * i // 3, 5 * (i + 1) // 3):
+                rec.on_frame("lead", "audio", "audio/opus", audio[j % len(audio)], j * 960, True)
+            if i % 30 == 0:
+                await asyncio.sleep(0)  # let the writer keep up, as live pacing would
+        await rec.finish()
+        cpu = time.process_time() - cpu0
+        shutil.rmtree(folder, ignore_errors=True)
+        return cpu / media_s
+
+    return asyncio.run(feed())
+
+
+def record_report(results: list[Result]) -> None:
+    """Recording's extra hub CPU against the cost of one more forwarded subscriber."""
+    by = {(r.mode, r.subscribers): r for r in results}
+    passthrough = sorted(
+        (r.subscribers, r.hub_cpu_s_per_s) for r in results if r.mode == "passthrough"
+    )
+    recorded = [r for r in results if r.mode == RECORD]
+    if not recorded or len(passthrough) < 2:
+        return
+    n = len(passthrough)
+    mx = sum(k for k, _ in passthrough) / n
+    my = sum(c for _, c in passthrough) / n
+    slope = sum((k - mx) * (c - my) for k, c in passthrough) / sum(
+        (k - mx) ** 2 for k, _ in passthrough
+    )
+    print(f"\n{'K':>4} {'pass CPU-s/s':>13} {'record CPU-s/s':>15} {'extra':>7} {'extra/sub':>10}")
+    for r in sorted(recorded, key=lambda r: r.subscribers):
+        p = by.get(("passthrough", r.subscribers))
+        if p is None:
+            continue
+        extra = r.hub_cpu_s_per_s - p.hub_cpu_s_per_s
+        print(
+            f"{r.subscribers:>4} {p.hub_cpu_s_per_s:13.3f} {r.hub_cpu_s_per_s:15.3f} "
+            f"{extra:7.3f} {extra / slope:10.2f}"
+        )
+    print(
+        f"extra = record - pass-through at the same K; extra/sub = extra / the cost of one "
+        f"more forwarded subscriber ({slope * 1000:.2f} m CPU-s/s, the pass-through slope "
+        "of this run); goal <= 1"
+    )
+    alone = recorder_alone()
+    print(
+        f"recorder alone (in process, VP8 640x480 @ 30 fps + Opus): {alone * 1000:.2f} m CPU-s "
+        f"per media second = {alone / slope:.2f} x one more forwarded subscriber"
+    )
 
 
 if __name__ == "__main__":

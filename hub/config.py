@@ -41,6 +41,7 @@ from broker.stack import DEFAULT_REDIS_URL, read_stack_file
 from broker.tls import MqttTlsFields
 from hub.csvlimits import CsvLimits
 from hub.decks.render import DeckLimits
+from hub.recording.settings import RecordingSettings
 from hub.signalling.settings import SignallingSettings
 from protocols.codec import DEFAULT_MAX_SIZE
 from protocols.topics import DEFAULT_PREFIX
@@ -169,6 +170,16 @@ class HubConfig(DaemonSettings, MqttTlsFields):
     #: How often the week's coverage summary is rebuilt (a report: CPU seconds).
     ops_coverage_interval_s: float = Field(default=300.0, gt=0)
 
+    # Recording (hub.recording)
+    #: One folder per recorded session (WebM files, manifest, timeline).
+    recording_dir: Path = Path("var/hub/recordings")
+    #: Record sessions whose spec and the API say nothing either way.
+    record_by_default: bool = False
+    #: Recordings older than this many days are deleted.
+    recording_retention_days: float = Field(default=30.0, gt=0)
+    #: Recording stops, with an alert, when the disk has less free space than this (MB).
+    recording_min_free_mb: float = Field(default=500.0, ge=0)
+
     #: How long ``shutdown`` waits for in-flight sequencing and publishing.
     drain_timeout_s: float = 10.0
     log_level: str = "info"
@@ -204,6 +215,14 @@ class HubConfig(DaemonSettings, MqttTlsFields):
             pid_file=self.pid_file,
             prefix=self.prefix,
             mode=self.broker_files_mode,
+        )
+
+    def recording_settings(self) -> RecordingSettings:
+        return RecordingSettings(
+            directory=self.recording_dir,
+            by_default=self.record_by_default,
+            retention_days=self.recording_retention_days,
+            min_free_mb=self.recording_min_free_mb,
         )
 
     def csv_limits(self) -> CsvLimits:

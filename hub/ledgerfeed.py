@@ -17,6 +17,8 @@ log)                                  ledger drops as duplicates when it has the
 signalling (a browser joined/left a   ``await browser(participant, session, joined,
 session)                              classroom=None)`` — ``classroom`` = the node id
                                       a tutor console stands in for, else None
+recordings API (a replay view's       ``await replay(view, session, classroom,
+running total)                        watched_ms)``
 ``HubCore.create_session``            ``await session_created(spec, teacher=None)``
 reports API                           ``await flush()`` then ``await
                                       refresh_directory()`` before reading Redis
@@ -83,6 +85,7 @@ from ledger.inputs import (
     BrowserInput,
     HeartbeatInput,
     PresenceInput,
+    ReplayInput,
     from_wire,
     heartbeat_input,
     to_wire,
@@ -108,7 +111,7 @@ log = logging.getLogger("dualclass.ledger")
 _UNKNOWN_REGION = "unknown"
 _REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
-InputRecord = PresenceInput | HeartbeatInput | BrowserInput
+InputRecord = PresenceInput | HeartbeatInput | BrowserInput | ReplayInput
 
 
 def _text(value: bytes | str) -> str:
@@ -352,6 +355,17 @@ class LedgerFeed:
         """
         async with self._lock:
             await self._record(BrowserInput(participant, session, self.clock(), joined, classroom))
+            self._touched.add(session)
+
+    async def replay(self, view: str, session: str, classroom: str | None, watched_ms: int) -> None:
+        """Replay view ``view`` of ``session`` has played ``watched_ms`` so far.
+
+        For the recordings API: ``classroom`` is the node the viewer's token or
+        credentials stand for (None for an admin or observer viewer).
+        """
+        async with self._lock:
+            record = ReplayInput(view, session, self.clock(), watched_ms, classroom)
+            await self._record(record)
             self._touched.add(session)
 
     async def check_timeouts(self) -> int:

@@ -133,6 +133,12 @@ class HubMetrics:
         )
         self.nodes_online = Gauge("dualclass_hub_nodes_online", "Nodes seen online", registry=r)
         self.sessions = Gauge("dualclass_hub_sessions", "Sessions known to this hub", registry=r)
+        self.recording_stopped = Counter(
+            "dualclass_hub_recording_stopped",
+            "Recordings stopped before the lesson ended (the alert), by reason",
+            ["reason"],
+            registry=r,
+        )
 
     def rejected_count(self, reason: str) -> float:
         """Current value of the rejection counter for ``reason`` (for tests and the API)."""

@@ -44,6 +44,7 @@ from hub.api.signalling import install_signalling
 from hub.config import HubConfig
 from hub.core import HubCore
 from hub.exceptions import HubError, StoreUnavailable
+from hub.recording.storage import RecordingStore
 from hub.scheduling.due import Timing
 from hub.scheduling.runs import Runner, RunStore
 from hub.scheduling.scheduler import LessonScheduler
@@ -51,6 +52,7 @@ from hub.signalling.service import Signalling
 from protocols.signalling import MAX_SIGNAL_SIZE
 from runtime.exceptions import ConfigError
 from runtime.loop import FORCED_EXIT, StopSignals, run_daemon
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["Hub", "main", "run"]
 
@@ -142,6 +144,8 @@ class Hub(HubCore):
             self._consumer = tasks.create_task(self._consume(), name="hub-consume")
             self.lessons.start()
             stack.push_async_callback(self.lessons.stop)
+            pruner = asyncio.create_task(self._prune_recordings(), name="hub-recordings")
+            stack.push_async_callback(cancel_and_wait, pruner)
             app = None
             if self.config.api_enabled:
                 app = create_app(self, routers=self._routers)
@@ -161,6 +165,16 @@ class Hub(HubCore):
             self._stack = stack.pop_all()
         self._started = True
         log.info("hub %s ready (api port %s)", self.config.mqtt_client_id, self.api_port)
+
+    async def _prune_recordings(self) -> None:
+        """Delete recordings older than ``recording_retention_days``: now, then hourly."""
+        store = RecordingStore(self.config.recording_dir)
+        while True:
+            try:
+                await asyncio.to_thread(store.prune, self.config.recording_retention_days)
+            except OSError as exc:
+                log.warning("recordings: retention check failed: %s", exc)
+            await asyncio.sleep(3600)
 
     async def _start_api(self, app: FastAPI, tasks: asyncio.TaskGroup) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -296,6 +310,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-cert-file", type=Path, help="serve HTTPS/WSS: certificate (PEM)")
     parser.add_argument("--api-key-file", type=Path, help="serve HTTPS/WSS: private key (PEM)")
     parser.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--recording-dir", type=Path, help="folder of lesson recordings")
+    parser.add_argument(
+        "--record-by-default",
+        action="store_const",
+        const=True,
+        help="record sessions whose spec does not say (default: only those marked)",
+    )
+    parser.add_argument(
+        "--recording-min-free-mb", type=float, help="stop recording below this free disk space"
+    )
+    parser.add_argument("--recording-retention-days", type=float, help="delete older recordings")
     return parser
 
 

@@ -38,6 +38,9 @@ class SessionSpec(BaseModel):
     #: ``ends_at`` (10^30) once made every scheduler tick fail.
     starts_at: TimestampMs | None = None
     ends_at: TimestampMs | None = None
+    #: Record the lesson (``hub.recording``); ``None``: the hub's ``record_by_default``.
+    #: ``PUT /api/sessions/{session}/recording`` overrides it later.
+    record: bool | None = None
 
     @model_validator(mode="after")
     def _one_role_each(self) -> SessionSpec:

@@ -12,6 +12,8 @@ Why it is shaped like this (docs/reports.md, "Ledger"):
   presence change is fed before or after the lesson events it overlaps (live
   feeding interleaves them, a rebuild reads the session log first).
 - Browser joins/leaves are a set per session, for the same reason.
+- Replay views keep the largest running total per view (a report repeated, or
+  arriving late, changes nothing), apart from everything live.
 - Heartbeats are folded per (session, node) in the node's own time order: one
   at or before the last counted one is a duplicate. The hub appends them to
   ``dc:ledger:inputs`` in the order it feeds them, so a rebuild sees the same order.
@@ -33,9 +35,16 @@ from ledger.figures import (
     ClassroomFigures,
     DeckFigures,
     HandRecord,
+    ReplayRecord,
     SessionFigures,
 )
-from ledger.inputs import BrowserInput, HeartbeatInput, LedgerInput, PresenceInput
+from ledger.inputs import (
+    BrowserInput,
+    HeartbeatInput,
+    LedgerInput,
+    PresenceInput,
+    ReplayInput,
+)
 from ledger.intervals import Interval, clip, from_changes, total, union
 from protocols.messages import Envelope
 
@@ -126,6 +135,8 @@ class SessionLedger:
     deck_pages: dict[str, set[int]] = field(default_factory=dict)
     rooms: dict[str, RoomState] = field(default_factory=dict)
     browsers: set[BrowserKey] = field(default_factory=set)
+    #: replay view -> (classroom or None, watched ms, hub ts of the report)
+    replays: dict[str, tuple[str | None, int, int]] = field(default_factory=dict)
 
     def room(self, classroom: str) -> RoomState:
         found = self.rooms.get(classroom)
@@ -240,6 +251,8 @@ class Ledger:
             return self._feed_presence(record)
         if isinstance(record, BrowserInput):
             return self._feed_browser(record)
+        if isinstance(record, ReplayInput):
+            return self._feed_replay(record)
         raise LedgerInputError(type(record).__name__, "not a ledger input")
 
     def feed_many(self, records: Iterable[LedgerInput]) -> int:
@@ -312,6 +325,17 @@ class Ledger:
         st.browsers.add(key)
         if record.classroom is not None:
             st.room(record.classroom)
+        self._dirty.add(record.session)
+        return True
+
+    def _feed_replay(self, record: ReplayInput) -> bool:
+        if record.watched_ms <= 0:
+            return False  # a view that has not played yet is no viewing
+        st = self.session(record.session)
+        known = st.replays.get(record.view)
+        if known is not None and known[1] >= record.watched_ms:
+            return False
+        st.replays[record.view] = (record.classroom, record.watched_ms, record.ts)
         self._dirty.add(record.session)
         return True
 
@@ -424,6 +448,7 @@ class Ledger:
                     heartbeats=media.heartbeats,
                     fps_mean=media.fps_sum / media.fps_n if media.fps_n else None,
                     freezes=media.freezes,
+                    replay_ms=sum(ms for room, ms, _ in st.replays.values() if room == name),
                 )
             )
         return SessionFigures(
@@ -441,6 +466,11 @@ class Ledger:
             viewers=viewers,
             viewer_ms=viewer_ms,
             hand_raises=tuple(hands),
+            replays=tuple(
+                sorted(
+                    ReplayRecord(view, room, ms, ts) for view, (room, ms, ts) in st.replays.items()
+                )
+            ),
             answers=tuple(answers),
             decks=_decks(st, [r.classroom for r in rooms if r.role == "partner"]),
         )

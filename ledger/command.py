@@ -101,6 +101,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar"
     )
+    parser.add_argument(
+        "--recording-dir",
+        type=Path,
+        default=None,
+        help="the hub's recordings folder: recorded lessons get a replay link",
+    )
+    parser.add_argument(
+        "--hub-url",
+        default="",
+        help="the hub's address for replay links, e.g. https://hub.example (default: relative)",
+    )
+
+
+def replay_links(recording_dir: Path | None, hub_url: str) -> dict[str, str]:
+    """Session -> replay page address, for every recording under ``recording_dir``."""
+    if recording_dir is None or not recording_dir.is_dir():
+        return {}
+    base = hub_url.rstrip("/")
+    return {
+        manifest.parent.name: f"{base}/replay/{manifest.parent.name}"
+        for manifest in recording_dir.glob("*/recording.json")
+    }
 
 
 async def load_window(
@@ -141,12 +163,13 @@ def export(
     home_page: str = "https://dualclass.example.org",
     progress: bool = False,
     lang: str = "en",
+    replays: dict[str, str] | None = None,
 ) -> list[Path]:
     """Write ``term`` over ``window`` in ``fmt`` to ``out``; the paths written."""
     if fmt == "xapi":
         items = statements(term, window, home_page=home_page, min_minutes=min_minutes)
         return [write_xapi(items, out)]
-    report = build_report(term, window, min_minutes=min_minutes, progress=progress)
+    report = build_report(term, window, min_minutes=min_minutes, progress=progress, replays=replays)
     if fmt == "json":
         return [write_json(report, out)]
     if fmt == "csv":
@@ -191,6 +214,7 @@ async def run(args: argparse.Namespace) -> int:
         home_page=args.home_page,
         progress=args.progress,
         lang=getattr(args, "lang", "en"),
+        replays=replay_links(args.recording_dir, args.hub_url),
     )
     print(
         f"{len(term.lessons)} sessions read; wrote {len(paths)} file(s) to {args.out}",

@@ -18,6 +18,9 @@ Definitions (docs/reports.md, "Ledger"):
   last answer of each; ``correct``: those equal to the choice revealed at quiz.close.
 - ``heartbeats``, ``fps_mean``, ``freezes``: from the node's heartbeats naming the
   session (freezes summed from the node's running counter, a drop = counter reset).
+- ``replay_ms``: time the classroom spent watching the session's recording (replay
+  page or node playback), apart from everything above, which is live only;
+  ``SessionFigures.replays`` has one record per replay view.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import NamedTuple
 
 from ledger.intervals import Interval
 
-__all__ = ["AnswerRecord", "ClassroomFigures", "HandRecord", "SessionFigures"]
+__all__ = ["AnswerRecord", "ClassroomFigures", "HandRecord", "ReplayRecord", "SessionFigures"]
 
 
 class HandRecord(NamedTuple):
@@ -50,6 +53,15 @@ class AnswerRecord(NamedTuple):
     correct: bool | None
 
 
+class ReplayRecord(NamedTuple):
+    """One replay view: who (classroom node id, None for a viewer) watched how long."""
+
+    view: str
+    classroom: str | None
+    watched_ms: int
+    ts: int
+
+
 @dataclass(frozen=True, slots=True)
 class ClassroomFigures:
     classroom: str
@@ -69,6 +81,7 @@ class ClassroomFigures:
     heartbeats: int
     fps_mean: float | None
     freezes: int
+    replay_ms: int = 0
 
     @property
     def interactions(self) -> int:
@@ -108,6 +121,12 @@ class SessionFigures:
     hand_raises: tuple[HandRecord, ...]
     answers: tuple[AnswerRecord, ...]
     decks: tuple[DeckFigures, ...] = ()
+    replays: tuple[ReplayRecord, ...] = ()
+
+    @property
+    def replay_ms(self) -> int:
+        """Replay viewing of this session, every viewer together."""
+        return sum(r.watched_ms for r in self.replays)
 
     @property
     def started(self) -> bool:

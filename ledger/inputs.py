@@ -17,6 +17,11 @@ records are plain frozen values with a stable wire form (``to_wire`` /
   ``(participant, session, ts, joined)``. ``classroom`` is set when the browser is
   a tutor console standing in for a classroom (it then counts as that classroom
   being connected); otherwise the participant is a viewer.
+- ``ReplayInput``: a replay view of a recorded session has played ``watched_ms``
+  so far (a running total, sent by the replay page or a node's playback); key
+  ``(view, session)``, the largest total counts. ``classroom`` comes from the
+  viewer's token or node credentials (None: an admin or observer viewer). Replay
+  viewing is reported apart from live participation.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ __all__ = [
     "HeartbeatInput",
     "LedgerInput",
     "PresenceInput",
+    "ReplayInput",
     "from_wire",
     "heartbeat_input",
     "to_wire",
@@ -73,7 +79,19 @@ class BrowserInput:
     classroom: str | None = None
 
 
-LedgerInput: TypeAlias = Envelope | PresenceInput | HeartbeatInput | BrowserInput
+@dataclass(frozen=True, slots=True)
+class ReplayInput:
+    """Replay view ``view`` of ``session`` has played ``watched_ms`` by hub time ``ts``."""
+
+    view: str
+    session: str
+    ts: int
+    watched_ms: int
+    classroom: str | None = None
+
+
+Record: TypeAlias = PresenceInput | HeartbeatInput | BrowserInput | ReplayInput
+LedgerInput: TypeAlias = Envelope | Record
 
 
 def heartbeat_input(message: NodeHeartbeat, node: str, ts: int) -> HeartbeatInput:
@@ -94,7 +112,7 @@ def heartbeat_input(message: NodeHeartbeat, node: str, ts: int) -> HeartbeatInpu
     )
 
 
-def to_wire(record: PresenceInput | HeartbeatInput | BrowserInput) -> bytes:
+def to_wire(record: Record) -> bytes:
     """msgpack bytes of a record, for field ``r`` of ``dc:ledger:inputs``."""
     data: dict[str, Any]
     match record:
@@ -120,11 +138,20 @@ def to_wire(record: PresenceInput | HeartbeatInput | BrowserInput) -> bytes:
                 "j": record.joined,
                 "c": record.classroom,
             }
+        case ReplayInput():
+            data = {
+                "k": "r",
+                "w": record.view,
+                "s": record.session,
+                "t": record.ts,
+                "m": record.watched_ms,
+                "c": record.classroom,
+            }
     packed: bytes = msgpack.packb(data, use_bin_type=True)
     return packed
 
 
-def from_wire(data: bytes) -> PresenceInput | HeartbeatInput | BrowserInput:
+def from_wire(data: bytes) -> Record:
     """Inverse of ``to_wire``; a malformed record raises ``LedgerInputError``."""
     try:
         raw = msgpack.unpackb(data, raw=False)
@@ -149,6 +176,15 @@ def from_wire(data: bytes) -> PresenceInput | HeartbeatInput | BrowserInput:
                 session=str(raw["s"]),
                 ts=int(raw["t"]),
                 joined=bool(raw["j"]),
+                classroom=None if room is None else str(room),
+            )
+        if kind == "r":
+            room = raw.get("c")
+            return ReplayInput(
+                view=str(raw["w"]),
+                session=str(raw["s"]),
+                ts=int(raw["t"]),
+                watched_ms=int(raw["m"]),
                 classroom=None if room is None else str(room),
             )
     except (ValueError, TypeError, KeyError, msgpack.ExtraData, msgpack.FormatError) as exc:

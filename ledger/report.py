@@ -15,11 +15,16 @@ Every definition below is repeated in docs/reports.md, "Reports".
 - Cells: a region's matrix spans the grades x subjects of all sessions scheduled for
   its partner schools; ``requested`` cells are (school, grade, subject) with at least
   one scheduled session; a cell is covered when at least one lesson was received.
+- Replay viewing (a recording watched later) never counts as receiving a lesson:
+  it is reported apart, as ``replay_minutes`` of the lesson (every viewer), of the
+  partner school whose classroom watched, and in the summary. ``replays`` maps a
+  session to its replay page's address; each lesson row carries it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
@@ -31,6 +36,7 @@ from ledger.schema import (
     Coverage,
     CoverageMatrix,
     CoverageReport,
+    LessonRow,
     PairRow,
     Params,
     RegionCoverage,
@@ -143,6 +149,8 @@ class _School:
     answers: int = 0
     correct: int = 0
     floor_ms: int = 0
+    replay_ms: int = 0
+    replayed: set[str] = field(default_factory=set)
     weeks: set[str] = field(default_factory=set)
     cells: dict[tuple[int, str], list[int]] = field(default_factory=dict)
 
@@ -176,6 +184,7 @@ def build_report(
     min_minutes: float = 5.0,
     long_term_weeks: int = 4,
     progress: bool = False,
+    replays: Mapping[str, str] | None = None,
 ) -> CoverageReport:
     """The coverage report of ``term`` over ``window`` (see the module docstring)."""
     directory: Directory = term.directory
@@ -194,6 +203,8 @@ def build_report(
     region_cells: dict[str, dict[tuple[int, str], list[int]]] = defaultdict(dict)
     lessons_started = 0
     deck_lessons = deck_pages = partner_decks = partner_decks_ready = 0
+    lesson_rows: list[LessonRow] = []
+    replay_ms_total = replay_views = lessons_replayed = 0
     total_ms = 0
     present_sum = enrolled_sum = 0
 
@@ -272,6 +283,36 @@ def build_report(
             pairs[(info.lead_school, school_id)].append(day)
             week_school_lessons[week] += 1
             week_schools[week].add(school_id)
+        for replay in fig.replays:
+            room = replay.classroom
+            school_id = None
+            if room is not None:
+                school_id = info.partners.get(room)
+                if school_id is None and room in directory.classrooms:
+                    school_id = directory.classrooms[room].school
+            if school_id in schools:
+                schools[school_id].replay_ms += replay.watched_ms
+                schools[school_id].replayed.add(info.session)
+        if fig.replays:
+            replay_ms_total += fig.replay_ms
+            replay_views += len(fig.replays)
+            lessons_replayed += 1
+        if started:
+            lesson_rows.append(
+                LessonRow(
+                    session=info.session,
+                    day=day,
+                    title=fig.title,
+                    subject=info.subject,
+                    grade=info.grade,
+                    lead_school=info.lead_school,
+                    partner_schools_received=len(received),
+                    minutes=round(fig.duration_ms / _MIN, 3),
+                    replay_minutes=round(fig.replay_ms / _MIN, 3),
+                    replay_views=len(fig.replays),
+                    replay=(replays or {}).get(info.session),
+                )
+            )
 
     # Rural schools of the directory belong to the universe even with no session.
     for school in directory.schools.values():
@@ -301,6 +342,8 @@ def build_report(
                 correct=row.correct,
                 floor_minutes=round(row.floor_ms / _MIN, 3),
                 weeks_with_lesson=len(row.weeks),
+                replay_minutes=round(row.replay_ms / _MIN, 3),
+                lessons_replayed=len(row.replayed),
             )
         )
 
@@ -404,6 +447,9 @@ def build_report(
         partner_decks=partner_decks,
         partner_decks_ready_in_time=partner_decks_ready,
         deck_ready_share=_share(partner_decks_ready, partner_decks),
+        replay_minutes=round(replay_ms_total / _MIN, 3),
+        replay_views=replay_views,
+        lessons_replayed=lessons_replayed,
     )
     return CoverageReport(
         window=Window(from_=window.start, to=window.end, tz=tz_label(tz), region=region),
@@ -418,6 +464,7 @@ def build_report(
             AttendanceBucket(lo=i / 10, hi=(i + 1) / 10, classroom_lessons=n)
             for i, n in enumerate(histogram)
         ],
+        lessons=sorted(lesson_rows, key=lambda r: (r.day, r.session)),
     )
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "Coverage",
     "CoverageMatrix",
     "CoverageReport",
+    "LessonRow",
     "PairRow",
     "Params",
     "RegionCoverage",
@@ -84,6 +85,11 @@ class Summary(_Model):
         default=0, description="of those, the deck was complete at the classroom at lesson start"
     )
     deck_ready_share: float | None = None
+    replay_minutes: float = Field(
+        default=0.0, description="minutes of recorded lessons watched (not live; every viewer)"
+    )
+    replay_views: int = Field(default=0, description="replay views of the window's lessons")
+    lessons_replayed: int = Field(default=0, description="lessons whose recording was watched")
 
 
 class SchoolRow(_Model):
@@ -103,6 +109,26 @@ class SchoolRow(_Model):
     correct: int
     floor_minutes: float
     weeks_with_lesson: int
+    replay_minutes: float = Field(
+        default=0.0, description="minutes its classrooms watched recordings (not live)"
+    )
+    lessons_replayed: int = 0
+
+
+class LessonRow(_Model):
+    """One started lesson of the window, with its replay link when it was recorded."""
+
+    session: str
+    day: date
+    title: str
+    subject: str
+    grade: int
+    lead_school: str
+    partner_schools_received: int
+    minutes: float = Field(description="length of the live lesson")
+    replay_minutes: float = Field(description="minutes its recording was watched, every viewer")
+    replay_views: int
+    replay: str | None = Field(description="address of the replay page, if it was recorded")
 
 
 class CoverageMatrix(_Model):
@@ -177,3 +203,4 @@ class CoverageReport(_Model):
     pairs: list[PairRow]
     weeks: list[WeekRow]
     attendance_histogram: list[AttendanceBucket]
+    lessons: list[LessonRow] = []

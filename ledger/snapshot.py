@@ -15,6 +15,7 @@ Hash fields (docs/reports.md, "Redis keys"):
                deck_ready {deck: ts}]}
 - ``quizzes``  {quiz: [correct | null, closed, [[classroom, student, seq, ts, choice]...]]}
 - ``browsers`` [[participant, ts, joined, classroom | null]...]
+- ``replays``  {view: [classroom | null, watched_ms, ts]}
 - ``pending``  events received ahead of a gap, in their JSON form
 
 Presence is per node, as members ``"{ts}:{1|0}"`` of the set ``dc:ledger:presence:{node}``.
@@ -38,7 +39,7 @@ __all__ = [
     "state_from_fields",
 ]
 
-FIELDS = ("core", "rooms", "quizzes", "browsers", "pending")
+FIELDS = ("core", "rooms", "quizzes", "browsers", "replays", "pending")
 
 
 def _dumps(value: Any) -> str:
@@ -96,6 +97,7 @@ def state_fields(st: SessionLedger) -> dict[str, str]:
         "rooms": _dumps(rooms),
         "quizzes": _dumps(quizzes),
         "browsers": _dumps(sorted(list(b) for b in st.browsers)) if st.browsers else "[]",
+        "replays": _dumps({v: list(r) for v, r in st.replays.items()}),
         "pending": _dumps([to_jsonable(e) for _, e in sorted(st.pending.items())]),
     }
 
@@ -152,6 +154,10 @@ def state_from_fields(session: str, fields: dict[str, str]) -> SessionLedger:
             )
         st.browsers = {
             (str(p), int(t), bool(j), c) for p, t, j, c in json.loads(fields.get("browsers", "[]"))
+        }
+        st.replays = {
+            str(v): (None if c is None else str(c), int(m), int(t))
+            for v, (c, m, t) in json.loads(fields.get("replays", "{}")).items()
         }
         for raw in json.loads(fields.get("pending", "[]")):
             event = decode_map(raw)

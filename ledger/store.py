@@ -29,7 +29,14 @@ from tqdm import tqdm
 from ledger.aggregate import Ledger
 from ledger.directory import Directory, SessionInfo
 from ledger.exceptions import StoreError
-from ledger.inputs import BrowserInput, HeartbeatInput, PresenceInput, from_wire, to_wire
+from ledger.inputs import (
+    BrowserInput,
+    HeartbeatInput,
+    Record,
+    ReplayInput,
+    from_wire,
+    to_wire,
+)
 from ledger.keys import (
     DIRECTORY_KEY,
     INFO_BY_START_KEY,
@@ -78,7 +85,7 @@ def _field(fields: dict[Any, Any], name: str) -> Any:
 # ------------------------------------------------------------------- writing
 
 
-async def append_input(redis: Any, record: PresenceInput | HeartbeatInput | BrowserInput) -> None:
+async def append_input(redis: Any, record: Record) -> None:
     """Append a presence/heartbeat/browser record to ``dc:ledger:inputs``.
 
     The hub calls this before ``Ledger.feed`` with the same record, so a rebuild
@@ -249,7 +256,7 @@ async def rebuild_from_streams(
                     record = HeartbeatInput(
                         record.node, record.ts, keep, record.fps, record.freezes
                     )
-            elif isinstance(record, BrowserInput) and record.session not in wanted:
+            elif isinstance(record, BrowserInput | ReplayInput) and record.session not in wanted:
                 continue
             ledger.feed(record)
         if len(entries) < PAGE:

@@ -23,6 +23,14 @@ complete on that classroom's disk when the lesson started.
 
 ``received`` counts events a node applied; ``lost`` counts sequenced events that
 some partner never applied.
+
+``--record`` (implies ``--media``) marks the session for recording: the hub
+writes the lead's video and sound (and the floor holder's) into
+``--recording-dir``, the lead's test pattern shows the current slide number
+(changed when the lead clicks, as a camera on the lead's screen would show
+it), and the demo prints the replay link. The report then has
+``"recording": {"files": [paths], "timeline": path, "duration_s": x}`` and
+``"replay_url"``.
 """
 
 from __future__ import annotations
@@ -174,12 +182,16 @@ async def run_demo(
     tls: bool = False,
     during: During | None = None,
     deck_file: Path | None = None,
+    record: bool = False,
+    recording_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Run the demo; return the report (see the module docstring).
 
     ``during(links)`` (tests) runs beside the lesson from the moment the console
     links are printed; the demo waits for it before tearing the stack down.
     """
+    with_media = with_media or record
+    recording_dir = (recording_dir or workdir / "recordings").resolve()
     session = time.strftime("demo-%Y%m%d-%H%M%S")
     lead = "lead"
     partner_ids = [f"p{i}" for i in range(1, partners + 1)]
@@ -193,7 +205,8 @@ async def run_demo(
         f"dualclass demo: session {session}, "
         f"1 lead + {partners} partner classrooms, ~{duration:.0f} s"
     )
-    async with LocalRun(workdir, tls=tls) as run:
+    hub_args = ["--recording-dir", str(recording_dir)] if record else []
+    async with LocalRun(workdir, tls=tls, hub_args=hub_args) as run:
         assert run.stack is not None and run.hub is not None
         endpoints = _endpoints(run)
         say(f"  mosquitto  {endpoints['mqtt']}   redis {run.stack.redis_url.split('@')[-1]}")
@@ -233,6 +246,7 @@ async def run_demo(
                 "grade": 5,
                 "starts_at": now,
                 "ends_at": now + int(duration * 1000) + 60_000,
+                "record": record,
             }
         )
         joined: set[str] = set()
@@ -251,6 +265,15 @@ async def run_demo(
         )
         await _deck_everywhere(run, session, nodes, deck["id"], out)
         media = await _start_media(run, nodes) if with_media else []
+        if media:
+            # the lesson starts once every classroom's media is up (the recording
+            # then covers the whole lesson)
+            await run.wait_for(
+                lambda: all(n.media_stats is not None for n in nodes.values()),
+                timeout=30,
+                what="every classroom's media to connect",
+            )
+        screen = media[0].source.video if media and media[0].source is not None else None
         links = await _console_links(run, session, partner_ids[-1])
         for name, url in links.items():
             say(f"  {name:<15} {url}")
@@ -272,6 +295,8 @@ async def run_demo(
             delay = start + step.at_s - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
+            if step.actor == lead and step.type == "slide.show" and screen is not None:
+                screen.slide = int(step.body["index"])  # type: ignore[attr-defined]
             await nodes[step.actor].send(step.type, step.body, session)
             if step.expect_rejected:
                 rejected_expected += 1
@@ -296,6 +321,7 @@ async def run_demo(
         sequenced = _last_seq(info)
         media_report = await _media_report(run, nodes, partner_ids) if media else {}
         during_result = await helper if helper is not None else None
+        recording = await _recording_report(run, session, recording_dir) if record else None
         report: dict[str, Any] = {
             "session": session,
             "events_sequenced": sequenced,
@@ -319,6 +345,14 @@ async def run_demo(
         }
         if helper is not None:
             report["during"] = during_result
+        if recording is not None:
+            report["recording"] = recording
+            token = await run.api(
+                "POST",
+                f"/api/sessions/{session}/tokens",
+                json={"role": "observer", "ttl_s": 24 * 3600},
+            )
+            report["replay_url"] = f"{run.hub.base_url}/replay/{session}?token={token['token']}"
         _print_summary(report, say)
         if keep and out is not None and sys.stdin.isatty():
             day = time.strftime("%Y-%m-%d", time.gmtime())
@@ -337,6 +371,28 @@ async def run_demo(
         for runner in media:
             await runner.stop()
         return report
+
+
+async def _recording_report(run: LocalRun, session: str, folder: Path) -> dict[str, Any]:
+    """Wait (bounded) for the hub to finish the recording; files, timeline, duration."""
+    deadline = time.monotonic() + 30
+    data: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        response = await run.http.get(f"/api/recordings/{session}")
+        if response.status_code == 200:
+            data = response.json()
+            if data["manifest"]["status"] != "recording" and data["timeline"] is not None:
+                break
+        await asyncio.sleep(0.1)
+    manifest = data.get("manifest") or {}
+    here = folder / session
+    return {
+        "files": [str(here / f["name"]) for f in manifest.get("files", [])],
+        "timeline": str(here / "timeline.json") if data.get("timeline") else None,
+        "duration_s": manifest.get("duration_s", 0.0),
+        "status": manifest.get("status", "missing"),
+        "reason": manifest.get("reason"),
+    }
 
 
 def _endpoints(run: LocalRun) -> dict[str, str]:
@@ -464,6 +520,16 @@ def _print_summary(report: dict[str, Any], say: Callable[[str], None]) -> None:
         )
     if report["rejected"]:
         say(f"  refused by the hub (role rules): {report['rejected']}")
+    recording = report.get("recording")
+    if recording:
+        say(
+            f"  recording ({recording['status']}): {len(recording['files'])} files, "
+            f"{recording['duration_s']:.1f} s, timeline {recording['timeline']}"
+        )
+        for path in recording["files"]:
+            say(f"    {path}")
+    if report.get("replay_url"):
+        say(f"  replay     {report['replay_url']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -490,6 +556,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="MQTT over TLS and HTTPS/WSS throughout, with a throwaway local CA",
     )
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="record the lesson (implies --media) and print the replay link",
+    )
+    parser.add_argument(
+        "--recording-dir",
+        type=Path,
+        default=Path("var/demo/recordings"),
+        help="where --record keeps the recording (kept after the demo)",
+    )
     args = parser.parse_args(argv)
     if args.partners < 1:
         parser.error("--partners must be at least 1")
@@ -506,6 +583,8 @@ def main(argv: list[str] | None = None) -> int:
                 with_media=args.media,
                 tls=args.tls,
                 deck_file=args.deck,
+                record=args.record,
+                recording_dir=args.recording_dir if args.record else None,
             )
         )
     except KeyboardInterrupt:
@@ -526,7 +605,9 @@ def main(argv: list[str] | None = None) -> int:
                         "latency_ms",
                         "endpoints",
                         "deck",
+                        "replay_url",
                     )
+                    if k in report
                 }
             )
         )

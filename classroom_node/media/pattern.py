@@ -1,10 +1,12 @@
 """A synthetic camera and microphone for nodes without (or before) real devices.
 
-The picture shows a frame counter and the wall clock in large block digits over
-a moving bar, so a viewer (or a test) sees at a glance that video is live, how
-late it is, and whether frames are missing; the tone is a quiet sine. Drawing is
-pure numpy straight into a YUV 4:2:0 buffer (no colour conversion), cheap enough
-for a classroom box; ``read_counter`` reads the counter back from a decoded frame.
+The picture shows a frame counter, the wall clock and (when set) the slide
+number in large block digits over a moving bar, so a viewer (or a test) sees at
+a glance that video is live, how late it is, and whether frames are missing;
+the tone is a quiet sine. Drawing is pure numpy straight into a YUV 4:2:0
+buffer (no colour conversion), cheap enough for a classroom box.
+``read_counter`` and ``read_slide`` read the counter and the slide back from a
+decoded frame (the recording tests check the slide shown at each slide change).
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ import numpy.typing as npt
 from aiortc import MediaStreamTrack
 from av import AudioFrame, VideoFrame
 
-__all__ = ["PatternAudioTrack", "PatternVideoTrack", "draw_pattern", "read_counter"]
+__all__ = [
+    "PatternAudioTrack",
+    "PatternVideoTrack",
+    "draw_pattern",
+    "read_counter",
+    "read_slide",
+]
 
 U8 = npt.NDArray[np.uint8]
 
@@ -32,7 +40,7 @@ _DIGITS = {
 }  # fmt: skip
 _CELL = 8
 _ADVANCE = 4 * _CELL
-_X0, _COUNTER_Y, _CLOCK_Y = 16, 16, 80
+_X0, _COUNTER_Y, _CLOCK_Y, _SLIDE_Y = 16, 16, 80, 144
 _ON, _OFF = 230, 20
 
 
@@ -48,8 +56,10 @@ def _draw(luma: U8, x: int, y: int, text: str) -> None:
         )
 
 
-def draw_pattern(counter: int, width: int, height: int, now: float | None = None) -> U8:
-    """One yuv420p picture, shape ``(height * 3 // 2, width)``: counter, clock, bar."""
+def draw_pattern(
+    counter: int, width: int, height: int, now: float | None = None, slide: int | None = None
+) -> U8:
+    """One yuv420p picture, shape ``(height * 3 // 2, width)``: counter, clock, slide, bar."""
     buf = np.full((height * 3 // 2, width), 128, dtype=np.uint8)
     luma = buf[:height]
     luma[:] = 60
@@ -58,16 +68,27 @@ def draw_pattern(counter: int, width: int, height: int, now: float | None = None
     _draw(luma, _X0, _COUNTER_Y, f"{counter % 100_000_000:08d}")
     clock = time.strftime("%H:%M:%S", time.localtime(time.time() if now is None else now))
     _draw(luma, _X0, _CLOCK_Y, clock)
+    if slide is not None:
+        _draw(luma, _X0, _SLIDE_Y, f"{slide % 1000:03d}")
     return buf
 
 
 def read_counter(frame: VideoFrame) -> int | None:
     """The frame counter drawn by ``draw_pattern``, or None if it cannot be read."""
+    return _read_digits(frame, _COUNTER_Y, 8)
+
+
+def read_slide(frame: VideoFrame) -> int | None:
+    """The slide number drawn by ``draw_pattern``, or None (none drawn, unreadable)."""
+    return _read_digits(frame, _SLIDE_Y, 3)
+
+
+def _read_digits(frame: VideoFrame, top: int, count: int) -> int | None:
     luma = frame.to_ndarray(format="gray")
     text = ""
-    for i in range(8):
+    for i in range(count):
         left = _X0 + i * _ADVANCE
-        cells = luma[_COUNTER_Y : _COUNTER_Y + 5 * _CELL, left : left + 3 * _CELL]
+        cells = luma[top : top + 5 * _CELL, left : left + 3 * _CELL]
         centres = cells[_CELL // 2 :: _CELL, _CELL // 2 :: _CELL]
         bits = "".join("1" if v > 128 else "0" for v in centres.flatten())
         digit = next((d for d, p in _DIGITS.items() if p == bits and d.isdigit()), None)
@@ -77,8 +98,17 @@ def read_counter(frame: VideoFrame) -> int | None:
     return int(text)
 
 
+def _on_schedule(start: float, counter: int, rate: float) -> int:
+    """The next frame number to make: ``counter``, or the one due now if we fell
+    more than a frame behind (a camera drops frames rather than deliver them late,
+    so timestamps keep telling when each picture was taken)."""
+    due_now = int((time.monotonic() - start) * rate)
+    return due_now if due_now > counter + 1 else counter
+
+
 class PatternVideoTrack(MediaStreamTrack):
-    """Paced video of ``draw_pattern`` at ``fps``."""
+    """Paced video of ``draw_pattern`` at ``fps``; set ``slide`` to show a slide number
+    (as a camera filming the lead's screen would: it changes when the teacher clicks)."""
 
     kind = "video"
 
@@ -86,15 +116,17 @@ class PatternVideoTrack(MediaStreamTrack):
         super().__init__()
         self.width, self.height, self.fps = width, height, fps
         self.counter = 0
+        self.slide: int | None = None
         self._start: float | None = None
 
     async def recv(self) -> VideoFrame:
         if self._start is None:
             self._start = time.monotonic()
         else:
+            self.counter = _on_schedule(self._start, self.counter, self.fps)
             due = self._start + self.counter / self.fps
             await asyncio.sleep(max(0.0, due - time.monotonic()))
-        picture = draw_pattern(self.counter, self.width, self.height)
+        picture = draw_pattern(self.counter, self.width, self.height, slide=self.slide)
         frame = VideoFrame.from_ndarray(picture, format="yuv420p")
         frame.pts = self.counter * 90_000 // self.fps
         frame.time_base = fractions.Fraction(1, 90_000)
@@ -118,6 +150,7 @@ class PatternAudioTrack(MediaStreamTrack):
         if self._start is None:
             self._start = time.monotonic()
         else:
+            self.counter = _on_schedule(self._start, self.counter, self.RATE / self.SAMPLES)
             due = self._start + self.counter * self.SAMPLES / self.RATE
             await asyncio.sleep(max(0.0, due - time.monotonic()))
         first = self.counter * self.SAMPLES

@@ -16,6 +16,7 @@ from hub.api import (
     matching,
     nodes,
     ops,
+    recordings,
     registry,
     reports,
     sessions,
@@ -57,6 +58,7 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         reports.router,
         decks.router,
         ops.router,
+        recordings.router,
     ):
         app.include_router(router, responses=PROBLEMS)
     for router in (signalling.router, consoles.router, languages.router, *routers):

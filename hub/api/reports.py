@@ -10,6 +10,9 @@ Formats: ``json`` (the ``CoverageReport`` document), ``html`` (one self-containe
 page), ``xapi`` (a JSON array of statements), ``csv`` (a zip of the per-table CSV
 files). Building runs in a worker thread: a term is CPU work (seconds for a large
 district) and must not stall sequencing on the event loop. No progress bar.
+
+Each recorded lesson's row links to its replay page (``/replay/{session}`` on
+this hub, which asks for a join token or the admin key).
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from enum import StrEnum
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from redis.exceptions import RedisError
 
 from hub.api.deps import HubDep, IsoDate, require_admin
 from hub.api.problems import Problem
 from hub.core import HubCore
+from hub.recording.storage import RecordingStore
 from i18n.catalogue import LANGS, messages, negotiate
 from ledger.command import load_window
 from ledger.formats.csvfmt import tables
@@ -78,11 +82,12 @@ def _render(
     min_minutes: float,
     lang: str = "en",
     switch: dict[str, str] | None = None,
+    replays: dict[str, str] | None = None,
 ) -> Response:
     if fmt is ReportFormat.XAPI:
         items = statements(term, window, home_page=_HOME_PAGE, min_minutes=min_minutes)
         return Response(json.dumps(items, ensure_ascii=False), media_type="application/json")
-    report = build_report(term, window, min_minutes=min_minutes, progress=False)
+    report = build_report(term, window, min_minutes=min_minutes, progress=False, replays=replays)
     if fmt is ReportFormat.JSON:
         return Response(to_json(report, indent=None), media_type="application/json")
     if fmt is ReportFormat.HTML:
@@ -110,6 +115,7 @@ def _render(
 )
 async def coverage(
     hub: HubDep,
+    request: Request,
     first: Annotated[IsoDate, Query(alias="from", description="first day (inclusive)")],
     last: Annotated[IsoDate, Query(alias="to", description="last day (inclusive)")],
     region: Annotated[str | None, Query(max_length=200)] = None,
@@ -122,7 +128,16 @@ async def coverage(
     accept_language: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     return await render_coverage(
-        hub, first, last, region, fmt, tz, min_minutes, lang, accept_language
+        hub,
+        first,
+        last,
+        region,
+        fmt,
+        tz,
+        min_minutes,
+        lang,
+        accept_language,
+        origin=str(request.base_url).rstrip("/"),
     )
 
 
@@ -137,8 +152,12 @@ async def render_coverage(
     lang: str | None,
     accept_language: str | None,
     base: str = "/api/reports/coverage",
+    origin: str = "",
 ) -> Response:
-    """The report in ``fmt``; HTML in the negotiated language, linking to the other."""
+    """The report in ``fmt``; HTML in the negotiated language, linking to the other.
+
+    Recorded lessons link to their replay page, ``{origin}/replay/{session}``
+    (``origin``: this hub's address, so a saved page still finds it)."""
     if last < first:
         raise Problem(400, "bad-window", "Invalid window", "'to' is before 'from'")
     try:
@@ -160,4 +179,6 @@ async def render_coverage(
     if region:
         query += f"&region={quote(region)}"
     switch = {code: f"{base}?{query}&lang={code}" for code in LANGS}
-    return await asyncio.to_thread(_render, term, window, fmt, min_minutes, chosen, switch)
+    recorded = await asyncio.to_thread(RecordingStore(hub.config.recording_dir).manifests)
+    replays = {m["session"]: f"{origin}/replay/{m['session']}" for m in recorded if "session" in m}
+    return await asyncio.to_thread(_render, term, window, fmt, min_minutes, chosen, switch, replays)

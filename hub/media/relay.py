@@ -63,13 +63,18 @@ from webrtc import aiortc_internals as internals
 from webrtc.bitstream import is_keyframe
 from webrtc.ice import rtc_configuration
 
-__all__ = ["RelayMode", "RelaySettings", "SessionRelay"]
+__all__ = ["FrameListener", "RelayMode", "RelaySettings", "SessionRelay"]
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("video", "audio")
 #: What a publisher may send up: camera video, microphone audio, the lead's screen.
 FEEDS = ("video", "audio", "screen")
+
+FrameListener = Callable[[str, str, str, bytes, int, bool], None]
+"""``listener(participant, feed, mime_type, data, rtp_timestamp, keyframe)``: every
+encoded upstream frame, after the slots got it (the recorder is one). It must not
+block; an exception is logged and the listener removed, forwarding goes on."""
 
 
 class RelayMode(enum.Enum):
@@ -145,6 +150,7 @@ class SessionRelay:
         #: slot tracks by the feed they forward (``screen`` slots follow screen feeds)
         self._slots: dict[str, list[SlotTrack[Any]]] = {feed: [] for feed in FEEDS}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._listeners: list[FrameListener] = []
         self._closed = False
 
     # -- participants ---------------------------------------------------------
@@ -341,6 +347,27 @@ class SessionRelay:
         for track in self._slots[feed]:
             if isinstance(track, EncodedFrameTrack):
                 track.offer(pid, frame.data, frame.timestamp, keyframe)
+        for listener in self._listeners:
+            try:
+                listener(pid, feed, codec.mimeType, frame.data, frame.timestamp, keyframe)
+            except Exception:
+                logger.exception("frame listener %r failed; removed", listener)
+                self.remove_listener(listener)
+
+    # -- listeners (recording) --------------------------------------------------
+
+    def add_listener(self, listener: FrameListener) -> None:
+        """Also give every encoded upstream frame to ``listener`` (see ``FrameListener``)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: FrameListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def request_keyframe(self, participant_id: str) -> None:
+        """Ask a publisher for a keyframe (rate-limited like every other request)."""
+        if participant_id in self._participants:
+            self._request_keyframe(participant_id)
 
     async def _read_decoded(self, upstream: _Upstream, feed: str) -> None:
         """Fan decoded frames (present only while decoding is on) out to re-encoding slots."""

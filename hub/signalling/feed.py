@@ -27,9 +27,9 @@ from typing import Any
 
 import redis.exceptions
 
+from hub.aio import stop_task
 from hub.exceptions import StoreUnavailable
 from hub.sessions import SessionSpec
-from hub.signalling.bounded import stop_task
 from hub.store import Store, log_key
 from protocols.codec import decode
 from protocols.exceptions import DecodeError

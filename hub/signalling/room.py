@@ -11,27 +11,40 @@ The room is where the three things of a lesson meet:
   feed's lesson machine, so ``floor.grant`` / ``floor.revoke`` / ``lesson.end``
   switch the routing (at the next keyframe), and a floor holder that connects
   its media later gets the floor as soon as its answer is applied.
+
+When the session is to be recorded, the room also owns its ``SessionRecorder``
+(``hub.recording``): a listener on the relay, started at ``lesson.start`` (or
+at once if the lesson is live when the relay is made), told about floor
+changes, and finished at ``lesson.end`` or when the room closes, with the
+session's whole event log for its timeline.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import Callable
 
 from aiortc import RTCSessionDescription
 
+from hub.aio import run_bounded
 from hub.media.exceptions import RoutingError
 from hub.media.relay import SessionRelay
 from hub.media.routing import media_layout
+from hub.recording.recorder import SessionRecorder
+from hub.recording.settings import RecordingSettings
+from hub.recording.timeline import event_time_ms
 from hub.sessions import SessionSpec
-from hub.signalling.bounded import run_bounded
 from hub.signalling.exceptions import JoinRefused
 from hub.signalling.feed import SessionFeed
 from hub.signalling.identity import Identity
 from hub.signalling.settings import SignallingSettings
 from hub.store import Store
+from protocols.codec import decode
+from protocols.exceptions import DecodeError
 from protocols.ids import new_id
-from protocols.lesson import LessonMachine
+from protocols.lesson import LessonMachine, LessonStatus
 from protocols.messages import Envelope, SessionStateBody
 from protocols.signalling import (
     SignalError,
@@ -104,7 +117,16 @@ class Peer:
 class Room:
     """See the module docstring."""
 
-    def __init__(self, store: Store, spec: SessionSpec, settings: SignallingSettings) -> None:
+    def __init__(
+        self,
+        store: Store,
+        spec: SessionSpec,
+        settings: SignallingSettings,
+        *,
+        recording: RecordingSettings | None = None,
+        record: bool = False,
+        on_recording_stopped: Callable[[str], None] | None = None,
+    ) -> None:
         self.session = spec.session
         self.spec = spec
         self.settings = settings
@@ -112,17 +134,96 @@ class Room:
         self.relay: SessionRelay | None = None
         self.peers: dict[str, Peer] = {}
         self._media: dict[str, Peer] = {}
+        self._store = store
+        self._recording = recording
+        self._record = record and recording is not None
+        self._on_recording_stopped = on_recording_stopped
+        self.recorder: SessionRecorder | None = None
+        self._finishers: set[asyncio.Task[None]] = set()
 
     async def start(self, seed: LessonMachine | None = None) -> None:
         await self.feed.start(seed)
 
     async def close(self) -> None:
-        """Stop the feed and the relay; each step bounded by ``stop_timeout_s``."""
+        """Finish the recording, stop the feed and the relay; each step bounded."""
         timeout = self.settings.stop_timeout_s
+        # the recording first: it closes its files (index, duration) and writes the
+        # timeline while the relay still exists; a slow disk gets a longer bound
+        self._finish_recording()
+        if self._finishers:
+            await run_bounded(
+                asyncio.gather(*self._finishers),
+                max(timeout, 15.0),
+                f"recording of {self.session}",
+            )
         await self.feed.stop(timeout)
         relay, self.relay = self.relay, None
         if relay is not None:
             await run_bounded(relay.close(), timeout, f"relay of {self.session}")
+
+    # -------------------------------------------------------------- recording
+
+    def set_record(self, record: bool) -> None:
+        """Turn recording on or off for this session (``PUT .../recording``)."""
+        self._record = record and self._recording is not None
+        if self._record:
+            self._ensure_recorder()
+        else:
+            self._finish_recording()
+
+    def _ensure_recorder(self) -> None:
+        """Make the recorder (once the relay exists) and start it if the lesson is live."""
+        if not self._record or self.relay is None or self._recording is None:
+            return
+        if self.recorder is None:
+            relay = self.relay
+            self.recorder = SessionRecorder(
+                self.session,
+                self._recording,
+                lead=self.spec.lead,
+                video_codec=relay.settings.video_codec,
+                request_keyframe=relay.request_keyframe,
+                on_stopped=self._on_recording_stopped,
+            )
+            relay.add_listener(self.recorder.on_frame)
+            self.recorder.set_floor(self.feed.machine.floor)
+        if self.feed.machine.status is LessonStatus.LIVE:
+            self.recorder.start()
+
+    def _finish_recording(self, until_ms: float | None = None) -> None:
+        """Detach the recorder now (a new one may start) and finish it in the background,
+        after the lead's pictures up to ``until_ms`` (the lesson's end) are in;
+        ``close`` waits for every finish still running."""
+        recorder, self.recorder = self.recorder, None
+        if recorder is None:
+            return
+        task = asyncio.ensure_future(self._finish(recorder, until_ms))
+        self._finishers.add(task)
+        task.add_done_callback(self._finishers.discard)
+
+    async def _finish(self, recorder: SessionRecorder, until_ms: float | None) -> None:
+        if until_ms is not None:
+            await recorder.caught_up(until_ms)
+        if self.relay is not None:
+            self.relay.remove_listener(recorder.on_frame)
+        events: list[Envelope] = []
+        try:
+            events = await self._all_events()
+        except Exception:
+            log.exception("recording %s: the event log could not be read", self.session)
+        await recorder.finish(events)
+
+    async def _all_events(self) -> list[Envelope]:
+        out: list[Envelope] = []
+        next_seq = 1
+        while True:
+            stored = await self._store.read_events(self.session, next_seq, limit=500)
+            if not stored:
+                return out
+            for item in stored:
+                next_seq = item.seq + 1
+                with contextlib.suppress(DecodeError):
+                    out.append(decode(item.payload, max_size=16 * 1024 * 1024))
 
     # ------------------------------------------------------------------ peers
 
@@ -175,6 +276,7 @@ class Room:
         participant = key or f"{identity.acting_as or 'observer'}-viewer-{new_id()}"
         if self.relay is None:
             self.relay = SessionRelay(self.session, self.settings.relay_settings())
+            self._ensure_recorder()
         peer.participant = participant
         return await self.relay.offer(
             participant, identity.media_role, screen=shares_screen(identity)
@@ -210,8 +312,15 @@ class Room:
         return dump_signal(SignalState(session=self.session, state=state))
 
     def _on_event(self, event: Envelope) -> None:
-        if getattr(event, "type", "") in ("floor.grant", "floor.revoke", "lesson.end"):
+        kind = getattr(event, "type", "")
+        if kind in ("floor.grant", "floor.revoke", "lesson.end"):
             self.sync_floor()
+            if self.recorder is not None:
+                self.recorder.set_floor(self.feed.machine.floor)
+        if kind == "lesson.start":
+            self._ensure_recorder()
+        elif kind == "lesson.end" and event.ts is not None:
+            self._finish_recording(event_time_ms(event.ts, event.sent))
         listeners = [p for p in self.peers.values() if p.events]
         if not listeners:
             return

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from hub.core import HubCore
+from hub.recording.flags import should_record
 from hub.signalling.identity import Identity
 from hub.signalling.room import Peer, Room
 from hub.signalling.settings import SignallingSettings
@@ -28,6 +30,11 @@ from webrtc.ice import restrict_host_addresses
 log = logging.getLogger("dualclass.hub.signalling")
 
 __all__ = ["Signalling"]
+
+
+def _reason_label(reason: str) -> str:
+    """A bounded label for the metric (reasons may carry file names)."""
+    return reason if reason in ("disk_full",) else reason.split(" ", 1)[0].rstrip(":")[:32]
 
 
 class Signalling:
@@ -73,7 +80,14 @@ class Signalling:
     async def _open(self, session: str) -> Room:
         spec = await self.hub.get_spec(session)
         runtime = self.hub.runtime(session)
-        room = Room(self.hub.store, spec, self.settings)
+        room = Room(
+            self.hub.store,
+            spec,
+            self.settings,
+            recording=self.hub.config.recording_settings(),
+            record=await should_record(self.hub, spec),
+            on_recording_stopped=self._recording_alert(spec.session),
+        )
         await room.start(runtime.machine if runtime is not None else None)
         self.rooms[session] = room
         return room
@@ -106,6 +120,14 @@ class Signalling:
             await self.hub.ledger_feed.browser(peer.id, identity.session, joined, classroom)
         except Exception:
             log.exception("ledger: browser %s of %s not recorded", peer.id, identity.session)
+
+    def _recording_alert(self, session: str) -> Callable[[str], None]:
+        """The recorder's alert: counted in ``dualclass_hub_recording_stopped_total``."""
+
+        def alert(reason: str) -> None:
+            self.hub.metrics.recording_stopped.labels(reason=_reason_label(reason)).inc()
+
+        return alert
 
     def room(self, session: str) -> Room | None:
         return self.rooms.get(session)

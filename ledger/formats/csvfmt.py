@@ -16,6 +16,7 @@ from ledger.schema import (
     AttendanceBucket,
     CoverageMatrix,
     CoverageReport,
+    LessonRow,
     PairRow,
     SchoolRow,
     TeacherRow,
@@ -35,6 +36,7 @@ TABLES = (
     "pairs",
     "weeks",
     "attendance_histogram",
+    "lessons",
 )
 
 Table = tuple[list[str], list[list[Any]]]
@@ -91,6 +93,7 @@ def tables(report: CoverageReport) -> dict[str, Table]:
         "pairs": _rows(report.pairs, PairRow),
         "weeks": _rows(report.weeks, WeekRow),
         "attendance_histogram": _rows(report.attendance_histogram, AttendanceBucket),
+        "lessons": _rows(report.lessons, LessonRow),
     }
     return out
 

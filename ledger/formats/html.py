@@ -85,6 +85,44 @@ def _switch(texts: Messages, switch: Mapping[str, str] | None) -> str:
     return f'<nav class="lang" id="lang-switch">{label}{"".join(items)}</nav>'
 
 
+def _lessons(texts: Messages, report: CoverageReport) -> str:
+    """The lessons of the window, each recorded one linked to its replay page."""
+    columns = (
+        "day",
+        "session",
+        "title",
+        "subject",
+        "grade",
+        "lead_school",
+        "partner_schools_received",
+        "minutes",
+        "replay_minutes",
+        "replay",
+    )
+    head = "".join(f"<th>{escape(texts.t(f'report.col.{c}'))}</th>" for c in columns)
+    rows = []
+    for lesson in report.lessons:
+        cells = [
+            lesson.day.isoformat(),
+            lesson.session,
+            lesson.title,
+            lesson.subject,
+            lesson.grade,
+            lesson.lead_school,
+            lesson.partner_schools_received,
+            lesson.minutes,
+            lesson.replay_minutes,
+        ]
+        tds = "".join(f"<td>{escape(_fmt(texts, v))}</td>" for v in cells)
+        if lesson.replay:
+            href = escape(lesson.replay, quote=True)
+            link = f'<a href="{href}">{escape(texts.t("report.value.replay"))}</a>'
+        else:
+            link = escape(texts.t("report.value.not_recorded"))
+        rows.append(f"<tr>{tds}<td>{link}</td></tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
 def to_html(
     report: CoverageReport,
     texts: Messages | None = None,
@@ -131,6 +169,7 @@ def to_html(
         parts.append(
             f"<h2>{escape(t(f'report.table.{name}'))}</h2>" + _table(texts, *all_tables[name])
         )
+    parts.append(f"<h2>{escape(t('report.table.lessons'))}</h2>" + _lessons(texts, report))
     parts.append("</body></html>")
     return "\n".join(parts)
 

@@ -15,6 +15,11 @@ Mapping (docs/reports.md, "xAPI"):
   quiz (a cmi.interaction of type choice); ``result.response`` the choice index,
   ``result.success`` its correctness once revealed.
 - ``asked``: one per hand raised; actor the classroom, object the session.
+- ``experienced``: one per replay view of the session's recording; actor the
+  classroom (or ``viewer/{view}`` for an admin or observer viewer), object the
+  recording (``.../sessions/{id}/recording``, a child of the session),
+  ``result.duration`` the time watched. Live ``attended`` statements never
+  include replay time.
 
 Actors are Agents identified by ``account`` {homePage, name}; every statement has
 ``context.registration`` = uuid5 of the session, so an LRS groups a lesson.
@@ -47,7 +52,9 @@ VERBS = {
     "attended": f"{ADL}/verbs/attended",
     "answered": f"{ADL}/verbs/answered",
     "asked": f"{ADL}/verbs/asked",
+    "experienced": f"{ADL}/verbs/experienced",
 }
+MEDIA = f"{ADL}/activities/media"
 MEETING = f"{ADL}/activities/meeting"
 INTERACTION = f"{ADL}/activities/cmi.interaction"
 LANG = "en-US"
@@ -209,6 +216,27 @@ class _Mapper:
                     answer.ts,
                     fig,
                     result=result,
+                    parent=activity,
+                )
+            )
+        recording = {
+            "objectType": "Activity",
+            "id": f"{self.home}/sessions/{sid}/recording",
+            "definition": {"name": {LANG: f"recording of {sid}"}, "type": MEDIA},
+        }
+        for replay in fig.replays:
+            if replay.watched_ms <= 0:
+                continue
+            who = replay.classroom or f"viewer/{replay.view}"
+            out.append(
+                self.statement(
+                    f"experienced:{sid}:{replay.view}",
+                    self.agent(who),
+                    "experienced",
+                    recording,
+                    replay.ts,
+                    fig,
+                    result={"duration": iso_duration(replay.watched_ms)},
                     parent=activity,
                 )
             )

@@ -162,6 +162,7 @@ async def classroom(
     session: str = "S1",
     partners: int = 2,
     observers: int = 0,
+    **spec_fields: Any,
 ) -> AsyncIterator[dict[str, FakeNode]]:
     """Register lead + partners (+ observers), create the session, connect them all."""
     names = ["lead"] + [f"p{i}" for i in range(1, partners + 1)]
@@ -178,6 +179,7 @@ async def classroom(
         title="Fractions",
         subject="math",
         grade=4,
+        **spec_fields,
     )
     for node in nodes.values():
         await node.follow(session)

@@ -459,6 +459,9 @@ def expected_report(region: str | None = None, min_ms: int = 5 * MIN) -> dict[st
             "correct": r["correct"],
             "floor_minutes": round(r["floor_ms"] / MIN, 3),
             "weeks_with_lesson": len(r["weeks"]),
+            # replay viewing is reported apart; nobody watched a recording in this term
+            "replay_minutes": 0.0,
+            "lessons_replayed": 0,
         }
         for sid, r in schools.items()
     }

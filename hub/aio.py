@@ -2,10 +2,13 @@
 
 ``asyncio.wait_for`` cancels on timeout and then *waits for the cancellation to
 finish*; a task stuck inside a library call (a Redis ``XREAD`` whose connection
-is being torn down, a peer connection closing) can hold it for ever. These
-helpers use ``asyncio.wait``, which returns at the deadline whatever the task
-does; a task left behind is logged and keeps running on its own, it no longer
-holds up the caller (a leaving peer, the next join, hub shutdown).
+is being torn down, a peer connection closing) can hold it for ever. And on
+Python 3.11 a cancel that arrives while an inner ``wait_for`` completes is
+swallowed, so a loop that was cancelled once carries on as if nothing happened
+(the ops feed did, and hub shutdown hung). These helpers use ``asyncio.wait``,
+which returns at the deadline whatever the task does, and cancel again until
+the task ends; a task left behind is logged and keeps running on its own, it no
+longer holds up the caller (a leaving peer, the next join, hub shutdown).
 """
 
 from __future__ import annotations
@@ -17,18 +20,26 @@ from typing import Any
 
 __all__ = ["run_bounded", "stop_task"]
 
-log = logging.getLogger("dualclass.hub.signalling")
+log = logging.getLogger("dualclass.hub")
+
+#: How often ``stop_task`` repeats its cancel while it waits.
+_RECANCEL_S = 0.05
 
 
 async def stop_task(task: asyncio.Task[Any] | None, timeout_s: float, what: str) -> bool:
     """Cancel ``task`` and wait at most ``timeout_s`` for it; True if it ended."""
     if task is None or task.done():
         return True
-    task.cancel()
-    done, _ = await asyncio.wait({task}, timeout=timeout_s)
-    if not done:
-        log.warning("%s did not stop within %.1f s; left behind", what, timeout_s)
-        return False
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not task.done():
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            log.warning("%s did not stop within %.1f s; left behind", what, timeout_s)
+            return False
+        task.cancel()  # again: a swallowed cancel must not leave it running
+        await asyncio.wait({task}, timeout=min(left, _RECANCEL_S))
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("%s ended with %r", what, task.exception())
     return True
 
 
