@@ -108,7 +108,7 @@ class HubCore:
             flood_threshold=config.flood_threshold,
         )
         self.decks = DeckStore(
-            self.store.redis, config.decks_dir, DeckRenderer(config.deck_limits())
+            lambda: self.store.redis, config.decks_dir, DeckRenderer(config.deck_limits())
         )
         self.runtimes: dict[str, SessionRuntime] = {}
         self._loading: dict[str, asyncio.Lock] = {}

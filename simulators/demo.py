@@ -147,7 +147,7 @@ async def _start_media(run: LocalRun, nodes: dict[str, ClassroomNode]) -> list[N
     runners = []
     for node in nodes.values():
         runner = NodeMedia(node, settings)
-        node.media = runner  # the classroom display shows the video it receives
+        node.media = runner  # the classroom display shows the lead's video from it
         runners.append(runner)
     for runner in runners:
         await runner.start()

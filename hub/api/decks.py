@@ -31,9 +31,9 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from broker.render import verify_password
 from hub.api.deps import HubDep, get_hub, require_admin
 from hub.api.problems import PROBLEM_JSON, Problem
-from hub.api.registry import problem_doc
+from hub.api.registry import PROBLEMS, problem_doc
 from hub.core import HubCore
-from hub.decks.exceptions import DeckError, DeckRefused, UnknownDeck
+from hub.decks.exceptions import DeckError, DeckRefused, DeckTooLarge, UnknownDeck
 from hub.decks.models import DECK_ID_PATTERN, DeckManifest
 from hub.tokens import JoinRole, TokenError, derive_key, verify_token
 
@@ -41,7 +41,11 @@ __all__ = ["router"]
 
 log = logging.getLogger("dualclass.hub.decks")
 
-router = APIRouter(tags=["decks"])
+#: Every error is a problem document (documented for clients and schemathesis).
+router = APIRouter(
+    tags=["decks"],
+    responses={**PROBLEMS, 415: problem_doc("Not a PDF, or a presentation without LibreOffice")},
+)
 
 DeckId = Annotated[str, Path(pattern=DECK_ID_PATTERN)]
 NameQuery = Annotated[
@@ -114,23 +118,18 @@ async def _access(request: Request, session: str | None) -> Access:
 
 
 async def _upload_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) past ``limit`` bytes without reading on."""
+    """The request body; ``DeckTooLarge`` past ``limit`` bytes, without reading on."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise DeckRefusedTooLarge(int(declared), limit)
+        raise DeckTooLarge(f"{declared} bytes; at most {limit} are accepted")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise DeckRefusedTooLarge(size, limit)
+            raise DeckTooLarge(f"more than {limit} bytes; at most {limit} are accepted")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-class DeckRefusedTooLarge(Exception):
-    def __init__(self, size: int, limit: int) -> None:
-        super().__init__(f"more than {limit} bytes (at least {size}); at most {limit} are accepted")
 
 
 def _render(manifest: DeckManifest, session: str | None = None) -> dict[str, Any]:
@@ -143,12 +142,10 @@ def _render(manifest: DeckManifest, session: str | None = None) -> dict[str, Any
 
 
 async def _store_upload(hub: HubCore, request: Request, name: str) -> DeckManifest | JSONResponse:
-    from hub.decks.exceptions import DeckTooLarge
-
     try:
         data = await _upload_body(request, hub.config.deck_max_bytes)
-    except DeckRefusedTooLarge as exc:
-        return _deck_problem(hub, DeckTooLarge(str(exc)))
+    except DeckTooLarge as exc:
+        return _deck_problem(hub, exc)
     progress = f"deck upload {name or '(unnamed)'}"
 
     def on_progress(done: int, total: int) -> None:

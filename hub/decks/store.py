@@ -57,12 +57,26 @@ def _ready_key(session: str) -> str:
 class DeckStore:
     """Decks of one hub: add (render + store), look up, attach, readiness."""
 
-    def __init__(self, redis_client: aioredis.Redis, root: Path, renderer: DeckRenderer) -> None:
-        # bytes out (no decode_responses), like hub.store: talk to it untyped
-        self.redis: Any = redis_client
+    def __init__(
+        self,
+        redis_client: aioredis.Redis | Callable[[], Any],
+        root: Path,
+        renderer: DeckRenderer,
+    ) -> None:
+        # the hub's current client (a callable: the hub may replace its store), bytes
+        # out (no decode_responses) like hub.store: talked to untyped
+        self._redis = redis_client if callable(redis_client) else (lambda: redis_client)
         self.root = root
         self.pages_dir = root / "pages"
         self.renderer = renderer
+
+    @property
+    def redis(self) -> Any:
+        return self._redis()
+
+    @redis.setter
+    def redis(self, client: Any) -> None:
+        self._redis = lambda: client
 
     @property
     def limits(self) -> DeckLimits:

@@ -60,6 +60,9 @@ def hub_config(mosquitto: MosquittoServer, redis: RedisServer, **extra: Any) -> 
         "pid_file": mosquitto.pid_file,
         "log_level": "warning",
         "decks_dir": mosquitto.workdir.parent / "decks",
+        # half-HD slides: the same code path, a quarter of the rendering on a loaded box
+        "deck_width": 960,
+        "deck_height": 540,
     }
     values.update(extra)
     return HubConfig(**values)

@@ -32,7 +32,10 @@ async def _has(ready: Awaitable[dict[str, int]], nodes: set[str]) -> bool:
 
 
 @pytest.fixture
-async def run(tmp_path: Path) -> AsyncIterator[LocalRun]:
+async def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LocalRun]:
+    # the hub process renders half-HD slides: the same path, a quarter of the work
+    monkeypatch.setenv("DUALCLASS_HUB_DECK_WIDTH", "960")
+    monkeypatch.setenv("DUALCLASS_HUB_DECK_HEIGHT", "540")
     async with LocalRun(tmp_path, heartbeat_s=1.0) as local:
         for node in ["lead", *PARTNERS]:
             await local.register_node(node)
