@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -532,8 +533,14 @@ def _print_summary(report: dict[str, Any], say: Callable[[str], None]) -> None:
         say(f"  replay     {report['replay_url']}")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dualclass demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="dualclass demo", description="Run a scripted live lesson on the embedded local stack."
+    )
     parser.add_argument("--duration", type=float, default=12.0, help="lesson length in seconds")
     parser.add_argument("--partners", type=int, default=3, help="partner classrooms")
     parser.add_argument("--report", type=Path, help="write the run as JSON here (headless)")
@@ -570,6 +577,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--partners must be at least 1")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dualclass-demo-"))
     headless = args.report is not None
+    # kill, timeout and service managers send SIGTERM: stop as on Ctrl-C, so the
+    # broker, Redis and hub the demo started go down with it instead of lingering
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         report = run_loop(
             run_demo(

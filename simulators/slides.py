@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-__all__ = ["page_colour", "write_deck"]
+__all__ = ["deck_font", "page_colour", "write_deck"]
 
 
 def page_colour(index: int, pages: int) -> tuple[int, int, int]:
@@ -22,14 +22,27 @@ def page_colour(index: int, pages: int) -> tuple[int, int, int]:
     return int(r * 255), int(g * 255), int(b * 255)
 
 
+#: Debian's fonts-noto-cjk (Simplified Chinese face): the title is bilingual, and
+#: Pillow's built-in font has no CJK glyphs (it would draw empty boxes).
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+_CJK_FONT_INDEX_SC = 2
+
+
+def deck_font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A font that draws Chinese when fonts-noto-cjk is installed, else Pillow's own."""
+    if CJK_FONT.exists():
+        return ImageFont.truetype(str(CJK_FONT), size=size, index=_CJK_FONT_INDEX_SC)
+    return ImageFont.load_default(size=size)
+
+
 def write_deck(path: Path, pages: int = 6, *, title: str = "Fractions 分数") -> Path:
     """Write a ``pages``-page PDF to ``path`` (16:9 pages) and return the path."""
     images: list[Image.Image] = []
     for index in range(pages):
         image = Image.new("RGB", (960, 540), page_colour(index, pages))
         draw = ImageDraw.Draw(image)
-        big = ImageFont.load_default(size=200)
-        small = ImageFont.load_default(size=40)
+        big = deck_font(200)
+        small = deck_font(40)
         draw.text((480, 250), str(index + 1), fill=(20, 20, 20), font=big, anchor="mm")
         draw.text((40, 470), f"{title} · {index + 1}/{pages}", fill=(20, 20, 20), font=small)
         images.append(image)

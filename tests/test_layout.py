@@ -30,6 +30,7 @@ IMPORT_NAMES = {
     "paho-mqtt": "paho",
     "opencv": "cv2",
     "pillow": "PIL",
+    "fastapi-offline": "fastapi_offline",
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
+from fastapi_offline import FastAPIOffline
 
 from hub.api import (
     consoles,
@@ -32,7 +34,9 @@ __all__ = ["create_app"]
 
 def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """The app; ``routers`` are included after the core ones (extension point)."""
-    app = FastAPI(title="dualclass hub", version="0.1.0")
+    # Swagger UI's script and style served by the hub, not a CDN: the printed /docs
+    # link must work on a school network without internet
+    app = FastAPIOffline(title="dualclass hub", version="0.1.0")
     app.state.hub = hub
     install_problem_handlers(app, on_unexpected=hub.metrics.api_errors.inc)
     app.add_middleware(
@@ -59,4 +63,11 @@ def create_app(hub: HubCore, *, routers: Sequence[APIRouter] = ()) -> FastAPI:
         app.include_router(router, responses=PROBLEMS)
     for router in (signalling.router, consoles.router, languages.router, *routers):
         app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        # the demo prints the hub's bare address: a person opening it lands on the
+        # operator dashboard, not a 404 problem document
+        return RedirectResponse("ops", status_code=307)
+
     return app

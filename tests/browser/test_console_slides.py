@@ -51,7 +51,10 @@ async def test_lead_uploads_pages_and_draws_tutor_follows(
     tutor = await _open(
         browser_context, f"{live.url}/console/tutor?token={token(JoinRole.TUTOR, node='p1')}"
     )
-    for page in (lead, tutor):
+    observer = await _open(
+        browser_context, f"{live.url}/console/observer?token={token(JoinRole.OBSERVER)}"
+    )
+    for page in (lead, tutor, observer):
         page.set_default_timeout(40_000)  # a loaded 2-core machine
     # a hostile upload is refused with its code; the real deck is rendered and attached
     bad = tmp_path / "notes.pdf"
@@ -80,6 +83,7 @@ async def test_lead_uploads_pages_and_draws_tutor_follows(
     await lead.click("[data-action=prev-slide]")
     await _slide_is(lead, 2)
     await _slide_is(tutor, 2)
+    await _slide_is(observer, 2)  # an inspector watching sees the same page
 
     # draw a stroke across the slide: it is sequenced and reaches the classrooms
     box = await lead.locator("#slide-ink").bounding_box()

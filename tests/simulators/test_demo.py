@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from simulators.demo import run_demo
 from simulators.slides import write_deck
@@ -107,3 +111,40 @@ def test_demo_over_tls_reports_its_tls_endpoints(tmp_path: Path) -> None:
     assert all(link.startswith(endpoints["api"] + "/console/") for link in report["links"].values())
     stack = json.loads((tmp_path / "run" / "stack" / "stack.json").read_text())
     assert stack["tls"] and endpoints["mqtt"].endswith(f":{stack['mqtt']['port']}")
+
+
+async def test_demo_with_media_feeds_the_classroom_display(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The printed display link shows the lead's video: the node hands it its media."""
+    import simulators.demo as demo
+    from classroom_node.display.bridge import DisplayBridge
+
+    started: dict[str, Any] = {}
+    real_start = demo._start_media
+
+    async def spy(run: Any, nodes: dict[str, Any]) -> Any:
+        started.update(nodes)
+        return await real_start(run, nodes)
+
+    monkeypatch.setattr(demo, "_start_media", spy)
+
+    async def display_has_video(links: dict[str, str]) -> bool:
+        node = started["p1"]
+        session = next(iter(node.sessions))
+        deadline = asyncio.get_running_loop().time() + 30
+        while asyncio.get_running_loop().time() < deadline:
+            if DisplayBridge(node).available(session)["main"]:
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    report = await run_demo(
+        partners=2,
+        duration=4.0,
+        workdir=tmp_path,
+        out=None,
+        with_media=True,
+        during=display_has_video,
+    )
+    assert report["during"] is True
