@@ -132,11 +132,7 @@ async def test_a_full_disk_stops_the_recording_with_an_alert(
     # writes fail while the lesson runs
     # (the bytes of later frames need not decode: the muxer never looks inside them)
     first = _video_packets(1, 30)
-    video = [
-        (data, ts + rep * 30 * 6000, key and rep == 0)
-        for rep in range(50)
-        for data, ts, key in first
-    ]
+    video = [(data, ts + rep * 30 * 6000, key) for rep in range(50) for data, ts, key in first]
     await _feed(rec, wall, "lead", video, [])
     for _ in range(1000):
         if alerts:
