@@ -18,24 +18,20 @@ as ``ETag``, are immutable, and honour ``Range`` (a node resumes a cut download)
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import logging
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
-from broker.render import verify_password
-from hub.api.deps import HubDep, get_hub, require_admin
+from hub.api.access import authenticate
+from hub.api.deps import HubDep, require_admin
 from hub.api.problems import PROBLEM_JSON, Problem
 from hub.api.registry import PROBLEMS, problem_doc
 from hub.core import HubCore
 from hub.decks.exceptions import DeckError, DeckRefused, DeckTooLarge, UnknownDeck
 from hub.decks.models import DECK_ID_PATTERN, DeckManifest
-from hub.tokens import JoinRole, TokenError, derive_key, verify_token
+from hub.tokens import JoinRole
 
 __all__ = ["router"]
 
@@ -53,15 +49,6 @@ NameQuery = Annotated[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Access:
-    """Who is asking: the operator, a join token's role, or a member node."""
-
-    admin: bool = False
-    role: JoinRole | None = None
-    node: str | None = None
-
-
 def _deck_problem(hub: HubCore, exc: DeckError) -> JSONResponse:
     status = exc.status if isinstance(exc, DeckRefused) else 404
     if isinstance(exc, DeckRefused):
@@ -75,46 +62,6 @@ def _deck_problem(hub: HubCore, exc: DeckError) -> JSONResponse:
         "code": exc.code,
     }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
-
-
-async def _access(request: Request, session: str | None) -> Access:
-    """Authenticate the caller for ``session`` (None: admin only)."""
-    hub = get_hub(request)
-    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
-    credential = credential.strip()
-    admin_key = hub.config.admin_key
-    if scheme.lower() == "bearer" and credential:
-        if admin_key is not None and hmac.compare_digest(
-            credential.encode(), admin_key.get_secret_value().encode()
-        ):
-            return Access(admin=True)
-        if session is None or admin_key is None:
-            raise Problem(401, "unauthorized", "Unauthorized", "admin key needed")
-        try:
-            claims = verify_token(
-                credential,
-                key=derive_key(admin_key.get_secret_value()),
-                session=session,
-                roles=list(JoinRole),
-            )
-        except TokenError as exc:
-            slug = "forbidden" if exc.status == 403 else "unauthorized"
-            raise Problem(exc.status, slug, slug.title(), str(exc)) from None
-        return Access(role=claims.role)
-    if scheme.lower() == "basic" and session is not None:
-        try:
-            node, _, secret = base64.b64decode(credential, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            raise Problem(
-                401, "unauthorized", "Unauthorized", "malformed basic credentials"
-            ) from None
-        hashed = (await hub.store.nodes()).get(node)
-        if hashed is None or not secret or not verify_password(secret, hashed):
-            raise Problem(401, "unauthorized", "Unauthorized", "unknown node or wrong secret")
-        if node not in (await hub.get_spec(session)).roster():
-            raise Problem(403, "forbidden", "Forbidden", f"{node} is not in {session}")
-        return Access(node=node)
-    raise Problem(401, "unauthorized", "Unauthorized", "missing credentials")
 
 
 async def _upload_body(request: Request, limit: int) -> bytes:
@@ -195,7 +142,7 @@ async def get_deck(deck: DeckId, hub: HubDep) -> Any:
 async def upload_session_deck(
     session: str, request: Request, hub: HubDep, name: NameQuery = ""
 ) -> Any:
-    access = await _access(request, session)
+    access = await authenticate(request, session)
     if not (access.admin or access.role is JoinRole.LEAD):
         raise Problem(403, "forbidden", "Forbidden", "only the lead teacher or an operator uploads")
     await hub.get_spec(session)
@@ -222,7 +169,7 @@ async def attach_deck(session: str, deck: DeckId, hub: HubDep) -> Any:
 
 @router.get("/api/sessions/{session}/decks", summary="The session's decks (and readiness)")
 async def session_decks(session: str, request: Request, hub: HubDep) -> dict[str, Any]:
-    access = await _access(request, session)
+    access = await authenticate(request, session)
     await hub.get_spec(session)
     decks = [_render(m, session) for m in await hub.decks.session_decks(session)]
     out: dict[str, Any] = {"session": session, "decks": decks}
@@ -233,7 +180,7 @@ async def session_decks(session: str, request: Request, hub: HubDep) -> dict[str
 
 @router.get("/api/sessions/{session}/decks/{deck}")
 async def session_deck(session: str, deck: DeckId, request: Request, hub: HubDep) -> Any:
-    await _access(request, session)
+    await authenticate(request, session)
     try:
         return _render(await hub.decks.session_deck(session, deck), session)
     except DeckError as exc:
@@ -252,7 +199,7 @@ async def session_deck_page(
     request: Request,
     hub: HubDep,
 ) -> Any:
-    await _access(request, session)
+    await authenticate(request, session)
     try:
         manifest = await hub.decks.session_deck(session, deck)
     except DeckError as exc:

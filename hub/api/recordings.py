@@ -23,9 +23,6 @@ route                                       who      what
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -35,14 +32,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from broker.render import verify_password
+from hub.api.access import authenticate
 from hub.api.deps import HubDep, get_hub, require_admin
 from hub.api.problems import Problem
-from hub.exceptions import UnknownSession
 from hub.recording.exceptions import RecordingError, RecordingNotFound
 from hub.recording.flags import set_flag
 from hub.recording.storage import RecordingStore
-from hub.tokens import JoinRole, TokenError, derive_key, verify_token
 
 __all__ = ["Reader", "router"]
 
@@ -74,63 +69,16 @@ def _store(request: Request) -> RecordingStore:
     return RecordingStore(get_hub(request).config.recording_dir)
 
 
-def _is_admin(request: Request, presented: str) -> bool:
-    key = get_hub(request).config.admin_key
-    return key is not None and hmac.compare_digest(
-        presented.encode(), key.get_secret_value().encode()
-    )
-
-
 async def require_reader(
     session: str, request: Request, token: Annotated[str | None, Query(max_length=4096)] = None
 ) -> Reader:
     """The admin, a join token for ``session``, or a member node's credentials."""
-    hub = get_hub(request)
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    value = value.strip()
-    if scheme.lower() == "basic":
-        return await _node_reader(request, session, value)
-    presented = value if scheme.lower() == "bearer" and value else token
-    if not presented:
-        raise Problem(401, "unauthorized", "Unauthorized", "a join token or the admin key")
-    if _is_admin(request, presented):
+    caller = await authenticate(request, session, query_token=token)
+    if caller.admin:
         return Reader("admin", None, "admin")
-    admin_key = hub.config.admin_key
-    if admin_key is None:
-        raise Problem(503, "tokens-unavailable", "Tokens unavailable", "no admin key")
-    try:
-        claims = verify_token(
-            presented,
-            key=derive_key(admin_key.get_secret_value()),
-            session=session,
-            roles=list(JoinRole),
-        )
-    except TokenError as exc:
-        raise Problem(
-            exc.status,
-            "unauthorized" if exc.status == 401 else "forbidden",
-            "Unauthorized" if exc.status == 401 else "Forbidden",
-            str(exc),
-        ) from None
-    return Reader("token", claims.node, f"jti:{claims.jti}")
-
-
-async def _node_reader(request: Request, session: str, credentials: str) -> Reader:
-    hub = get_hub(request)
-    try:
-        node, _, secret = base64.b64decode(credentials, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        raise Problem(401, "unauthorized", "Unauthorized", "malformed Basic credentials") from None
-    hashed = (await hub.store.nodes()).get(node)
-    if hashed is None or not verify_password(secret, hashed):
-        raise Problem(401, "unauthorized", "Unauthorized", "unknown node or wrong secret")
-    try:
-        spec = await hub.get_spec(session)
-    except UnknownSession:
-        raise Problem(404, "not-found", "Not found", f"no session {session!r}") from None
-    if node not in spec.roster():
-        raise Problem(403, "forbidden", "Forbidden", f"{node} is not in {session}")
-    return Reader("node", node, f"node:{node}")
+    if caller.via == "token":
+        return Reader("token", caller.node, f"jti:{caller.jti}")
+    return Reader("node", caller.node, f"node:{caller.node}")
 
 
 ReaderDep = Annotated[Reader, Depends(require_reader)]
