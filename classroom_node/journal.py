@@ -258,9 +258,6 @@ class Journal:
             self._rewrite()
         return True
 
-    #: the name of ``confirm`` in the first version of this module
-    ack = confirm
-
     # ------------------------------------------------------------ file work
 
     def _write(self, line: bytes, *, sync: bool) -> None:

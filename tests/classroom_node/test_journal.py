@@ -17,7 +17,7 @@ def test_pending_survive_reopen_in_order(tmp_path: Path) -> None:
     j = Journal(path).open()
     for i in range(4):
         j.append(msg(i))
-    j.ack(msg(1)["id"])  # type: ignore[arg-type]
+    j.confirm(msg(1)["id"])  # type: ignore[arg-type]
     j.close()
     again = Journal(path).open()
     assert [m["id"] for m in again.pending()] == [msg(i)["id"] for i in (0, 2, 3)]
@@ -41,7 +41,7 @@ def test_all_acked_truncates_file(tmp_path: Path) -> None:
     path = tmp_path / "outbound.jsonl"
     j = Journal(path).open()
     j.append(msg(0))
-    j.ack(str(msg(0)["id"]))
+    j.confirm(str(msg(0)["id"]))
     assert path.stat().st_size == 0 and len(j) == 0
 
 
