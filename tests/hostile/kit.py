@@ -8,7 +8,6 @@ would stall with it and measure nothing).
 from __future__ import annotations
 
 import asyncio
-import statistics
 import threading
 import time
 from types import TracebackType
@@ -22,7 +21,7 @@ class HealthWatch:
     def __init__(self, port: int, *, every_s: float = 0.05) -> None:
         self.url = f"http://127.0.0.1:{port}/healthz"
         self.every_s = every_s
-        self.min_probes = 10
+        self.min_probes = 20
         self.times_ms: list[float] = []
         #: (seconds since start, answer time ms) of each probe, for failure messages
         self.timeline: list[tuple[float, float]] = []
@@ -75,7 +74,10 @@ class HealthWatch:
         """
         assert not self.failures, self.failures[:5]
         assert len(self.times_ms) >= self.min_probes, "healthz was hardly polled"
-        p90 = statistics.quantiles(self.times_ms, n=10)[-1]
+        # a count, not an interpolated quantile: with few probes a quantile
+        # extrapolates one slow answer (the first, which opens the connection)
+        # into a "p90" far above every other answer
         slow = [(round(t, 2), round(ms)) for t, ms in self.timeline if ms >= limit_ms]
-        assert p90 < limit_ms, f"/healthz p90 {p90:.1f} ms; slow (s, ms): {slow}"
+        share = len(slow) / len(self.times_ms)
+        assert share <= 0.1, f"/healthz {share:.0%} of answers slow (s, ms): {slow}"
         assert max(self.times_ms) < 10 * limit_ms, f"/healthz max {max(self.times_ms):.1f} ms"
