@@ -53,6 +53,7 @@ from protocols.signalling import (
     SignalState,
     dump_signal,
 )
+from runtime.tasks import cancel_and_wait
 
 __all__ = ["Peer", "Room", "layout_of", "shares_screen"]
 
@@ -140,6 +141,9 @@ class Room:
         self._on_recording_stopped = on_recording_stopped
         self.recorder: SessionRecorder | None = None
         self._finishers: set[asyncio.Task[None]] = set()
+        #: a recorder waiting for the previous one to finish (one owner per folder)
+        self._deferred: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def start(self, seed: LessonMachine | None = None) -> None:
         await self.feed.start(seed)
@@ -147,6 +151,10 @@ class Room:
     async def close(self) -> None:
         """Finish the recording, stop the feed and the relay; each step bounded."""
         timeout = self.settings.stop_timeout_s
+        self._closed = True  # a recorder still waiting to start must not start now
+        if self._deferred is not None:
+            await cancel_and_wait(self._deferred)
+            self._deferred = None
         # the recording first: it closes its files (index, duration) and writes the
         # timeline while the relay still exists; a slow disk gets a longer bound
         self._finish_recording()
@@ -173,7 +181,16 @@ class Room:
 
     def _ensure_recorder(self) -> None:
         """Make the recorder (once the relay exists) and start it if the lesson is live."""
-        if not self._record or self.relay is None or self._recording is None:
+        if not self._record or self._closed or self.relay is None or self._recording is None:
+            return
+        if self.recorder is None and self._finishers:
+            # Recording turned off and on again quickly: the previous recorder still
+            # closes its files and writes the manifest. Two writers on one folder
+            # overwrote each other's manifest (files lost from it) and could pick
+            # the same file name; the new one starts once the old one is done, and
+            # continues the set (``lead-2.webm``) from the manifest it left.
+            if self._deferred is None or self._deferred.done():
+                self._deferred = asyncio.ensure_future(self._ensure_after_finish())
             return
         if self.recorder is None:
             relay = self.relay
@@ -189,6 +206,11 @@ class Room:
             self.recorder.set_floor(self.feed.machine.floor)
         if self.feed.machine.status is LessonStatus.LIVE:
             self.recorder.start()
+
+    async def _ensure_after_finish(self) -> None:
+        while self._finishers:
+            await asyncio.gather(*list(self._finishers), return_exceptions=True)
+        self._ensure_recorder()
 
     def _finish_recording(self, until_ms: float | None = None) -> None:
         """Detach the recorder now (a new one may start) and finish it in the background,

@@ -262,3 +262,45 @@ async def test_lead_reconnecting_mid_lesson_keeps_one_decodable_file(rec_hub: Re
     switch = next(i for i, p in enumerate(shown) if p is not None and p[0] == 3)
     assert frames[switch].key_frame
     assert frames[switch].time - frames[switch - 1].time >= gap * 0.5
+
+
+async def test_quick_toggles_keep_one_writer_and_every_file_in_the_manifest(
+    rec_hub: RecHub,
+) -> None:
+    """Recording turned off and on again at once: the new recorder waits for the old
+    one to close its files, then continues the set; no file is left out of the
+    manifest (two writers on one folder overwrote each other's)."""
+    rec = rec_hub
+    async with rec.admin() as http:
+        await http.put("/api/sessions/S1/recording", json={"record": True})
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
+    async with publisher(rec.url, lead_join, Role.LEAD, source=1) as lead:
+        await lead.client.interact("lesson.start")
+        room = rec.hub.app.state.signalling.room("S1")
+        await wait_for(lambda: room.recorder and room.recorder.frames > 15, within=15,
+                       what="first recorder")  # fmt: skip
+        first = room.recorder
+        async with rec.admin() as http:
+            for record in (False, True, False, True):
+                r = await http.put("/api/sessions/S1/recording", json={"record": record})
+                assert r.status_code == 200, r.text
+        await wait_for(
+            lambda: (
+                room.recorder is not None
+                and room.recorder is not first
+                and room.recorder.frames > 15
+            ),
+            within=15,
+            what="the recorder after the toggles",
+        )
+        await lead.client.interact("lesson.end")
+        data = await _manifest(rec, "complete")
+    folder = rec.folder / "S1"
+    names = [f["name"] for f in data["manifest"]["files"]]
+    assert len(names) == len(set(names)) and names[0] == "lead.webm", names
+    assert sorted(names) == sorted(p.name for p in folder.glob("*.webm"))
+    for entry in data["manifest"]["files"]:
+        # each entry as its own recorder left it when it closed the file, not a
+        # copy taken while it was still writing
+        assert entry["bytes"] == (folder / entry["name"]).stat().st_size, entry
+        assert set(_sources(folder / entry["name"])) == {1}, entry["name"]
