@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from classroom_node import ClassroomNode, NodeConfig
@@ -29,21 +30,40 @@ async def test_session_media_sends_and_receives(live: LiveHub, tmp_path: Path) -
     async with media_peer(live.url, lead_join, source=1) as lead:
         runner = asyncio.create_task(media.run())
         try:
-            await asyncio.wait_for(media.connected.wait(), 10)
-            await wait_for(lambda: media.stats.fps > 8, within=10, what="node decodes the lead")
-            assert media.stats.bitrate_kbps > 0 and media.stats.loss < 0.05
+            await asyncio.wait_for(media.connected.wait(), 20)
+            # Counts and one good stats window, not an instant rate: on a loaded CI
+            # box a 0.5 s window can hold a scheduling stall (fps 6, a burst of
+            # loss) while the pipeline is fine; a broken one never decodes at all.
+            await wait_for(_main_frames(media, 30), within=20, what="node decodes the lead")
+            await wait_for(
+                lambda: (
+                    media.stats.fps > 0 and media.stats.bitrate_kbps > 0 and media.stats.loss < 0.05
+                ),
+                within=20,
+                what="a stats window with frames, bitrate and under 5% loss",
+            )
             # floor to p1: the lead decodes the node's pattern
             assert isinstance(await lead.client.interact("lesson.start"), SignalAck)
             assert isinstance(await lead.client.interact("floor.grant", {"node": "p1"}), SignalAck)
             await wait_for(
-                lambda: lead.rtc.slot(Slot.FLOOR).decoded >= 10, within=10, what="lead sees p1"
+                lambda: lead.rtc.slot(Slot.FLOOR).decoded >= 10, within=20, what="lead sees p1"
             )
-            await wait_for(lambda: media.stats.rtt_ms > 0, within=10, what="rtt from RTCP")
+            await wait_for(lambda: media.stats.rtt_ms > 0, within=20, what="rtt from RTCP")
         finally:
             runner.cancel()
             await media.close()
             source.stop()
     assert _recording_sizes(tmp_path) and _recording_sizes(tmp_path)[0] > 1000
+
+
+def _main_frames(media: SessionMedia, at_least: int) -> Callable[[], bool]:
+    """Whether the node has received ``at_least`` frames of the lead's main video."""
+
+    def enough() -> bool:
+        slot = media.sink.slots.get("main/video")
+        return slot is not None and slot.frames >= at_least
+
+    return enough
 
 
 def _recording_sizes(folder: Path) -> list[int]:
@@ -68,10 +88,10 @@ async def test_classroom_node_heartbeats_carry_media_stats(live: LiveHub, tmp_pa
         async with media_peer(live.url, lead_join, source=1):
             await media.start()
             # the hub's cmd.join (sent when p2 came online) brings the node into S1
-            await wait_for(lambda: node.sessions == ["S1"], within=10, what="node joined S1")
+            await wait_for(lambda: node.sessions == ["S1"], within=20, what="node joined S1")
             await wait_for(
-                lambda: node.media_stats is not None and node.media_stats.fps > 8,
-                within=15,
+                lambda: node.media_stats is not None and node.media_stats.fps > 0,
+                within=20,
                 what="media stats on the node",
             )
 
@@ -80,7 +100,7 @@ async def test_classroom_node_heartbeats_carry_media_stats(live: LiveHub, tmp_pa
                 media_figures = json.loads(raw).get("media") if raw else None
                 return float(media_figures["fps"]) if media_figures else 0.0
 
-            await wait_for(stored_fps, within=10, what="heartbeat with media at the hub")
+            await wait_for(stored_fps, within=20, what="heartbeat with media at the hub")
     finally:
         await media.stop()
         await node.shutdown()

@@ -27,7 +27,7 @@ async def test_lead_and_four_partners_all_decode_through_pass_through(lesson: Le
     for pid in partners:
         await wait_until(lesson.sees(pid, Slot.MAIN, LEAD_SOURCE, frames=30), 8, f"{pid} sees lead")
         audio = lesson.peers[pid].slot(Slot.MAIN, "audio")
-        await wait_until(lambda: audio.decoded >= 20, 3, f"{pid} hears lead")  # noqa: B023
+        await wait_until(lambda: audio.decoded >= 20, 10, f"{pid} hears lead")  # noqa: B023
     stats = lesson.relay.stats()["participants"]
     for pid in partners:
         slot = stats[pid]["slots"]["main/video"]
@@ -35,14 +35,27 @@ async def test_lead_and_four_partners_all_decode_through_pass_through(lesson: Le
         assert stats[pid]["slots"]["floor/video"]["out"] == 0  # nobody has the floor
 
 
-async def test_partner_joining_late_has_video_within_two_seconds(lesson: Lesson) -> None:
+async def test_partner_joining_late_gets_a_keyframe_asked_for_it(lesson: Lesson) -> None:
+    """A late joiner's picture starts on a keyframe requested for it, not on the
+    encoder's next natural one (every 3000 frames: 100 s). Under 2 s on a quiet
+    machine; the bound here is 10 s because the join itself (ICE, DTLS) stretches
+    on a loaded CI box, and it still fails by a factor of ten if the request is lost.
+    """
     await lesson.join("lead", Role.LEAD)
     await lesson.join("early", Role.PARTNER, source=20)
     await wait_until(lesson.sees("early", Slot.MAIN, LEAD_SOURCE, frames=15), 8, "lesson runs")
+
+    def lead_keyframes() -> int:
+        return int(lesson.relay.stats()["participants"]["lead"]["upstream"]["keyframes"])
+
+    before = lead_keyframes()
     started = time.monotonic()
     await lesson.join("late", Role.PARTNER, source=21)
-    took = await wait_until(lesson.sees("late", Slot.MAIN, LEAD_SOURCE), 2.0, "late joiner video")
-    assert time.monotonic() - started < 2.0, took
+    await wait_until(lesson.sees("late", Slot.MAIN, LEAD_SOURCE), 10.0, "late joiner video")
+    took = time.monotonic() - started
+    assert lead_keyframes() > before, (
+        f"no keyframe from the lead for the late joiner ({took:.2f} s)"
+    )
 
 
 async def test_floor_grant_routes_the_partner_to_lead_and_other_partners(lesson: Lesson) -> None:
@@ -53,15 +66,15 @@ async def test_floor_grant_routes_the_partner_to_lead_and_other_partners(lesson:
 
     lesson.relay.set_floor("b")
     for pid in ("lead", "a", "c"):
-        await wait_until(lesson.sees(pid, Slot.FLOOR, 32, frames=5), 3, f"{pid} sees b")
+        await wait_until(lesson.sees(pid, Slot.FLOOR, 32, frames=5), 10, f"{pid} sees b")
     assert lesson.peers["b"].slot(Slot.FLOOR).decoded == 0  # not its own picture
     assert lesson.relay.slot_source("lead", Slot.FLOOR) == "b"
     hears = lesson.peers["lead"].slot(Slot.FLOOR, "audio")
-    await wait_until(lambda: hears.decoded >= 10, 2, "lead hears b")
+    await wait_until(lambda: hears.decoded >= 10, 10, "lead hears b")
 
     lesson.relay.set_floor("a")  # the floor moves: switch at a's next keyframe
     for pid in ("lead", "b", "c"):
-        await wait_until(lesson.sees(pid, Slot.FLOOR, 31, frames=5), 3, f"{pid} sees a")
+        await wait_until(lesson.sees(pid, Slot.FLOOR, 31, frames=5), 10, f"{pid} sees a")
     assert lesson.relay.stats()["participants"]["lead"]["slots"]["floor/video"]["dropped"] == 0
 
     with pytest.raises(RoutingError):
@@ -84,11 +97,11 @@ async def test_slow_subscriber_drops_its_own_frames_and_stalls_nobody(lesson: Le
 
     # Measured against what the lead sent in the same window, not against a wall-clock
     # rate: on a loaded machine the source itself slows down, and that is not a stall.
+    # A window of 60 frames from the lead however long they take (2 s when quiet).
     sent_before = lead_frames()
     before = {pid: lesson.peers[pid].slot(Slot.MAIN).decoded for pid in ("fast1", "fast2")}
-    await asyncio.sleep(2.0)  # measuring a rate over a fixed window, not waiting for a state
+    await wait_until(lambda: lead_frames() - sent_before >= 60, 20, "60 frames from the lead")
     sent = lead_frames() - sent_before
-    assert sent >= 10, f"the lead sent only {sent} frames in 2 s"
     stats = lesson.relay.stats()["participants"]
     for pid, count in before.items():
         got = lesson.peers[pid].slot(Slot.MAIN).decoded - count
@@ -116,7 +129,7 @@ async def test_subscriber_pli_is_forwarded_upstream_as_a_keyframe(lesson: Lesson
         and t.direction == "recvonly"
     )
     assert await internals.send_pli(receiver)
-    await wait_until(lambda: peer.slot(Slot.MAIN).keyframes > keyframes, 2, "keyframe after PLI")
+    await wait_until(lambda: peer.slot(Slot.MAIN).keyframes > keyframes, 10, "keyframe after PLI")
 
 
 async def test_transcoding_relay_reencodes_for_each_subscriber() -> None:
@@ -126,7 +139,7 @@ async def test_transcoding_relay_reencodes_for_each_subscriber() -> None:
         await lesson.join("p", Role.PARTNER, source=60)
         await wait_until(lesson.sees("p", Slot.MAIN, LEAD_SOURCE, frames=10), 10, "p sees lead")
         audio = lesson.peers["p"].slot(Slot.MAIN, "audio")
-        await wait_until(lambda: audio.decoded >= 10, 3, "p hears lead")
+        await wait_until(lambda: audio.decoded >= 10, 10, "p hears lead")
         slot = lesson.relay.stats()["participants"]["p"]["slots"]["main/video"]
         assert slot["mode"] == "transcode"
     finally:
