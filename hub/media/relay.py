@@ -59,22 +59,31 @@ from hub.media.routing import (
 )
 from hub.media.timing import KeyframeLimiter
 from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack
+from protocols.media import LOW_FEED
 from webrtc import aiortc_internals as internals
 from webrtc.bitstream import is_keyframe
 from webrtc.ice import rtc_configuration
 
-__all__ = ["FrameListener", "RelayMode", "RelaySettings", "SessionRelay"]
+__all__ = ["FrameListener", "LayerListener", "RelayMode", "RelaySettings", "SessionRelay"]
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("video", "audio")
-#: What a publisher may send up: camera video, microphone audio, the lead's screen.
-FEEDS = ("video", "audio", "screen")
+#: What a publisher may send up: camera video (two layers), microphone audio, the
+#: lead's screen.
+FEEDS = ("video", "audio", "screen", LOW_FEED)
 
 FrameListener = Callable[[str, str, str, bytes, int, bool], None]
 """``listener(participant, feed, mime_type, data, rtp_timestamp, keyframe)``: every
 encoded upstream frame, after the slots got it (the recorder is one). It must not
 block; an exception is logged and the listener removed, forwarding goes on."""
+
+
+LayerListener = Callable[[str, str, str], None]
+"""``listener(participant, layer, reason)``: a subscriber's camera layer changed (its
+start layer included); ``layer`` is ``"high"`` or ``"low"``, ``reason`` a short word
+(start, loss, estimate, stable, uplink, forced). Must not block; an exception is
+logged and the listener removed."""
 
 
 class RelayMode(enum.Enum):
@@ -151,21 +160,23 @@ class SessionRelay:
         self._slots: dict[str, list[SlotTrack[Any]]] = {feed: [] for feed in FEEDS}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listeners: list[FrameListener] = []
+        self._layer_listeners: list[LayerListener] = []
         self._closed = False
 
     # -- participants ---------------------------------------------------------
 
     async def offer(
-        self, participant_id: str, role: Role, *, screen: bool | None = None
+        self, participant_id: str, role: Role, *, screen: bool | None = None, layers: int = 1
     ) -> RTCSessionDescription:
         """Create the hub's offer for a participant joining with ``role``
-        (``screen``: it may share a screen; see ``media_layout``)."""
+        (``screen``: it may share a screen; ``layers=2``: it sends its camera in
+        two layers; see ``media_layout``)."""
         if participant_id in self._participants:
             raise RoutingError(f"{participant_id!r} is already in session {self.session_id}")
         if role is Role.LEAD and any(p.role is Role.LEAD for p in self._participants.values()):
             raise RoutingError(f"session {self.session_id} already has a lead")
         pc = RTCPeerConnection(rtc_configuration(self.settings.ice_servers))
-        layout = media_layout(role, screen=screen)
+        layout = media_layout(role, screen=screen, layers=layers)
         transceivers = []
         for line in layout:
             transceiver = pc.addTransceiver(line.kind, direction=line.direction)
@@ -180,7 +191,7 @@ class SessionRelay:
         participant = _Participant(participant_id, role, pc, layout, transceivers)
         self._participants[participant_id] = participant
         receivers = {
-            feed_of(ln.kind, ln.slot): t.receiver
+            feed_of(ln.kind, ln.slot, ln.layer): t.receiver
             for t, ln in zip(transceivers, layout, strict=True)
             if ln.direction == "recvonly"
         }
@@ -364,6 +375,22 @@ class SessionRelay:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    def add_layer_listener(self, listener: LayerListener) -> None:
+        """Call ``listener`` on every layer change of a subscriber (see ``LayerListener``)."""
+        self._layer_listeners.append(listener)
+
+    def remove_layer_listener(self, listener: LayerListener) -> None:
+        if listener in self._layer_listeners:
+            self._layer_listeners.remove(listener)
+
+    def _notify_layer(self, participant: str, layer: str, reason: str) -> None:
+        for listener in list(self._layer_listeners):
+            try:
+                listener(participant, layer, reason)
+            except Exception:
+                logger.exception("layer listener %r failed; removed", listener)
+                self.remove_layer_listener(listener)
+
     def request_keyframe(self, participant_id: str) -> None:
         """Ask a publisher for a keyframe (rate-limited like every other request)."""
         if participant_id in self._participants:
@@ -448,6 +475,8 @@ class SessionRelay:
             entry: dict[str, Any] = {"role": p.role.value, "slots": {}}
             if p.upstream is not None:
                 entry["upstream"] = {**p.upstream.frames, "keyframes": p.upstream.keyframes}
+            if (Slot.MAIN, "video") in p.slots or (Slot.FLOOR, "video") in p.slots:
+                entry["layer"] = self._layer_stats(p)
             for (slot, kind), track in p.slots.items():
                 entry["slots"][f"{slot.value}/{kind}"] = {
                     "source": track.source,
@@ -459,6 +488,15 @@ class SessionRelay:
                 }
             out["participants"][pid] = entry
         return out
+
+    def _layer_stats(self, participant: _Participant) -> dict[str, Any]:
+        """The camera layer a subscriber receives (not wired yet: always unknown)."""
+        return {
+            "current": None,
+            "switches": 0,
+            "reason": None,
+            "seconds": {"high": 0.0, "low": 0.0},
+        }
 
     def participants(self) -> Iterable[str]:
         return list(self._participants)
