@@ -20,6 +20,7 @@ import logging
 import ssl
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,23 @@ from classroom_node.media.sinks import Recorder, StatsSink
 from classroom_node.media.sources import Source
 from protocols.messages import MediaStats
 from protocols.signalling import SignalJoin, SignalJoined
-from webrtc.aiortc_internals import selected_pair_types
+from webrtc.aiortc_internals import cap_remb, selected_pair_types
 from webrtc.ice import rtc_configuration, rtc_ice_servers
 
-__all__ = ["SessionMedia"]
+__all__ = ["LayerSettings", "SessionMedia"]
 
 log = logging.getLogger("dualclass.node.media")
+
+
+@dataclass(frozen=True)
+class LayerSettings:
+    """The two camera layers this node sends (from ``MediaSettings``)."""
+
+    high_kbps: int
+    width: int
+    height: int
+    fps: int
+    low_kbps: int
 
 
 class SessionMedia:
@@ -54,7 +66,11 @@ class SessionMedia:
         ssl_context: ssl.SSLContext | None = None,
         ice_servers: Sequence[Mapping[str, Any]] = (),
         relay_only: bool = False,
+        layers: LayerSettings | None = None,
     ) -> None:
+        self._layers = layers
+        if layers is not None:
+            join = join.model_copy(update={"layers": 2})
         self.client = SignalClient(hub_url, join, ssl_context=ssl_context)
         self.source = source
         self.session = join.session or ""
@@ -74,7 +90,17 @@ class SessionMedia:
 
     @property
     def stats(self) -> MediaStats:
-        return self.sink.stats
+        """The sink's figures plus the camera layer the hub says it forwards us."""
+        layer = self.client.layer
+        if layer is None:
+            return self.sink.stats
+        return self.sink.stats.model_copy(
+            update={
+                "layer": layer.layer,
+                "layer_switches": layer.switches,
+                "layer_reason": layer.reason,
+            }
+        )
 
     def watch(self, name: str) -> MediaStreamTrack | None:
         """Another reader of a received track (the classroom display), latest frame only."""
@@ -127,11 +153,19 @@ class SessionMedia:
         for transceiver, line in zip(transceivers, layout, strict=True):
             if line.direction == "recvonly":  # our upstream (a node shares no screen)
                 track = None
+                layers = self._layers
                 if self.source is not None and line.slot is None:
-                    track = self.source.subscribe(line.kind)
+                    if line.layer == "low" and layers is not None:
+                        track = self.source.subscribe_low(layers.width, layers.height, layers.fps)
+                    elif line.layer != "low":
+                        track = self.source.subscribe(line.kind)
                 if track is not None:
                     transceiver.sender.replaceTrack(track)
                     transceiver.direction = "sendonly"
+                    if layers is not None and line.layer is not None:
+                        # the hub's REMB must not raise a layer above its bitrate
+                        kbps = layers.low_kbps if line.layer == "low" else layers.high_kbps
+                        cap_remb(transceiver.sender, kbps * 1000)
                 else:
                     transceiver.direction = "inactive"
                 continue

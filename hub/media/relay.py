@@ -374,7 +374,8 @@ class SessionRelay:
                     and isinstance(track, EncodedFrameTrack)
                     and self._layer_for(subscriber, source) == "low"
                 ):
-                    track.set_source(_low_key(source))
+                    # down: stop the high layer at once, it congests this subscriber
+                    track.set_source(_low_key(source), at_once=track.source == source)
                 else:
                     track.set_source(source)
         self._update_decoding()
@@ -723,6 +724,13 @@ class SessionRelay:
         if participant is None or participant.layers is None:
             return None
         return participant.layers.current
+
+    def layer_switches(self, participant_id: str) -> int:
+        """Layer switches of a subscriber so far (its start layer is not one)."""
+        participant = self._participants.get(participant_id)
+        if participant is None or participant.layers is None:
+            return 0
+        return participant.layers.switches
 
     def participants(self) -> Iterable[str]:
         return list(self._participants)

@@ -49,6 +49,7 @@ from protocols.messages import Envelope, SessionStateBody
 from protocols.signalling import (
     SignalError,
     SignalEvent,
+    SignalLayer,
     SignalMLine,
     SignalState,
     dump_signal,
@@ -280,11 +281,22 @@ class Room:
         participant = key or f"{identity.acting_as or 'observer'}-viewer-{new_id()}"
         if self.relay is None:
             self.relay = SessionRelay(self.session, self.settings.relay_settings())
+            self.relay.add_layer_listener(self._on_layer)
             self._ensure_recorder()
         peer.participant = participant
         return await self.relay.offer(
             participant, identity.media_role, screen=shares_screen(identity), layers=peer.layers
         )
+
+    def _on_layer(self, participant: str, layer: str, reason: str) -> None:
+        """Tell a peer that understands it (joined with layers) which layer it gets now."""
+        if self.relay is None or layer not in ("high", "low"):
+            return
+        switches = self.relay.layer_switches(participant)
+        for peer in self.peers.values():
+            if peer.participant == participant and peer.layers >= 2:
+                message = SignalLayer(layer=layer, reason=reason[:32], switches=switches)
+                peer.send(dump_signal(message))
 
     async def answer(self, peer: Peer, sdp: str) -> None:
         """Apply the peer's answer (``NegotiationError`` if it cannot be served)."""

@@ -68,6 +68,7 @@ class ParticipantPeer:
         audio: MediaStreamTrack | None = None,
         screen: MediaStreamTrack | None = None,
         video_low: MediaStreamTrack | None = None,
+        max_kbps: dict[str, int] | None = None,
         screen_line: bool | None = None,
         decode: bool = True,
         read_patterns: bool = True,
@@ -79,6 +80,8 @@ class ParticipantPeer:
         self._sources = {"video": video, "audio": audio, "screen": screen, LOW_FEED: video_low}
         #: 2: the camera goes up twice (``video_low``: the low layer); join with this
         self.layers = 2 if video_low is not None else 1
+        #: feed -> the most its encoder may send, whatever the hub's REMB says
+        self._max_kbps = max_kbps or {}
         #: the offer has a screen line (the lead side; see ``media_layout``)
         self._screen_line = screen_line
         self._decode = decode
@@ -94,9 +97,12 @@ class ParticipantPeer:
             raise ValueError(f"offer has {len(transceivers)} m-lines, layout {len(layout)}")
         for transceiver, line in zip(transceivers, layout, strict=True):
             if line.direction == "recvonly":  # our upstream: camera, microphone, screen
-                source = self._sources[feed_of(line.kind, line.slot, line.layer)]
+                feed = feed_of(line.kind, line.slot, line.layer)
+                source = self._sources[feed]
                 if source is not None:
                     transceiver.sender.replaceTrack(source)
+                    if feed in self._max_kbps:
+                        internals.cap_remb(transceiver.sender, self._max_kbps[feed] * 1000)
                     transceiver.direction = "sendonly"
                 else:
                     transceiver.direction = "inactive"

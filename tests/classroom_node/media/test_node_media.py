@@ -81,6 +81,31 @@ async def test_classroom_node_heartbeats_carry_media_stats(live: LiveHub, tmp_pa
                 return float(media_figures["fps"]) if media_figures else 0.0
 
             await wait_for(stored_fps, within=10, what="heartbeat with media at the hub")
+
+            # the node sends two camera layers (the default) and the hub tells it which
+            # one it forwards: the heartbeat says so
+            async def stored_layer() -> bool:
+                raw = await live.hub.store.redis.hget("dc:heartbeat", "p2")
+                figures = (json.loads(raw).get("media") if raw else None) or {}
+                return figures.get("layer") == "high" and figures.get("layer_reason") == "start"
+
+            await wait_for(stored_layer, within=10, what="heartbeat with the camera layer")
+            assert live.hub._api is not None
+            relay = live.hub._api.config.app.state.signalling.rooms["S1"].relay
+            await wait_for(
+                lambda: relay.stats()["participants"]["p2"]["upstream"]["video_low"] > 10,
+                within=10,
+                what="the node's low layer at the hub",
+            )
+            session = media.sessions["S1"]
+            assert session.joined is not None
+            assert [
+                line.layer for line in session.joined.layout if line.direction == "recvonly"
+            ] == [
+                "high",
+                None,
+                "low",
+            ]
     finally:
         await media.stop()
         await node.shutdown()
