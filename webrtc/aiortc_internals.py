@@ -39,6 +39,21 @@ one fails loudly instead of silently decoding, or silently sending nothing.
    report's fraction lost and each REMB estimate for the sender's ``_ssrc``
    (the per-subscriber layer choice), and a node caps the REMB its low-layer
    sender applies, so that encoder stays at its configured bitrate.
+7. Starting bitrates (``preset_bitrate``). The sender makes its encoder
+   (``__encoder``, via ``aiortc.codecs.get_encoder``) in ``_next_encoded_frame``
+   on the first frame, at aiortc's defaults: 500 kbit/s video, 96 kbit/s Opus.
+   We wrap ``_next_encoded_frame`` on the instance and make the encoder first,
+   with the bitrate wanted (video ``target_bitrate``; Opus ``codec.bit_rate``,
+   read when the codec opens on the first frame): a 250 kbit/s low layer and
+   32 kbit/s of voice fit a 400 kbit/s school line from the first second.
+
+6. Retransmitting once (``retransmit_once``). ``RTCRtpSender._retransmit``
+   resends a packet from its 128-packet history for every sequence number a
+   NACK lists, and aiortc's receiver lists *every* missing packet again at each
+   new gap. On a link that is already full (a subscriber on the wrong layer)
+   that is a retransmission storm that keeps it full. We wrap it on the
+   instance so each packet is resent at most once; what is still missing after
+   that is repaired by a keyframe.
 
 Also ``negotiated_codec`` reads ``RTCRtpTransceiver._codecs`` (the codecs
 agreed in the last offer/answer, preferred first), which aiortc does not expose,
@@ -48,6 +63,7 @@ and ``selected_pair_types`` reads aioice's nominated candidate pair
 
 from __future__ import annotations
 
+import collections
 import functools
 import queue
 from collections.abc import Callable
@@ -62,6 +78,7 @@ from aiortc import (
     RTCRtpSender,
     RTCRtpTransceiver,
 )
+from aiortc.codecs import get_encoder
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.rtp import (
     RTCP_PSFB_APP,
@@ -85,6 +102,8 @@ __all__ = [
     "negotiated_codec",
     "on_keyframe_request",
     "on_receiver_feedback",
+    "preset_bitrate",
+    "retransmit_once",
     "selected_pair_types",
     "send_pli",
     "tap_receiver",
@@ -102,7 +121,9 @@ _SEND_KEYFRAME = "_send_keyframe"
 _NEXT_ENCODED_FRAME = "_next_encoded_frame"
 _TRANSCEIVER_CODECS = "_codecs"
 _HANDLE_RTCP = "_handle_rtcp_packet"
+_RETRANSMIT = "_retransmit"
 _SENDER_SSRC = "_ssrc"
+_SENDER_ENCODER = "_RTCRtpSender__encoder"
 
 FeedbackCallback = Callable[[float | None, float | None], None]
 """``callback(fraction_lost, estimate_bps)``: one receiver report (fraction of
@@ -128,6 +149,7 @@ def check_internals() -> None:
         (RTCRtpSender, _SEND_KEYFRAME),
         (RTCRtpSender, _NEXT_ENCODED_FRAME),
         (RTCRtpSender, _HANDLE_RTCP),
+        (RTCRtpSender, _RETRANSMIT),
     ):
         _private(cls, name)
 
@@ -277,6 +299,44 @@ def cap_remb(sender: RTCRtpSender, max_bps: int) -> None:
         await original(packet)
 
     setattr(sender, _HANDLE_RTCP, handle)
+
+
+def preset_bitrate(sender: RTCRtpSender, bps: int) -> None:
+    """Make ``sender``'s encoder start at ``bps`` instead of aiortc's default (internal 7)."""
+    original = _private(sender, _NEXT_ENCODED_FRAME)
+    _private(sender, _SENDER_ENCODER)
+
+    async def next_encoded_frame(codec: RTCRtpCodecParameters) -> Any:
+        if getattr(sender, _SENDER_ENCODER) is None:
+            encoder = get_encoder(codec)
+            if hasattr(encoder, "target_bitrate"):
+                encoder.target_bitrate = bps
+            else:
+                context = getattr(encoder, "codec", None)
+                if context is not None and hasattr(context, "bit_rate"):
+                    context.bit_rate = bps
+            setattr(sender, _SENDER_ENCODER, encoder)
+        return await original(codec)
+
+    setattr(sender, _NEXT_ENCODED_FRAME, next_encoded_frame)
+
+
+def retransmit_once(sender: RTCRtpSender) -> None:
+    """Resend each packet of ``sender`` at most once, whatever the NACKs say (internal 6)."""
+    original = _private(sender, _RETRANSMIT)
+    done: set[int] = set()
+    order: collections.deque[int] = collections.deque()
+
+    async def retransmit(sequence_number: int) -> None:
+        if sequence_number in done:
+            return
+        done.add(sequence_number)
+        order.append(sequence_number)
+        if len(order) > 1024:  # sequence numbers wrap at 65536: forget old ones
+            done.discard(order.popleft())
+        await original(sequence_number)
+
+    setattr(sender, _RETRANSMIT, retransmit)
 
 
 def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | None:

@@ -294,6 +294,7 @@ class SessionRelay:
             track = self._make_slot_track(line.kind, codec)
             if isinstance(track, EncodedFrameTrack):
                 internals.on_keyframe_request(transceiver.sender, self._pli_handler(track))
+                internals.retransmit_once(transceiver.sender)
                 if line.kind == "video" and line.slot in (Slot.MAIN, Slot.FLOOR):
                     internals.on_receiver_feedback(
                         transceiver.sender, self._feedback_handler(participant_id)

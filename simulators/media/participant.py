@@ -27,6 +27,7 @@ from aiortc import (
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpCodecParameters,
+    RTCRtpReceiver,
     RTCSessionDescription,
 )
 from aiortc.jitterbuffer import JitterFrame
@@ -70,6 +71,7 @@ class ParticipantPeer:
         video_low: MediaStreamTrack | None = None,
         max_kbps: dict[str, int] | None = None,
         screen_line: bool | None = None,
+        on_receivers: Callable[[RTCRtpReceiver], None] | None = None,
         decode: bool = True,
         read_patterns: bool = True,
         ice_servers: tuple[RTCIceServer, ...] = (),
@@ -85,6 +87,8 @@ class ParticipantPeer:
         #: the offer has a screen line (the lead side; see ``media_layout``)
         self._screen_line = screen_line
         self._decode = decode
+        #: called with each video receiver before media flows (e.g. a stall guard)
+        self._on_receiver = on_receivers
         self._read_patterns = read_patterns
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -102,12 +106,17 @@ class ParticipantPeer:
                 if source is not None:
                     transceiver.sender.replaceTrack(source)
                     if feed in self._max_kbps:
-                        internals.cap_remb(transceiver.sender, self._max_kbps[feed] * 1000)
+                        bps = self._max_kbps[feed] * 1000
+                        internals.preset_bitrate(transceiver.sender, bps)
+                        if line.kind == "video":
+                            internals.cap_remb(transceiver.sender, bps)
                     transceiver.direction = "sendonly"
                 else:
                     transceiver.direction = "inactive"
                 continue
             assert line.slot is not None
+            if line.kind == "video" and self._on_receiver is not None:
+                self._on_receiver(transceiver.receiver)
             received = ReceivedSlot(line.slot, line.kind)
             self.received[(line.slot, line.kind)] = received
             internals.tap_receiver(
