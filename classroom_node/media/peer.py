@@ -33,7 +33,7 @@ from classroom_node.media.sinks import Recorder, StatsSink
 from classroom_node.media.sources import Source
 from protocols.messages import MediaStats
 from protocols.signalling import SignalJoin, SignalJoined
-from webrtc.aiortc_internals import cap_remb, selected_pair_types
+from webrtc.aiortc_internals import cap_remb, preset_bitrate, selected_pair_types
 from webrtc.ice import rtc_configuration, rtc_ice_servers
 
 __all__ = ["LayerSettings", "SessionMedia"]
@@ -67,8 +67,10 @@ class SessionMedia:
         ice_servers: Sequence[Mapping[str, Any]] = (),
         relay_only: bool = False,
         layers: LayerSettings | None = None,
+        audio_kbps: int | None = None,
     ) -> None:
         self._layers = layers
+        self._audio_kbps = audio_kbps
         if layers is not None:
             join = join.model_copy(update={"layers": 2})
         self.client = SignalClient(hub_url, join, ssl_context=ssl_context)
@@ -166,6 +168,10 @@ class SessionMedia:
                         # the hub's REMB must not raise a layer above its bitrate
                         kbps = layers.low_kbps if line.layer == "low" else layers.high_kbps
                         cap_remb(transceiver.sender, kbps * 1000)
+                        if line.layer == "low":  # from the first frame (aiortc: 500)
+                            preset_bitrate(transceiver.sender, kbps * 1000)
+                    if line.kind == "audio" and self._audio_kbps is not None:
+                        preset_bitrate(transceiver.sender, self._audio_kbps * 1000)
                 else:
                     transceiver.direction = "inactive"
                 continue

@@ -161,6 +161,7 @@ class NodeMedia:
                 ice_servers=[s.model_dump(exclude_none=True) for s in self.settings.ice_servers],
                 relay_only=self.settings.ice_transport_policy == "relay",
                 layers=layer_settings(self.settings),
+                audio_kbps=self.settings.audio_kbps,
             )
             self.sessions[session] = media
             try:

@@ -69,6 +69,9 @@ class MediaSettings(BaseModel):
     low_height: int = Field(default=240, ge=120, le=1080)
     low_fps: int = Field(default=15, ge=1, le=60)
     low_kbps: int = Field(default=250, ge=50, le=5_000)
+    #: Opus bitrate of the microphone (aiortc's own default, 96, is music quality;
+    #: a voice needs a third of it, and a school line has little to spare).
+    audio_kbps: int = Field(default=32, ge=8, le=256)
 
     @model_validator(mode="after")
     def _file_needs_path(self) -> MediaSettings:
