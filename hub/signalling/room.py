@@ -54,6 +54,7 @@ from protocols.signalling import (
     SignalState,
     dump_signal,
 )
+from registry.store import RegistryStore
 
 __all__ = ["Peer", "Room", "layout_of", "shares_screen"]
 
@@ -284,9 +285,31 @@ class Room:
             self.relay.add_layer_listener(self._on_layer)
             self._ensure_recorder()
         peer.participant = participant
+        downlink = await self._downlink_kbps(identity.acting_as)
         return await self.relay.offer(
-            participant, identity.media_role, screen=shares_screen(identity), layers=peer.layers
+            participant,
+            identity.media_role,
+            screen=shares_screen(identity),
+            layers=peer.layers,
+            downlink_kbps=downlink,
         )
+
+    async def _downlink_kbps(self, node: str | None) -> float | None:
+        """The registered downlink of ``node``'s classroom (picks its start layer).
+
+        Best effort: no registry entry, or a registry that does not answer within
+        a second, means "unknown" (start on high, the feedback decides)."""
+        if node is None:
+            return None
+        try:
+            snapshot = await asyncio.wait_for(RegistryStore(self._store.redis).snapshot(), 1.0)
+        except Exception as exc:
+            log.info("downlink of %s unknown: %s", node, exc)
+            return None
+        for classroom in snapshot.classrooms.values():
+            if classroom.node == node:
+                return float(classroom.downlink_kbps)
+        return None
 
     def _on_layer(self, participant: str, layer: str, reason: str) -> None:
         """Tell a peer that understands it (joined with layers) which layer it gets now."""

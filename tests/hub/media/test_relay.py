@@ -184,3 +184,13 @@ async def test_two_layer_lead_each_partner_gets_its_own_layer(lesson: Lesson) ->
     slow = lesson.peers["slow"].slot(Slot.MAIN)
     await wait_until(lambda: slow.last_pattern is not None and slow.last_pattern[0] == 1, 3, "up")
     assert lesson.relay.stats()["participants"]["slow"]["layer"]["seconds"]["low"] > 0
+
+
+async def test_a_registered_weak_downlink_starts_on_low(lesson: Lesson) -> None:
+    changes: list[tuple[str, str, str]] = []
+    lesson.relay.add_layer_listener(lambda *change: changes.append(change))
+    await lesson.join("lead", Role.LEAD, low=LEAD_SOURCE + 50)
+    await lesson.join("rural", Role.PARTNER, source=61, downlink_kbps=400)
+    await wait_until(lesson.sees("rural", Slot.MAIN, LEAD_SOURCE + 50, frames=5), 8, "low")
+    assert ("rural", "low", "start") in changes
+    assert LEAD_SOURCE not in lesson.peers["rural"].slot(Slot.MAIN).patterns_seen
