@@ -1,7 +1,7 @@
 """Every use of aiortc's PRIVATE internals by the relay, and nothing else.
 
 aiortc (pinned at 1.16.0) has no public API for a forwarding unit, so the
-relay reaches into it at four places. They are all here, so that an aiortc
+relay reaches into it at six places. They are all here, so that an aiortc
 upgrade is one file to re-check, and ``tests/hub/media/test_aiortc_internals.py``
 exercises each of them against real peer connections so an upgrade that breaks
 one fails loudly instead of silently decoding, or silently sending nothing.
@@ -32,6 +32,14 @@ one fails loudly instead of silently decoding, or silently sending nothing.
    sends a PLI for a media SSRC; the SSRC comes from the receiver's private
    ``__active_ssrc`` minus its ``__rtx_ssrc`` (retransmission streams).
 
+5. Skipping unrecoverable holes (``guard_receiver``). The receiver's video
+   ``JitterBuffer`` is the name-mangled ``RTCRtpReceiver.__jitter_buffer``; we
+   put a :class:`webrtc.stall.StallGuardBuffer` in its place (a subclass, so the
+   receiver's ``add`` call and its PLI on ``pli_flag`` work unchanged).
+6. Counting keyframe requests (``on_pli_sent``). Every PLI a receiver sends --
+   aiortc's own on overflow or decoder error, a stall skip's, ``send_pli``'s --
+   goes through ``RTCRtpReceiver._send_rtcp_pli``; we wrap it on the instance.
+
 Also ``negotiated_codec`` reads ``RTCRtpTransceiver._codecs`` (the codecs
 agreed in the last offer/answer, preferred first), which aiortc does not expose,
 and ``selected_pair_types`` reads aioice's nominated candidate pair
@@ -54,18 +62,21 @@ from aiortc import (
     RTCRtpSender,
     RTCRtpTransceiver,
 )
-from aiortc.jitterbuffer import JitterFrame
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from av.stream import Stream
 
 from webrtc.exceptions import InternalsChangedError
+from webrtc.stall import DEFAULT_STALL_S, VIDEO_CAPACITY, StallGuardBuffer
 
 __all__ = [
     "FrameCallback",
     "ReceiverTap",
     "check_internals",
     "encoded_packet",
+    "guard_receiver",
     "negotiated_codec",
     "on_keyframe_request",
+    "on_pli_sent",
     "selected_pair_types",
     "send_pli",
     "tap_receiver",
@@ -78,6 +89,7 @@ _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _STARTED = "_RTCRtpReceiver__started"
 _ACTIVE_SSRC = "_RTCRtpReceiver__active_ssrc"
 _RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
+_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _SEND_PLI = "_send_rtcp_pli"
 _SEND_KEYFRAME = "_send_keyframe"
 _NEXT_ENCODED_FRAME = "_next_encoded_frame"
@@ -198,6 +210,36 @@ async def send_pli(receiver: RTCRtpReceiver) -> bool:
     for ssrc in ssrcs:
         await send(ssrc)
     return bool(ssrcs)
+
+
+def guard_receiver(
+    receiver: RTCRtpReceiver,
+    *,
+    stall_s: float = DEFAULT_STALL_S,
+    on_stall: Callable[[], None] | None = None,
+) -> StallGuardBuffer:
+    """Make a video receiver skip a hole that blocks frames for ``stall_s`` (internal 5).
+
+    Call before media flows (what the old buffer held is dropped). Returns the
+    buffer (its ``stalls`` counts the skips).
+    """
+    old = _private(receiver, _JITTER_BUFFER)
+    if not isinstance(old, JitterBuffer) or old.capacity != VIDEO_CAPACITY:
+        raise InternalsChangedError(f"{_JITTER_BUFFER} (not a {VIDEO_CAPACITY}-packet buffer)")
+    guard = StallGuardBuffer(old.capacity, stall_s=stall_s, on_stall=on_stall)
+    setattr(receiver, _JITTER_BUFFER, guard)
+    return guard
+
+
+def on_pli_sent(receiver: RTCRtpReceiver, callback: Callable[[], None]) -> None:
+    """Call ``callback`` for every PLI ``receiver`` sends, whoever asked (internal 6)."""
+    send = _private(receiver, _SEND_PLI)
+
+    async def counted(media_ssrc: int) -> None:
+        callback()
+        await send(media_ssrc)
+
+    setattr(receiver, _SEND_PLI, counted)
 
 
 def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | None:

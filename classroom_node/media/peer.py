@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 
 from classroom_node.media.exceptions import NodeMediaError
@@ -32,7 +32,7 @@ from classroom_node.media.sinks import Recorder, StatsSink
 from classroom_node.media.sources import Source
 from protocols.messages import MediaStats
 from protocols.signalling import SignalJoin, SignalJoined
-from webrtc.aiortc_internals import selected_pair_types
+from webrtc.aiortc_internals import guard_receiver, on_pli_sent, selected_pair_types
 from webrtc.ice import rtc_configuration, rtc_ice_servers
 
 __all__ = ["SessionMedia"]
@@ -71,6 +71,9 @@ class SessionMedia:
         self._relay = MediaRelay()
         #: Received tracks by ``slot/kind`` (``main/video``: the lead, ``screen/video``).
         self.received: dict[str, MediaStreamTrack] = {}
+        #: Holes skipped in received video, and PLIs sent to the hub (every cause).
+        self.stalls = 0
+        self.keyframe_requests = 0
 
     @property
     def stats(self) -> MediaStats:
@@ -135,6 +138,8 @@ class SessionMedia:
                 else:
                     transceiver.direction = "inactive"
                 continue
+            if line.kind == "video":
+                self._guard(transceiver.receiver)
             received: MediaStreamTrack = transceiver.receiver.track
             name = f"{line.slot}/{line.kind}"
             if self.recorder is not None and line.slot == primary:
@@ -144,6 +149,23 @@ class SessionMedia:
             self.sink.add(name, self._relay.subscribe(received))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
+
+    def _guard(self, receiver: RTCRtpReceiver) -> None:
+        """Skip a hole that blocks the hub's video for 500 ms and ask for a keyframe.
+
+        aiortc alone would hold every frame behind it until 512 packets piled up
+        (see ``webrtc.stall``); the hub forwards our PLI to the publisher.
+        """
+
+        def on_stall() -> None:
+            self.stalls += 1
+            log.info("media of %s: video stalled behind lost packets; skipped", self.session)
+
+        def on_pli() -> None:
+            self.keyframe_requests += 1
+
+        guard_receiver(receiver, on_stall=on_stall)
+        on_pli_sent(receiver, on_pli)
 
     async def close(self) -> None:
         """Leave: stop recording, close signalling and the peer connection."""

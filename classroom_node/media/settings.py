@@ -57,6 +57,9 @@ class MediaSettings(BaseModel):
     stats_interval_s: float = Field(default=2.0, gt=0)
     #: Longest wait between reconnection attempts after the hub dropped us.
     reconnect_max_s: float = Field(default=10.0, gt=0)
+    #: While the hub does not answer: how often its ``/healthz`` is asked, so media
+    #: reconnects at once when it is back (see ``hubprobe.py``).
+    reconnect_probe_s: float = Field(default=0.25, gt=0, le=60)
 
     @model_validator(mode="after")
     def _file_needs_path(self) -> MediaSettings:

@@ -57,6 +57,7 @@ from hub.media.routing import (
     plan,
     slot_kinds,
 )
+from hub.media.stalls import watch_stalls
 from hub.media.timing import KeyframeLimiter
 from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack
 from webrtc import aiortc_internals as internals
@@ -114,6 +115,9 @@ class _Upstream:
     limiter: KeyframeLimiter
     frames: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FEEDS, 0))
     keyframes: int = 0
+    #: PLIs sent to this publisher (ours, and aiortc's own) and holes skipped.
+    keyframe_requests: int = 0
+    stalls: int = 0
     readers: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -318,7 +322,7 @@ class SessionRelay:
     # -- upstream side --------------------------------------------------------
 
     def _tap_upstream(self, pid: str, receivers: dict[str, RTCRtpReceiver]) -> _Upstream:
-        taps = {}
+        upstream = _Upstream(pid, receivers, {}, KeyframeLimiter(self.settings.keyframe_interval))
         for feed, receiver in receivers.items():
 
             def on_frame(
@@ -326,8 +330,16 @@ class SessionRelay:
             ) -> None:
                 self._on_upstream_frame(pid, feed, codec, frame)
 
-            taps[feed] = internals.tap_receiver(receiver, on_frame)
-        return _Upstream(pid, receivers, taps, KeyframeLimiter(self.settings.keyframe_interval))
+            upstream.taps[feed] = internals.tap_receiver(receiver, on_frame)
+            if feed != "audio":
+                watch_stalls(upstream, feed, receiver, self._restart_at_keyframe)
+        return upstream
+
+    def _restart_at_keyframe(self, pid: str, feed: str) -> None:
+        """``pid``'s ``feed`` skipped a hole: its slots wait for the keyframe asked for."""
+        for track in self._slots[feed]:
+            if isinstance(track, EncodedFrameTrack):
+                track.restart_at_keyframe(pid)
 
     def _on_upstream_frame(
         self, pid: str, feed: str, codec: RTCRtpCodecParameters, frame: JitterFrame
@@ -447,7 +459,12 @@ class SessionRelay:
         for pid, p in self._participants.items():
             entry: dict[str, Any] = {"role": p.role.value, "slots": {}}
             if p.upstream is not None:
-                entry["upstream"] = {**p.upstream.frames, "keyframes": p.upstream.keyframes}
+                entry["upstream"] = {
+                    **p.upstream.frames,
+                    "keyframes": p.upstream.keyframes,
+                    "keyframe_requests": p.upstream.keyframe_requests,
+                    "stalls": p.upstream.stalls,
+                }
             for (slot, kind), track in p.slots.items():
                 entry["slots"][f"{slot.value}/{kind}"] = {
                     "source": track.source,
