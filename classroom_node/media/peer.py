@@ -101,6 +101,8 @@ class SessionMedia:
         answer = await self._answer(offer.sdp)
         await self.client.answer(answer)
         self.connected.set()
+        # the baseline now, so the first figures come one interval after connecting
+        await self.sink.sample(self.pc)
         if self.recorder is not None:
             await self.recorder.start()
         while not self.client.closed.is_set():
