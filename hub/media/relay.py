@@ -57,7 +57,7 @@ from hub.media.routing import (
     plan,
     slot_kinds,
 )
-from hub.media.stalls import watch_stalls
+from hub.media.stalls import LateFrames, watch_stalls
 from hub.media.timing import KeyframeLimiter
 from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack
 from webrtc import aiortc_internals as internals
@@ -118,6 +118,9 @@ class _Upstream:
     #: PLIs sent to this publisher (ours, and aiortc's own) and holes skipped.
     keyframe_requests: int = 0
     stalls: int = 0
+    lateness: dict[str, LateFrames] = field(
+        default_factory=lambda: {feed: LateFrames() for feed in FEEDS}
+    )
     readers: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -353,10 +356,18 @@ class SessionRelay:
             self._reroute()
             self._request_keyframe(pid)
         keyframe = is_keyframe(codec.mimeType, frame.data)
-        participant.upstream.frames[feed] += 1
+        upstream = participant.upstream
+        upstream.frames[feed] += 1
         if keyframe and feed == "video":
-            participant.upstream.keyframes += 1
-        for track in self._slots[feed]:
+            upstream.keyframes += 1
+        if upstream.lateness[feed].is_late(frame.timestamp, codec.clockRate, time.monotonic()):
+            # a frozen hub's backlog: skip it for the slots (see stalls.py)
+            if feed != "audio":
+                self._restart_at_keyframe(pid, feed)
+            tracks: list[SlotTrack[Any]] = []
+        else:
+            tracks = self._slots[feed]
+        for track in tracks:
             if isinstance(track, EncodedFrameTrack):
                 track.offer(pid, frame.data, frame.timestamp, keyframe)
         for listener in self._listeners:
@@ -464,6 +475,7 @@ class SessionRelay:
                     "keyframes": p.upstream.keyframes,
                     "keyframe_requests": p.upstream.keyframe_requests,
                     "stalls": p.upstream.stalls,
+                    "late": sum(late.late for late in p.upstream.lateness.values()),
                 }
             for (slot, kind), track in p.slots.items():
                 entry["slots"][f"{slot.value}/{kind}"] = {

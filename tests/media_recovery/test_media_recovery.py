@@ -2,7 +2,7 @@
 
 One lesson: ``dualclass stack up`` (Mosquitto, Redis), the hub process, a lead
 and two partner classroom nodes as processes of their own with media on. In
-turn: the hub SIGKILLed and restarted, the hub frozen (SIGSTOP) for 10 s, the
+turn: the hub SIGKILLed and restarted 4 s later, the hub frozen (SIGSTOP) for 10 s, the
 lead node SIGKILLed and restarted, a partner node SIGKILLed and restarted.
 After each, every partner's own figures (``/v1/state`` -> ``media.fps``) must be
 at full rate (80 % of the camera's 15 fps, held for 2 s) within 3 s of the
