@@ -1,7 +1,7 @@
 """Every use of aiortc's PRIVATE internals by the relay, and nothing else.
 
 aiortc (pinned at 1.16.0) has no public API for a forwarding unit, so the
-relay reaches into it at six places. They are all here, so that an aiortc
+relay reaches into it at seven places. They are all here, so that an aiortc
 upgrade is one file to re-check, and ``tests/hub/media/test_aiortc_internals.py``
 exercises each of them against real peer connections so an upgrade that breaks
 one fails loudly instead of silently decoding, or silently sending nothing.
@@ -32,11 +32,18 @@ one fails loudly instead of silently decoding, or silently sending nothing.
    sends a PLI for a media SSRC; the SSRC comes from the receiver's private
    ``__active_ssrc`` minus its ``__rtx_ssrc`` (retransmission streams).
 
-5. Skipping unrecoverable holes (``guard_receiver``). The receiver's video
+5. Receiver feedback at a sender (``on_receiver_feedback``, ``cap_remb``).
+   ``RTCRtpSender._handle_rtcp_packet`` (called by the DTLS transport on the
+   instance) reads receiver reports into its stats and applies REMB to its
+   encoder's ``target_bitrate``. We wrap it on the instance: the relay sees each
+   report's fraction lost and each REMB estimate for the sender's ``_ssrc``
+   (the per-subscriber layer choice), and a node caps the REMB its low-layer
+   sender applies, so that encoder stays at its configured bitrate.
+6. Skipping unrecoverable holes (``guard_receiver``). The receiver's video
    ``JitterBuffer`` is the name-mangled ``RTCRtpReceiver.__jitter_buffer``; we
    put a :class:`webrtc.stall.StallGuardBuffer` in its place (a subclass, so the
    receiver's ``add`` call and its PLI on ``pli_flag`` work unchanged).
-6. Counting keyframe requests (``on_pli_sent``). Every PLI a receiver sends --
+7. Counting keyframe requests (``on_pli_sent``). Every PLI a receiver sends --
    aiortc's own on overflow or decoder error, a stall skip's, ``send_pli``'s --
    goes through ``RTCRtpReceiver._send_rtcp_pli``; we wrap it on the instance.
 
@@ -63,20 +70,31 @@ from aiortc import (
     RTCRtpTransceiver,
 )
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
 from av.stream import Stream
 
 from webrtc.exceptions import InternalsChangedError
 from webrtc.stall import DEFAULT_STALL_S, VIDEO_CAPACITY, StallGuardBuffer
 
 __all__ = [
+    "FeedbackCallback",
     "FrameCallback",
     "ReceiverTap",
+    "cap_remb",
     "check_internals",
     "encoded_packet",
     "guard_receiver",
     "negotiated_codec",
     "on_keyframe_request",
     "on_pli_sent",
+    "on_receiver_feedback",
     "selected_pair_types",
     "send_pli",
     "tap_receiver",
@@ -94,6 +112,12 @@ _SEND_PLI = "_send_rtcp_pli"
 _SEND_KEYFRAME = "_send_keyframe"
 _NEXT_ENCODED_FRAME = "_next_encoded_frame"
 _TRANSCEIVER_CODECS = "_codecs"
+_HANDLE_RTCP = "_handle_rtcp_packet"
+_SENDER_SSRC = "_ssrc"
+
+FeedbackCallback = Callable[[float | None, float | None], None]
+"""``callback(fraction_lost, estimate_bps)``: one receiver report (fraction of
+packets lost since the previous report, 0..1) or one REMB estimate (bit/s)."""
 
 
 def _private(obj: object, name: str) -> Any:
@@ -114,6 +138,7 @@ def check_internals() -> None:
         (RTCRtpReceiver, "_handle_rtp_packet"),
         (RTCRtpSender, _SEND_KEYFRAME),
         (RTCRtpSender, _NEXT_ENCODED_FRAME),
+        (RTCRtpSender, _HANDLE_RTCP),
     ):
         _private(cls, name)
 
@@ -212,13 +237,66 @@ async def send_pli(receiver: RTCRtpReceiver) -> bool:
     return bool(ssrcs)
 
 
+def on_receiver_feedback(sender: RTCRtpSender, callback: FeedbackCallback) -> None:
+    """Give ``callback`` every receiver report and REMB about ``sender``'s stream (internal 5).
+
+    The sender still handles the packet as before (stats, NACK, PLI, REMB).
+    """
+    original = _private(sender, _HANDLE_RTCP)
+    _private(sender, _SENDER_SSRC)
+
+    async def handle(packet: Any) -> None:
+        ssrc = getattr(sender, _SENDER_SSRC)
+        try:
+            if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                for report in packet.reports:
+                    if report.ssrc == ssrc:
+                        callback(report.fraction_lost / 256.0, None)
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                if ssrc in ssrcs:
+                    callback(None, float(bitrate))
+        except ValueError:
+            pass  # not a REMB (another application-layer feedback)
+        await original(packet)
+
+    setattr(sender, _HANDLE_RTCP, handle)
+
+
+def cap_remb(sender: RTCRtpSender, max_bps: int) -> None:
+    """Never let a REMB raise ``sender``'s encoder above ``max_bps`` (internal 5).
+
+    aiortc's VP8/H.264 encoders follow the receiver's estimate up to 1.5 Mbit/s;
+    a low layer must stay small whatever the hub's estimate says.
+    """
+    original = _private(sender, _HANDLE_RTCP)
+
+    async def handle(packet: Any) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                pass
+            else:
+                if bitrate > max_bps:
+                    packet = RtcpPsfbPacket(
+                        fmt=packet.fmt,
+                        ssrc=packet.ssrc,
+                        media_ssrc=packet.media_ssrc,
+                        fci=pack_remb_fci(max_bps, ssrcs),
+                    )
+        await original(packet)
+
+    setattr(sender, _HANDLE_RTCP, handle)
+
+
 def guard_receiver(
     receiver: RTCRtpReceiver,
     *,
     stall_s: float = DEFAULT_STALL_S,
     on_stall: Callable[[], None] | None = None,
 ) -> StallGuardBuffer:
-    """Make a video receiver skip a hole that blocks frames for ``stall_s`` (internal 5).
+    """Make a video receiver skip a hole that blocks frames for ``stall_s`` (internal 6).
 
     Call before media flows (what the old buffer held is dropped). Returns the
     buffer (its ``stalls`` counts the skips).
@@ -232,7 +310,7 @@ def guard_receiver(
 
 
 def on_pli_sent(receiver: RTCRtpReceiver, callback: Callable[[], None]) -> None:
-    """Call ``callback`` for every PLI ``receiver`` sends, whoever asked (internal 6)."""
+    """Call ``callback`` for every PLI ``receiver`` sends, whoever asked (internal 7)."""
     send = _private(receiver, _SEND_PLI)
 
     async def counted(media_ssrc: int) -> None:

@@ -37,7 +37,7 @@ __all__ = ["LateFrames", "StallCounters", "watch_stalls"]
 
 #: A frame arriving this much later than its RTP time says (against the best seen)
 #: is stale: the backlog of a frozen hub, not network jitter.
-MAX_LATE_S = 1.0
+MAX_LATE_S = 1.5
 #: Late for this long without a single timely frame: the source's clock jumped
 #: (it restarted its timestamps); start measuring afresh rather than drop forever.
 REBASE_AFTER_S = 3.0
