@@ -77,7 +77,7 @@ class SessionMedia:
 
     @property
     def stats(self) -> MediaStats:
-        return self.sink.stats
+        return self.sink.stats.model_copy(update={"keyframe_requests": self.keyframe_requests})
 
     def watch(self, name: str) -> MediaStreamTrack | None:
         """Another reader of a received track (the classroom display), latest frame only."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Iterable
 from typing import Protocol
 
 from classroom_node.media.exceptions import NodeMediaError, SignalClosed, SignalRefused
@@ -71,7 +72,14 @@ def combine(stats: list[MediaStats]) -> MediaStats:
         loss=max(s.loss for s in stats),
         rtt_ms=max(s.rtt_ms for s in stats),
         freezes=sum(s.freezes for s in stats),
+        keyframe_requests=_sum_known(s.keyframe_requests for s in stats),
     )
+
+
+def _sum_known(values: Iterable[int | None]) -> int | None:
+    """Sum of the known values; None when none is known (absent on the wire)."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 class NodeMedia:
