@@ -184,6 +184,10 @@ class OpsFeed:
     def _lesson_facts(self, now: int, day_start: int) -> list[overview.LessonFacts]:
         """Lessons shown or in progress (a term's other sessions cost a comparison)."""
         out = []
+        # the relays' layers as of this tick's metrics sample (``_sample`` ran first)
+        layers: dict[str, dict[str, str]] = {}
+        for (session, participant), layer in self.hub.metrics.relay.tally.layers.items():
+            layers.setdefault(session, {})[participant] = layer
         for runtime in list(self.hub.runtimes.values()):
             spec = runtime.spec
             status = str(runtime.machine.status.value)
@@ -212,6 +216,7 @@ class OpsFeed:
                     head_seq=runtime.machine.last_seq,
                     accepted=runtime.accepted,
                     rejected=runtime.rejected,
+                    layers=layers.get(spec.session, {}),
                 )
             )
         return out
@@ -392,7 +397,9 @@ class NodeGauges(Collector):
 
     ``dualclass_node_online``, ``dualclass_node_in_lesson{role}``,
     ``dualclass_node_video_fps``, ``dualclass_node_packet_loss_ratio``,
-    ``dualclass_node_journal_backlog``: from the last tick of the feed; and the
+    ``dualclass_node_journal_backlog``: from the last tick of the feed;
+    ``dualclass_node_video_layer{layer}`` (1 on the layer the hub's relay sends the
+    node now: one series per node, like the others); and the
     dashboard's own ``dualclass_hub_ops_pages`` / ``..._pages_dropped_total``.
     """
 
@@ -419,7 +426,15 @@ class NodeGauges(Collector):
             "Events waiting in the node's journal",
             labels=["node"],
         )
+        layer = GaugeMetricFamily(
+            "dualclass_node_video_layer",
+            "1 on the video layer the hub's relay sends the node now (high or low)",
+            labels=["node", "layer"],
+        )
+        layers = {pid: name for (_, pid), name in self.feed.hub.metrics.relay.tally.layers.items()}
         for node, facts, role in self.feed.node_rows():
+            if node in layers:
+                layer.add_metric([node, layers[node]], 1.0)
             online.add_metric([node], 1.0 if facts.online else 0.0)
             if role is not None:
                 lesson.add_metric([node, role], 1.0)
@@ -428,7 +443,7 @@ class NodeGauges(Collector):
                 loss.add_metric([node], float(facts.media.get("loss", 0.0)))
             if facts.journal_backlog is not None:
                 backlog.add_metric([node], float(facts.journal_backlog))
-        yield from (online, lesson, fps, loss, backlog)
+        yield from (online, lesson, fps, loss, backlog, layer)
         yield GaugeMetricFamily(
             "dualclass_hub_ops_pages", "Dashboards streaming now", value=len(self.feed.subscribers)
         )
