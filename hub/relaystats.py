@@ -13,14 +13,15 @@ serves the totals, labelled only by small fixed sets: the layer (``high``,
 
 The rooms ``harvest`` a relay's snapshot before a participant leaves and before
 the relay closes, so counts since the last scrape are not lost with it. Layer
-switches are counted when they happen (``layer_changed``, from the relay's layer
+changes are counted when they happen (``switched``, from the relay's layer
 listener), not from snapshots, so a switch back and forth between two scrapes
-counts twice.
+counts twice; the same calls keep who is on which layer now (the
+``dualclass_hub_relay_subscribers`` gauge, the node's layer, the dashboard).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,7 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from prometheus_client import Metric
 
-__all__ = ["LAYERS", "REASONS", "RelayCollector", "RelayTally", "layer_of", "reason_label"]
+__all__ = ["LAYERS", "REASONS", "RelayCollector", "RelayTally", "reason_label"]
 
 LAYERS = ("high", "low")
 #: Switch reasons the relay gives (anything else is counted as ``other``).
@@ -48,15 +49,6 @@ def reason_label(reason: str | None) -> str:
     return reason if reason in REASONS else "other"
 
 
-def layer_of(entry: Mapping[str, Any]) -> str | None:
-    """The layer a participant entry of ``stats()`` says it receives, if any."""
-    layer = entry.get("layer")
-    if not isinstance(layer, Mapping):
-        return None
-    current = layer.get("current")
-    return current if current in LAYERS else None
-
-
 @dataclass
 class RelayTally:
     """Hub-wide totals folded from ``SessionRelay.stats()`` snapshots (pure)."""
@@ -70,10 +62,10 @@ class RelayTally:
     layer_seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(LAYERS, 0.0))
     #: (layer, reason) -> switches, counted as they happen
     switches: dict[tuple[str, str], float] = field(default_factory=dict)
-    #: subscribers on each layer in the latest snapshots (a gauge)
-    on_layer: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LAYERS, 0))
-    #: (session, participant) -> layer in the latest snapshot (for the dashboard)
+    #: (session, participant) -> the layer it receives now (the dashboard, gauges)
     layers: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: (session, participant) -> classroom node, for participants that are one
+    classrooms: dict[tuple[str, str], str] = field(default_factory=dict)
     _last: dict[_Key, float] = field(default_factory=dict)
 
     def _add(self, key: _Key, value: Any) -> float:
@@ -115,26 +107,42 @@ class RelayTally:
         """Drop what is remembered of a participant (or a whole session) that left."""
         for key in [k for k in self._last if k[0] == session and participant in (None, k[1])]:
             del self._last[key]
+        for room in [k for k in self.layers if k[0] == session and participant in (None, k[1])]:
+            del self.layers[room]
+            self.classrooms.pop(room, None)
 
-    def current(self, snapshots: Iterable[Mapping[str, Any]]) -> None:
-        """Set the gauges (subscribers per layer) from the snapshots of every live relay."""
-        on_layer = dict.fromkeys(LAYERS, 0)
-        layers: dict[tuple[str, str], str] = {}
-        for snapshot in snapshots:
-            session = str(snapshot.get("session", ""))
-            for pid, entry in (snapshot.get("participants") or {}).items():
-                layer = layer_of(entry)
-                if layer is not None:
-                    on_layer[layer] += 1
-                    layers[(session, pid)] = layer
-        self.on_layer, self.layers = on_layer, layers
-
-    def switched(self, layer: str, reason: str | None) -> None:
-        """A subscriber changed layer (its start layer included)."""
+    def switched(
+        self,
+        session: str,
+        participant: str,
+        layer: str,
+        reason: str | None,
+        classroom: str | None = None,
+    ) -> None:
+        """``participant`` of ``session`` was put on ``layer`` (its start layer included);
+        ``classroom``: the node whose camera connection it is (None: a viewer)."""
         if layer not in LAYERS:
             return
         key = (layer, reason_label(reason))
         self.switches[key] = self.switches.get(key, 0.0) + 1
+        self.layers[(session, participant)] = layer
+        if classroom is not None:
+            self.classrooms[(session, participant)] = classroom
+
+    def node_layers(self) -> dict[str, str]:
+        """Classroom node -> the layer it receives now (viewers left out: one series
+        per node at most, like the other per-node gauges)."""
+        return {
+            node: self.layers[key] for key, node in self.classrooms.items() if key in self.layers
+        }
+
+    @property
+    def on_layer(self) -> dict[str, int]:
+        """Subscribers on each layer now (a gauge)."""
+        out = dict.fromkeys(LAYERS, 0)
+        for layer in self.layers.values():
+            out[layer] += 1
+        return out
 
 
 class RelayCollector(Collector):
@@ -149,10 +157,8 @@ class RelayCollector(Collector):
         self.source: Callable[[], list[Mapping[str, Any]]] = list
 
     def refresh(self) -> None:
-        snapshots = self.source()
-        for snapshot in snapshots:
+        for snapshot in self.source():
             self.tally.fold(snapshot)
-        self.tally.current(snapshots)
 
     def collect(self) -> Iterator[Metric]:
         self.refresh()

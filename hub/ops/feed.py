@@ -399,7 +399,8 @@ class NodeGauges(Collector):
     ``dualclass_node_video_fps``, ``dualclass_node_packet_loss_ratio``,
     ``dualclass_node_journal_backlog``: from the last tick of the feed;
     ``dualclass_node_video_layer{layer}`` (1 on the layer the hub's relay sends the
-    node now: one series per node, like the others); and the
+    classroom now, from the relay's layer changes: one series per node, like the
+    others); and the
     dashboard's own ``dualclass_hub_ops_pages`` / ``..._pages_dropped_total``.
     """
 
@@ -431,10 +432,9 @@ class NodeGauges(Collector):
             "1 on the video layer the hub's relay sends the node now (high or low)",
             labels=["node", "layer"],
         )
-        layers = {pid: name for (_, pid), name in self.feed.hub.metrics.relay.tally.layers.items()}
+        for node, name in sorted(self.feed.hub.metrics.relay.tally.node_layers().items()):
+            layer.add_metric([node, name], 1.0)
         for node, facts, role in self.feed.node_rows():
-            if node in layers:
-                layer.add_metric([node, layers[node]], 1.0)
             online.add_metric([node], 1.0 if facts.online else 0.0)
             if role is not None:
                 lesson.add_metric([node, role], 1.0)

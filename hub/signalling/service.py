@@ -143,8 +143,12 @@ class Signalling:
         self, session: str, participant: str, classroom: str | None, layer: str | None, reason: str
     ) -> None:
         """A subscriber's video layer changed: counted, and a classroom's goes to the ledger."""
+        tally = self.hub.metrics.relay.tally
         if layer is not None:
-            self.hub.metrics.relay.tally.switched(layer, reason)
+            tally.switched(session, participant, layer, reason, classroom)
+        else:
+            tally.layers.pop((session, participant), None)
+            tally.classrooms.pop((session, participant), None)
         if classroom is None:
             return
         feed = self.hub.ledger_feed

@@ -68,11 +68,16 @@ def test_counts_only_increases_and_survives_restarted_counters() -> None:
 
 def test_switches_and_layers_have_bounded_labels() -> None:
     tally = RelayTally()
-    tally.switched("low", "loss")
-    tally.switched("low", "loss")
-    tally.switched("high", "a reason nobody planned " * 10)
-    tally.switched("ultra", "start")  # not a layer: ignored
+    tally.switched("S1", "p1", "low", "loss")
+    tally.switched("S2", "p1", "low", "loss")
+    tally.switched("S1", "p2", "high", "a reason nobody planned " * 10)
+    tally.switched("S1", "p3", "ultra", "start")  # not a layer: ignored
     assert tally.switches == {("low", "loss"): 2, ("high", "other"): 1}
+    assert tally.on_layer == {"high": 1, "low": 2}
+    tally.forget("S1", "p1")
+    assert tally.on_layer == {"high": 1, "low": 1}
+    tally.forget("S1")
+    assert tally.layers == {("S2", "p1"): "low"}
     assert reason_label(None) == "other" and reason_label("stable") == "stable"
 
 
@@ -80,9 +85,9 @@ def test_series_do_not_grow_with_sessions_and_participants() -> None:
     def series(sessions: int) -> tuple[int, dict[str, float]]:
         registry = CollectorRegistry()
         collector = RelayCollector()
-        snapshots = [
-            _snapshot(f"S{i}", 100, 50, layer="low" if i % 3 else "high") for i in range(sessions)
-        ]
+        snapshots = [_snapshot(f"S{i}", 100, 50) for i in range(sessions)]
+        for i in range(sessions):
+            collector.tally.switched(f"S{i}", "p1", "low" if i % 3 else "high", "start")
         collector.source = lambda: snapshots
         registry.register(collector)
         text = generate_latest(registry).decode()
