@@ -181,13 +181,20 @@ class OpsFeed:
             )
         return facts
 
-    def _lesson_facts(self, now: int, day_start: int) -> list[overview.LessonFacts]:
-        """Lessons shown or in progress (a term's other sessions cost a comparison)."""
-        out = []
-        # the relays' layers as of this tick's metrics sample (``_sample`` ran first)
+    def _layers(self) -> dict[str, dict[str, str]]:
+        """session -> participant -> the video layer the relay sends it now."""
         layers: dict[str, dict[str, str]] = {}
         for (session, participant), layer in self.hub.metrics.relay.tally.layers.items():
             layers.setdefault(session, {})[participant] = layer
+        return layers
+
+    def _lesson_facts(
+        self, now: int, day_start: int, layers: dict[str, dict[str, str]] | None = None
+    ) -> list[overview.LessonFacts]:
+        """Lessons shown or in progress (a term's other sessions cost a comparison);
+        ``layers``: see ``_layers``."""
+        out = []
+        layers = layers or {}
         for runtime in list(self.hub.runtimes.values()):
             spec = runtime.spec
             status = str(runtime.machine.status.value)
@@ -322,7 +329,7 @@ class OpsFeed:
         health = await self._health(now)  # first: it refreshes the registered boxes
         nodes = self._node_facts(now)
         day_start = self._day_start(now)
-        lessons = self._lesson_facts(now, day_start)
+        lessons = self._lesson_facts(now, day_start, self._layers())
         current = conditions(
             overview.classroom_facts(lessons, nodes, now),
             self.window.p99_ms(),
