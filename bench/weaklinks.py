@@ -234,7 +234,7 @@ def lead_peer(layers: int) -> ParticipantPeer:
     """The lead: the camera in ``layers`` layers (the low one 320x240 @ 15 fps) + audio."""
     extra: dict[str, Any] = {}
     if layers > 1:
-        extra["low_video"] = VideoTestSource(LEAD_SOURCE, width=320, height=240, fps=15)
+        extra["video_low"] = VideoTestSource(LEAD_SOURCE, width=320, height=240, fps=15)
     return ParticipantPeer(
         Role.LEAD,
         video=VideoTestSource(LEAD_SOURCE, width=640, height=480, fps=30),
