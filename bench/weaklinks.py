@@ -312,10 +312,18 @@ def fps_min(arrivals: list[tuple[float, int]], lo: float, hi: float) -> float:
     return float(min(rates)) if rates else 0.0
 
 
+def fps_mean(arrivals: list[tuple[float, int]], lo: float, hi: float) -> float:
+    """Frames per second over ``[lo, hi)``."""
+    inside = [n for at, n in arrivals if lo <= at < hi]
+    before = [n for at, n in arrivals if at < lo]
+    start = before[-1] if before else (inside[0] if inside else 0)
+    return (inside[-1] - start) / (hi - lo) if inside and hi > lo else 0.0
+
+
 def freeze_s(arrivals: list[tuple[float, int]], lo: float, hi: float) -> float:
     """Summed length of gaps over ``FREEZE_GAP_S`` between frames within ``[lo, hi)``."""
     times = [lo] + [at for at, _ in arrivals if lo < at < hi] + [hi]
-    return sum(b - a for a, b in itertools.pairwise(times) if b - a > FREEZE_GAP_S)
+    return float(sum(b - a for a, b in itertools.pairwise(times) if b - a > FREEZE_GAP_S))
 
 
 def layer_figures(
@@ -474,6 +482,7 @@ def run(
                 "link_kbps": link.kbps,
                 "layer_share": share,
                 "fps_min": fps_min(arrivals, lo, hi),
+                "fps_mean": round(fps_mean(arrivals, lo, hi), 1),
                 "freeze_s": round(freeze_s(arrivals, lo, hi), 2),
                 "switches": switches,
             }
@@ -495,14 +504,15 @@ def run(
 
 
 def report(result: dict[str, Any]) -> None:
-    head = ("partner", "kbit/s", "high", "low", "fps_min", "freeze_s", "switches")
+    head = ("partner", "kbit/s", "high", "low", "fps_min", "fps_mean", "freeze_s", "switches")
     print("\n" + " ".join(f"{h:>9}" for h in head))
     for row in result["partners"]:
         share = row["layer_share"]
         kbps = row["link_kbps"] or "-"
         print(
             f"{row['name']:>9} {kbps:>9} {share['high']:9.2f} {share['low']:9.2f} "
-            f"{row['fps_min']:9.1f} {row['freeze_s']:9.2f} {row['switches']:9d}"
+            f"{row['fps_min']:9.1f} {row['fps_mean']:9.1f} {row['freeze_s']:9.2f} "
+            f"{row['switches']:9d}"
         )
     two, one = result["hub_cpu_s_per_s"], result["hub_cpu_single_layer_s_per_s"]
     extra = (two / one - 1) * 100 if one > 0 else float("nan")

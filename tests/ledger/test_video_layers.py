@@ -8,19 +8,22 @@ import json
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
+from broker.localstack import RedisServer
 from i18n.catalogue import messages
-from ledger import Ledger, ReportWindow, build_report, term_from_ledger
+from ledger import Ledger, ReportWindow, build_report, store, term_from_ledger
 from ledger.directory import SessionInfo
 from ledger.exceptions import LedgerInputError
 from ledger.formats.csvfmt import write_csv_dir
 from ledger.formats.html import to_html
 from ledger.formats.jsonfmt import read_json, write_json
 from ledger.formats.xapi import statements
-from ledger.inputs import LayerInput, PresenceInput, from_wire, to_wire
+from ledger.inputs import LayerInput, LedgerInput, PresenceInput, from_wire, to_wire
 from ledger.snapshot import state_fields, state_from_fields
+from protocols.codec import encode
 from protocols.ids import new_id
-from protocols.messages import LessonEnd, LessonStart
+from protocols.messages import Envelope, LessonEnd, LessonStart
 from tests.ledger.script import BASE, DIRECTORY, FIRST_DAY, TZ
 from tests.ledger.xapi_validator import validate_statement
 
@@ -42,27 +45,33 @@ def _info() -> SessionInfo:
     )
 
 
-def _ledger() -> Ledger:
+def _records() -> list[LedgerInput]:
     """A 40-minute lesson: c11 on a weak link (low, up, down again, offline a while),
     c21 on high throughout."""
-    ledger = Ledger()
-    ledger.feed(LessonStart(id=new_id(), session="S1", seq=1, ts=T0, src="l1"))
-    for node in ("l1", "c11", "c21"):
-        ledger.feed(PresenceInput(node, True, T0 - MIN))
-    ledger.feed(PresenceInput("c11", False, T0 + 30 * MIN))  # 5 minutes away
-    ledger.feed(PresenceInput("c11", True, T0 + 35 * MIN))
-    changes = [
-        ("c11", T0 - MIN, "low", "start"),  # before the start: counts from the start
-        ("c11", T0 + 10 * MIN, "high", "stable"),
-        ("c11", T0 + 20 * MIN, "low", "loss"),
-        ("c11", T0 + 30 * MIN, None, "left"),
-        ("c11", T0 + 35 * MIN, "low", "start"),  # back on the same layer: no switch
-        ("c21", T0, "high", "start"),
+    records: list[LedgerInput] = [LessonStart(id=new_id(), session="S1", seq=1, ts=T0, src="l1")]
+    records += [PresenceInput(node, True, T0 - MIN) for node in ("l1", "c11", "c21")]
+    records.append(PresenceInput("c11", False, T0 + 30 * MIN))  # 5 minutes away
+    records.append(PresenceInput("c11", True, T0 + 35 * MIN))
+    records += [
+        LayerInput("S1", "c11", T0 - MIN, "low", "start"),  # before the start: from the start
+        LayerInput("S1", "c11", T0 + 10 * MIN, "high", "stable"),
+        LayerInput("S1", "c11", T0 + 20 * MIN, "low", "loss"),
+        LayerInput("S1", "c11", T0 + 30 * MIN, None, "left"),
+        LayerInput("S1", "c11", T0 + 35 * MIN, "low", "start"),  # same layer again: no switch
+        LayerInput("S1", "c21", T0, "high", "start"),
     ]
-    for room, ts, layer, reason in changes:
-        assert ledger.feed(LayerInput("S1", room, ts, layer, reason))
+    records.append(LessonEnd(id=new_id(), session="S1", seq=2, ts=T0 + 40 * MIN, src="l1"))
+    return records
+
+
+RECORDS = _records()
+
+
+def _ledger() -> Ledger:
+    ledger = Ledger()
+    for record in RECORDS:
+        assert ledger.feed(record)
     assert not ledger.feed(LayerInput("S1", "c11", T0 + 10 * MIN, "high", "stable"))  # again
-    ledger.feed(LessonEnd(id=new_id(), session="S1", seq=2, ts=T0 + 40 * MIN, src="l1"))
     return ledger
 
 
@@ -90,6 +99,31 @@ def test_minutes_per_layer_within_connected_time_and_switches() -> None:
 
     restored = state_from_fields("S1", state_fields(ledger.sessions["S1"]))
     assert restored.layers == ledger.sessions["S1"].layers
+
+
+async def test_layers_survive_save_load_and_a_rebuild_from_redis(
+    redis_server: RedisServer,
+) -> None:
+    r = aioredis.Redis.from_url(redis_server.url, decode_responses=False)
+    try:
+        live = Ledger()
+        for record in [*RECORDS, LayerInput("S9", "c11", T0, "low", "start")]:  # not wanted
+            if isinstance(record, Envelope):
+                await r.xadd(
+                    f"dc:s:{record.session}:log", {"d": encode(record)}, id=f"{record.seq}-0"
+                )
+            else:
+                await store.append_input(r, record)
+            live.feed(record)
+        await store.save(r, live)
+        expected = live.figures("S1", _info())
+        loaded = await store.load(r, ["S1"], {"l1", "c11", "c21"})
+        rebuilt = await store.rebuild_from_streams(r, ["S1"])
+        for ledger in (loaded, rebuilt):
+            assert ledger.figures("S1", _info()) == expected
+        assert "S9" not in rebuilt.sessions
+    finally:
+        await r.aclose()
 
 
 def test_every_report_format_shows_layers_per_classroom(tmp_path: Path) -> None:
