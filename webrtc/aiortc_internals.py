@@ -32,6 +32,14 @@ one fails loudly instead of silently decoding, or silently sending nothing.
    sends a PLI for a media SSRC; the SSRC comes from the receiver's private
    ``__active_ssrc`` minus its ``__rtx_ssrc`` (retransmission streams).
 
+5. Receiver feedback at a sender (``on_receiver_feedback``, ``cap_remb``).
+   ``RTCRtpSender._handle_rtcp_packet`` (called by the DTLS transport on the
+   instance) reads receiver reports into its stats and applies REMB to its
+   encoder's ``target_bitrate``. We wrap it on the instance: the relay sees each
+   report's fraction lost and each REMB estimate for the sender's ``_ssrc``
+   (the per-subscriber layer choice), and a node caps the REMB its low-layer
+   sender applies, so that encoder stays at its configured bitrate.
+
 Also ``negotiated_codec`` reads ``RTCRtpTransceiver._codecs`` (the codecs
 agreed in the last offer/answer, preferred first), which aiortc does not expose,
 and ``selected_pair_types`` reads aioice's nominated candidate pair
@@ -55,17 +63,28 @@ from aiortc import (
     RTCRtpTransceiver,
 )
 from aiortc.jitterbuffer import JitterFrame
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
 from av.stream import Stream
 
 from webrtc.exceptions import InternalsChangedError
 
 __all__ = [
+    "FeedbackCallback",
     "FrameCallback",
     "ReceiverTap",
+    "cap_remb",
     "check_internals",
     "encoded_packet",
     "negotiated_codec",
     "on_keyframe_request",
+    "on_receiver_feedback",
     "selected_pair_types",
     "send_pli",
     "tap_receiver",
@@ -82,6 +101,12 @@ _SEND_PLI = "_send_rtcp_pli"
 _SEND_KEYFRAME = "_send_keyframe"
 _NEXT_ENCODED_FRAME = "_next_encoded_frame"
 _TRANSCEIVER_CODECS = "_codecs"
+_HANDLE_RTCP = "_handle_rtcp_packet"
+_SENDER_SSRC = "_ssrc"
+
+FeedbackCallback = Callable[[float | None, float | None], None]
+"""``callback(fraction_lost, estimate_bps)``: one receiver report (fraction of
+packets lost since the previous report, 0..1) or one REMB estimate (bit/s)."""
 
 
 def _private(obj: object, name: str) -> Any:
@@ -102,6 +127,7 @@ def check_internals() -> None:
         (RTCRtpReceiver, "_handle_rtp_packet"),
         (RTCRtpSender, _SEND_KEYFRAME),
         (RTCRtpSender, _NEXT_ENCODED_FRAME),
+        (RTCRtpSender, _HANDLE_RTCP),
     ):
         _private(cls, name)
 
@@ -198,6 +224,59 @@ async def send_pli(receiver: RTCRtpReceiver) -> bool:
     for ssrc in ssrcs:
         await send(ssrc)
     return bool(ssrcs)
+
+
+def on_receiver_feedback(sender: RTCRtpSender, callback: FeedbackCallback) -> None:
+    """Give ``callback`` every receiver report and REMB about ``sender``'s stream (internal 5).
+
+    The sender still handles the packet as before (stats, NACK, PLI, REMB).
+    """
+    original = _private(sender, _HANDLE_RTCP)
+    _private(sender, _SENDER_SSRC)
+
+    async def handle(packet: Any) -> None:
+        ssrc = getattr(sender, _SENDER_SSRC)
+        try:
+            if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                for report in packet.reports:
+                    if report.ssrc == ssrc:
+                        callback(report.fraction_lost / 256.0, None)
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                if ssrc in ssrcs:
+                    callback(None, float(bitrate))
+        except ValueError:
+            pass  # not a REMB (another application-layer feedback)
+        await original(packet)
+
+    setattr(sender, _HANDLE_RTCP, handle)
+
+
+def cap_remb(sender: RTCRtpSender, max_bps: int) -> None:
+    """Never let a REMB raise ``sender``'s encoder above ``max_bps`` (internal 5).
+
+    aiortc's VP8/H.264 encoders follow the receiver's estimate up to 1.5 Mbit/s;
+    a low layer must stay small whatever the hub's estimate says.
+    """
+    original = _private(sender, _HANDLE_RTCP)
+
+    async def handle(packet: Any) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                pass
+            else:
+                if bitrate > max_bps:
+                    packet = RtcpPsfbPacket(
+                        fmt=packet.fmt,
+                        ssrc=packet.ssrc,
+                        media_ssrc=packet.media_ssrc,
+                        fci=pack_remb_fci(max_bps, ssrcs),
+                    )
+        await original(packet)
+
+    setattr(sender, _HANDLE_RTCP, handle)
 
 
 def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | None:

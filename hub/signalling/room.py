@@ -68,15 +68,17 @@ __all__ = ["Peer", "RelayWatch", "Room", "layout_of", "shares_screen"]
 log = logging.getLogger("dualclass.hub.signalling")
 
 
-def layout_of(identity: Identity) -> list[SignalMLine]:
-    """The m-lines of the hub's offer to this peer, in the signalling shape."""
+def layout_of(identity: Identity, layers: int = 1) -> list[SignalMLine]:
+    """The m-lines of the hub's offer to this peer, in the signalling shape
+    (``layers``: what the peer's join asked for; see ``protocols.media``)."""
     return [
         SignalMLine(
             kind=line.kind,
             direction=line.direction,
             slot=None if line.slot is None else line.slot.value,
+            layer=line.layer,
         )
-        for line in media_layout(identity.media_role, screen=shares_screen(identity))
+        for line in media_layout(identity.media_role, screen=shares_screen(identity), layers=layers)
     ]
 
 
@@ -106,11 +108,13 @@ class Peer:
     grows its own queue, up to ``limit`` frames: then it is disconnected.
     """
 
-    def __init__(self, identity: Identity, *, events: bool, limit: int) -> None:
+    def __init__(self, identity: Identity, *, events: bool, limit: int, layers: int = 1) -> None:
         # unique across hub restarts: the ledger keys browser time by it
         self.id = f"peer-{new_id()}"
         self.identity = identity
         self.events = events
+        #: 2: the peer sends two camera layers and understands ``layer`` messages
+        self.layers = layers
         self.participant: str | None = None
         self.out: asyncio.Queue[str | None] = asyncio.Queue()
         self.close_code = 1000
@@ -310,7 +314,7 @@ class Room:
             self._ensure_recorder()
         peer.participant = participant
         return await self.relay.offer(
-            participant, identity.media_role, screen=shares_screen(identity)
+            participant, identity.media_role, screen=shares_screen(identity), layers=peer.layers
         )
 
     # ------------------------------------------------------------ watching

@@ -33,7 +33,7 @@ from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
-from protocols.media import Role, Slot, feed_of, media_layout
+from protocols.media import LOW_FEED, Role, Slot, feed_of, media_layout
 from simulators.media.testsource import read_pattern
 from webrtc import aiortc_internals as internals
 from webrtc.bitstream import is_keyframe
@@ -67,6 +67,7 @@ class ParticipantPeer:
         video: MediaStreamTrack | None = None,
         audio: MediaStreamTrack | None = None,
         screen: MediaStreamTrack | None = None,
+        video_low: MediaStreamTrack | None = None,
         screen_line: bool | None = None,
         decode: bool = True,
         read_patterns: bool = True,
@@ -75,7 +76,9 @@ class ParticipantPeer:
         self.role = role
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.received: dict[tuple[Slot, str], ReceivedSlot] = {}
-        self._sources = {"video": video, "audio": audio, "screen": screen}
+        self._sources = {"video": video, "audio": audio, "screen": screen, LOW_FEED: video_low}
+        #: 2: the camera goes up twice (``video_low``: the low layer); join with this
+        self.layers = 2 if video_low is not None else 1
         #: the offer has a screen line (the lead side; see ``media_layout``)
         self._screen_line = screen_line
         self._decode = decode
@@ -86,12 +89,12 @@ class ParticipantPeer:
         """Apply the hub's offer and return the answer to send back."""
         await self.pc.setRemoteDescription(offer)
         transceivers = self.pc.getTransceivers()
-        layout = media_layout(self.role, screen=self._screen_line)
+        layout = media_layout(self.role, screen=self._screen_line, layers=self.layers)
         if len(transceivers) != len(layout):
             raise ValueError(f"offer has {len(transceivers)} m-lines, layout {len(layout)}")
         for transceiver, line in zip(transceivers, layout, strict=True):
             if line.direction == "recvonly":  # our upstream: camera, microphone, screen
-                source = self._sources[feed_of(line.kind, line.slot)]
+                source = self._sources[feed_of(line.kind, line.slot, line.layer)]
                 if source is not None:
                     transceiver.sender.replaceTrack(source)
                     transceiver.direction = "sendonly"

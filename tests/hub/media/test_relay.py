@@ -148,3 +148,35 @@ async def test_an_unusable_answer_is_refused_and_the_participant_removed(lesson:
     with pytest.raises(NegotiationError):
         await lesson.relay.answer("x", RTCSessionDescription("v=0\r\n", "answer"))
     assert "x" not in lesson.relay.participants()
+
+
+async def test_two_layer_lead_each_partner_gets_its_own_layer(lesson: Lesson) -> None:
+    """A forced layer change reaches one partner only, at a keyframe, and is reported."""
+    changes: list[tuple[str, str, str]] = []
+    lesson.relay.add_layer_listener(lambda *change: changes.append(change))
+    await lesson.join("lead", Role.LEAD, low=LEAD_SOURCE + 50)
+    await lesson.join("slow", Role.PARTNER, source=41)
+    await lesson.join("fast", Role.PARTNER, source=42)
+    for pid in ("slow", "fast"):
+        await wait_until(lesson.sees(pid, Slot.MAIN, LEAD_SOURCE, frames=10), 8, f"{pid} high")
+    assert ("slow", "high", "start") in changes and ("fast", "high", "start") in changes
+
+    lesson.relay.force_layer("slow", "low")
+    await wait_until(lesson.sees("slow", Slot.MAIN, LEAD_SOURCE + 50, frames=10), 3, "slow low")
+    fast = lesson.peers["fast"].slot(Slot.MAIN)
+    before = fast.patterns_seen.get(LEAD_SOURCE, 0)
+    await wait_until(lambda: fast.patterns_seen.get(LEAD_SOURCE, 0) >= before + 15, 3, "fast")
+    assert LEAD_SOURCE + 50 not in fast.patterns_seen
+    assert ("slow", "low", "forced") in changes
+    stats = lesson.relay.stats()["participants"]
+    assert stats["slow"]["layer"]["current"] == "low"
+    assert stats["slow"]["layer"]["switches"] == 1
+    assert stats["slow"]["slots"]["main/video"]["layer"] == "low"
+    assert stats["slow"]["slots"]["main/video"]["source"] == "lead"
+    assert stats["fast"]["layer"]["current"] == "high"
+    assert stats["lead"]["upstream"]["video_low"] > 0
+
+    lesson.relay.force_layer("slow", "high")
+    slow = lesson.peers["slow"].slot(Slot.MAIN)
+    await wait_until(lambda: slow.last_pattern is not None and slow.last_pattern[0] == 1, 3, "up")
+    assert lesson.relay.stats()["participants"]["slow"]["layer"]["seconds"]["low"] > 0
