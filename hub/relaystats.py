@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from protocols.media import LOW_FEED
+
 if TYPE_CHECKING:
     from prometheus_client import Metric
 
@@ -37,7 +39,7 @@ LAYERS = ("high", "low")
 #: Switch reasons the relay gives (anything else is counted as ``other``).
 REASONS = ("start", "loss", "estimate", "stable", "uplink", "forced")
 #: Upstream feeds and slot kinds (labels of the frame counters).
-FEEDS = ("video", "audio", "screen")
+FEEDS = ("video", LOW_FEED, "audio", "screen")
 KINDS = ("video", "audio")
 
 #: (session, participant, figure) -> last value counted

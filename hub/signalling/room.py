@@ -320,10 +320,7 @@ class Room:
     # ------------------------------------------------------------ watching
 
     def _watch_layers(self, relay: SessionRelay) -> None:
-        # the layer listener comes with the relay's layer choice (issue 15)
-        add = getattr(relay, "add_layer_listener", None)
-        if callable(add):
-            add(self._on_layer)
+        relay.add_layer_listener(self._on_layer)
 
     def _classroom_of(self, participant: str) -> str | None:
         """The classroom whose camera connection ``participant`` is (None: a viewer)."""

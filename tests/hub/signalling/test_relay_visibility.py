@@ -7,14 +7,20 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from aiortc import RTCSessionDescription
 
-from hub.media.routing import Slot
+from classroom_node.media.signalclient import SignalClient
+from hub.media.routing import Role, Slot
 from hub.tokens import JoinRole
 from ledger.inputs import LayerInput, from_wire
 from protocols.signalling import SignalJoin
+from simulators.media.participant import ParticipantPeer
+from simulators.media.testsource import VideoTestSource
 from tests.hub.hubkit import ADMIN_KEY, wait_for
 
 from .conftest import LiveHub
@@ -35,6 +41,7 @@ def _value(text: str, series: str) -> float:
 
 
 async def _layer_records(live: LiveHub, count: int) -> list[LayerInput]:
+    """Layer records in the ledger's input stream (at least ``count``, or all after 10 s)."""
     redis = live.hub.store.redis
     deadline = time.monotonic() + 10
     while True:
@@ -51,29 +58,60 @@ def _ops_layer(live: LiveHub) -> Any:
     return lessons.get("S1", {}).get("classrooms", {}).get("p1", {}).get("layer")
 
 
+@asynccontextmanager
+async def two_layer_lead(url: str) -> AsyncIterator[ParticipantPeer]:
+    """The lead's console sending its camera in two layers (``layers=2``)."""
+    join = SignalJoin(token=token(JoinRole.LEAD), camera=True, layers=2)
+    async with SignalClient(url, join) as client:
+        await client.joined()
+        rtc = ParticipantPeer(
+            Role.LEAD,
+            video=VideoTestSource(1, width=640, height=480, fps=15),
+            video_low=VideoTestSource(1, width=320, height=240, fps=15),
+            screen_line=True,
+            decode=False,
+        )
+        try:
+            offer = await client.offer()
+            answer = await rtc.answer(RTCSessionDescription(offer.sdp, "offer"))
+            await client.answer(answer.sdp)
+            yield rtc
+        finally:
+            await rtc.close()
+
+
 async def test_relay_figures_reach_metrics_ops_and_the_ledger(live: LiveHub) -> None:
-    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True)
     p1_join = SignalJoin(node="p1", secret=live.secret("p1"), session="S1", events=False)
     frames_in = 'dualclass_hub_relay_frames_in_total{feed="video"}'
     frames_out = 'dualclass_hub_relay_frames_out_total{kind="video"}'
-    async with media_peer(live.url, lead_join, source=1):
+    switches = "dualclass_hub_relay_layer_switches_total"
+    async with two_layer_lead(live.url):
         async with media_peer(live.url, p1_join) as p1:
             await wait_for(
                 lambda: p1.rtc.slot(Slot.MAIN).patterns_seen.get(1, 0) >= 10,
                 within=15,
                 what="p1 sees the lead",
             )
-            room = live.hub.app.state.signalling.room("S1")
-            # the relay's layer listener (contract of issue 15): start low, then up
-            room._on_layer("p1", "low", "start")
-            room._on_layer("p1", "high", "stable")
+            relay = live.hub.app.state.signalling.room("S1").relay
+            start = relay.layer_of("p1")
+            assert start is not None
+            await wait_for(lambda: _ops_layer(live) == start, within=15, what="ops shows p1")
             text = await _metrics(live)
             assert _value(text, frames_in) > 0 and _value(text, frames_out) > 0
-            switches = "dualclass_hub_relay_layer_switches_total"
-            assert _value(text, f'{switches}{{layer="low",reason="start"}}') == 1
-            assert _value(text, f'{switches}{{layer="high",reason="stable"}}') == 1
+            assert _value(text, 'dualclass_hub_relay_frames_in_total{feed="video_low"}') > 0
+            # p1 and the lead (its floor slot) each start on a layer
+            assert _value(text, f'{switches}{{layer="{start}",reason="start"}}') >= 1
+            # an operator's choice: the relay switches p1 at the low layer's next keyframe
+            relay.force_layer("p1", "low" if start == "high" else "high")
+            relay.force_layer("p1", "high")
             await wait_for(lambda: _ops_layer(live) == "high", within=15, what="ops shows p1 high")
             text = await _metrics(live)
+            forced = sum(
+                _value(text, f'{switches}{{layer="{layer}",reason="forced"}}')
+                for layer in ("high", "low")
+            )
+            assert forced >= 1
+            assert _value(text, 'dualclass_hub_relay_subscribers{layer="high"}') >= 1
             nodes = [ln for ln in text.splitlines() if ln.startswith("dualclass_node_")]
             assert 'dualclass_node_video_layer{layer="high",node="p1"} 1.0' in nodes, nodes
             before = _value(text, frames_out)
@@ -89,10 +127,9 @@ async def test_relay_figures_reach_metrics_ops_and_the_ledger(live: LiveHub) -> 
     text = await _metrics(live)
     assert _value(text, frames_in) >= held > 0
 
-    layers = await _layer_records(live, 3)
-    assert [(r.classroom, r.layer, r.reason) for r in layers] == [
-        ("p1", "low", "start"),
-        ("p1", "high", "stable"),
-        ("p1", None, "left"),
-    ]
+    # the ledger has p1's layers: its start, the forced switches, and its leaving
+    layers = [r for r in await _layer_records(live, 3) if r.classroom == "p1"]
     assert all(r.session == "S1" for r in layers)
+    changes = [(r.layer, r.reason) for r in layers]
+    assert changes[0] == (start, "start") and changes[-2:] == [("high", "forced"), (None, "left")]
+    assert all(reason == "forced" for _, reason in changes[1:-1])
