@@ -53,6 +53,7 @@ from hub.media.routing import Role, Slot
 from runtime.loop import run as run_coroutine
 from simulators.media.participant import ParticipantPeer
 from simulators.media.testsource import AudioTestSource, VideoTestSource
+from webrtc import aiortc_internals as internals
 from webrtc.ice import restrict_host_addresses
 
 LEAD_SOURCE = 1
@@ -127,10 +128,12 @@ def links(specs: tuple[tuple[str, int | None], ...]) -> Iterator[list[Link]]:
             _run(*ns, "ip", "link", "set", peer, "up")
             if kbps is not None:
                 # the partner's downlink: what the hub sends it queues here
-                burst = max(4000, kbps * 1000 // 8 // 50)
+                # a bucket of 50 ms at the rate (at least 8 kB: a few packets back to
+                # back) and up to 300 ms of queue, like a busy school's DSL line
+                burst = max(8000, kbps * 1000 // 8 // 20)
                 _run(
                     "tc", "qdisc", "add", "dev", dev, "root", "tbf",
-                    "rate", f"{kbps}kbit", "burst", str(burst), "latency", "200ms",
+                    "rate", f"{kbps}kbit", "burst", str(burst), "latency", "300ms",
                 )  # fmt: skip
         yield made
     finally:
@@ -230,25 +233,39 @@ def hub_process(conn: Connection, addresses: list[str]) -> None:
     run_loop(main)
 
 
-def lead_peer(layers: int) -> ParticipantPeer:
-    """The lead: the camera in ``layers`` layers (the low one 320x240 @ 15 fps) + audio."""
-    extra: dict[str, Any] = {}
-    if layers > 1:
-        extra["video_low"] = VideoTestSource(LEAD_SOURCE, width=320, height=240, fps=15)
-    return ParticipantPeer(
+#: Encoder ceilings (bit/s) of the two camera layers, as the issue sets them.
+HIGH_BPS, LOW_BPS = 1_000_000, 250_000
+
+
+def lead_peer(layers: int) -> tuple[ParticipantPeer, VideoTestSource | None]:
+    """The lead: the camera in ``layers`` layers (the low one 320x240 @ 15 fps) + audio;
+    and the low layer's source."""
+    low = VideoTestSource(LEAD_SOURCE, width=320, height=240, fps=15) if layers > 1 else None
+    peer = ParticipantPeer(
         Role.LEAD,
         video=VideoTestSource(LEAD_SOURCE, width=640, height=480, fps=30),
         audio=AudioTestSource(LEAD_SOURCE),
+        video_low=low,
         decode=False,
-        **extra,
     )
+    return peer, low
+
+
+def cap_layers(peer: ParticipantPeer, low: VideoTestSource | None) -> None:
+    """Keep each camera encoder under its layer's ceiling whatever the hub's REMB says
+    (aiortc's encoders follow REMB up to 1.5 Mbit/s)."""
+    for transceiver in peer.pc.getTransceivers():
+        track = transceiver.sender.track
+        if track is not None and track.kind == "video":
+            internals.cap_remb(transceiver.sender, LOW_BPS if track is low else HIGH_BPS)
 
 
 def lead_process(conn: Connection, port: int, layers: int) -> None:
     async def main() -> None:
         restrict_host_addresses(["127.0.0.1"])
-        peer = lead_peer(layers)
+        peer, low = lead_peer(layers)
         await join("127.0.0.1", port, "lead", peer, layers)
+        cap_layers(peer, low)
         conn.send("joined")
         while await recv_cmd(conn) != "quit":
             pass
