@@ -9,8 +9,8 @@ Mapping (docs/reports.md, "xAPI"):
 
 - ``attended``: one per classroom per started session with connected time; actor
   the classroom, object the session, ``result.duration`` the connected time,
-  ``result.completion`` whether it counted as received; when the classroom
-  received video, ``result.extensions`` has ``{home}/xapi/video-layers``:
+  ``result.completion`` whether it counted as received; when a partner
+  classroom received the lesson's video, ``result.extensions`` has ``{home}/xapi/video-layers``:
   ``{"high_ms", "low_ms", "switches"}`` (time on each video layer, switches).
 - ``answered``: one per last answer to a quiz; actor the student (account
   ``{classroom}/{student}``) or the classroom for a whole-class answer; object the
@@ -170,7 +170,7 @@ class _Mapper:
                 "duration": iso_duration(room.connected_ms),
                 "completion": room.connected_ms >= self.min_ms,
             }
-            if room.high_ms or room.low_ms:
+            if room.role == "partner" and (room.high_ms or room.low_ms):
                 outcome["extensions"] = {
                     f"{self.home}/xapi/video-layers": {
                         "high_ms": room.high_ms,
