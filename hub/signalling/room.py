@@ -310,8 +310,8 @@ class Room:
         participant = key or f"{identity.acting_as or 'observer'}-viewer-{new_id()}"
         if self.relay is None:
             self.relay = SessionRelay(self.session, self.settings.relay_settings())
-            self._watch_layers(self.relay)
             self._ensure_recorder()
+            self._watch_layers(self.relay)
         peer.participant = participant
         return await self.relay.offer(
             participant, identity.media_role, screen=shares_screen(identity), layers=peer.layers
@@ -320,14 +320,15 @@ class Room:
     # ------------------------------------------------------------ watching
 
     def _watch_layers(self, relay: SessionRelay) -> None:
-        relay.add_layer_listener(self._on_layer)
+        relay.add_layer_listener(self._record_layer)
 
     def _classroom_of(self, participant: str) -> str | None:
         """The classroom whose camera connection ``participant`` is (None: a viewer)."""
         peer = self._media.get(participant)
         return participant if peer is not None and peer.participant == participant else None
 
-    def _on_layer(self, participant: str, layer: str, reason: str) -> None:
+    def _record_layer(self, participant: str, layer: str, reason: str) -> None:
+        """Tell the watch (metrics, ledger) about a participant's new layer."""
         if self._layers.get(participant) == layer and reason != "start":
             return
         self._layers[participant] = layer
