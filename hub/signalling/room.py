@@ -317,40 +317,6 @@ class Room:
             participant, identity.media_role, screen=shares_screen(identity), layers=peer.layers
         )
 
-    # ------------------------------------------------------------ watching
-
-    def _watch_layers(self, relay: SessionRelay) -> None:
-        relay.add_layer_listener(self._record_layer)
-
-    def _classroom_of(self, participant: str) -> str | None:
-        """The classroom whose camera connection ``participant`` is (None: a viewer)."""
-        peer = self._media.get(participant)
-        return participant if peer is not None and peer.participant == participant else None
-
-    def _record_layer(self, participant: str, layer: str, reason: str) -> None:
-        """Tell the watch (metrics, ledger) about a participant's new layer."""
-        if self._layers.get(participant) == layer and reason != "start":
-            return
-        self._layers[participant] = layer
-        if self._watch is not None:
-            self._watch.layer(
-                self.session, participant, self._classroom_of(participant), layer, reason
-            )
-
-    def _layer_ended(self, participant: str, reason: str, classroom: str | None = None) -> None:
-        if self._layers.pop(participant, None) is None or self._watch is None:
-            return
-        room = classroom if classroom == participant else self._classroom_of(participant)
-        self._watch.layer(self.session, participant, room, None, reason)
-
-    def _harvest(self, relay: SessionRelay, gone: str | None) -> None:
-        if self._watch is None:
-            return
-        try:
-            self._watch.harvest(relay.stats(), gone)
-        except Exception:
-            log.exception("relay statistics of %s not harvested", self.session)
-
     async def answer(self, peer: Peer, sdp: str) -> None:
         """Apply the peer's answer (``NegotiationError`` if it cannot be served)."""
         assert self.relay is not None and peer.participant is not None
@@ -398,3 +364,37 @@ class Room:
         for peer in listeners:
             peer.send(event_text)
             peer.send(state_text)
+
+    # ------------------------------------------------------------ watching
+
+    def _watch_layers(self, relay: SessionRelay) -> None:
+        relay.add_layer_listener(self._record_layer)
+
+    def _classroom_of(self, participant: str) -> str | None:
+        """The classroom whose camera connection ``participant`` is (None: a viewer)."""
+        peer = self._media.get(participant)
+        return participant if peer is not None and peer.participant == participant else None
+
+    def _record_layer(self, participant: str, layer: str, reason: str) -> None:
+        """Tell the watch (metrics, ledger) about a participant's new layer."""
+        if self._layers.get(participant) == layer and reason != "start":
+            return
+        self._layers[participant] = layer
+        if self._watch is not None:
+            self._watch.layer(
+                self.session, participant, self._classroom_of(participant), layer, reason
+            )
+
+    def _layer_ended(self, participant: str, reason: str, classroom: str | None = None) -> None:
+        if self._layers.pop(participant, None) is None or self._watch is None:
+            return
+        room = classroom if classroom == participant else self._classroom_of(participant)
+        self._watch.layer(self.session, participant, room, None, reason)
+
+    def _harvest(self, relay: SessionRelay, gone: str | None) -> None:
+        if self._watch is None:
+            return
+        try:
+            self._watch.harvest(relay.stats(), gone)
+        except Exception:
+            log.exception("relay statistics of %s not harvested", self.session)
