@@ -170,7 +170,15 @@ async def read_json(reader: asyncio.StreamReader) -> dict[str, Any]:
     return message
 
 
-async def join(host: str, port: int, pid: str, peer: ParticipantPeer, layers: int = 1) -> None:
+async def join(
+    host: str,
+    port: int,
+    pid: str,
+    peer: ParticipantPeer,
+    layers: int = 1,
+    prepare: Callable[[ParticipantPeer], None] | None = None,
+) -> None:
+    """Join the hub; ``prepare`` runs once the answer is made, before media flows."""
     from aiortc import RTCSessionDescription
 
     reader, writer = await asyncio.open_connection(host, port)
@@ -180,6 +188,8 @@ async def join(host: str, port: int, pid: str, peer: ParticipantPeer, layers: in
         if offer.get("type") == "error":
             raise RuntimeError(f"hub refused {pid}: {offer}")
         answer = await peer.answer(RTCSessionDescription(offer["sdp"], offer["type"]))
+        if prepare is not None:
+            prepare(peer)
         await send_json(writer, {"sdp": answer.sdp, "type": answer.type})
         ok = await read_json(reader)
         if ok.get("type") != "ok":
@@ -274,6 +284,18 @@ def lead_process(conn: Connection, port: int, layers: int) -> None:
     run_loop(main)
 
 
+def guard_video(peer: ParticipantPeer) -> None:
+    """Receive as a classroom node does: skip a hole that blocks video for 500 ms and
+    ask for a keyframe (``webrtc.aiortc_internals.guard_receiver``), rather than
+    aiortc's wait for 512 packets behind it."""
+    guard = getattr(internals, "guard_receiver", None)
+    if guard is None:
+        return
+    for transceiver in peer.pc.getTransceivers():
+        if transceiver.kind == "video":
+            guard(transceiver.receiver)
+
+
 def partner_process(
     conn: Connection, holder: int, hub: str, theirs: str, port: int, pid: str
 ) -> None:
@@ -282,7 +304,7 @@ def partner_process(
     async def main() -> None:
         restrict_host_addresses([theirs])
         peer = ParticipantPeer(Role.PARTNER, decode=False)
-        await join(hub, port, pid, peer)
+        await join(hub, port, pid, peer, prepare=guard_video)
         conn.send("joined")
         # frame arrival times, sampled finely enough to see half-second freezes
         arrivals: list[tuple[float, int]] = []
