@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from i18n.catalogue import catalogue
 from protocols.ids import now_ms
 from simulators.faults import TcpProxy
 from simulators.harness import LocalRun
@@ -136,7 +137,7 @@ async def test_display_follows_slides_ink_quiz_and_survives_the_hub_link_droppin
     await lead.send("lesson.end", {}, SESSION)
     await page.wait_for_function("() => window.dc.ended === true")
     assert await page.is_visible("#ended")
-    assert await page.text_content("#ended") == "The lesson has ended. Thank you, everyone!"
+    assert await page.text_content("#ended") == catalogue("en")["display.ended"]
     assert await page.evaluate("() => document.getElementById('slide').dataset.index") == "4"
     # ... also once the hub made the classroom leave it, on a screen opened afterwards
     await run.api("DELETE", f"/api/sessions/{SESSION}")
@@ -145,7 +146,7 @@ async def test_display_follows_slides_ink_quiz_and_survives_the_hub_link_droppin
     await page.wait_for_function(
         "() => window.dc.ended === true && document.getElementById('slide').dataset.index === '4'"
     )
-    assert await page.text_content("#ended") == "本节课已结束，谢谢大家！"
+    assert await page.text_content("#ended") == catalogue("zh-CN")["display.ended"]
     assert await page.evaluate(PIXEL) == pytest.approx(list(page_colour(4, PAGES)), abs=4)
     assert await page.locator("#choices li").count() == 3
     await mqtt.stop()
