@@ -368,6 +368,9 @@
     if (!r || r.status === 401) { showSignin(true); setConn("ops.signed_out", ""); return; }
     showSignin(false);
     listen();
+    // a sign-in link may name a lesson (/ops#lesson=ID): open its drill-down
+    const lesson = new URLSearchParams(location.hash.slice(1)).get("lesson");
+    if (lesson && !ops.detail) openDetail(lesson);
   }
 
   $("signin-form").addEventListener("submit", async (ev) => {
