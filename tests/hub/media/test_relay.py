@@ -25,7 +25,9 @@ async def test_lead_and_four_partners_all_decode_through_pass_through(lesson: Le
     for i, pid in enumerate(partners):
         await lesson.join(pid, Role.PARTNER, source=10 + i)
     for pid in partners:
-        await wait_until(lesson.sees(pid, Slot.MAIN, LEAD_SOURCE, frames=30), 8, f"{pid} sees lead")
+        await wait_until(
+            lesson.sees(pid, Slot.MAIN, LEAD_SOURCE, frames=30), 20, f"{pid} sees lead"
+        )
         audio = lesson.peers[pid].slot(Slot.MAIN, "audio")
         await wait_until(lambda: audio.decoded >= 20, 10, f"{pid} hears lead")  # noqa: B023
     stats = lesson.relay.stats()["participants"]
@@ -89,7 +91,7 @@ async def test_slow_subscriber_drops_its_own_frames_and_stalls_nobody(lesson: Le
         await lesson.join(pid, Role.PARTNER, source=source)
     slow_track = lesson.relay.slot_track("slow", Slot.MAIN, "video")
     assert isinstance(slow_track, EncodedFrameTrack)
-    _throttle(slow_track, per_frame=0.2)  # its sender takes 5 frames/s of 30
+    _throttle(slow_track, per_frame=0.5)  # its sender takes 2 frames/s of 30
     await wait_until(lesson.sees("fast2", Slot.MAIN, LEAD_SOURCE, frames=5), 8, "lesson runs")
 
     def lead_frames() -> int:
@@ -99,6 +101,8 @@ async def test_slow_subscriber_drops_its_own_frames_and_stalls_nobody(lesson: Le
     # rate: on a loaded machine the source itself slows down, and that is not a stall.
     sent_before = lead_frames()
     before = {pid: lesson.peers[pid].slot(Slot.MAIN).decoded for pid in ("fast1", "fast2")}
+    forwarded = lesson.relay.stats()["participants"]
+    out_before = {pid: forwarded[pid]["slots"]["main/video"]["out"] for pid in before}
     # the window lasts until the slow queue overflowed (how soon depends on the lead's
     # real rate on this machine) and the lead sent at least 60 frames (2 s when quiet),
     # so a rate is measured, not a blip
@@ -107,9 +111,12 @@ async def test_slow_subscriber_drops_its_own_frames_and_stalls_nobody(lesson: Le
     sent = lead_frames() - sent_before
     stats = lesson.relay.stats()["participants"]
     for pid, count in before.items():
-        got = lesson.peers[pid].slot(Slot.MAIN).decoded - count
-        assert got >= 0.8 * sent, f"{pid} decoded {got} of {sent} frames next to a slow subscriber"
+        # what the relay forwarded, not what the test's own decoders kept up with: on
+        # a loaded box three 640x480 decoders in this process fall behind by themselves
+        out = stats[pid]["slots"]["main/video"]["out"] - out_before[pid]
+        assert out >= 0.8 * sent, f"{pid} got {out} of {sent} frames next to a slow subscriber"
         assert stats[pid]["slots"]["main/video"]["dropped"] == 0
+        assert lesson.peers[pid].slot(Slot.MAIN).decoded > count  # and still decodes
     assert len(slow_track._queue) <= slow_track.capacity
     slow = lesson.peers["slow"].slot(Slot.MAIN)
     # restarted at a keyframe after dropping
@@ -178,10 +185,10 @@ async def test_two_layer_lead_each_partner_gets_its_own_layer(lesson: Lesson) ->
     assert ("slow", "high", "start") in changes and ("fast", "high", "start") in changes
 
     lesson.relay.force_layer("slow", "low")
-    await wait_until(lesson.sees("slow", Slot.MAIN, LEAD_SOURCE + 50, frames=10), 3, "slow low")
+    await wait_until(lesson.sees("slow", Slot.MAIN, LEAD_SOURCE + 50, frames=10), 10, "slow low")
     fast = lesson.peers["fast"].slot(Slot.MAIN)
     before = fast.patterns_seen.get(LEAD_SOURCE, 0)
-    await wait_until(lambda: fast.patterns_seen.get(LEAD_SOURCE, 0) >= before + 15, 3, "fast")
+    await wait_until(lambda: fast.patterns_seen.get(LEAD_SOURCE, 0) >= before + 15, 10, "fast")
     assert LEAD_SOURCE + 50 not in fast.patterns_seen
     assert ("slow", "low", "forced") in changes
     stats = lesson.relay.stats()["participants"]
@@ -194,7 +201,7 @@ async def test_two_layer_lead_each_partner_gets_its_own_layer(lesson: Lesson) ->
 
     lesson.relay.force_layer("slow", "high")
     slow = lesson.peers["slow"].slot(Slot.MAIN)
-    await wait_until(lambda: slow.last_pattern is not None and slow.last_pattern[0] == 1, 3, "up")
+    await wait_until(lambda: slow.last_pattern is not None and slow.last_pattern[0] == 1, 10, "up")
     assert lesson.relay.stats()["participants"]["slow"]["layer"]["seconds"]["low"] > 0
 
 

@@ -69,10 +69,17 @@ async def test_floor_grant_on_the_event_path_routes_the_partner(live: LiveHub) -
         reply = await lead.client.interact("floor.revoke", {})
         assert isinstance(reply, SignalAck)
         await lead.client.wait(lambda c: c.state is not None and c.state.floor is None)
-        await asyncio.sleep(0.5)  # frames already in flight
-        idle_from = lead.rtc.slot(Slot.FLOOR).decoded
-        await asyncio.sleep(1.0)
-        assert lead.rtc.slot(Slot.FLOOR).decoded - idle_from <= 2, "floor slot kept p1"
+        # frames already in flight drain (slowly on a loaded box), then nothing more:
+        # a floor slot that kept p1 decodes 30 a second and never goes quiet
+        last = [lead.rtc.slot(Slot.FLOOR).decoded, time.monotonic()]
+
+        def floor_quiet() -> bool:
+            decoded = lead.rtc.slot(Slot.FLOOR).decoded
+            if decoded != last[0]:
+                last[:] = [decoded, time.monotonic()]
+            return time.monotonic() - last[1] >= 1.0
+
+        await wait_for(floor_quiet, within=15, what="the floor slot to stop showing p1")
         assert _seen(p1, Slot.MAIN, 1) > 0  # p1 still sees the lead throughout
 
 
