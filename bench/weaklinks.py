@@ -23,7 +23,8 @@ default) in the same run: the lead rejoins sending one layer, same partners;
 the hub's CPU seconds per wall second of both phases are compared (the second
 layer's cost at the same partner count).
 
-Needs root (namespaces, veth, tc). Names carry ``dc15c`` and our pid, the
+Needs root (namespaces, veth, tc). Names carry ``dc15c`` and our pid (links in
+10.153.i.0/30, apart from the tests' islands), the
 namespaces belong to holder processes (``unshare --net sleep``), so nothing is
 left behind if the run dies: killing a holder frees its namespace and veth pair.
 Other work on the machine shares the CPU: the CPU figures are upper bounds.
@@ -119,7 +120,7 @@ def links(specs: tuple[tuple[str, int | None], ...]) -> Iterator[list[Link]]:
                     raise RuntimeError("unshare --net did not start")
                 time.sleep(0.01)
             dev, peer = f"{tag}-{i}h", f"{tag}-{i}p"
-            ours, theirs = f"10.215.{i}.1", f"10.215.{i}.2"
+            ours, theirs = f"10.153.{i}.1", f"10.153.{i}.2"
             link = Link(name, kbps, holder, ours, theirs, dev)
             made.append(link)
             ns = ["nsenter", "-t", str(holder.pid), "-n"]
