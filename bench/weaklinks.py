@@ -18,7 +18,8 @@ Phase 1 (``--seconds``, 60 by default): the lead sends two layers and the hub
 picks one per partner from its receiver feedback. Measured per partner: the
 share of time on each layer and the switches (from the relay's statistics), the
 lowest frame rate over 1 s windows, and the frozen time (gaps of more than
-0.5 s between frames, summed). Phase 2 (``--single-seconds``, as long by
+0.5 s between frames, summed); and the frame rates the hub received from the
+lead (``lead_fps``: below 30 / 15 the lead's encoders did not keep up). Phase 2 (``--single-seconds``, as long by
 default) in the same run: the lead rejoins sending one layer, same partners;
 the hub's CPU seconds per wall second of both phases are compared (the second
 layer's cost at the same partner count).
@@ -373,6 +374,17 @@ def layer_figures(
     return share, int(now.get("switches") or 0) - int(then.get("switches") or 0)
 
 
+def lead_fps(before: dict[str, Any], after: dict[str, Any], seconds: float) -> dict[str, float]:
+    """Frames per second the hub received from the lead, per layer: below 30 and 15,
+    the lead itself (its encoders) did not keep up, and no partner can do better."""
+    then = (before["participants"].get("lead") or {}).get("upstream") or {}
+    now = (after["participants"].get("lead") or {}).get("upstream") or {}
+    return {
+        layer: round((now.get(feed, 0) - then.get(feed, 0)) / seconds, 1) if seconds > 0 else 0.0
+        for layer, feed in (("high", "video"), ("low", "video_low"))
+    }
+
+
 # -- orchestration -----------------------------------------------------------------
 
 
@@ -527,6 +539,7 @@ def run(
     cpu1, _, _, _, _ = phase(bench, hub, partners, single_s, "one layer", status)
     return {
         "partners": rows,
+        "lead_fps": lead_fps(before, after, hi - lo),
         "hub_cpu_s_per_s": round(cpu2, 4),
         "hub_cpu_single_layer_s_per_s": round(cpu1, 4),
         "seconds": seconds,
@@ -545,6 +558,8 @@ def report(result: dict[str, Any]) -> None:
             f"{row['fps_min']:9.1f} {row['fps_mean']:9.1f} {row['freeze_s']:9.2f} "
             f"{row['switches']:9d}"
         )
+    lead = result["lead_fps"]
+    print(f"the hub received the lead at {lead['high']:.1f} fps (high), {lead['low']:.1f} (low)")
     two, one = result["hub_cpu_s_per_s"], result["hub_cpu_single_layer_s_per_s"]
     extra = (two / one - 1) * 100 if one > 0 else float("nan")
     print(
