@@ -26,8 +26,9 @@ phases are compared (the second layer's cost at the same partner count).
 
 Needs root (namespaces, veth, tc; without it the bench says so and steps aside).
 Names carry ``dc15c`` and our pid, links are 10.153.i.0/30 (apart from the
-tests' islands), the namespaces belong to holder processes (``unshare --net sleep``), so nothing is
-left behind if the run dies: killing a holder frees its namespace and veth pair.
+tests' islands), the namespaces belong to holder processes (``unshare --net
+sleep``), so nothing is left behind if the run dies: killing a holder frees its
+namespace and veth pair.
 Other work on the machine shares the CPU: the CPU figures are upper bounds.
 """
 
