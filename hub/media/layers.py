@@ -11,9 +11,11 @@ The rules, chosen so that a rural link never flaps between the two:
 
 - **start** on what the registered downlink allows (unknown: ``high``);
 - **down quickly**: one report losing ``hard_loss`` or more, or
-  ``lossy_reports`` reports in a row losing ``loss`` or more, or an estimate
-  that fell below what the high layer needs after having been above it, and
-  stayed there for ``estimate_s``;
+  ``lossy_reports`` reports in a row losing ``loss`` or more (one is enough in
+  the ``probation_s`` after a move up: that try failed), or an estimate that
+  fell below what the high layer needs after having been above it, stayed there
+  for ``estimate_s`` and came with some loss (delay-based estimators dip when a
+  busy CPU delays packets, and that is not the link);
 - **up slowly**: only after ``up_after_s`` of clean reports on ``low``; each
   try that fails (a drop within ``probation_s`` of going up) doubles that
   wait, up to ``up_max_s``; staying up for ``forget_s`` forgets the failures.
@@ -102,6 +104,7 @@ class LayerChooser:
         self._failures = 0
         self._estimate_ok = False  # the estimate was above the need since the last switch
         self._low_since: float | None = None  # the estimate has been below the need since
+        self._some_loss_at: float | None = None  # the last report that lost a little
 
     @property
     def up_wait_s(self) -> float:
@@ -132,7 +135,11 @@ class LayerChooser:
                     self._clean_since = None
                 elif self._clean_since is None:
                     self._clean_since = now
-            if self.layer == "high" and (loss >= p.hard_loss or self._lossy >= p.lossy_reports):
+            if loss > p.clean_loss:
+                self._some_loss_at = now
+            trying = self.switches > 0 and now - self._since < p.probation_s
+            needed = 1 if trying else p.lossy_reports
+            if self.layer == "high" and (loss >= p.hard_loss or self._lossy >= needed):
                 return self._switch("low", "loss", now)
         if estimate_kbps is not None and self.layer == "high":
             need = p.high_kbps
@@ -142,7 +149,11 @@ class LayerChooser:
             elif self._estimate_ok:
                 if self._low_since is None:
                     self._low_since = now
-                elif now - self._low_since >= p.estimate_s:
+                elif (
+                    now - self._low_since >= p.estimate_s
+                    and self._some_loss_at is not None
+                    and self._some_loss_at >= self._low_since
+                ):
                     return self._switch("low", "estimate", now)
         return self.tick(now)
 
