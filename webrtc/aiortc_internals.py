@@ -1,7 +1,7 @@
 """Every use of aiortc's PRIVATE internals by the relay, and nothing else.
 
 aiortc (pinned at 1.16.0) has no public API for a forwarding unit, so the
-relay reaches into it at four places. They are all here, so that an aiortc
+relay reaches into it at seven places. They are all here, so that an aiortc
 upgrade is one file to re-check, and ``tests/hub/media/test_aiortc_internals.py``
 exercises each of them against real peer connections so an upgrade that breaks
 one fails loudly instead of silently decoding, or silently sending nothing.
@@ -39,14 +39,6 @@ one fails loudly instead of silently decoding, or silently sending nothing.
    report's fraction lost and each REMB estimate for the sender's ``_ssrc``
    (the per-subscriber layer choice), and a node caps the REMB its low-layer
    sender applies, so that encoder stays at its configured bitrate.
-7. Starting bitrates (``preset_bitrate``). The sender makes its encoder
-   (``__encoder``, via ``aiortc.codecs.get_encoder``) in ``_next_encoded_frame``
-   on the first frame, at aiortc's defaults: 500 kbit/s video, 96 kbit/s Opus.
-   We wrap ``_next_encoded_frame`` on the instance and make the encoder first,
-   with the bitrate wanted (video ``target_bitrate``; Opus ``codec.bit_rate``,
-   read when the codec opens on the first frame): a 250 kbit/s low layer and
-   32 kbit/s of voice fit a 400 kbit/s school line from the first second.
-
 6. Retransmitting once (``retransmit_once``). ``RTCRtpSender._retransmit``
    resends a packet from its 128-packet history for every sequence number a
    NACK lists, and aiortc's receiver lists *every* missing packet again at each
@@ -54,6 +46,20 @@ one fails loudly instead of silently decoding, or silently sending nothing.
    that is a retransmission storm that keeps it full. We wrap it on the
    instance so each packet is resent at most once; what is still missing after
    that is repaired by a keyframe.
+7. Starting bitrates (``preset_bitrate``). The sender makes its encoder
+   (``__encoder``, via ``aiortc.codecs.get_encoder``) in ``_next_encoded_frame``
+   on the first frame, at aiortc's defaults: 500 kbit/s video, 96 kbit/s Opus.
+   We wrap ``_next_encoded_frame`` on the instance and make the encoder first,
+   with the bitrate wanted (video ``target_bitrate``; Opus ``codec.bit_rate``,
+   read when the codec opens on the first frame): a 250 kbit/s low layer and
+   32 kbit/s of voice fit a 400 kbit/s school line from the first second.
+8. Skipping unrecoverable holes (``guard_receiver``). The receiver's video
+   ``JitterBuffer`` is the name-mangled ``RTCRtpReceiver.__jitter_buffer``; we
+   put a :class:`webrtc.stall.StallGuardBuffer` in its place (a subclass, so the
+   receiver's ``add`` call and its PLI on ``pli_flag`` work unchanged).
+9. Counting keyframe requests (``on_pli_sent``). Every PLI a receiver sends --
+   aiortc's own on overflow or decoder error, a stall skip's, ``send_pli``'s --
+   goes through ``RTCRtpReceiver._send_rtcp_pli``; we wrap it on the instance.
 
 Also ``negotiated_codec`` reads ``RTCRtpTransceiver._codecs`` (the codecs
 agreed in the last offer/answer, preferred first), which aiortc does not expose,
@@ -79,7 +85,7 @@ from aiortc import (
     RTCRtpTransceiver,
 )
 from aiortc.codecs import get_encoder
-from aiortc.jitterbuffer import JitterFrame
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RtcpPsfbPacket,
@@ -91,6 +97,7 @@ from aiortc.rtp import (
 from av.stream import Stream
 
 from webrtc.exceptions import InternalsChangedError
+from webrtc.stall import DEFAULT_STALL_S, VIDEO_CAPACITY, StallGuardBuffer
 
 __all__ = [
     "FeedbackCallback",
@@ -99,8 +106,10 @@ __all__ = [
     "cap_remb",
     "check_internals",
     "encoded_packet",
+    "guard_receiver",
     "negotiated_codec",
     "on_keyframe_request",
+    "on_pli_sent",
     "on_receiver_feedback",
     "preset_bitrate",
     "retransmit_once",
@@ -116,6 +125,7 @@ _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _STARTED = "_RTCRtpReceiver__started"
 _ACTIVE_SSRC = "_RTCRtpReceiver__active_ssrc"
 _RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
+_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _SEND_PLI = "_send_rtcp_pli"
 _SEND_KEYFRAME = "_send_keyframe"
 _NEXT_ENCODED_FRAME = "_next_encoded_frame"
@@ -337,6 +347,36 @@ def retransmit_once(sender: RTCRtpSender) -> None:
         await original(sequence_number)
 
     setattr(sender, _RETRANSMIT, retransmit)
+
+
+def guard_receiver(
+    receiver: RTCRtpReceiver,
+    *,
+    stall_s: float = DEFAULT_STALL_S,
+    on_stall: Callable[[], None] | None = None,
+) -> StallGuardBuffer:
+    """Make a video receiver skip a hole that blocks frames for ``stall_s`` (internal 6).
+
+    Call before media flows (what the old buffer held is dropped). Returns the
+    buffer (its ``stalls`` counts the skips).
+    """
+    old = _private(receiver, _JITTER_BUFFER)
+    if not isinstance(old, JitterBuffer) or old.capacity != VIDEO_CAPACITY:
+        raise InternalsChangedError(f"{_JITTER_BUFFER} (not a {VIDEO_CAPACITY}-packet buffer)")
+    guard = StallGuardBuffer(old.capacity, stall_s=stall_s, on_stall=on_stall)
+    setattr(receiver, _JITTER_BUFFER, guard)
+    return guard
+
+
+def on_pli_sent(receiver: RTCRtpReceiver, callback: Callable[[], None]) -> None:
+    """Call ``callback`` for every PLI ``receiver`` sends, whoever asked (internal 7)."""
+    send = _private(receiver, _SEND_PLI)
+
+    async def counted(media_ssrc: int) -> None:
+        callback()
+        await send(media_ssrc)
+
+    setattr(receiver, _SEND_PLI, counted)
 
 
 def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | None:

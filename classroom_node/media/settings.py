@@ -72,6 +72,9 @@ class MediaSettings(BaseModel):
     #: Opus bitrate of the microphone (aiortc's own default, 96, is music quality;
     #: a voice needs a third of it, and a school line has little to spare).
     audio_kbps: int = Field(default=32, ge=8, le=256)
+    #: While the hub does not answer: how often its ``/healthz`` is asked, so media
+    #: reconnects at once when it is back (see ``hubprobe.py``).
+    reconnect_probe_s: float = Field(default=0.25, gt=0, le=60)
 
     @model_validator(mode="after")
     def _file_needs_path(self) -> MediaSettings:

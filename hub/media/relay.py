@@ -67,6 +67,7 @@ from hub.media.routing import (
     plan,
     slot_kinds,
 )
+from hub.media.stalls import LateFrames, watch_stalls
 from hub.media.timing import KeyframeLimiter
 from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack
 from protocols.media import LOW_FEED, Layer
@@ -137,6 +138,12 @@ class _Upstream:
     limiter: KeyframeLimiter
     frames: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FEEDS, 0))
     keyframes: int = 0
+    #: PLIs sent to this publisher (ours, and aiortc's own) and holes skipped.
+    keyframe_requests: int = 0
+    stalls: int = 0
+    lateness: dict[str, LateFrames] = field(
+        default_factory=lambda: {feed: LateFrames() for feed in FEEDS}
+    )
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     #: keyframe pacing of the low layer (``limiter`` paces camera and screen)
     low_limiter: KeyframeLimiter | None = None
@@ -527,7 +534,7 @@ class SessionRelay:
     # -- upstream side --------------------------------------------------------
 
     def _tap_upstream(self, pid: str, receivers: dict[str, RTCRtpReceiver]) -> _Upstream:
-        taps = {}
+        upstream = _Upstream(pid, receivers, {}, KeyframeLimiter(self.settings.keyframe_interval))
         for feed, receiver in receivers.items():
 
             def on_frame(
@@ -535,8 +542,24 @@ class SessionRelay:
             ) -> None:
                 self._on_upstream_frame(pid, feed, codec, frame)
 
-            taps[feed] = internals.tap_receiver(receiver, on_frame)
-        return _Upstream(pid, receivers, taps, KeyframeLimiter(self.settings.keyframe_interval))
+            upstream.taps[feed] = internals.tap_receiver(receiver, on_frame)
+            if feed != "audio":
+                watch_stalls(upstream, feed, receiver, self._restart_at_keyframe)
+        return upstream
+
+    def _feed_slots(self, pid: str, feed: str) -> tuple[str, list[SlotTrack[Any]]]:
+        """The source key of ``pid``'s ``feed`` and the slots it may feed (the low
+        layer feeds the camera slots under its own key)."""
+        if feed == LOW_FEED:
+            return _low_key(pid), self._slots["video"]
+        return pid, self._slots[feed]
+
+    def _restart_at_keyframe(self, pid: str, feed: str) -> None:
+        """``pid``'s ``feed`` skipped frames: its slots wait for the keyframe asked for."""
+        key, slots = self._feed_slots(pid, feed)
+        for track in slots:
+            if isinstance(track, EncodedFrameTrack):
+                track.restart_at_keyframe(key)
 
     def _on_upstream_frame(
         self, pid: str, feed: str, codec: RTCRtpCodecParameters, frame: JitterFrame
@@ -550,12 +573,18 @@ class SessionRelay:
             self._reroute()
             self._request_keyframe(pid)
         keyframe = is_keyframe(codec.mimeType, frame.data)
-        participant.upstream.frames[feed] += 1
+        upstream = participant.upstream
+        upstream.frames[feed] += 1
         if keyframe and feed == "video":
-            participant.upstream.keyframes += 1
+            upstream.keyframes += 1
         # the low layer feeds the same camera slots, under its own source key
-        key, slots = (_low_key(pid), self._slots["video"]) if feed == LOW_FEED else (pid, None)
-        for track in slots if slots is not None else self._slots[feed]:
+        key, slots = self._feed_slots(pid, feed)
+        if upstream.lateness[feed].is_late(frame.timestamp, codec.clockRate, time.monotonic()):
+            # a frozen hub's backlog: skip it for the slots (see stalls.py)
+            if feed != "audio":
+                self._restart_at_keyframe(pid, feed)
+            slots = []
+        for track in slots:
             if isinstance(track, EncodedFrameTrack):
                 track.offer(key, frame.data, frame.timestamp, keyframe)
         for listener in self._listeners:
@@ -683,7 +712,13 @@ class SessionRelay:
         for pid, p in self._participants.items():
             entry: dict[str, Any] = {"role": p.role.value, "slots": {}}
             if p.upstream is not None:
-                entry["upstream"] = {**p.upstream.frames, "keyframes": p.upstream.keyframes}
+                entry["upstream"] = {
+                    **p.upstream.frames,
+                    "keyframes": p.upstream.keyframes,
+                    "keyframe_requests": p.upstream.keyframe_requests,
+                    "stalls": p.upstream.stalls,
+                    "late": sum(late.late for late in p.upstream.lateness.values()),
+                }
             if (Slot.MAIN, "video") in p.slots or (Slot.FLOOR, "video") in p.slots:
                 entry["layer"] = self._layer_stats(p)
             for (slot, kind), track in p.slots.items():

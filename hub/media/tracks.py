@@ -164,6 +164,16 @@ class SlotTrack(MediaStreamTrack, Generic[T]):
         self._queue.append((item, self._rebaser.rebase(timestamp, time.monotonic())))
         self._wakeup.set()
 
+    def restart_at_keyframe(self, source: str) -> None:
+        """``source`` skipped frames (a stall): send nothing more of it until a keyframe.
+
+        Frames queued before the hole stay; the ones after it refer to pictures that
+        never arrived, and would show a broken picture until the next keyframe.
+        """
+        if self._switch_at_keyframe and source == self._source:
+            self._need_keyframe = True
+            self._ask_keyframe(source)
+
     def _ask_keyframe(self, source: str) -> None:
         if self._started and self._on_keyframe_needed is not None:
             self._on_keyframe_needed(source)
