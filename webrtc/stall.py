@@ -46,16 +46,23 @@ VIDEO_CAPACITY = 512
 
 
 def frame_start_after_hole(slots: list[RtpPacket | None], origin: int) -> int | None:
-    """How many slots past ``origin`` the first frame start after the first hole is.
+    """How many slots past ``origin`` the first frame start after the *last* hole is.
 
     ``slots`` is the ring of packets indexed by sequence number modulo its length;
     ``origin`` the sequence number the buffer waits for. Returns the offset of the
-    first present packet after a missing one whose predecessor is present and
-    ends a frame (marker bit set, or another timestamp), or ``None`` if there is
-    none (no hole, or nothing after it that surely starts a frame).
+    first present packet after the last missing one whose predecessor is present
+    and ends a frame (marker bit set, or another timestamp), or ``None`` if there
+    is none (no hole, or nothing after it that surely starts a frame).
+
+    The last hole, not the first: a link that was overfull for a while (a
+    subscriber on a camera layer too big for it) leaves dozens of holes, and
+    skipping one per stall period would keep the picture frozen for as many
+    periods; every frame before the last hole is stale and needs the keyframe
+    that the skip asks for anyway.
     """
     capacity = len(slots)
     seen_hole = False
+    found: int | None = None
     previous: RtpPacket | None = None
     for offset in range(capacity):
         packet = slots[(origin + offset) % capacity]
@@ -66,9 +73,9 @@ def frame_start_after_hole(slots: list[RtpPacket | None], origin: int) -> int | 
             and previous is not None
             and (previous.marker or previous.timestamp != packet.timestamp)
         ):
-            return offset
+            found, seen_hole = offset, False
         previous = packet
-    return None
+    return found
 
 
 class StallGuardBuffer(JitterBuffer):

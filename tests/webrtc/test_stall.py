@@ -114,3 +114,13 @@ def test_frame_start_after_hole_needs_a_known_frame_end_before_it() -> None:
     # 2, 3 missing; 4 follows a hole (its predecessor unknown); 6 follows 5 (marker)
     assert frame_start_after_hole(ring, 0) == 6
     assert frame_start_after_hole([packet(0), packet(1), packet(2), None], 0) is None
+
+
+def test_frame_start_after_hole_skips_past_every_hole() -> None:
+    """A link that was overfull leaves many holes: one skip goes past all of them."""
+    ring: list[RtpPacket | None] = [None] * 32
+    for seq in (0, 1, 3, 4, 5, 7, 8, 9, 10, 11, 13, 14, 15, 16, 17, 18, 19):
+        ring[seq] = packet(seq)
+    # holes at 2, 6, 12; known frame starts after a hole: 9 (8 ends frame 2) and 15
+    # (14 ends frame 4); the last hole is 12, so the skip goes to 15
+    assert frame_start_after_hole(ring, 0) == 15
