@@ -100,10 +100,19 @@ class RemotePartner:
         self.proc.wait(10)
 
 
+def _sent(relay: SessionRelay) -> tuple[int, int]:
+    """Frames of the lead's (high, low) layers the relay has received so far."""
+    upstream = relay.stats()["participants"]["lead"]["upstream"]
+    return int(upstream["video"]), int(upstream[LOW_FEED])
+
+
 async def _measure(
-    remote: RemotePartner, local: ParticipantPeer, seconds: float
-) -> tuple[float, dict[int, int], float, dict[int, int]]:
-    """Decoded fps and frames per pattern at both partners over ``seconds``."""
+    relay: SessionRelay, remote: RemotePartner, local: ParticipantPeer, seconds: float
+) -> tuple[float, dict[int, int], float, dict[int, int], tuple[float, float]]:
+    """Decoded fps and frames per pattern at both partners over ``seconds``, and the
+    rate (fps) of each layer the lead really sent meanwhile: on a loaded machine the
+    sources themselves slow down, and that is not the relay's doing."""
+    sent_before = _sent(relay)
     first_remote = remote.reports[-1]
     local_slot = local.slot(Slot.MAIN)
     local_before, local_patterns = local_slot.decoded, dict(local_slot.patterns_seen)
@@ -119,7 +128,9 @@ async def _measure(
     }
     local_fps = (local_slot.decoded - local_before) / elapsed
     local_new = {k: v - local_patterns.get(k, 0) for k, v in local_slot.patterns_seen.items()}
-    return remote_fps, remote_new, local_fps, local_new
+    sent_after = _sent(relay)
+    rates = ((sent_after[0] - sent_before[0]) / elapsed, (sent_after[1] - sent_before[1]) / elapsed)
+    return remote_fps, remote_new, local_fps, local_new, rates
 
 
 @pytest.fixture
@@ -162,18 +173,21 @@ async def test_shaped_partner_gets_low_others_keep_high_and_lifting_moves_it_up(
         down_at = changes[-1][0]
         start = slow.seen(LOW)
         await wait_until(lambda: slow.seen(LOW) >= start + 15, 8, "low layer decoded")
-        remote_fps, remote_new, fast_fps, fast_new = await _measure(slow, fast, 4.0)
+        remote_fps, remote_new, fast_fps, fast_new, (high_fps, low_fps) = await _measure(
+            relay, slow, fast, 4.0
+        )
         print(
-            f"\nshaped 400 kbit/s partner on low: {remote_fps:.1f} fps decoded {remote_new}; "
-            f"unshaped partner: {fast_fps:.1f} fps {fast_new}"
+            f"\nshaped 400 kbit/s partner on low: {remote_fps:.1f} fps decoded {remote_new} "
+            f"(low layer sent at {low_fps:.1f}); unshaped partner: {fast_fps:.1f} fps "
+            f"{fast_new} (high sent at {high_fps:.1f})"
         )
         assert relay.layer_of("slow") == "low"
         assert remote_new.get(LOW, 0) > 0 and remote_new.get(HIGH, 0) == 0
-        assert remote_fps >= 11.0  # the low layer is 15 fps
+        assert remote_fps >= 0.75 * low_fps  # steady: the low layer's own rate
         # the congested partner degrades nobody: the other keeps high at full rate
         assert relay.layer_of("fast") == "high"
         assert fast_new.get(HIGH, 0) > 0 and fast_new.get(LOW, 0) == 0
-        assert fast_fps >= 24.0
+        assert fast_fps >= 0.8 * high_fps
 
         # lift the shaping: up within 15 s
         _tc("qdisc", "del", "dev", school.link, "root")
