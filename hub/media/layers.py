@@ -58,7 +58,7 @@ class LayerPolicy:
     #: Longest wait between tries up (the doubling stops here).
     up_max_s: float = 120.0
     #: A drop within this many seconds of going up is a failed try.
-    probation_s: float = 10.0
+    probation_s: float = 20.0
     #: Seconds on high after which failed tries are forgotten.
     forget_s: float = 60.0
 
