@@ -10,7 +10,8 @@ receiver's bandwidth estimate).
 The rules, chosen so that a rural link never flaps between the two:
 
 - **start** on what the registered downlink allows (unknown: ``high``);
-- **down quickly**: one report losing ``hard_loss`` or more, or
+- **down quickly**: one report losing ``hard_loss`` or more, ``try_nacks``
+  packets NACKed in the ``try_nack_s`` after a move up, or
   ``lossy_reports`` reports in a row losing ``loss`` or more (one is enough in
   the ``probation_s`` after a move up: that try failed), or an estimate that
   fell below what the high layer needs after having been above it, stayed there
@@ -61,6 +62,11 @@ class LayerPolicy:
     probation_s: float = 20.0
     #: Seconds on high after which failed tries are forgotten.
     forget_s: float = 60.0
+    #: Packets NACKed in the first ``try_nack_s`` of a try up that end it at once
+    #: (NACKs come on each new gap, long before the next receiver report: a failed
+    #: try freezes less).
+    try_nacks: int = 30
+    try_nack_s: float = 5.0
 
     def __post_init__(self) -> None:
         if not 0 < self.clean_loss <= self.loss <= self.hard_loss <= 1:
@@ -105,6 +111,7 @@ class LayerChooser:
         self._estimate_ok = False  # the estimate was above the need since the last switch
         self._low_since: float | None = None  # the estimate has been below the need since
         self._some_loss_at: float | None = None  # the last report that lost a little
+        self._try_nacked: set[int] = set()  # packets NACKed since the last move up
 
     @property
     def up_wait_s(self) -> float:
@@ -117,13 +124,24 @@ class LayerChooser:
         return self._switch(layer, "forced", now) if layer != self.layer else None
 
     def report(
-        self, now: float, *, loss: float | None = None, estimate_kbps: float | None = None
+        self,
+        now: float,
+        *,
+        loss: float | None = None,
+        estimate_kbps: float | None = None,
+        nacked: tuple[int, ...] = (),
     ) -> Switch | None:
-        """One piece of feedback: a receiver report's fraction lost, or a REMB estimate.
+        """One piece of feedback: a receiver report's fraction lost, a REMB estimate,
+        or the sequence numbers of a NACK.
 
         Returns the switch to make now, if any.
         """
         p = self.policy
+        if nacked and self.layer == "high" and self.switches > 0:
+            if now - self._since < p.try_nack_s and len(self._try_nacked) < 4 * p.try_nacks:
+                self._try_nacked.update(nacked)
+                if len(self._try_nacked) >= p.try_nacks:
+                    return self._switch("low", "loss", now)
         if loss is not None:
             loss = min(max(loss, 0.0), 1.0)
             if loss >= p.loss:
@@ -178,6 +196,7 @@ class LayerChooser:
         self.switches += 1
         self._since = now
         self._lossy = 0
+        self._try_nacked = set()
         self._low_since = None
         self._estimate_ok = False
         self._clean_since = None

@@ -96,6 +96,20 @@ def test_a_try_up_that_loses_goes_back_at_the_first_lossy_report() -> None:
     assert c.up_wait_s == 2 * POLICY.up_after_s
 
 
+def test_a_try_up_ends_at_once_when_many_packets_are_nacked() -> None:
+    c = LayerChooser(POLICY, "low", 0.0)
+    assert c.tick(POLICY.up_after_s + 0.1) is not None
+    t = POLICY.up_after_s + 0.2
+    # aiortc re-lists every missing packet in each NACK: distinct ones count
+    assert c.report(t, nacked=tuple(range(10))) is None
+    assert c.report(t + 0.05, nacked=tuple(range(25))) is None
+    s = c.report(t + 0.1, nacked=tuple(range(20, 34)))
+    assert s is not None and (s.layer, s.reason) == ("low", "loss")
+    # NACKs outside a try are left to the receiver reports
+    c = LayerChooser(POLICY, "high", 0.0)
+    assert c.report(1.0, nacked=tuple(range(100))) is None
+
+
 def test_force() -> None:
     c = LayerChooser(POLICY, "high", 0.0)
     s = c.force("low", 1.0)
