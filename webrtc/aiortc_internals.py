@@ -1,7 +1,7 @@
 """Every use of aiortc's PRIVATE internals by the relay, and nothing else.
 
 aiortc (pinned at 1.16.0) has no public API for a forwarding unit, so the
-relay reaches into it at seven places. They are all here, so that an aiortc
+relay reaches into it at nine places. They are all here, so that an aiortc
 upgrade is one file to re-check, and ``tests/hub/media/test_aiortc_internals.py``
 exercises each of them against real peer connections so an upgrade that breaks
 one fails loudly instead of silently decoding, or silently sending nothing.
@@ -362,7 +362,7 @@ def guard_receiver(
     stall_s: float = DEFAULT_STALL_S,
     on_stall: Callable[[], None] | None = None,
 ) -> StallGuardBuffer:
-    """Make a video receiver skip a hole that blocks frames for ``stall_s`` (internal 6).
+    """Make a video receiver skip a hole that blocks frames for ``stall_s`` (internal 8).
 
     Call before media flows (what the old buffer held is dropped). Returns the
     buffer (its ``stalls`` counts the skips).
@@ -376,7 +376,7 @@ def guard_receiver(
 
 
 def on_pli_sent(receiver: RTCRtpReceiver, callback: Callable[[], None]) -> None:
-    """Call ``callback`` for every PLI ``receiver`` sends, whoever asked (internal 7)."""
+    """Call ``callback`` for every PLI ``receiver`` sends, whoever asked (internal 9)."""
     send = _private(receiver, _SEND_PLI)
 
     async def counted(media_ssrc: int) -> None:
