@@ -141,9 +141,7 @@ class _Upstream:
     #: PLIs sent to this publisher (ours, and aiortc's own) and holes skipped.
     keyframe_requests: int = 0
     stalls: int = 0
-    lateness: dict[str, LateFrames] = field(
-        default_factory=lambda: {feed: LateFrames() for feed in FEEDS}
-    )
+    lateness: dict[str, LateFrames] = field(default_factory=dict)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     #: keyframe pacing of the low layer (``limiter`` paces camera and screen)
     low_limiter: KeyframeLimiter | None = None
@@ -533,6 +531,7 @@ class SessionRelay:
 
     def _tap_upstream(self, pid: str, receivers: dict[str, RTCRtpReceiver]) -> _Upstream:
         upstream = _Upstream(pid, receivers, {}, KeyframeLimiter(self.settings.keyframe_interval))
+        upstream.lateness = {feed: LateFrames(f"{pid} {feed}") for feed in FEEDS}
         for feed, receiver in receivers.items():
 
             def on_frame(

@@ -91,8 +91,15 @@ class LateFrames:
     a frame is late when its offset exceeds that smallest one by ``max_late_s``.
     """
 
-    def __init__(self, max_late_s: float = MAX_LATE_S, rebase_after_s: float = REBASE_AFTER_S):
+    def __init__(
+        self,
+        name: str = "upstream",
+        max_late_s: float = MAX_LATE_S,
+        rebase_after_s: float = REBASE_AFTER_S,
+    ) -> None:
+        self.name = name
         self.max_late_s = max_late_s
+        self._run = 0
         self.rebase_after_s = rebase_after_s
         self.late = 0
         self._best: float | None = None
@@ -104,12 +111,21 @@ class LateFrames:
         if self._best is None or offset < self._best:
             self._best = offset
         if offset - self._best <= self.max_late_s:
+            if self._late_since is not None:
+                logger.info("%s: on time again after %d stale frames", self.name, self._run)
             self._late_since = None
+            self._run = 0
             return False
         if self._late_since is None:
             self._late_since = now
+            logger.info(
+                "%s: frames %.1f s late (a frozen hub's backlog?): skipped for the slots",
+                self.name,
+                offset - self._best,
+            )
         elif now - self._late_since >= self.rebase_after_s:
             self._best, self._late_since = offset, None
             return False
         self.late += 1
+        self._run += 1
         return True

@@ -9,7 +9,7 @@ FRAME = 3000  # 30 fps
 
 
 def test_steady_frames_with_jitter_are_never_late() -> None:
-    late = LateFrames(max_late_s=1.0)
+    late = LateFrames("t", max_late_s=1.0)
     for i in range(300):
         jitter = 0.2 if i % 7 == 0 else 0.0
         assert not late.is_late(i * FRAME, RATE, 10.0 + i / 30 + jitter)
@@ -17,7 +17,7 @@ def test_steady_frames_with_jitter_are_never_late() -> None:
 
 
 def test_backlog_after_a_freeze_is_late_until_live_frames_come() -> None:
-    late = LateFrames(max_late_s=1.0)
+    late = LateFrames("t", max_late_s=1.0)
     for i in range(30):  # one second of live video
         assert not late.is_late(i * FRAME, RATE, 10.0 + i / 30)
     # frozen 10 s; then frames 30..329 come out of the socket buffer at once
@@ -28,7 +28,7 @@ def test_backlog_after_a_freeze_is_late_until_live_frames_come() -> None:
 
 
 def test_a_source_that_restarts_its_timestamps_is_followed_after_a_while() -> None:
-    late = LateFrames(max_late_s=1.0, rebase_after_s=3.0)
+    late = LateFrames("t", max_late_s=1.0, rebase_after_s=3.0)
     for i in range(30):
         late.is_late(i * FRAME + 900_000, RATE, 10.0 + i / 30)
     # timestamps jump back by 10 s: every frame looks late...
