@@ -10,6 +10,8 @@ a summary and where to watch. ``--report FILE`` writes the run as JSON::
      "latency_ms": {"p50", "p99", "max"}, "rejected", "media",
      "endpoints": {"mqtt": "mqtt(s)://HOST:PORT", "api": "http(s)://HOST:PORT"},
      "links": {"lead console", "tutor console (pN)", "observer"},
+     "printed": {name: url of every link printed (hub, metrics, API, dashboard,
+                 watch, the consoles, tablet, display; replay with --record)},
      "deck": {"id", "pages", "ready": {node: true|false}}, ...}
 
 ``--tls`` runs all of it over MQTT/TLS and HTTPS/WSS with a throwaway local CA
@@ -38,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import signal
 import sys
@@ -62,9 +65,13 @@ from simulators.script import lesson_script
 from simulators.slides import write_deck
 from simulators.stats import latency_summary, lost_events, node_row
 
-__all__ = ["During", "main", "run_demo"]
+__all__ = ["DEFAULT_DURATION_S", "During", "main", "run_demo"]
 
-#: A coroutine run beside the lesson with the printed console links (tests).
+#: The lesson's length unless ``--duration`` says otherwise (README's ``make demo``
+#: runs the same): long enough to open the printed links and watch it happen.
+DEFAULT_DURATION_S = 45.0
+
+#: A coroutine run beside the lesson with every link printed so far (tests).
 During = Callable[[dict[str, str]], Coroutine[Any, Any, Any]]
 
 
@@ -98,6 +105,12 @@ def describe(event: Event) -> str:
             return "lesson ends"
         case _:
             return event.type
+
+
+def _quiet(out: TextIO | None) -> bool:
+    """No progress bars unless a person watches a terminal: piped into a file or a
+    CI log, tqdm's carriage returns glue its bar onto the next printed line."""
+    return out is None or not sys.stderr.isatty()
 
 
 class LiveLog:
@@ -175,7 +188,7 @@ async def _media_report(
 async def run_demo(
     *,
     partners: int = 3,
-    duration: float = 12.0,
+    duration: float = DEFAULT_DURATION_S,
     workdir: Path,
     out: TextIO | None = sys.stdout,
     keep: bool = False,
@@ -188,8 +201,10 @@ async def run_demo(
 ) -> dict[str, Any]:
     """Run the demo; return the report (see the module docstring).
 
-    ``during(links)`` (tests) runs beside the lesson from the moment the console
-    links are printed; the demo waits for it before tearing the stack down.
+    ``during(printed)`` (tests) runs beside the lesson from the moment the console
+    and display links are printed (``printed``: name -> URL of every link printed,
+    the same dict as the report's); the demo waits for it before tearing the stack
+    down, so it also sees the lesson end.
     """
     with_media = with_media or record
     recording_dir = (recording_dir or workdir / "recordings").resolve()
@@ -207,24 +222,25 @@ async def run_demo(
         f"1 lead + {partners} partner classrooms, ~{duration:.0f} s"
     )
     hub_args = ["--recording-dir", str(recording_dir)] if record else []
+    if record:
+        say(f"  recording  into {recording_dir}/{session}/ (kept after the demo)")
     async with LocalRun(workdir, tls=tls, hub_args=hub_args) as run:
         assert run.stack is not None and run.hub is not None
         endpoints = _endpoints(run)
         say(f"  mosquitto  {endpoints['mqtt']}   redis {run.stack.redis_url.split('@')[-1]}")
         if run.stack.ca_file is not None:
             say(f"  local CA   {run.stack.ca_file}  (MQTT/TLS and HTTPS; browsers: see docs)")
-        say(f"  hub        {run.hub.base_url}   (API {run.hub.base_url}/docs, metrics /metrics)")
-        say(
-            f"  watch      {run.hub.base_url}/api/sessions/{session}  "
-            f"(admin key in {run.stack.path})"
-        )
-        say(
-            f"  dashboard  {run.hub.base_url}/ops  "
-            "(operators: sign in with the admin key; zh-CN / en)"
-        )
+        base = run.hub.base_url
+        say(f"  hub        {base}   (metrics {base}/metrics)")
+        say(f"  API        {base}/docs   (the admin key is in {run.stack.path})")
+        operator = await _operator_links(run, session)
+        printed = {"hub": base, "metrics": f"{base}/metrics", "API": f"{base}/docs"}
+        printed |= operator
+        say(f"  dashboard  {operator['dashboard']}   (operators; zh-CN / en)")
+        say(f"  watch      {operator['watch']}   (this lesson, live, on the dashboard)")
         t0 = time.monotonic()
         recorder = LiveLog(roles, out, t0)
-        bar = tqdm(total=len(roles), desc="classrooms joining", disable=out is None, leave=False)
+        bar = tqdm(total=len(roles), desc="classrooms joining", disable=_quiet(out), leave=False)
         for node in roles:
             await run.register_node(node)
         district = demo_district(lead, partner_ids)
@@ -278,13 +294,16 @@ async def run_demo(
         links = await _console_links(run, session, partner_ids[-1])
         for name, url in links.items():
             say(f"  {name:<15} {url}")
-        helper: asyncio.Task[Any] | None = None
-        if during is not None:
-            helper = asyncio.create_task(during(links), name="demo-during")
+        printed |= links
         local_api = nodes[partner_ids[0]].api
         if local_api is not None and getattr(local_api, "base_url", None):
-            say(f"  tablet     {local_api.base_url}/v1/state  ({partner_ids[0]}'s local input API)")
-            say(f"  display    {local_api.base_url}/display  ({partner_ids[0]}'s classroom screen)")
+            printed["tablet"] = f"{local_api.base_url}/v1/state"
+            printed["display"] = f"{local_api.base_url}/display"
+            say(f"  tablet     {printed['tablet']}  ({partner_ids[0]}'s local input API)")
+            say(f"  display    {printed['display']}  ({partner_ids[0]}'s classroom screen)")
+        helper: asyncio.Task[Any] | None = None
+        if during is not None:
+            helper = asyncio.create_task(during(printed), name="demo-during")
         say("")
 
         steps = lesson_script(
@@ -321,8 +340,15 @@ async def run_demo(
         info = await run.api("GET", f"/api/sessions/{session}")
         sequenced = _last_seq(info)
         media_report = await _media_report(run, nodes, partner_ids) if media else {}
-        during_result = await helper if helper is not None else None
         recording = await _recording_report(run, session, recording_dir) if record else None
+        if recording is not None:
+            token = await run.api(
+                "POST",
+                f"/api/sessions/{session}/tokens",
+                json={"role": "observer", "ttl_s": 24 * 3600},
+            )
+            printed["replay"] = f"{run.hub.base_url}/replay/{session}?token={token['token']}"
+        during_result = await helper if helper is not None else None
         report: dict[str, Any] = {
             "session": session,
             "events_sequenced": sequenced,
@@ -342,22 +368,23 @@ async def run_demo(
             "hub_url": run.hub.base_url,
             "endpoints": endpoints,
             "links": links,
+            "printed": printed,
             "deck": await _deck_report(run, session, deck, partner_ids),
         }
         if helper is not None:
             report["during"] = during_result
         if recording is not None:
             report["recording"] = recording
-            token = await run.api(
-                "POST",
-                f"/api/sessions/{session}/tokens",
-                json={"role": "observer", "ttl_s": 24 * 3600},
-            )
-            report["replay_url"] = f"{run.hub.base_url}/replay/{session}?token={token['token']}"
+            report["replay_url"] = printed["replay"]
         _print_summary(report, say)
-        if keep and out is not None and sys.stdin.isatty():
+        if keep:
+            # keep means keep: the printed links stay up until Ctrl-C or SIGTERM,
+            # whether or not a terminal is attached (``make demo`` under a script)
             day = time.strftime("%Y-%m-%d", time.gmtime())
-            say("\nThe stack stays up while you look around; press Ctrl-C to stop.")
+            say(
+                "\nThe stack stays up, with every link above, while you look around. "
+                f"To stop it: Ctrl-C, or kill {os.getpid()} (SIGTERM)."
+            )
             say(
                 "  coverage report: curl -H 'Authorization: Bearer "
                 f"{run.stack.data['admin_key']}' '{run.hub.base_url}/api/reports/coverage"
@@ -426,6 +453,20 @@ async def _console_links(run: LocalRun, session: str, partner: str) -> dict[str,
     return links
 
 
+async def _operator_links(run: LocalRun, session: str) -> dict[str, str]:
+    """Signed sign-in links to the operator dashboard (and to this lesson on it).
+
+    A browser cannot send the admin key as a header, so a printed API URL would
+    only answer 401; these links sign the browser in to the dashboard alone.
+    """
+    assert run.hub is not None
+    links = {}
+    for name, body in (("dashboard", {}), ("watch", {"lesson": session})):
+        link = await run.api("POST", "/api/ops/links", json=body)
+        links[name] = f"{run.hub.base_url}{link['url']}"
+    return links
+
+
 async def _upload_deck(
     run: LocalRun, session: str, path: Path, say: Callable[[str], None]
 ) -> dict[str, Any]:
@@ -449,7 +490,7 @@ async def _deck_everywhere(
 ) -> None:
     """Wait (bounded) until every classroom has the whole deck on its disk and the hub
     has heard so (the lesson starts only then, as a school would wait for it)."""
-    bar = tqdm(total=len(nodes), desc="deck on classrooms", disable=out is None, leave=False)
+    bar = tqdm(total=len(nodes), desc="deck on classrooms", disable=_quiet(out), leave=False)
     done: set[str] = set()
 
     def ready() -> bool:
@@ -533,6 +574,19 @@ def _print_summary(report: dict[str, Any], say: Callable[[str], None]) -> None:
         say(f"  replay     {report['replay_url']}")
 
 
+def _remove_state(workdir: Path, *, keep_recordings: bool) -> None:
+    """Remove the demo's temporary state dir, but a recording made in it stays."""
+    if not keep_recordings:
+        shutil.rmtree(workdir, ignore_errors=True)
+        return
+    for child in workdir.iterdir():
+        if child.name != "recordings":
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -541,7 +595,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="dualclass demo", description="Run a scripted live lesson on the embedded local stack."
     )
-    parser.add_argument("--duration", type=float, default=12.0, help="lesson length in seconds")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=DEFAULT_DURATION_S,
+        help=f"lesson length in seconds (default {DEFAULT_DURATION_S:.0f})",
+    )
     parser.add_argument("--partners", type=int, default=3, help="partner classrooms")
     parser.add_argument("--report", type=Path, help="write the run as JSON here (headless)")
     parser.add_argument("--workdir", type=Path, help="keep state here (default: a temp dir)")
@@ -569,14 +628,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--recording-dir",
         type=Path,
-        default=Path("var/demo/recordings"),
-        help="where --record keeps the recording (kept after the demo)",
+        help="where --record keeps the recording, kept after the demo "
+        "(default: recordings/ in the demo's state dir, see --workdir)",
     )
     args = parser.parse_args(argv)
     if args.partners < 1:
         parser.error("--partners must be at least 1")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dualclass-demo-"))
     headless = args.report is not None
+    # the replay link is printed when the lesson is over: it is worth something
+    # only while the hub that serves it is up
+    keep = args.keep or (args.record and not headless)
     # kill, timeout and service managers send SIGTERM: stop as on Ctrl-C, so the
     # broker, Redis and hub the demo started go down with it instead of lingering
     signal.signal(signal.SIGTERM, _interrupt)
@@ -587,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
                 duration=args.duration,
                 workdir=workdir,
                 out=None if headless else sys.stdout,
-                keep=args.keep,
+                keep=keep,
                 with_media=args.media,
                 tls=args.tls,
                 deck_file=args.deck,
@@ -599,7 +661,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
+            _remove_state(workdir, keep_recordings=args.record and args.recording_dir is None)
     if headless:
         args.report.write_text(json.dumps(report, indent=2) + "\n")
         print(

@@ -62,7 +62,7 @@ def display_router(node: ClassroomNode) -> APIRouter:
 
     @router.get("/display/state")
     async def state(session: SessionQuery = None) -> Any:
-        sid = node.resolve_session(session)
+        sid = service.resolve(session)
         return service.view(sid)
 
     @router.get("/display/pages/{deck}/{index}")
@@ -83,7 +83,7 @@ def display_router(node: ClassroomNode) -> APIRouter:
     async def rtc(offer: Annotated[dict[str, str], Body()], session: SessionQuery = None) -> Any:
         from classroom_node.display.bridge import DisplayBridge, NoMedia
 
-        sid = node.resolve_session(session)
+        sid = service.resolve(session)
         sdp = offer.get("sdp", "")
         if not sdp or len(sdp) > 64 * 1024:
             return JSONResponse({"detail": "an SDP offer is needed"}, status_code=422)
@@ -108,7 +108,7 @@ def display_router(node: ClassroomNode) -> APIRouter:
         try:
             while not reader.done():
                 try:
-                    sid = node.resolve_session(session)
+                    sid = service.resolve(session)
                 except SessionError as exc:
                     await websocket.send_text(
                         json.dumps({"type": "waiting", "detail": str(exc), "node": node.node_id})

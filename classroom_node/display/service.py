@@ -16,10 +16,11 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from classroom_node.display.model import DisplayModel
+from classroom_node.exceptions import NoSession, UnknownSession
 from protocols.codec import decode_map
 from protocols.exceptions import DecodeError
 from protocols.ids import now_ms
-from protocols.messages import Event
+from protocols.messages import DeckRef, Event
 
 if TYPE_CHECKING:
     from classroom_node.node import ClassroomNode
@@ -87,9 +88,33 @@ class DisplayService:
 
     # -------------------------------------------------------------- view
 
+    def resolve(self, session: str | None) -> str:
+        """The session a screen shows: the joined one the node resolves, or else the
+        lesson this node left last (``session`` names it, or none is joined).
+
+        After a lesson the hub makes its classrooms leave it; the big screen then
+        keeps the ended lesson's last slide, quiz results and an "ended" notice in
+        front of the class instead of going blank.
+        """
+        try:
+            return self.node.resolve_session(session)
+        except (NoSession, UnknownSession):
+            left = [sid for sid, view in self.node.views.items() if not view.joined]
+            if session in left:
+                return session
+            if not session and left:
+                return left[-1]
+            raise
+
+    def _refs(self, session: str) -> list[DeckRef]:
+        """The decks the session's ``cmd.join`` named (joined or since left)."""
+        view = self.node.views.get(session)
+        join = view.join if view is not None else None
+        return list(join.decks or []) if join is not None else []
+
     def _deck_for(self, session: str, deck: str) -> str | None:
         """The cached deck id a ``slide.show`` names (by id, by name, or the only one)."""
-        refs = [ref for sid, ref in self.node.wanted_decks() if sid == session]
+        refs = self._refs(session)
         for ref in refs:
             if deck in (ref.id, ref.name):
                 return ref.id
@@ -134,8 +159,7 @@ class DisplayService:
                 "ready": node.deck_cache.complete(ref.id),
                 "urls": [f"/display/pages/{ref.id}/{i}" for i in range(ref.pages)],
             }
-            for sid, ref in node.wanted_decks()
-            if sid == session
+            for ref in self._refs(session)
         ]
         return {
             "type": "view",

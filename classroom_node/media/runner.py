@@ -25,7 +25,7 @@ from typing import Protocol
 
 from classroom_node.media.exceptions import NodeMediaError, SignalClosed, SignalRefused
 from classroom_node.media.hubprobe import HubProbe
-from classroom_node.media.peer import SessionMedia
+from classroom_node.media.peer import LayerSettings, SessionMedia
 from classroom_node.media.settings import MediaSettings
 from classroom_node.media.sources import Source, open_source
 from protocols.messages import MediaStats
@@ -72,7 +72,29 @@ def combine(stats: list[MediaStats]) -> MediaStats:
         loss=max(s.loss for s in stats),
         rtt_ms=max(s.rtt_ms for s in stats),
         freezes=sum(s.freezes for s in stats),
+        # the camera layer: the lowest any session gets (a node is in one at a time)
+        layer=min((s.layer for s in stats if s.layer), default=None, key=_LAYER_ORDER.index),
+        layer_switches=sum(s.layer_switches or 0 for s in stats)
+        if any(s.layer_switches is not None for s in stats)
+        else None,
+        layer_reason=next((s.layer_reason for s in stats if s.layer_reason), None),
         keyframe_requests=_sum_known(s.keyframe_requests for s in stats),
+    )
+
+
+_LAYER_ORDER = ("low", "high")
+
+
+def layer_settings(settings: MediaSettings) -> LayerSettings | None:
+    """The camera layers to send (None: the camera once, as before layers existed)."""
+    if settings.layers < 2:
+        return None
+    return LayerSettings(
+        high_kbps=settings.high_kbps,
+        width=settings.low_width,
+        height=settings.low_height,
+        fps=settings.low_fps,
+        low_kbps=settings.low_kbps,
     )
 
 
@@ -152,6 +174,8 @@ class NodeMedia:
                 ssl_context=self._ssl,
                 ice_servers=[s.model_dump(exclude_none=True) for s in self.settings.ice_servers],
                 relay_only=self.settings.ice_transport_policy == "relay",
+                layers=layer_settings(self.settings),
+                audio_kbps=self.settings.audio_kbps,
             )
             self.sessions[session] = media
             try:

@@ -7,6 +7,13 @@
   ``ops_session_ttl_s``); a wrong key is ``401``, counted
   (``dualclass_hub_ops_signin_failed_total``) and answered after a short pause.
   ``POST /ops/signout`` revokes the cookie and clears it.
+* ``POST /api/ops/links`` (admin bearer key) -> ``{"url", "expires"}``: a sign-in
+  link, ``/ops/signin?link=VALUE[&lesson=SESSION]``, for a printed or mailed link
+  (``dualclass demo`` prints one) where nobody can type the key. ``GET`` on it sets
+  the same cookie the form does and redirects to ``/ops`` (``#lesson=SESSION``
+  opens that lesson's drill-down). ``VALUE`` is a cookie value: it expires with
+  ``ops_session_ttl_s`` and signing out revokes it. It opens the dashboard only,
+  never the admin API.
 * ``GET /api/ops/overview``: the dashboard document as JSON (admin bearer key or
   the cookie); ``GET /api/ops/stream``: server-sent events, ``snapshot`` once then
   ``patch`` (RFC 7386) whenever something shown changed, a comment every 15 s.
@@ -21,6 +28,7 @@ import asyncio
 import copy
 import hmac
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import date
 from importlib import resources
@@ -29,7 +37,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, Field, SecretStr
 
 from hub.api import reports
@@ -37,7 +45,7 @@ from hub.api.deps import HubDep, get_hub, require_admin
 from hub.api.problems import Problem
 from hub.ops.feed import MAX_SUBSCRIBERS
 from hub.ops.overview import with_ages
-from hub.ops.signin import COOKIE, OpsSessions, derive_ops_key
+from hub.ops.signin import COOKIE, MAX_COOKIE_LEN, OpsSessions, derive_ops_key
 from protocols.ids import now_ms
 
 __all__ = ["router"]
@@ -116,6 +124,54 @@ async def signin(body: SignIn, request: Request) -> Response:
         COOKIE,
         value,
         max_age=sessions.ttl_s,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+#: A session id as a link may name it (the drill-down to open after sign-in).
+_LESSON = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class SignInLink(BaseModel):
+    lesson: str | None = Field(default=None, pattern=_LESSON.pattern)
+
+
+@router.post(
+    "/api/ops/links",
+    dependencies=[Depends(require_admin)],
+    summary="A sign-in link to the dashboard (admin key)",
+)
+async def signin_link(body: SignInLink, request: Request) -> JSONResponse:
+    value, exp = _sessions(request).issue(now_ms())
+    url = f"/ops/signin?link={value}"
+    if body.lesson:
+        url += f"&lesson={body.lesson}"
+    return JSONResponse({"url": url, "expires": exp}, headers=_NO_STORE)
+
+
+@router.get("/ops/signin", include_in_schema=False)
+async def signin_by_link(
+    request: Request,
+    link: Annotated[str, Query(max_length=MAX_COOKIE_LEN)] = "",
+    lesson: Annotated[str | None, Query(pattern=_LESSON.pattern)] = None,
+) -> Response:
+    """Follow a sign-in link: a valid one becomes the cookie; any other shows the form."""
+    sessions = _sessions(request)
+    target = "/ops" + (f"#lesson={lesson}" if lesson else "")
+    response = RedirectResponse(target, status_code=303, headers=_NO_STORE)
+    if not sessions.valid(link, now_ms()):
+        # expired or forged: the dashboard's own sign-in form, and a count of it
+        get_hub(request).metrics.ops_signin_failed.inc()
+        return response
+    exp = link.split(".", 1)[0]
+    response.set_cookie(
+        COOKIE,
+        link,
+        max_age=max(0, int(exp) - now_ms() // 1000),
         path="/",
         httponly=True,
         samesite="strict",

@@ -12,7 +12,8 @@ The rules, chosen so that a rural link never flaps between the two:
 - **start** on what the registered downlink allows (unknown: ``high``);
 - **down quickly**: one report losing ``hard_loss`` or more, or
   ``lossy_reports`` reports in a row losing ``loss`` or more, or an estimate
-  that fell below what the high layer needs after having been above it;
+  that fell below what the high layer needs after having been above it, and
+  stayed there for ``estimate_s``;
 - **up slowly**: only after ``up_after_s`` of clean reports on ``low``; each
   try that fails (a drop within ``probation_s`` of going up) doubles that
   wait, up to ``up_max_s``; staying up for ``forget_s`` forgets the failures.
@@ -46,10 +47,12 @@ class LayerPolicy:
     lossy_reports: int = 2
     #: A report losing at most this fraction is clean.
     clean_loss: float = 0.02
-    #: Estimate below ``estimate_ratio * high_kbps`` (after being above) goes down.
+    #: Estimate below ``estimate_ratio * high_kbps`` (after being above) for
+    #: ``estimate_s`` goes down (delay-based estimators dip on a busy CPU alone).
     estimate_ratio: float = 0.8
+    estimate_s: float = 4.0
     #: Seconds of clean reports on low before the first try up.
-    up_after_s: float = 8.0
+    up_after_s: float = 6.0
     #: Longest wait between tries up (the doubling stops here).
     up_max_s: float = 120.0
     #: A drop within this many seconds of going up is a failed try.
@@ -98,7 +101,7 @@ class LayerChooser:
         self._lossy = 0
         self._failures = 0
         self._estimate_ok = False  # the estimate was above the need since the last switch
-        self._low_estimates = 0
+        self._low_since: float | None = None  # the estimate has been below the need since
 
     @property
     def up_wait_s(self) -> float:
@@ -133,12 +136,13 @@ class LayerChooser:
                 return self._switch("low", "loss", now)
         if estimate_kbps is not None and self.layer == "high":
             need = p.high_kbps
-            if estimate_kbps >= need:
-                self._estimate_ok = True
-                self._low_estimates = 0
-            elif self._estimate_ok and estimate_kbps < p.estimate_ratio * need:
-                self._low_estimates += 1
-                if self._low_estimates >= 2:
+            if estimate_kbps >= p.estimate_ratio * need:
+                self._estimate_ok = self._estimate_ok or estimate_kbps >= need
+                self._low_since = None
+            elif self._estimate_ok:
+                if self._low_since is None:
+                    self._low_since = now
+                elif now - self._low_since >= p.estimate_s:
                     return self._switch("low", "estimate", now)
         return self.tick(now)
 
@@ -163,7 +167,7 @@ class LayerChooser:
         self.switches += 1
         self._since = now
         self._lossy = 0
-        self._low_estimates = 0
+        self._low_since = None
         self._estimate_ok = False
         self._clean_since = None
         return Switch(layer, reason)

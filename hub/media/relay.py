@@ -299,6 +299,7 @@ class SessionRelay:
             track = self._make_slot_track(line.kind, codec)
             if isinstance(track, EncodedFrameTrack):
                 internals.on_keyframe_request(transceiver.sender, self._pli_handler(track))
+                internals.retransmit_once(transceiver.sender)
                 if line.kind == "video" and line.slot in (Slot.MAIN, Slot.FLOOR):
                     internals.on_receiver_feedback(
                         transceiver.sender, self._feedback_handler(participant_id)
@@ -379,7 +380,8 @@ class SessionRelay:
                     and isinstance(track, EncodedFrameTrack)
                     and self._layer_for(subscriber, source) == "low"
                 ):
-                    track.set_source(_low_key(source))
+                    # down: stop the high layer at once, it congests this subscriber
+                    track.set_source(_low_key(source), at_once=track.source == source)
                 else:
                     track.set_source(source)
         self._update_decoding()
@@ -757,6 +759,13 @@ class SessionRelay:
         if participant is None or participant.layers is None:
             return None
         return participant.layers.current
+
+    def layer_switches(self, participant_id: str) -> int:
+        """Layer switches of a subscriber so far (its start layer is not one)."""
+        participant = self._participants.get(participant_id)
+        if participant is None or participant.layers is None:
+            return 0
+        return participant.layers.switches
 
     def participants(self) -> Iterable[str]:
         return list(self._participants)

@@ -95,14 +95,24 @@ class SlotTrack(MediaStreamTrack, Generic[T]):
         """The upstream this slot switches to at its next keyframe, if any."""
         return self._pending
 
-    def set_source(self, source: str | None) -> None:
+    def set_source(self, source: str | None, *, at_once: bool = False) -> None:
         """Follow ``source`` from now on (None: go idle).
 
         With ``switch_at_keyframe`` and a current source, the old source keeps
         playing until the new one delivers a keyframe, so subscribers never
-        see a broken picture at a floor change.
+        see a broken picture at a floor change. ``at_once``: stop the old
+        source now and wait for the new one's keyframe without it (a move to
+        the low layer: the old one is what congests the subscriber's link).
         """
         if source == self._source and self._pending is None:
+            return
+        if at_once and source is not None:
+            self._queue.clear()
+            self._source, self._pending = source, None
+            self._rebaser.switch()
+            self._need_keyframe = self._switch_at_keyframe
+            self.stats.switches += 1
+            self._ask_keyframe(source)
             return
         if source is None:
             self._source = self._pending = None

@@ -27,6 +27,7 @@ from aiortc import (
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpCodecParameters,
+    RTCRtpReceiver,
     RTCSessionDescription,
 )
 from aiortc.jitterbuffer import JitterFrame
@@ -68,7 +69,9 @@ class ParticipantPeer:
         audio: MediaStreamTrack | None = None,
         screen: MediaStreamTrack | None = None,
         video_low: MediaStreamTrack | None = None,
+        max_kbps: dict[str, int] | None = None,
         screen_line: bool | None = None,
+        on_receivers: Callable[[RTCRtpReceiver], None] | None = None,
         decode: bool = True,
         read_patterns: bool = True,
         ice_servers: tuple[RTCIceServer, ...] = (),
@@ -79,9 +82,13 @@ class ParticipantPeer:
         self._sources = {"video": video, "audio": audio, "screen": screen, LOW_FEED: video_low}
         #: 2: the camera goes up twice (``video_low``: the low layer); join with this
         self.layers = 2 if video_low is not None else 1
+        #: feed -> the most its encoder may send, whatever the hub's REMB says
+        self._max_kbps = max_kbps or {}
         #: the offer has a screen line (the lead side; see ``media_layout``)
         self._screen_line = screen_line
         self._decode = decode
+        #: called with each video receiver before media flows (e.g. a stall guard)
+        self._on_receiver = on_receivers
         self._read_patterns = read_patterns
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -94,14 +101,22 @@ class ParticipantPeer:
             raise ValueError(f"offer has {len(transceivers)} m-lines, layout {len(layout)}")
         for transceiver, line in zip(transceivers, layout, strict=True):
             if line.direction == "recvonly":  # our upstream: camera, microphone, screen
-                source = self._sources[feed_of(line.kind, line.slot, line.layer)]
+                feed = feed_of(line.kind, line.slot, line.layer)
+                source = self._sources[feed]
                 if source is not None:
                     transceiver.sender.replaceTrack(source)
+                    if feed in self._max_kbps:
+                        bps = self._max_kbps[feed] * 1000
+                        internals.preset_bitrate(transceiver.sender, bps)
+                        if line.kind == "video":
+                            internals.cap_remb(transceiver.sender, bps)
                     transceiver.direction = "sendonly"
                 else:
                     transceiver.direction = "inactive"
                 continue
             assert line.slot is not None
+            if line.kind == "video" and self._on_receiver is not None:
+                self._on_receiver(transceiver.receiver)
             received = ReceivedSlot(line.slot, line.kind)
             self.received[(line.slot, line.kind)] = received
             internals.tap_receiver(

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from i18n.catalogue import catalogue
 from protocols.ids import now_ms
 from simulators.faults import TcpProxy
 from simulators.harness import LocalRun
@@ -131,6 +132,23 @@ async def test_display_follows_slides_ink_quiz_and_survives_the_hub_link_droppin
     assert "hub link down" in await page.text_content("#link")
     mqtt.restore()
     await page.wait_for_function("() => window.dc.connected === true", timeout=30_000)
+
+    # the lesson ends: the screen says so and keeps the last slide and the results...
+    await lead.send("lesson.end", {}, SESSION)
+    await page.wait_for_function("() => window.dc.ended === true")
+    assert await page.is_visible("#ended")
+    assert await page.text_content("#ended") == catalogue("en")["display.ended"]
+    assert await page.evaluate("() => document.getElementById('slide').dataset.index") == "4"
+    # ... also once the hub made the classroom leave it, on a screen opened afterwards
+    await run.api("DELETE", f"/api/sessions/{SESSION}")
+    await run.wait_for(lambda: not p1.sessions, 30, "p1 to leave the session")
+    await page.goto(f"{p1.api.base_url}/display?lang=zh-CN")
+    await page.wait_for_function(
+        "() => window.dc.ended === true && document.getElementById('slide').dataset.index === '4'"
+    )
+    assert await page.text_content("#ended") == catalogue("zh-CN")["display.ended"]
+    assert await page.evaluate(PIXEL) == pytest.approx(list(page_colour(4, PAGES)), abs=4)
+    assert await page.locator("#choices li").count() == 3
     await mqtt.stop()
 
 

@@ -102,6 +102,9 @@
     say(status, `display.status.${view.status}`);
     status.className = `badge ${view.status}`;
     setLink(view.connected);
+    // after the lesson the screen keeps its last slide and results, and says so
+    $("ended").hidden = view.status !== "ended";
+    dc.ended = view.status === "ended";
     for (const deck of view.decks || []) if (deck.ready) preload(deck.urls);
     showSlide(view);
     if (view.floor) show($("floor"), view.floor); else say($("floor"), "display.nobody");

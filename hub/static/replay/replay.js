@@ -80,6 +80,12 @@
       if (e.t > at + 0.0015) break; // times are whole ms; a seek may land just short
       apply(st, e);
     }
+    // before the lead's first slide.show the class already sees that slide (the
+    // deck is open before the first click): show it from 0:00, not an empty slot
+    if (!st.slide) {
+      const first = dc.events.find((e) => e.type === "slide.show");
+      if (first) st.slide = { deck: (first.body || {}).deck, index: (first.body || {}).index };
+    }
     return st;
   }
   dc.stateAt = stateAt;

@@ -40,6 +40,7 @@ class Lesson:
         source: int | None = None,
         size: tuple[int, int] = (400, 240),
         low: int | None = None,
+        downlink_kbps: float | None = None,
     ) -> ParticipantPeer:
         """Join ``pid``; publishers send a test pattern numbered ``source`` (and, with
         ``low``, a second, low camera layer showing pattern ``low`` at 400x240, 15 fps: the
@@ -54,7 +55,7 @@ class Lesson:
                 video_low = VideoTestSource(low, width=400, height=240, fps=15)
         peer = ParticipantPeer(role, video=video, audio=audio, video_low=video_low)
         self.peers[pid] = peer
-        offer = await self.relay.offer(pid, role, layers=peer.layers)
+        offer = await self.relay.offer(pid, role, layers=peer.layers, downlink_kbps=downlink_kbps)
         await self.relay.answer(pid, await peer.answer(offer))
         return peer
 

@@ -49,8 +49,12 @@ def test_falling_estimate_goes_down_but_a_low_start_estimate_does_not() -> None:
     for t in range(1, 10):
         assert c.report(float(t), estimate_kbps=100.0 * t) is None
     assert c.report(10.0, estimate_kbps=1500.0) is None
+    # a short dip (a busy CPU delays packets) is not enough
     assert c.report(11.0, estimate_kbps=500.0) is None
-    s = c.report(12.0, estimate_kbps=400.0)
+    assert c.report(12.0, estimate_kbps=1200.0) is None
+    assert c.report(13.0, estimate_kbps=500.0) is None
+    assert c.report(15.0, estimate_kbps=400.0) is None
+    s = c.report(17.0, estimate_kbps=400.0)
     assert s is not None and (s.layer, s.reason) == ("low", "estimate")
 
 
