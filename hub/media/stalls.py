@@ -17,9 +17,10 @@ subscribers get no frames that refer to pictures lost in the hole.
 stopped, the kernel kept what fit of the publishers' packets in the socket
 buffer (seconds of video at rural bitrates). Forwarded as they come out, they
 reach every subscriber as one fast-forward burst of stale pictures, which only
-delays the live picture. A frame whose RTP time lags its arrival by more than
-``max_late_s`` against the best seen is dropped for the slots (the recorder still
-gets it); the slots then restart at the keyframe asked for.
+delays the live picture. Frames that come in such a burst with their RTP time
+lagging their arrival by more than ``max_late_s`` (against the best seen) are
+dropped for the slots (the recorder still gets them); the slots then restart at
+the keyframe asked for.
 """
 
 from __future__ import annotations
@@ -37,9 +38,8 @@ __all__ = ["LateFrames", "StallCounters", "watch_stalls"]
 
 #: A frame arriving this much later than its RTP time says (against the best seen)
 #: is stale: the backlog of a frozen hub, not network jitter.
-MAX_LATE_S = 1.5
-#: Late for this long without a single timely frame: the source's clock jumped
-#: (it restarted its timestamps); start measuring afresh rather than drop forever.
+MAX_LATE_S = 3.0
+#: A burst of late frames this long is no backlog any more: measure afresh.
 REBASE_AFTER_S = 3.0
 
 logger = logging.getLogger("dualclass.hub.media")
@@ -84,11 +84,17 @@ def watch_stalls(
 
 
 class LateFrames:
-    """Tell stale frames of one upstream feed from live ones (pure; the clock is passed in).
+    """Tell a backlog of stale frames from live ones (pure; the clock is passed in).
 
     ``offset = arrival - rtp_time`` is constant for a steady source on a steady
-    path, grows with queueing, and is smallest for the frames that came fastest;
-    a frame is late when its offset exceeds that smallest one by ``max_late_s``.
+    path and smallest for the frames that came fastest. A frame is stale when its
+    offset exceeds that smallest one by ``max_late_s`` *and* it arrives in a
+    burst: frames coming much faster than their RTP time advances are a queue
+    being emptied (a frozen hub's socket buffer). A lag that frames keep at their
+    own pace is the new normal, not a backlog -- a source that fell behind its
+    own clock (a CPU-starved test camera numbers frames, not times), or a path
+    that got slower -- so it becomes the reference at once: one frame lost at
+    most, never a frozen picture.
     """
 
     def __init__(
@@ -99,23 +105,35 @@ class LateFrames:
     ) -> None:
         self.name = name
         self.max_late_s = max_late_s
-        self._run = 0
         self.rebase_after_s = rebase_after_s
         self.late = 0
+        self._run = 0
         self._best: float | None = None
         self._late_since: float | None = None
+        #: (arrival, media time) of the previous frame
+        self._previous: tuple[float, float] | None = None
 
     def is_late(self, timestamp: int, clock_rate: int, now: float) -> bool:
         """Whether the frame with RTP ``timestamp`` arriving at ``now`` is stale."""
-        offset = now - timestamp / clock_rate
+        media = timestamp / clock_rate
+        offset = now - media
+        previous, self._previous = self._previous, (now, media)
         if self._best is None or offset < self._best:
             self._best = offset
         if offset - self._best <= self.max_late_s:
-            if self._late_since is not None:
-                logger.info("%s: on time again after %d stale frames", self.name, self._run)
-            self._late_since = None
-            self._run = 0
+            # on time: follow a slow drift (a source a little behind its clock),
+            # never a jump (a freeze is a jump)
+            self._best = max(self._best, offset - self.max_late_s / 2)
+            self._end_run()
             return False
+        if self._late_since is not None and previous is not None:
+            # late, and not the first such frame: a burst, or live pace?
+            wall_step, media_step = now - previous[0], media - previous[1]
+            live_pace = media_step > 0 and wall_step > 0.5 * media_step
+            if live_pace or now - self._late_since >= self.rebase_after_s:
+                self._best = offset
+                self._end_run()
+                return False
         if self._late_since is None:
             self._late_since = now
             logger.info(
@@ -123,9 +141,12 @@ class LateFrames:
                 self.name,
                 offset - self._best,
             )
-        elif now - self._late_since >= self.rebase_after_s:
-            self._best, self._late_since = offset, None
-            return False
         self.late += 1
         self._run += 1
         return True
+
+    def _end_run(self) -> None:
+        if self._late_since is not None:
+            logger.info("%s: on time again after %d stale frames", self.name, self._run)
+        self._late_since = None
+        self._run = 0

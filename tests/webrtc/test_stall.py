@@ -71,7 +71,7 @@ def test_a_hole_is_skipped_after_half_a_second_and_pli_asked() -> None:
     hole_at = clock.now
     feed.send(60, lose={31})  # the middle packet of frame 10 never comes
     assert guard.stalls == 1 and feed.plis >= 1
-    assert 0.5 <= stalls[0] - hole_at <= 0.6  # half a second, not 512 packets
+    assert 0.5 <= stalls[0] - hole_at <= 0.65  # half a second, not 512 packets
     # frames after the hole come out again, starting at a frame boundary, whole
     after = feed.frames[out_before:]
     assert after, "no frame after the hole"
