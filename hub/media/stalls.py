@@ -41,6 +41,9 @@ __all__ = ["LateFrames", "StallCounters", "watch_stalls"]
 MAX_LATE_S = 3.0
 #: A burst of late frames this long is no backlog any more: measure afresh.
 REBASE_AFTER_S = 3.0
+#: Late frames for this long whose lateness has not been falling (at half a
+#: second per second at least) keep a lag, they do not drain one: measure afresh.
+PACE_WINDOW_S = 1.0
 
 logger = logging.getLogger("dualclass.hub.media")
 
@@ -88,13 +91,13 @@ class LateFrames:
 
     ``offset = arrival - rtp_time`` is constant for a steady source on a steady
     path and smallest for the frames that came fastest. A frame is stale when its
-    offset exceeds that smallest one by ``max_late_s`` *and* it arrives in a
-    burst: frames coming much faster than their RTP time advances are a queue
-    being emptied (a frozen hub's socket buffer). A lag that frames keep at their
-    own pace is the new normal, not a backlog -- a source that fell behind its
-    own clock (a CPU-starved test camera numbers frames, not times), or a path
-    that got slower -- so it becomes the reference at once: one frame lost at
-    most, never a frozen picture.
+    offset exceeds that smallest one by ``max_late_s`` while a backlog drains:
+    frames coming faster than their RTP time advances, so the lateness falls (a
+    frozen hub's socket buffer being emptied). A lag that holds for
+    ``pace_window_s`` is the new normal, not a backlog -- a source that stalled
+    and numbers frames rather than times them (a CPU-starved test camera), or a
+    path that got slower -- and becomes the reference. A slow drift (a source a
+    little behind its own clock) is followed and never counts as late.
     """
 
     def __init__(
@@ -102,22 +105,21 @@ class LateFrames:
         name: str = "upstream",
         max_late_s: float = MAX_LATE_S,
         rebase_after_s: float = REBASE_AFTER_S,
+        pace_window_s: float = PACE_WINDOW_S,
     ) -> None:
         self.name = name
         self.max_late_s = max_late_s
         self.rebase_after_s = rebase_after_s
+        self.pace_window_s = pace_window_s
         self.late = 0
         self._run = 0
         self._best: float | None = None
         self._late_since: float | None = None
-        #: (arrival, media time) of the previous frame
-        self._previous: tuple[float, float] | None = None
+        self._run_offset = 0.0
 
     def is_late(self, timestamp: int, clock_rate: int, now: float) -> bool:
         """Whether the frame with RTP ``timestamp`` arriving at ``now`` is stale."""
-        media = timestamp / clock_rate
-        offset = now - media
-        previous, self._previous = self._previous, (now, media)
+        offset = now - timestamp / clock_rate
         if self._best is None or offset < self._best:
             self._best = offset
         if offset - self._best <= self.max_late_s:
@@ -126,16 +128,18 @@ class LateFrames:
             self._best = max(self._best, offset - self.max_late_s / 2)
             self._end_run()
             return False
-        if self._late_since is not None and previous is not None:
-            # late, and not the first such frame: a burst, or live pace?
-            wall_step, media_step = now - previous[0], media - previous[1]
-            live_pace = media_step > 0 and wall_step > 0.5 * media_step
-            if live_pace or now - self._late_since >= self.rebase_after_s:
+        if self._late_since is not None and now - self._late_since >= self.pace_window_s:
+            # a backlog drains faster than real time, so its lateness falls; a lag that
+            # holds (frames at their own pace) is the new normal
+            drained = self._run_offset - offset
+            if drained < 0.5 * (now - self._late_since) or (
+                now - self._late_since >= self.rebase_after_s
+            ):
                 self._best = offset
                 self._end_run()
                 return False
         if self._late_since is None:
-            self._late_since = now
+            self._late_since, self._run_offset = now, offset
             logger.info(
                 "%s: frames %.1f s late (a frozen hub's backlog?): skipped for the slots",
                 self.name,
