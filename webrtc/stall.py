@@ -42,6 +42,8 @@ __all__ = ["DEFAULT_STALL_S", "StallGuardBuffer", "frame_start_after_hole"]
 
 #: Packets arriving but no frame out for this long: skip the hole, ask for a keyframe.
 DEFAULT_STALL_S = 0.5
+#: How long ``hurry()`` holds.
+HURRY_S = 2.0
 #: aiortc's video jitter buffer size (packets); ours is the same.
 VIDEO_CAPACITY = 512
 
@@ -93,6 +95,16 @@ class StallGuardBuffer(JitterBuffer):
         #: Since when packets of two frames wait with no frame out (a hole), if they do.
         self._blocked_since: float | None = None
         self._discard_next = False
+        self._hurry_until = 0.0
+
+    def hurry(self) -> None:
+        """The next hole is known to be unrecoverable: skip it as soon as it blocks.
+
+        The relay says so after a frozen hub's backlog: the packets dropped while it
+        was stopped are far beyond the sender's retransmission history. Holds for
+        ``HURRY_S``: a hole much later is an ordinary one again.
+        """
+        self._hurry_until = self._clock() + HURRY_S
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         pli, frame = super().add(packet)
@@ -102,11 +114,13 @@ class StallGuardBuffer(JitterBuffer):
             if len(self._pending) < 2:
                 return pli, None
             now = self._clock()
-            if self._blocked_since is None:
-                self._blocked_since = now  # a hole is evident: retransmission has stall_s
-                return pli, None
-            if now - self._blocked_since < self.stall_s:
-                return pli, None
+            if now > self._hurry_until:
+                if self._blocked_since is None:
+                    self._blocked_since = now  # a hole is evident: retransmission has stall_s
+                    return pli, None
+                if now - self._blocked_since < self.stall_s:
+                    return pli, None
+            self._hurry_until = 0.0
             frame = self._skip_hole(packet)
             pli = True
             if frame is None:

@@ -32,7 +32,7 @@ from typing import Protocol
 from aiortc import RTCRtpReceiver
 
 from webrtc import aiortc_internals as internals
-from webrtc.stall import DEFAULT_STALL_S
+from webrtc.stall import DEFAULT_STALL_S, StallGuardBuffer
 
 __all__ = ["LateFrames", "StallCounters", "watch_stalls"]
 
@@ -63,10 +63,11 @@ def watch_stalls(
     restart: Callable[[str, str], None],
     *,
     stall_s: float = DEFAULT_STALL_S,
-) -> None:
+) -> StallGuardBuffer:
     """Guard ``receiver`` (``upstream``'s ``feed``) against holes; count PLIs and stalls.
 
-    ``restart(participant, feed)`` is called after each skipped hole.
+    ``restart(participant, feed)`` is called after each skipped hole. Returns the
+    guard (``hurry()`` it when the next hole is known to be unrecoverable).
     """
 
     def on_stall() -> None:
@@ -82,8 +83,9 @@ def watch_stalls(
     def on_pli() -> None:
         upstream.keyframe_requests += 1
 
-    internals.guard_receiver(receiver, stall_s=stall_s, on_stall=on_stall)
+    guard = internals.guard_receiver(receiver, stall_s=stall_s, on_stall=on_stall)
     internals.on_pli_sent(receiver, on_pli)
+    return guard
 
 
 class LateFrames:

@@ -114,3 +114,20 @@ def test_frame_start_after_hole_needs_a_known_frame_end_before_it() -> None:
     # 2, 3 missing; 4 follows a hole (its predecessor unknown); 6 follows 5 (marker)
     assert frame_start_after_hole(ring, 0) == 6
     assert frame_start_after_hole([packet(0), packet(1), packet(2), None], 0) is None
+
+
+def test_hurry_skips_the_next_hole_as_soon_as_it_blocks() -> None:
+    """After a frozen hub's backlog the hole is known to be unrecoverable."""
+    clock = Clock()
+    stalls: list[float] = []
+    guard = StallGuardBuffer(stall_s=0.5, clock=clock, on_stall=lambda: stalls.append(clock.now))
+    feed = Feed(guard, clock)
+    feed.send(30)
+    guard.hurry()
+    hole_at = clock.now
+    feed.send(30, lose={31})
+    assert guard.stalls == 1 and stalls[0] - hole_at < 0.1
+    # later holes wait for retransmission again
+    clock.now += 5
+    feed.send(90, lose={91})
+    assert guard.stalls == 2 and stalls[1] - stalls[0] > 5.4
