@@ -45,7 +45,9 @@ class Source:
         """A per-session low layer of the camera: smaller and at most ``fps``."""
         if self.video is None:
             return None
-        return ScaledVideoTrack(self.relay.subscribe(self.video), width, height, fps)
+        return ScaledVideoTrack(
+            self.relay.subscribe(self.video, buffered=False), width, height, fps
+        )
 
     def stop(self) -> None:
         for track in (self.video, self.audio):
