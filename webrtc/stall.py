@@ -8,9 +8,10 @@ packets have piled up behind it; only then does it drop the stale ones and send
 a PLI. At a few hundred kbit/s that is 10 s and more of frozen video, and the
 hub's relay, which sees frames only after this buffer, never learns of it.
 
-This subclass keeps aiortc's reassembly and adds one rule: when packets keep
-arriving (at least two distinct RTP timestamps since the last frame came out)
-and no complete frame has come out for ``stall_s``, the hole is skipped. The
+This subclass keeps aiortc's reassembly and adds one rule: once packets of two
+frames wait with no frame coming out (a hole is evident), retransmission has
+``stall_s`` to fill it; if no complete frame has come out by then, the hole is
+skipped. The
 buffer restarts at the first packet after the hole known to begin a frame (its
 predecessor is present and ends a frame: marker bit or a different timestamp);
 if there is none, everything is dropped and the first frame reassembled after
@@ -41,6 +42,8 @@ __all__ = ["DEFAULT_STALL_S", "StallGuardBuffer", "frame_start_after_hole"]
 
 #: Packets arriving but no frame out for this long: skip the hole, ask for a keyframe.
 DEFAULT_STALL_S = 0.5
+#: How long ``hurry()`` holds.
+HURRY_S = 2.0
 #: aiortc's video jitter buffer size (packets); ours is the same.
 VIDEO_CAPACITY = 512
 
@@ -87,47 +90,92 @@ class StallGuardBuffer(JitterBuffer):
         self.on_stall = on_stall
         self.stalls = 0
         self._clock = clock
-        self._last_out: float | None = None
         #: RTP timestamps seen since the last frame came out (bounded: 2 suffice).
         self._pending: set[int] = set()
+        #: Since when packets of two frames wait with no frame out (a hole), if they do.
+        self._blocked_since: float | None = None
         self._discard_next = False
+        self._hurry_until = 0.0
+
+    def hurry(self) -> None:
+        """The next hole is known to be unrecoverable: skip it as soon as it blocks.
+
+        The relay says so after a frozen hub's backlog: the packets dropped while it
+        was stopped are far beyond the sender's retransmission history. Holds for
+        ``HURRY_S``: a hole much later is an ordinary one again.
+        """
+        self._hurry_until = self._clock() + HURRY_S
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         pli, frame = super().add(packet)
-        now = self._clock()
-        if frame is None and self._last_out is not None and len(self._pending) >= 2:
-            if now - self._last_out >= self.stall_s:
-                frame = self._skip_hole(packet)
-                pli = True
-        elif frame is None and self._last_out is None:
-            self._last_out = now  # the first packet: the clock starts
         if frame is None:
             if len(self._pending) < 2:
                 self._pending.add(packet.timestamp)
-            return pli, None
-        self._last_out = now
+            if len(self._pending) < 2:
+                return pli, None
+            now = self._clock()
+            if now > self._hurry_until:
+                if self._blocked_since is None:
+                    self._blocked_since = now  # a hole is evident: retransmission has stall_s
+                    return pli, None
+                if now - self._blocked_since < self.stall_s:
+                    return pli, None
+            self._hurry_until = 0.0
+            frame = self._skip_hole(packet)
+            pli = True
+            if frame is None:
+                return pli, None
         self._pending = {packet.timestamp}
+        self._blocked_since = None
         if self._discard_next:
             self._discard_next = False
             return pli, None
         return pli, frame
 
     def _skip_hole(self, packet: RtpPacket) -> JitterFrame | None:
-        """Drop everything before the first frame start after the hole; tell the caller."""
+        """Drop everything before the first frame start after the hole; tell the caller.
+
+        Then again while what is left is still blocked by another hole with two
+        frames' worth of packets behind it: a link that was overfull for a while
+        (a subscriber on a camera layer too big for it) leaves dozens of holes, and
+        one skip per ``stall_s`` would keep the picture frozen for as many periods.
+        A fresh hole near the newest packets (fewer than two frames behind it) is
+        left for retransmission to fill, as aiortc would.
+        """
         self.stalls += 1
-        self._last_out = self._clock()  # one skip per ``stall_s`` at most
-        self._pending = set()
-        origin = self._origin
-        assert origin is not None  # a packet was added just now
-        start = frame_start_after_hole(self._packets, origin)
-        if start is None:
-            self.remove(self.capacity)
-            self._origin = None
-            self._discard_next = True
-        else:
+        self._pending = {packet.timestamp}
+        self._blocked_since = None
+        frame: JitterFrame | None = None
+        while frame is None:
+            origin = self._origin
+            assert origin is not None  # a packet was added just now
+            start = frame_start_after_hole(self._packets, origin)
+            if start is None:
+                self.remove(self.capacity)
+                self._origin = None
+                self._discard_next = True
+                break
             self.remove(start)
+            frame = self._remove_frame(packet.sequence_number)
+            if frame is None and not self._blocked():
+                break
         if self.on_stall is not None:
             self.on_stall()
-        if self._origin is None:
-            return None
-        return self._remove_frame(packet.sequence_number)
+        return frame
+
+    def _blocked(self) -> bool:
+        """Packets of two or more frames wait behind a hole (the stall rule, at once)."""
+        origin = self._origin
+        if origin is None:
+            return False
+        stamps: set[int] = set()
+        seen_hole = False
+        for offset in range(self.capacity):
+            packet = self._packets[(origin + offset) % self.capacity]
+            if packet is None:
+                seen_hole = True
+            elif seen_hole:
+                stamps.add(packet.timestamp)
+                if len(stamps) >= 2:
+                    return True
+        return False

@@ -37,7 +37,8 @@ __all__ = ["MediaHost", "NodeMedia", "combine"]
 
 log = logging.getLogger("dualclass.node.media")
 
-_POLL_S = 0.5
+#: How often the sessions are followed and the figures combined for the heartbeat.
+_POLL_S = 0.25
 #: How often a node asks for its camera back while a console holds it (at most).
 CAMERA_RETRY_S = 1.0
 

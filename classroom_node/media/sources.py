@@ -31,15 +31,23 @@ class Source:
     relay: MediaRelay = field(default_factory=MediaRelay)
 
     def subscribe(self, kind: str) -> MediaStreamTrack | None:
-        """A per-session copy of the ``kind`` track (None if there is none)."""
+        """A per-session copy of the ``kind`` track (None if there is none).
+
+        Video is unbuffered (the sender always gets the newest picture): a buffered
+        copy queues every frame while its sender is held up, and a sender that then
+        runs at the camera's rate never catches up, so the lesson would go on seconds
+        behind for good. Audio keeps every 20 ms frame (a gap is audible).
+        """
         track = self.video if kind == "video" else self.audio
-        return None if track is None else self.relay.subscribe(track)
+        return None if track is None else self.relay.subscribe(track, buffered=kind != "video")
 
     def subscribe_low(self, width: int, height: int, fps: int) -> MediaStreamTrack | None:
         """A per-session low layer of the camera: smaller and at most ``fps``."""
         if self.video is None:
             return None
-        return ScaledVideoTrack(self.relay.subscribe(self.video), width, height, fps)
+        return ScaledVideoTrack(
+            self.relay.subscribe(self.video, buffered=False), width, height, fps
+        )
 
     def stop(self) -> None:
         for track in (self.video, self.audio):

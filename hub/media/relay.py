@@ -74,6 +74,7 @@ from protocols.media import LOW_FEED, Layer
 from webrtc import aiortc_internals as internals
 from webrtc.bitstream import is_keyframe
 from webrtc.ice import rtc_configuration
+from webrtc.stall import StallGuardBuffer
 
 __all__ = ["FrameListener", "LayerListener", "RelayMode", "RelaySettings", "SessionRelay"]
 
@@ -141,9 +142,8 @@ class _Upstream:
     #: PLIs sent to this publisher (ours, and aiortc's own) and holes skipped.
     keyframe_requests: int = 0
     stalls: int = 0
-    lateness: dict[str, LateFrames] = field(
-        default_factory=lambda: {feed: LateFrames() for feed in FEEDS}
-    )
+    lateness: dict[str, LateFrames] = field(default_factory=dict)
+    guards: dict[str, StallGuardBuffer] = field(default_factory=dict)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     #: keyframe pacing of the low layer (``limiter`` paces camera and screen)
     low_limiter: KeyframeLimiter | None = None
@@ -438,13 +438,15 @@ class SessionRelay:
     def _feedback_handler(self, participant_id: str) -> internals.FeedbackCallback:
         """Receiver reports and REMB of one subscriber's camera slots feed its layer choice."""
 
-        def on_feedback(loss: float | None, estimate_bps: float | None) -> None:
+        def on_feedback(
+            loss: float | None, estimate_bps: float | None, nacked: tuple[int, ...]
+        ) -> None:
             participant = self._participants.get(participant_id)
             if participant is None or participant.layers is None:
                 return
             estimate = None if estimate_bps is None else estimate_bps / 1000.0
             switch = participant.layers.chooser.report(
-                time.monotonic(), loss=loss, estimate_kbps=estimate
+                time.monotonic(), loss=loss, estimate_kbps=estimate, nacked=nacked
             )
             if switch is not None:
                 self._apply(participant, switch)
@@ -535,6 +537,7 @@ class SessionRelay:
 
     def _tap_upstream(self, pid: str, receivers: dict[str, RTCRtpReceiver]) -> _Upstream:
         upstream = _Upstream(pid, receivers, {}, KeyframeLimiter(self.settings.keyframe_interval))
+        upstream.lateness = {feed: LateFrames(f"{pid} {feed}") for feed in FEEDS}
         for feed, receiver in receivers.items():
 
             def on_frame(
@@ -544,7 +547,9 @@ class SessionRelay:
 
             upstream.taps[feed] = internals.tap_receiver(receiver, on_frame)
             if feed != "audio":
-                watch_stalls(upstream, feed, receiver, self._restart_at_keyframe)
+                upstream.guards[feed] = watch_stalls(
+                    upstream, feed, receiver, self._restart_at_keyframe
+                )
         return upstream
 
     def _feed_slots(self, pid: str, feed: str) -> tuple[str, list[SlotTrack[Any]]]:
@@ -580,9 +585,11 @@ class SessionRelay:
         # the low layer feeds the same camera slots, under its own source key
         key, slots = self._feed_slots(pid, feed)
         if upstream.lateness[feed].is_late(frame.timestamp, codec.clockRate, time.monotonic()):
-            # a frozen hub's backlog: skip it for the slots (see stalls.py)
+            # a frozen hub's backlog: skip it for the slots (see stalls.py); the hole
+            # after it will never fill, so the receiver skips it as soon as it blocks
             if feed != "audio":
                 self._restart_at_keyframe(pid, feed)
+                upstream.guards[feed].hurry()
             slots = []
         for track in slots:
             if isinstance(track, EncodedFrameTrack):

@@ -17,9 +17,10 @@ subscribers get no frames that refer to pictures lost in the hole.
 stopped, the kernel kept what fit of the publishers' packets in the socket
 buffer (seconds of video at rural bitrates). Forwarded as they come out, they
 reach every subscriber as one fast-forward burst of stale pictures, which only
-delays the live picture. A frame whose RTP time lags its arrival by more than
-``max_late_s`` against the best seen is dropped for the slots (the recorder still
-gets it); the slots then restart at the keyframe asked for.
+delays the live picture. Frames that come in such a burst with their RTP time
+lagging their arrival by more than ``max_late_s`` (against the best seen) are
+dropped for the slots (the recorder still gets them); the slots then restart at
+the keyframe asked for.
 """
 
 from __future__ import annotations
@@ -31,16 +32,18 @@ from typing import Protocol
 from aiortc import RTCRtpReceiver
 
 from webrtc import aiortc_internals as internals
-from webrtc.stall import DEFAULT_STALL_S
+from webrtc.stall import DEFAULT_STALL_S, StallGuardBuffer
 
 __all__ = ["LateFrames", "StallCounters", "watch_stalls"]
 
 #: A frame arriving this much later than its RTP time says (against the best seen)
 #: is stale: the backlog of a frozen hub, not network jitter.
-MAX_LATE_S = 1.5
-#: Late for this long without a single timely frame: the source's clock jumped
-#: (it restarted its timestamps); start measuring afresh rather than drop forever.
+MAX_LATE_S = 3.0
+#: A burst of late frames this long is no backlog any more: measure afresh.
 REBASE_AFTER_S = 3.0
+#: Late frames for this long whose lateness has not been falling (at half a
+#: second per second at least) keep a lag, they do not drain one: measure afresh.
+PACE_WINDOW_S = 1.0
 
 logger = logging.getLogger("dualclass.hub.media")
 
@@ -60,10 +63,11 @@ def watch_stalls(
     restart: Callable[[str, str], None],
     *,
     stall_s: float = DEFAULT_STALL_S,
-) -> None:
+) -> StallGuardBuffer:
     """Guard ``receiver`` (``upstream``'s ``feed``) against holes; count PLIs and stalls.
 
-    ``restart(participant, feed)`` is called after each skipped hole.
+    ``restart(participant, feed)`` is called after each skipped hole. Returns the
+    guard (``hurry()`` it when the next hole is known to be unrecoverable).
     """
 
     def on_stall() -> None:
@@ -79,24 +83,41 @@ def watch_stalls(
     def on_pli() -> None:
         upstream.keyframe_requests += 1
 
-    internals.guard_receiver(receiver, stall_s=stall_s, on_stall=on_stall)
+    guard = internals.guard_receiver(receiver, stall_s=stall_s, on_stall=on_stall)
     internals.on_pli_sent(receiver, on_pli)
+    return guard
 
 
 class LateFrames:
-    """Tell stale frames of one upstream feed from live ones (pure; the clock is passed in).
+    """Tell a backlog of stale frames from live ones (pure; the clock is passed in).
 
     ``offset = arrival - rtp_time`` is constant for a steady source on a steady
-    path, grows with queueing, and is smallest for the frames that came fastest;
-    a frame is late when its offset exceeds that smallest one by ``max_late_s``.
+    path and smallest for the frames that came fastest. A frame is stale when its
+    offset exceeds that smallest one by ``max_late_s`` while a backlog drains:
+    frames coming faster than their RTP time advances, so the lateness falls (a
+    frozen hub's socket buffer being emptied). A lag that holds for
+    ``pace_window_s`` is the new normal, not a backlog -- a source that stalled
+    and numbers frames rather than times them (a CPU-starved test camera), or a
+    path that got slower -- and becomes the reference. A slow drift (a source a
+    little behind its own clock) is followed and never counts as late.
     """
 
-    def __init__(self, max_late_s: float = MAX_LATE_S, rebase_after_s: float = REBASE_AFTER_S):
+    def __init__(
+        self,
+        name: str = "upstream",
+        max_late_s: float = MAX_LATE_S,
+        rebase_after_s: float = REBASE_AFTER_S,
+        pace_window_s: float = PACE_WINDOW_S,
+    ) -> None:
+        self.name = name
         self.max_late_s = max_late_s
         self.rebase_after_s = rebase_after_s
+        self.pace_window_s = pace_window_s
         self.late = 0
+        self._run = 0
         self._best: float | None = None
         self._late_since: float | None = None
+        self._run_offset = 0.0
 
     def is_late(self, timestamp: int, clock_rate: int, now: float) -> bool:
         """Whether the frame with RTP ``timestamp`` arriving at ``now`` is stale."""
@@ -104,12 +125,34 @@ class LateFrames:
         if self._best is None or offset < self._best:
             self._best = offset
         if offset - self._best <= self.max_late_s:
-            self._late_since = None
+            # on time: follow a slow drift (a source a little behind its clock),
+            # never a jump (a freeze is a jump)
+            self._best = max(self._best, offset - self.max_late_s / 2)
+            self._end_run()
             return False
+        if self._late_since is not None and now - self._late_since >= self.pace_window_s:
+            # a backlog drains faster than real time, so its lateness falls; a lag that
+            # holds (frames at their own pace) is the new normal
+            drained = self._run_offset - offset
+            if drained < 0.5 * (now - self._late_since) or (
+                now - self._late_since >= self.rebase_after_s
+            ):
+                self._best = offset
+                self._end_run()
+                return False
         if self._late_since is None:
-            self._late_since = now
-        elif now - self._late_since >= self.rebase_after_s:
-            self._best, self._late_since = offset, None
-            return False
+            self._late_since, self._run_offset = now, offset
+            logger.info(
+                "%s: frames %.1f s late (a frozen hub's backlog?): skipped for the slots",
+                self.name,
+                offset - self._best,
+            )
         self.late += 1
+        self._run += 1
         return True
+
+    def _end_run(self) -> None:
+        if self._late_since is not None:
+            logger.info("%s: on time again after %d stale frames", self.name, self._run)
+        self._late_since = None
+        self._run = 0

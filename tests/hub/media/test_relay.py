@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import av
 import pytest
@@ -225,3 +226,36 @@ async def test_a_registered_weak_downlink_starts_on_low(lesson: Lesson) -> None:
     await wait_until(lesson.sees("rural", Slot.MAIN, LEAD_SOURCE + 50, frames=5), 8, "low")
     assert ("rural", "low", "start") in changes
     assert LEAD_SOURCE not in lesson.peers["rural"].slot(Slot.MAIN).patterns_seen
+
+
+async def test_a_publisher_losing_its_high_upstream_is_sent_to_everyone_on_low(
+    lesson: Lesson,
+) -> None:
+    """The floor holder's weak uplink: loss on its high upstream as the hub receives it
+    (injected into the receiver's statistics) moves every subscriber of it to low."""
+    changes: list[tuple[str, str, str]] = []
+    lesson.relay.add_layer_listener(lambda *change: changes.append(change))
+    await lesson.join("lead", Role.LEAD)
+    await lesson.join("weak", Role.PARTNER, source=71, low=72)
+    await lesson.join("other", Role.PARTNER, source=73)
+    lesson.relay.set_floor("weak")
+    await wait_until(lesson.sees("lead", Slot.FLOOR, 71, frames=10), 8, "lead sees weak (high)")
+
+    receiver = lesson.relay._participants["weak"].upstream.receivers["video"]  # type: ignore[union-attr]
+    real = receiver.getStats
+    lost = {"n": 0}
+
+    async def lossy_stats() -> Any:
+        report = await real()
+        for stats in report.values():
+            if getattr(stats, "type", None) == "inbound-rtp":
+                lost["n"] += int(stats.packetsReceived) // 3  # a third lost, cumulative
+                stats.packetsLost = lost["n"]
+        return report
+
+    receiver.getStats = lossy_stats  # type: ignore[method-assign]
+    await wait_until(lambda: ("lead", "low", "uplink") in changes, 8, "uplink judged weak")
+    await wait_until(lesson.sees("lead", Slot.FLOOR, 72, frames=5), 5, "lead sees weak's low")
+    await wait_until(lesson.sees("other", Slot.FLOOR, 72, frames=5), 5, "other sees it too")
+    # the lead's own camera is not affected: the other partner still gets it on high
+    assert lesson.relay.stats()["participants"]["other"]["slots"]["main/video"]["layer"] == "high"
