@@ -292,8 +292,10 @@ async def run_demo(
             )
         screen = media[0].source.video if media and media[0].source is not None else None
         links = await _console_links(run, session, partner_ids[-1])
-        for name, url in links.items():
-            say(f"  {name:<15} {url}")
+        lead_link, tutor_link, observer_link = links.values()
+        say(f"  lead       {lead_link}  (the lead teacher's console)")
+        say(f"  tutor      {tutor_link}  ({partner_ids[-1]}'s tutor console)")
+        say(f"  observer   {observer_link}  (an observer's console)")
         printed |= links
         local_api = nodes[partner_ids[0]].api
         if local_api is not None and getattr(local_api, "base_url", None):

@@ -46,7 +46,7 @@ def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path: Path) -> Non
     try:
         deadline = time.monotonic() + 120
         for line in proc.stdout:
-            if "lead console" in line or time.monotonic() > deadline:
+            if "/console/lead?" in line or time.monotonic() > deadline:
                 break
         started = _descendants(proc.pid)
         assert started, "the demo started no broker, Redis or hub"
