@@ -229,7 +229,11 @@ async def run_demo(
         endpoints = _endpoints(run)
         say(f"  mosquitto  {endpoints['mqtt']}   redis {run.stack.redis_url.split('@')[-1]}")
         if run.stack.ca_file is not None:
-            say(f"  local CA   {run.stack.ca_file}  (MQTT/TLS and HTTPS; browsers: see docs)")
+            say(
+                f"  local CA   {run.stack.ca_file}  (MQTT/TLS and HTTPS: a browser opens the "
+                "https links once it trusts this CA, or after accepting its warning; "
+                "docs/internet.md)"
+            )
         base = run.hub.base_url
         say(f"  hub        {base}   (metrics {base}/metrics)")
         say(f"  API        {base}/docs   (the admin key is in {run.stack.path})")
