@@ -56,6 +56,7 @@ bench: setup
 	$(PY) bench/report.py
 	$(PY) bench/slides.py
 	$(PY) bench/turn.py
+	$(PY) bench/weaklinks.py --json bench-weaklinks.json
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -470,6 +470,8 @@ class ClassroomNode:
             "stats": self.stats.as_dict(),
             "rejections": [r.as_dict() for r in list(self.rejections)[-20:]],
             "decks": self.deck_sync.describe(),
+            # what the next heartbeat carries (None: no media connected)
+            "media": self.media_stats.model_dump() if self.media_stats else None,
         }
 
     # ================================================================= sending

@@ -19,6 +19,9 @@ session)                              classroom=None)`` — ``classroom`` = the 
                                       a tutor console stands in for, else None
 recordings API (a replay view's       ``await replay(view, session, classroom,
 running total)                        watched_ms)``
+signalling (the relay put a           ``await layer(session, classroom, layer,
+classroom on a video layer, or it     reason, ts)`` — ``layer`` None: no video
+left)                                 any more
 ``HubCore.create_session``            ``await session_created(spec, teacher=None)``
 reports API                           ``await flush()`` then ``await
                                       refresh_directory()`` before reading Redis
@@ -82,8 +85,10 @@ from ledger.aggregate import Ledger
 from ledger.directory import ClassroomInfo, Directory, SchoolInfo, SessionInfo
 from ledger.exceptions import LedgerError
 from ledger.inputs import (
+    MAX_REASON,
     BrowserInput,
     HeartbeatInput,
+    LayerInput,
     PresenceInput,
     ReplayInput,
     from_wire,
@@ -111,7 +116,7 @@ log = logging.getLogger("dualclass.ledger")
 _UNKNOWN_REGION = "unknown"
 _REDIS_ERRORS = (redis.exceptions.RedisError, OSError)
 
-InputRecord = PresenceInput | HeartbeatInput | BrowserInput | ReplayInput
+InputRecord = PresenceInput | HeartbeatInput | BrowserInput | ReplayInput | LayerInput
 
 
 def _text(value: bytes | str) -> str:
@@ -366,6 +371,19 @@ class LedgerFeed:
         async with self._lock:
             record = ReplayInput(view, session, self.clock(), watched_ms, classroom)
             await self._record(record)
+            self._touched.add(session)
+
+    async def layer(
+        self, session: str, classroom: str, layer: str | None, reason: str, ts: int | None = None
+    ) -> None:
+        """The relay put ``classroom`` on video ``layer`` of ``session`` (None: it left).
+
+        For signalling: ``ts`` is the hub time of the change, taken when the relay
+        reported it (the record is written later, under the lock).
+        """
+        async with self._lock:
+            at = self.clock() if ts is None else ts
+            await self._record(LayerInput(session, classroom, at, layer, reason[:MAX_REASON]))
             self._touched.add(session)
 
     async def check_timeouts(self) -> int:

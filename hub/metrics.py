@@ -15,6 +15,8 @@ from prometheus_client import (
     generate_latest,
 )
 
+from hub.relaystats import RelayCollector
+
 __all__ = ["HubMetrics"]
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -133,6 +135,9 @@ class HubMetrics:
         )
         self.nodes_online = Gauge("dualclass_hub_nodes_online", "Nodes seen online", registry=r)
         self.sessions = Gauge("dualclass_hub_sessions", "Sessions known to this hub", registry=r)
+        #: the media relays' figures (``hub.relaystats``), read at scrape time
+        self.relay = RelayCollector()
+        r.register(self.relay)
         self.recording_stopped = Counter(
             "dualclass_hub_recording_stopped",
             "Recordings stopped before the lesson ended (the alert), by reason",

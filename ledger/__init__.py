@@ -34,6 +34,7 @@ from ledger.figures import AnswerRecord, ClassroomFigures, HandRecord, SessionFi
 from ledger.inputs import (
     BrowserInput,
     HeartbeatInput,
+    LayerInput,
     LedgerInput,
     PresenceInput,
     heartbeat_input,
@@ -52,6 +53,7 @@ __all__ = [
     "DirectoryError",
     "HandRecord",
     "HeartbeatInput",
+    "LayerInput",
     "Ledger",
     "LedgerError",
     "LedgerInput",

@@ -12,6 +12,8 @@ Why it is shaped like this (docs/reports.md, "Ledger"):
   presence change is fed before or after the lesson events it overlaps (live
   feeding interleaves them, a rebuild reads the session log first).
 - Browser joins/leaves are a set per session, for the same reason.
+- Video layer changes are a set per session, like browser records; they become
+  per-layer time only when figures are asked for (within the connected time).
 - Replay views keep the largest running total per view (a report repeated, or
   arriving late, changes nothing), apart from everything live.
 - Heartbeats are folded per (session, node) in the node's own time order: one
@@ -41,11 +43,12 @@ from ledger.figures import (
 from ledger.inputs import (
     BrowserInput,
     HeartbeatInput,
+    LayerInput,
     LedgerInput,
     PresenceInput,
     ReplayInput,
 )
-from ledger.intervals import Interval, clip, from_changes, total, union
+from ledger.intervals import Interval, clip, from_changes, intersect, total, union
 from protocols.messages import Envelope
 
 __all__ = ["MAX_DECKS", "Dirty", "Ledger", "MediaAgg", "QuizState", "RoomState", "SessionLedger"]
@@ -55,6 +58,10 @@ MAX_DECKS = 16
 
 #: A browser record as kept: (participant, ts, joined, classroom).
 BrowserKey = tuple[str, int, bool, str | None]
+#: A video layer change as kept: (classroom, ts, layer or None, reason).
+LayerKey = tuple[str, int, str | None, str]
+#: Layer changes per session the ledger keeps (a flapping link cannot grow it without end).
+MAX_LAYER_CHANGES = 4096
 #: Who answered: (classroom, student or None for a whole-class answer).
 Answerer = tuple[str, str | None]
 
@@ -137,6 +144,7 @@ class SessionLedger:
     browsers: set[BrowserKey] = field(default_factory=set)
     #: replay view -> (classroom or None, watched ms, hub ts of the report)
     replays: dict[str, tuple[str | None, int, int]] = field(default_factory=dict)
+    layers: set[LayerKey] = field(default_factory=set)
 
     def room(self, classroom: str) -> RoomState:
         found = self.rooms.get(classroom)
@@ -253,6 +261,8 @@ class Ledger:
             return self._feed_browser(record)
         if isinstance(record, ReplayInput):
             return self._feed_replay(record)
+        if isinstance(record, LayerInput):
+            return self._feed_layer(record)
         raise LedgerInputError(type(record).__name__, "not a ledger input")
 
     def feed_many(self, records: Iterable[LedgerInput]) -> int:
@@ -339,6 +349,16 @@ class Ledger:
         self._dirty.add(record.session)
         return True
 
+    def _feed_layer(self, record: LayerInput) -> bool:
+        st = self.session(record.session)
+        key: LayerKey = (record.classroom, record.ts, record.layer, record.reason)
+        if key in st.layers or len(st.layers) >= MAX_LAYER_CHANGES:
+            return False
+        st.layers.add(key)
+        st.room(record.classroom)
+        self._dirty.add(record.session)
+        return True
+
     def take_dirty(self) -> Dirty:
         """What changed since the last call (and forget it): the store writes this."""
         dirty = Dirty(
@@ -396,6 +416,9 @@ class Ledger:
         names.extend(sorted(r for r in st.rooms if r not in listed))
 
         browser_rooms, viewers, viewer_ms = self._browsers(st, end)
+        layer_changes: dict[str, list[tuple[int, str | None]]] = {}
+        for room_name, ts, layer, _ in st.layers:
+            layer_changes.setdefault(room_name, []).append((ts, layer))
         answers, per_room_answers = _answers(st, records)
         hands = (
             sorted(
@@ -421,6 +444,9 @@ class Ledger:
             floor_ms = state.floor_ms
             if st.floor_holder == name and st.end_ts is None and end is not None:
                 floor_ms += max(0, end - st.floor_since)
+            high_ms, low_ms, switches = _layer_time(
+                layer_changes.get(name, []), spans, st.start_ts, end
+            )
             media = state.media
             n_ans, n_ok = per_room_answers.get(name, (0, 0))
             if name == lead:
@@ -449,6 +475,9 @@ class Ledger:
                     fps_mean=media.fps_sum / media.fps_n if media.fps_n else None,
                     freezes=media.freezes,
                     replay_ms=sum(ms for room, ms, _ in st.replays.values() if room == name),
+                    high_ms=high_ms,
+                    low_ms=low_ms,
+                    layer_switches=switches,
                 )
             )
         return SessionFigures(
@@ -498,6 +527,33 @@ class Ledger:
             if st.start_ts is not None and end is not None:
                 viewer_ms += total(clip(spans, st.start_ts, end))
         return rooms, viewers, viewer_ms
+
+
+def _layer_time(
+    changes: list[tuple[int, str | None]],
+    connected: list[Interval],
+    start: int | None,
+    end: int | None,
+) -> tuple[int, int, int]:
+    """(high ms, low ms, switches) of one classroom: each layer holds from its change
+    to the next one, counted only where the classroom was connected; a switch is a
+    change to the other layer while the lesson was live."""
+    if not changes or start is None or end is None:
+        return 0, 0, 0
+    ordered = sorted(changes, key=lambda c: (c[0], c[1] or ""))
+    spans: dict[str, list[Interval]] = {"high": [], "low": []}
+    switches = 0
+    previous: str | None = None
+    for i, (ts, layer) in enumerate(ordered):
+        until = ordered[i + 1][0] if i + 1 < len(ordered) else end
+        if layer in spans:
+            spans[layer].append((ts, until))
+            if previous is not None and layer != previous and start <= ts < end:
+                switches += 1
+            previous = layer
+    high = total(intersect(union(spans["high"]), connected))
+    low = total(intersect(union(spans["low"]), connected))
+    return high, low, switches
 
 
 def _answers(

@@ -21,6 +21,10 @@ Definitions (docs/reports.md, "Ledger"):
 - ``replay_ms``: time the classroom spent watching the session's recording (replay
   page or node playback), apart from everything above, which is live only;
   ``SessionFigures.replays`` has one record per replay view.
+- ``high_ms``, ``low_ms``: time the classroom received the lesson's video on the
+  high or the low layer (the hub's choice for its link), within its connected
+  intervals; ``layer_switches``: changes from one layer to the other while the
+  lesson was live (the start layer and a reconnect on the same layer are none).
 """
 
 from __future__ import annotations
@@ -82,6 +86,9 @@ class ClassroomFigures:
     fps_mean: float | None
     freezes: int
     replay_ms: int = 0
+    high_ms: int = 0
+    low_ms: int = 0
+    layer_switches: int = 0
 
     @property
     def interactions(self) -> int:

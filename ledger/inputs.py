@@ -22,6 +22,9 @@ records are plain frozen values with a stable wire form (``to_wire`` /
   ``(view, session)``, the largest total counts. ``classroom`` comes from the
   viewer's token or node credentials (None: an admin or observer viewer). Replay
   viewing is reported apart from live participation.
+- ``LayerInput``: the hub's relay put classroom ``classroom`` on video layer
+  ``layer`` (``high`` or ``low``; None: it stopped receiving video) of ``session``
+  at hub time ``ts``, for ``reason``; key ``(session, classroom, ts, layer)``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from protocols.messages import Envelope, NodeHeartbeat
 __all__ = [
     "BrowserInput",
     "HeartbeatInput",
+    "LayerInput",
     "LedgerInput",
     "PresenceInput",
     "ReplayInput",
@@ -90,7 +94,24 @@ class ReplayInput:
     classroom: str | None = None
 
 
-Record: TypeAlias = PresenceInput | HeartbeatInput | BrowserInput | ReplayInput
+@dataclass(frozen=True, slots=True)
+class LayerInput:
+    """Classroom ``classroom`` receives ``layer`` of ``session``'s video from hub time ``ts``."""
+
+    session: str
+    classroom: str
+    ts: int
+    #: ``high`` or ``low``; None: no video any more (left, or the relay closed)
+    layer: str | None
+    reason: str = ""
+
+
+#: Layer names a ``LayerInput`` may carry (anything else is refused on the wire).
+LAYERS = ("high", "low")
+#: Longest switch reason kept (the relay's are short words).
+MAX_REASON = 32
+
+Record: TypeAlias = PresenceInput | HeartbeatInput | BrowserInput | ReplayInput | LayerInput
 LedgerInput: TypeAlias = Envelope | Record
 
 
@@ -147,6 +168,15 @@ def to_wire(record: Record) -> bytes:
                 "m": record.watched_ms,
                 "c": record.classroom,
             }
+        case LayerInput():
+            data = {
+                "k": "l",
+                "s": record.session,
+                "c": record.classroom,
+                "t": record.ts,
+                "y": record.layer,
+                "r": record.reason,
+            }
     packed: bytes = msgpack.packb(data, use_bin_type=True)
     return packed
 
@@ -186,6 +216,17 @@ def from_wire(data: bytes) -> Record:
                 ts=int(raw["t"]),
                 watched_ms=int(raw["m"]),
                 classroom=None if room is None else str(room),
+            )
+        if kind == "l":
+            layer = raw.get("y")
+            if layer is not None and layer not in LAYERS:
+                raise ValueError(f"layer {layer!r}")
+            return LayerInput(
+                session=str(raw["s"]),
+                classroom=str(raw["c"]),
+                ts=int(raw["t"]),
+                layer=layer,
+                reason=str(raw.get("r") or "")[:MAX_REASON],
             )
     except (ValueError, TypeError, KeyError, msgpack.ExtraData, msgpack.FormatError) as exc:
         raise LedgerInputError("input record", f"malformed: {exc}") from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["Interval", "clip", "from_changes", "total", "union"]
+__all__ = ["Interval", "clip", "from_changes", "intersect", "total", "union"]
 
 Interval = tuple[int, int]
 
@@ -61,3 +61,19 @@ def clip(intervals: Iterable[Interval], lo: int, hi: int) -> list[Interval]:
 def total(intervals: Iterable[Interval]) -> int:
     """Summed length in ms (the intervals must not overlap: pass them through ``union``)."""
     return sum(end - start for start, end in intervals)
+
+
+def intersect(a: Iterable[Interval], b: Iterable[Interval]) -> list[Interval]:
+    """The time in both ``a`` and ``b`` (each sorted and non-overlapping: from ``union``)."""
+    out: list[Interval] = []
+    left, right = list(a), list(b)
+    i = j = 0
+    while i < len(left) and j < len(right):
+        s, e = max(left[i][0], right[j][0]), min(left[i][1], right[j][1])
+        if e > s:
+            out.append((s, e))
+        if left[i][1] < right[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out

@@ -19,6 +19,11 @@ Every definition below is repeated in docs/reports.md, "Reports".
   it is reported apart, as ``replay_minutes`` of the lesson (every viewer), of the
   partner school whose classroom watched, and in the summary. ``replays`` maps a
   session to its replay page's address; each lesson row carries it.
+- Video layers: for each partner classroom, the minutes it received the lesson's
+  video on the high and on the low layer (the hub's choice for its link) and the
+  switches between them, summed over the window's lessons (``classrooms`` rows,
+  and totals in the summary). A lesson below ``min_minutes`` still counts its
+  minutes here: the layer time is about the link, not about receiving.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from tqdm import tqdm
 
 from ledger.directory import Directory
+from ledger.figures import ClassroomFigures
 from ledger.schema import (
     AttendanceBucket,
+    ClassroomRow,
     Coverage,
     CoverageMatrix,
     CoverageReport,
@@ -136,6 +143,38 @@ def _share(part: int | float, whole: int | float) -> float | None:
 
 
 @dataclass(slots=True)
+class _Room:
+    """One partner classroom's totals over the window (the ``classrooms`` table)."""
+
+    school: str
+    lessons: int = 0
+    ms: int = 0
+    high_ms: int = 0
+    low_ms: int = 0
+    switches: int = 0
+
+    def add(self, room: ClassroomFigures, *, received: bool) -> None:
+        self.lessons += 1 if received else 0
+        self.ms += room.connected_ms
+        self.high_ms += room.high_ms
+        self.low_ms += room.low_ms
+        self.switches += room.layer_switches
+
+    def row(self, classroom: str) -> ClassroomRow:
+        video = self.high_ms + self.low_ms
+        return ClassroomRow(
+            classroom=classroom,
+            school=self.school,
+            lessons_received=self.lessons,
+            minutes=round(self.ms / _MIN, 3),
+            high_minutes=round(self.high_ms / _MIN, 3),
+            low_minutes=round(self.low_ms / _MIN, 3),
+            low_share=round(self.low_ms / video, 3) if video else None,
+            layer_switches=self.switches,
+        )
+
+
+@dataclass
 class _School:
     scheduled: int = 0
     received: int = 0
@@ -204,6 +243,7 @@ def build_report(
     lessons_started = 0
     deck_lessons = deck_pages = partner_decks = partner_decks_ready = 0
     lesson_rows: list[LessonRow] = []
+    rooms: dict[str, _Room] = {}
     replay_ms_total = replay_views = lessons_replayed = 0
     total_ms = 0
     present_sum = enrolled_sum = 0
@@ -254,6 +294,10 @@ def build_report(
             row = schools[school_id]
             row.ms += room.connected_ms
             total_ms += room.connected_ms
+            seen = rooms.get(room.classroom)
+            if seen is None:
+                seen = rooms[room.classroom] = _Room(school=school_id)
+            seen.add(room, received=room.connected_ms >= min_ms)
             if room.connected_ms < min_ms:
                 continue
             received.add(school_id)
@@ -450,6 +494,9 @@ def build_report(
         replay_minutes=round(replay_ms_total / _MIN, 3),
         replay_views=replay_views,
         lessons_replayed=lessons_replayed,
+        high_minutes=round(sum(r.high_ms for r in rooms.values()) / _MIN, 3),
+        low_minutes=round(sum(r.low_ms for r in rooms.values()) / _MIN, 3),
+        layer_switches=sum(r.switches for r in rooms.values()),
     )
     return CoverageReport(
         window=Window(from_=window.start, to=window.end, tz=tz_label(tz), region=region),
@@ -465,6 +512,7 @@ def build_report(
             for i, n in enumerate(histogram)
         ],
         lessons=sorted(lesson_rows, key=lambda r: (r.day, r.session)),
+        classrooms=[rooms[name].row(name) for name in sorted(rooms)],
     )
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "SCHEMA_VERSION",
     "AttendanceBucket",
+    "ClassroomRow",
     "Coverage",
     "CoverageMatrix",
     "CoverageReport",
@@ -90,6 +91,15 @@ class Summary(_Model):
     )
     replay_views: int = Field(default=0, description="replay views of the window's lessons")
     lessons_replayed: int = Field(default=0, description="lessons whose recording was watched")
+    high_minutes: float = Field(
+        default=0.0, description="partner classroom minutes of video on the high layer"
+    )
+    low_minutes: float = Field(
+        default=0.0, description="partner classroom minutes of video on the low layer (weak link)"
+    )
+    layer_switches: int = Field(
+        default=0, description="switches between video layers, every partner classroom"
+    )
 
 
 class SchoolRow(_Model):
@@ -129,6 +139,19 @@ class LessonRow(_Model):
     replay_minutes: float = Field(description="minutes its recording was watched, every viewer")
     replay_views: int
     replay: str | None = Field(description="address of the replay page, if it was recorded")
+
+
+class ClassroomRow(_Model):
+    """One partner classroom over the window: how its link carried the lessons' video."""
+
+    classroom: str
+    school: str
+    lessons_received: int
+    minutes: float = Field(description="minutes connected to the window's lessons")
+    high_minutes: float = Field(description="minutes of video on the high layer")
+    low_minutes: float = Field(description="minutes of video on the low layer (weak link)")
+    low_share: float | None = Field(description="low / (high + low); null without video")
+    layer_switches: int = Field(description="switches between the two layers")
 
 
 class CoverageMatrix(_Model):
@@ -204,3 +227,4 @@ class CoverageReport(_Model):
     weeks: list[WeekRow]
     attendance_histogram: list[AttendanceBucket]
     lessons: list[LessonRow] = []
+    classrooms: list[ClassroomRow] = []

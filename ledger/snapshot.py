@@ -16,6 +16,7 @@ Hash fields (docs/reports.md, "Redis keys"):
 - ``quizzes``  {quiz: [correct | null, closed, [[classroom, student, seq, ts, choice]...]]}
 - ``browsers`` [[participant, ts, joined, classroom | null]...]
 - ``replays``  {view: [classroom | null, watched_ms, ts]}
+- ``layers``   [[classroom, ts, "high" | "low" | null, reason]...]
 - ``pending``  events received ahead of a gap, in their JSON form
 
 Presence is per node, as members ``"{ts}:{1|0}"`` of the set ``dc:ledger:presence:{node}``.
@@ -39,7 +40,7 @@ __all__ = [
     "state_from_fields",
 ]
 
-FIELDS = ("core", "rooms", "quizzes", "browsers", "replays", "pending")
+FIELDS = ("core", "rooms", "quizzes", "browsers", "replays", "layers", "pending")
 
 
 def _dumps(value: Any) -> str:
@@ -98,6 +99,7 @@ def state_fields(st: SessionLedger) -> dict[str, str]:
         "quizzes": _dumps(quizzes),
         "browsers": _dumps(sorted(list(b) for b in st.browsers)) if st.browsers else "[]",
         "replays": _dumps({v: list(r) for v, r in st.replays.items()}),
+        "layers": _dumps(sorted((list(k) for k in st.layers), key=str)) if st.layers else "[]",
         "pending": _dumps([to_jsonable(e) for _, e in sorted(st.pending.items())]),
     }
 
@@ -154,6 +156,10 @@ def state_from_fields(session: str, fields: dict[str, str]) -> SessionLedger:
             )
         st.browsers = {
             (str(p), int(t), bool(j), c) for p, t, j, c in json.loads(fields.get("browsers", "[]"))
+        }
+        st.layers = {
+            (str(c), int(t), None if y is None else str(y), str(r))
+            for c, t, y, r in json.loads(fields.get("layers", "[]"))
         }
         st.replays = {
             str(v): (None if c is None else str(c), int(m), int(t))

@@ -32,6 +32,7 @@ from ledger.exceptions import StoreError
 from ledger.inputs import (
     BrowserInput,
     HeartbeatInput,
+    LayerInput,
     Record,
     ReplayInput,
     from_wire,
@@ -256,7 +257,10 @@ async def rebuild_from_streams(
                     record = HeartbeatInput(
                         record.node, record.ts, keep, record.fps, record.freezes
                     )
-            elif isinstance(record, BrowserInput | ReplayInput) and record.session not in wanted:
+            elif (
+                isinstance(record, BrowserInput | ReplayInput | LayerInput)
+                and record.session not in wanted
+            ):
                 continue
             ledger.feed(record)
         if len(entries) < PAGE:

@@ -46,6 +46,7 @@ __all__ = [
     "FloorRevoke",
     "HandLower",
     "HandRaise",
+    "Layer",
     "LessonEnd",
     "LessonStart",
     "Message",
@@ -68,6 +69,9 @@ PROTOCOL_VERSION = 1
 
 #: Largest counter or sequence number anywhere on the wire (signed 64-bit).
 MAX_INT = 2**63 - 1
+
+Layer = Literal["high", "low"]
+"""One of a publisher's two camera encodings (see ``protocols.media``, which exports it)."""
 #: Latest timestamp (epoch ms) anywhere on the wire: 2100-01-01T00:00:00Z.
 MAX_TS_MS = 4_102_444_800_000
 
@@ -172,6 +176,17 @@ class MediaStats(_Frozen):
     loss: float = Field(default=0.0, ge=0, le=1)
     rtt_ms: float = Field(default=0.0, ge=0, le=3_600_000)
     freezes: int = Field(default=0, ge=0, le=MAX_INT)
+    # Optional (absent on the wire when unset, so older heartbeats are unchanged):
+    #: The camera layer the hub forwards to this classroom now (``"high"``/``"low"``).
+    layer: Layer | None = None
+    #: Layer switches the hub made for this classroom since its media connected.
+    layer_switches: int | None = Field(default=None, ge=0, le=MAX_INT)
+    #: Why the last switch happened: start, loss, estimate, stable, uplink, forced.
+    layer_reason: Annotated[str, Field(max_length=32)] | None = None
+    #: Keyframe requests (PLI/FIR) this node sent for received video.
+    keyframe_requests: int | None = Field(default=None, ge=0, le=MAX_INT)
+    #: Received video frames the node dropped (incomplete or undecodable).
+    frames_dropped: int | None = Field(default=None, ge=0, le=MAX_INT)
 
 
 class HeartbeatBody(_Frozen):

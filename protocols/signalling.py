@@ -13,6 +13,7 @@ classroom node authenticated by its registry credentials. The conversation::
     peer -> hub   interact   {event, body, id?}: a lesson event to sequence as the peer
     hub  -> peer  ack        the interaction's seq once sequenced
     hub  -> peer  error      {code, detail, ref?}; fatal ones close the socket
+    hub  -> peer  layer      the camera layer the hub forwards to this peer now, and why
     peer -> hub   leave      done (closing the socket means the same)
 
 The hub makes the offer because it owns the m-line layout
@@ -30,7 +31,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from protocols.exceptions import MalformedMessage, SchemaViolation
-from protocols.messages import Event, NodeId, SessionId, SessionStateBody
+from protocols.messages import Event, Layer, NodeId, SessionId, SessionStateBody
 from protocols.validation import describe_errors
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "SignalInteract",
     "SignalJoin",
     "SignalJoined",
+    "SignalLayer",
     "SignalLeave",
     "SignalMLine",
     "SignalMessage",
@@ -82,6 +84,10 @@ class SignalJoin(_Signal):
     #: send this device's camera instead (the node gets it back when this peer leaves).
     #: Nodes always send theirs.
     camera: bool = False
+    #: 2: this peer sends its camera in two layers (``protocols.media``); the hub's
+    #: layout then has a second, ``low``, camera line and the hub sends ``layer``
+    #: messages. Absent (older peers): one layer, and no ``layer`` messages.
+    layers: int | None = Field(default=None, ge=1, le=2)
 
     @model_validator(mode="after")
     def _one_identity(self) -> SignalJoin:
@@ -99,6 +105,8 @@ class SignalMLine(_Signal):
     kind: Literal["video", "audio"]
     direction: Literal["recvonly", "sendonly"]
     slot: Literal["main", "floor", "screen"] | None = None
+    #: The camera layer of an upstream line of a two-layer publisher.
+    layer: Layer | None = None
 
 
 class SignalIceServer(_Signal):
@@ -160,6 +168,18 @@ class SignalState(_Signal):
     state: SessionStateBody
 
 
+class SignalLayer(_Signal):
+    """The camera layer the hub now forwards to this peer (sent only to peers that
+    joined with ``layers``; older peers would refuse an unknown message type)."""
+
+    type: Literal["layer"] = "layer"
+    layer: Layer
+    #: Short word: start, loss, estimate, stable, uplink, forced.
+    reason: Annotated[str, Field(max_length=32)]
+    #: Switches since this peer's media connected (the start layer is not one).
+    switches: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+
+
 class SignalInteract(_Signal):
     """A lesson event a browser teacher makes; the hub fills in id, src and session."""
 
@@ -186,7 +206,8 @@ SignalMessage = Annotated[
     | SignalEvent
     | SignalState
     | SignalInteract
-    | SignalAck,
+    | SignalAck
+    | SignalLayer,
     Field(discriminator="type"),
 ]
 

@@ -51,10 +51,12 @@ class Island:
 
 
 @contextmanager
-def island(tag: str = "s") -> Iterator[Island]:
+def island(tag: str = "s", *, prefix: str = "dc11", net: int = 211) -> Iterator[Island]:
+    """``prefix`` and ``net`` (the second octet of its 10.x.y.0/30) keep islands of
+    different tests, or several in one test, apart."""
     pid = os.getpid()
-    link, peer = f"dc11-{pid % 100000}-{tag}h", f"dc11-{pid % 100000}-{tag}p"
-    subnet = f"10.211.{pid % 250}"
+    link, peer = f"{prefix}-{pid % 100000}-{tag}h", f"{prefix}-{pid % 100000}-{tag}p"
+    subnet = f"10.{net}.{pid % 250}"
     ours, theirs = f"{subnet}.1", f"{subnet}.2"
     holder = subprocess.Popen(
         ["unshare", "--net", "sleep", "600"],

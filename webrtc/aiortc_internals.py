@@ -1,7 +1,7 @@
 """Every use of aiortc's PRIVATE internals by the relay, and nothing else.
 
 aiortc (pinned at 1.16.0) has no public API for a forwarding unit, so the
-relay reaches into it at four places. They are all here, so that an aiortc
+relay reaches into it at seven places. They are all here, so that an aiortc
 upgrade is one file to re-check, and ``tests/hub/media/test_aiortc_internals.py``
 exercises each of them against real peer connections so an upgrade that breaks
 one fails loudly instead of silently decoding, or silently sending nothing.
@@ -32,6 +32,35 @@ one fails loudly instead of silently decoding, or silently sending nothing.
    sends a PLI for a media SSRC; the SSRC comes from the receiver's private
    ``__active_ssrc`` minus its ``__rtx_ssrc`` (retransmission streams).
 
+5. Receiver feedback at a sender (``on_receiver_feedback``, ``cap_remb``).
+   ``RTCRtpSender._handle_rtcp_packet`` (called by the DTLS transport on the
+   instance) reads receiver reports into its stats and applies REMB to its
+   encoder's ``target_bitrate``. We wrap it on the instance: the relay sees each
+   report's fraction lost and each REMB estimate for the sender's ``_ssrc``
+   (the per-subscriber layer choice), and a node caps the REMB its low-layer
+   sender applies, so that encoder stays at its configured bitrate.
+6. Retransmitting once (``retransmit_once``). ``RTCRtpSender._retransmit``
+   resends a packet from its 128-packet history for every sequence number a
+   NACK lists, and aiortc's receiver lists *every* missing packet again at each
+   new gap. On a link that is already full (a subscriber on the wrong layer)
+   that is a retransmission storm that keeps it full. We wrap it on the
+   instance so each packet is resent at most once; what is still missing after
+   that is repaired by a keyframe.
+7. Starting bitrates (``preset_bitrate``). The sender makes its encoder
+   (``__encoder``, via ``aiortc.codecs.get_encoder``) in ``_next_encoded_frame``
+   on the first frame, at aiortc's defaults: 500 kbit/s video, 96 kbit/s Opus.
+   We wrap ``_next_encoded_frame`` on the instance and make the encoder first,
+   with the bitrate wanted (video ``target_bitrate``; Opus ``codec.bit_rate``,
+   read when the codec opens on the first frame): a 250 kbit/s low layer and
+   32 kbit/s of voice fit a 400 kbit/s school line from the first second.
+8. Skipping unrecoverable holes (``guard_receiver``). The receiver's video
+   ``JitterBuffer`` is the name-mangled ``RTCRtpReceiver.__jitter_buffer``; we
+   put a :class:`webrtc.stall.StallGuardBuffer` in its place (a subclass, so the
+   receiver's ``add`` call and its PLI on ``pli_flag`` work unchanged).
+9. Counting keyframe requests (``on_pli_sent``). Every PLI a receiver sends --
+   aiortc's own on overflow or decoder error, a stall skip's, ``send_pli``'s --
+   goes through ``RTCRtpReceiver._send_rtcp_pli``; we wrap it on the instance.
+
 Also ``negotiated_codec`` reads ``RTCRtpTransceiver._codecs`` (the codecs
 agreed in the last offer/answer, preferred first), which aiortc does not expose,
 and ``selected_pair_types`` reads aioice's nominated candidate pair
@@ -40,6 +69,7 @@ and ``selected_pair_types`` reads aioice's nominated candidate pair
 
 from __future__ import annotations
 
+import collections
 import functools
 import queue
 from collections.abc import Callable
@@ -54,18 +84,35 @@ from aiortc import (
     RTCRtpSender,
     RTCRtpTransceiver,
 )
-from aiortc.jitterbuffer import JitterFrame
+from aiortc.codecs import get_encoder
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpSrPacket,
+    pack_remb_fci,
+    unpack_remb_fci,
+)
 from av.stream import Stream
 
 from webrtc.exceptions import InternalsChangedError
+from webrtc.stall import DEFAULT_STALL_S, VIDEO_CAPACITY, StallGuardBuffer
 
 __all__ = [
+    "FeedbackCallback",
     "FrameCallback",
     "ReceiverTap",
+    "cap_remb",
     "check_internals",
     "encoded_packet",
+    "guard_receiver",
     "negotiated_codec",
     "on_keyframe_request",
+    "on_pli_sent",
+    "on_receiver_feedback",
+    "preset_bitrate",
+    "retransmit_once",
     "selected_pair_types",
     "send_pli",
     "tap_receiver",
@@ -78,10 +125,19 @@ _DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
 _STARTED = "_RTCRtpReceiver__started"
 _ACTIVE_SSRC = "_RTCRtpReceiver__active_ssrc"
 _RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
+_JITTER_BUFFER = "_RTCRtpReceiver__jitter_buffer"
 _SEND_PLI = "_send_rtcp_pli"
 _SEND_KEYFRAME = "_send_keyframe"
 _NEXT_ENCODED_FRAME = "_next_encoded_frame"
 _TRANSCEIVER_CODECS = "_codecs"
+_HANDLE_RTCP = "_handle_rtcp_packet"
+_RETRANSMIT = "_retransmit"
+_SENDER_SSRC = "_ssrc"
+_SENDER_ENCODER = "_RTCRtpSender__encoder"
+
+FeedbackCallback = Callable[[float | None, float | None], None]
+"""``callback(fraction_lost, estimate_bps)``: one receiver report (fraction of
+packets lost since the previous report, 0..1) or one REMB estimate (bit/s)."""
 
 
 def _private(obj: object, name: str) -> Any:
@@ -102,6 +158,8 @@ def check_internals() -> None:
         (RTCRtpReceiver, "_handle_rtp_packet"),
         (RTCRtpSender, _SEND_KEYFRAME),
         (RTCRtpSender, _NEXT_ENCODED_FRAME),
+        (RTCRtpSender, _HANDLE_RTCP),
+        (RTCRtpSender, _RETRANSMIT),
     ):
         _private(cls, name)
 
@@ -198,6 +256,127 @@ async def send_pli(receiver: RTCRtpReceiver) -> bool:
     for ssrc in ssrcs:
         await send(ssrc)
     return bool(ssrcs)
+
+
+def on_receiver_feedback(sender: RTCRtpSender, callback: FeedbackCallback) -> None:
+    """Give ``callback`` every receiver report and REMB about ``sender``'s stream (internal 5).
+
+    The sender still handles the packet as before (stats, NACK, PLI, REMB).
+    """
+    original = _private(sender, _HANDLE_RTCP)
+    _private(sender, _SENDER_SSRC)
+
+    async def handle(packet: Any) -> None:
+        ssrc = getattr(sender, _SENDER_SSRC)
+        try:
+            if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+                for report in packet.reports:
+                    if report.ssrc == ssrc:
+                        callback(report.fraction_lost / 256.0, None)
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+                if ssrc in ssrcs:
+                    callback(None, float(bitrate))
+        except ValueError:
+            pass  # not a REMB (another application-layer feedback)
+        await original(packet)
+
+    setattr(sender, _HANDLE_RTCP, handle)
+
+
+def cap_remb(sender: RTCRtpSender, max_bps: int) -> None:
+    """Never let a REMB raise ``sender``'s encoder above ``max_bps`` (internal 5).
+
+    aiortc's VP8/H.264 encoders follow the receiver's estimate up to 1.5 Mbit/s;
+    a low layer must stay small whatever the hub's estimate says.
+    """
+    original = _private(sender, _HANDLE_RTCP)
+
+    async def handle(packet: Any) -> None:
+        if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+            try:
+                bitrate, ssrcs = unpack_remb_fci(packet.fci)
+            except ValueError:
+                pass
+            else:
+                if bitrate > max_bps:
+                    packet = RtcpPsfbPacket(
+                        fmt=packet.fmt,
+                        ssrc=packet.ssrc,
+                        media_ssrc=packet.media_ssrc,
+                        fci=pack_remb_fci(max_bps, ssrcs),
+                    )
+        await original(packet)
+
+    setattr(sender, _HANDLE_RTCP, handle)
+
+
+def preset_bitrate(sender: RTCRtpSender, bps: int) -> None:
+    """Make ``sender``'s encoder start at ``bps`` instead of aiortc's default (internal 7)."""
+    original = _private(sender, _NEXT_ENCODED_FRAME)
+    _private(sender, _SENDER_ENCODER)
+
+    async def next_encoded_frame(codec: RTCRtpCodecParameters) -> Any:
+        if getattr(sender, _SENDER_ENCODER) is None:
+            encoder = get_encoder(codec)
+            if hasattr(encoder, "target_bitrate"):
+                encoder.target_bitrate = bps
+            else:
+                context = getattr(encoder, "codec", None)
+                if context is not None and hasattr(context, "bit_rate"):
+                    context.bit_rate = bps
+            setattr(sender, _SENDER_ENCODER, encoder)
+        return await original(codec)
+
+    setattr(sender, _NEXT_ENCODED_FRAME, next_encoded_frame)
+
+
+def retransmit_once(sender: RTCRtpSender) -> None:
+    """Resend each packet of ``sender`` at most once, whatever the NACKs say (internal 6)."""
+    original = _private(sender, _RETRANSMIT)
+    done: set[int] = set()
+    order: collections.deque[int] = collections.deque()
+
+    async def retransmit(sequence_number: int) -> None:
+        if sequence_number in done:
+            return
+        done.add(sequence_number)
+        order.append(sequence_number)
+        if len(order) > 1024:  # sequence numbers wrap at 65536: forget old ones
+            done.discard(order.popleft())
+        await original(sequence_number)
+
+    setattr(sender, _RETRANSMIT, retransmit)
+
+
+def guard_receiver(
+    receiver: RTCRtpReceiver,
+    *,
+    stall_s: float = DEFAULT_STALL_S,
+    on_stall: Callable[[], None] | None = None,
+) -> StallGuardBuffer:
+    """Make a video receiver skip a hole that blocks frames for ``stall_s`` (internal 6).
+
+    Call before media flows (what the old buffer held is dropped). Returns the
+    buffer (its ``stalls`` counts the skips).
+    """
+    old = _private(receiver, _JITTER_BUFFER)
+    if not isinstance(old, JitterBuffer) or old.capacity != VIDEO_CAPACITY:
+        raise InternalsChangedError(f"{_JITTER_BUFFER} (not a {VIDEO_CAPACITY}-packet buffer)")
+    guard = StallGuardBuffer(old.capacity, stall_s=stall_s, on_stall=on_stall)
+    setattr(receiver, _JITTER_BUFFER, guard)
+    return guard
+
+
+def on_pli_sent(receiver: RTCRtpReceiver, callback: Callable[[], None]) -> None:
+    """Call ``callback`` for every PLI ``receiver`` sends, whoever asked (internal 7)."""
+    send = _private(receiver, _SEND_PLI)
+
+    async def counted(media_ssrc: int) -> None:
+        callback()
+        await send(media_ssrc)
+
+    setattr(receiver, _SEND_PLI, counted)
 
 
 def negotiated_codec(transceiver: RTCRtpTransceiver) -> RTCRtpCodecParameters | None:

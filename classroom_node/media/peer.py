@@ -20,10 +20,11 @@ import logging
 import ssl
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 
 from classroom_node.media.exceptions import NodeMediaError
@@ -32,12 +33,29 @@ from classroom_node.media.sinks import Recorder, StatsSink
 from classroom_node.media.sources import Source
 from protocols.messages import MediaStats
 from protocols.signalling import SignalJoin, SignalJoined
-from webrtc.aiortc_internals import selected_pair_types
+from webrtc.aiortc_internals import (
+    cap_remb,
+    guard_receiver,
+    on_pli_sent,
+    preset_bitrate,
+    selected_pair_types,
+)
 from webrtc.ice import rtc_configuration, rtc_ice_servers
 
-__all__ = ["SessionMedia"]
+__all__ = ["LayerSettings", "SessionMedia"]
 
 log = logging.getLogger("dualclass.node.media")
+
+
+@dataclass(frozen=True)
+class LayerSettings:
+    """The two camera layers this node sends (from ``MediaSettings``)."""
+
+    high_kbps: int
+    width: int
+    height: int
+    fps: int
+    low_kbps: int
 
 
 class SessionMedia:
@@ -54,7 +72,13 @@ class SessionMedia:
         ssl_context: ssl.SSLContext | None = None,
         ice_servers: Sequence[Mapping[str, Any]] = (),
         relay_only: bool = False,
+        layers: LayerSettings | None = None,
+        audio_kbps: int | None = None,
     ) -> None:
+        self._layers = layers
+        self._audio_kbps = audio_kbps
+        if layers is not None:
+            join = join.model_copy(update={"layers": 2})
         self.client = SignalClient(hub_url, join, ssl_context=ssl_context)
         self.source = source
         self.session = join.session or ""
@@ -71,10 +95,22 @@ class SessionMedia:
         self._relay = MediaRelay()
         #: Received tracks by ``slot/kind`` (``main/video``: the lead, ``screen/video``).
         self.received: dict[str, MediaStreamTrack] = {}
+        #: Holes skipped in received video, and PLIs sent to the hub (every cause).
+        self.stalls = 0
+        self.keyframe_requests = 0
 
     @property
     def stats(self) -> MediaStats:
-        return self.sink.stats
+        """The sink's figures, the PLIs we sent, and the camera layer the hub forwards us."""
+        update: dict[str, object] = {"keyframe_requests": self.keyframe_requests}
+        layer = self.client.layer
+        if layer is not None:
+            update |= {
+                "layer": layer.layer,
+                "layer_switches": layer.switches,
+                "layer_reason": layer.reason,
+            }
+        return self.sink.stats.model_copy(update=update)
 
     def watch(self, name: str) -> MediaStreamTrack | None:
         """Another reader of a received track (the classroom display), latest frame only."""
@@ -98,6 +134,8 @@ class SessionMedia:
         answer = await self._answer(offer.sdp)
         await self.client.answer(answer)
         self.connected.set()
+        # the baseline now, so the first figures come one interval after connecting
+        await self.sink.sample(self.pc)
         if self.recorder is not None:
             await self.recorder.start()
         while not self.client.closed.is_set():
@@ -127,14 +165,28 @@ class SessionMedia:
         for transceiver, line in zip(transceivers, layout, strict=True):
             if line.direction == "recvonly":  # our upstream (a node shares no screen)
                 track = None
+                layers = self._layers
                 if self.source is not None and line.slot is None:
-                    track = self.source.subscribe(line.kind)
+                    if line.layer == "low" and layers is not None:
+                        track = self.source.subscribe_low(layers.width, layers.height, layers.fps)
+                    elif line.layer != "low":
+                        track = self.source.subscribe(line.kind)
                 if track is not None:
                     transceiver.sender.replaceTrack(track)
                     transceiver.direction = "sendonly"
+                    if layers is not None and line.layer is not None:
+                        # the hub's REMB must not raise a layer above its bitrate
+                        kbps = layers.low_kbps if line.layer == "low" else layers.high_kbps
+                        cap_remb(transceiver.sender, kbps * 1000)
+                        if line.layer == "low":  # from the first frame (aiortc: 500)
+                            preset_bitrate(transceiver.sender, kbps * 1000)
+                    if line.kind == "audio" and self._audio_kbps is not None:
+                        preset_bitrate(transceiver.sender, self._audio_kbps * 1000)
                 else:
                     transceiver.direction = "inactive"
                 continue
+            if line.kind == "video":
+                self._guard(transceiver.receiver)
             received: MediaStreamTrack = transceiver.receiver.track
             name = f"{line.slot}/{line.kind}"
             if self.recorder is not None and line.slot == primary:
@@ -144,6 +196,23 @@ class SessionMedia:
             self.sink.add(name, self._relay.subscribe(received))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
+
+    def _guard(self, receiver: RTCRtpReceiver) -> None:
+        """Skip a hole that blocks the hub's video for 500 ms and ask for a keyframe.
+
+        aiortc alone would hold every frame behind it until 512 packets piled up
+        (see ``webrtc.stall``); the hub forwards our PLI to the publisher.
+        """
+
+        def on_stall() -> None:
+            self.stalls += 1
+            log.info("media of %s: video stalled behind lost packets; skipped", self.session)
+
+        def on_pli() -> None:
+            self.keyframe_requests += 1
+
+        guard_receiver(receiver, on_stall=on_stall)
+        on_pli_sent(receiver, on_pli)
 
     async def close(self) -> None:
         """Leave: stop recording, close signalling and the peer connection."""

@@ -3,9 +3,10 @@
 The MQTT side of the node decides which sessions it is in (``cmd.join`` /
 ``cmd.leave``); this loop watches ``node.sessions`` and keeps one
 ``SessionMedia`` per joined session, reconnecting with backoff when the hub or
-the network drops it, and writes the combined figures to ``node.media_stats``,
-which the node's heartbeat carries. It needs from the node only what
-``MediaHost`` lists, so it stays out of the MQTT daemon's code:
+the network drops it (cut short the moment the hub answers again: ``HubProbe``),
+and writes the combined figures to ``node.media_stats``, which the node's
+heartbeat carries. It needs from the node only what ``MediaHost`` lists, so it
+stays out of the MQTT daemon's code:
 
     media = NodeMedia(node, node.config.media)   # DUALCLASS_NODE_MEDIA__*, [media]
     await media.start()  ...  await media.stop()
@@ -19,10 +20,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import Iterable
 from typing import Protocol
 
 from classroom_node.media.exceptions import NodeMediaError, SignalClosed, SignalRefused
-from classroom_node.media.peer import SessionMedia
+from classroom_node.media.hubprobe import HubProbe
+from classroom_node.media.peer import LayerSettings, SessionMedia
 from classroom_node.media.settings import MediaSettings
 from classroom_node.media.sources import Source, open_source
 from protocols.messages import MediaStats
@@ -69,7 +72,36 @@ def combine(stats: list[MediaStats]) -> MediaStats:
         loss=max(s.loss for s in stats),
         rtt_ms=max(s.rtt_ms for s in stats),
         freezes=sum(s.freezes for s in stats),
+        # the camera layer: the lowest any session gets (a node is in one at a time)
+        layer=min((s.layer for s in stats if s.layer), default=None, key=_LAYER_ORDER.index),
+        layer_switches=sum(s.layer_switches or 0 for s in stats)
+        if any(s.layer_switches is not None for s in stats)
+        else None,
+        layer_reason=next((s.layer_reason for s in stats if s.layer_reason), None),
+        keyframe_requests=_sum_known(s.keyframe_requests for s in stats),
     )
+
+
+_LAYER_ORDER = ("low", "high")
+
+
+def layer_settings(settings: MediaSettings) -> LayerSettings | None:
+    """The camera layers to send (None: the camera once, as before layers existed)."""
+    if settings.layers < 2:
+        return None
+    return LayerSettings(
+        high_kbps=settings.high_kbps,
+        width=settings.low_width,
+        height=settings.low_height,
+        fps=settings.low_fps,
+        low_kbps=settings.low_kbps,
+    )
+
+
+def _sum_known(values: Iterable[int | None]) -> int | None:
+    """Sum of the known values; None when none is known (absent on the wire)."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
 
 
 class NodeMedia:
@@ -84,6 +116,9 @@ class NodeMedia:
         self._task: asyncio.Task[None] | None = None
         self._ssl = (
             ssl.create_default_context(cafile=str(settings.ca_file)) if settings.ca_file else None
+        )
+        self._probe = HubProbe(
+            settings.hub_url, interval_s=settings.reconnect_probe_s, ssl_context=self._ssl
         )
 
     async def start(self) -> None:
@@ -100,6 +135,7 @@ class NodeMedia:
             await self._drop(session)
         if self.source is not None:
             self.source.stop()
+        await self._probe.close()
 
     async def _follow(self) -> None:
         while True:
@@ -138,11 +174,13 @@ class NodeMedia:
                 ssl_context=self._ssl,
                 ice_servers=[s.model_dump(exclude_none=True) for s in self.settings.ice_servers],
                 relay_only=self.settings.ice_transport_policy == "relay",
+                layers=layer_settings(self.settings),
+                audio_kbps=self.settings.audio_kbps,
             )
             self.sessions[session] = media
             try:
                 await media.run()
-                delay = 0.5  # a clean end (hub closed the room): try again soon
+                delay = 0.5  # a clean end (hub closed the room or went away): again soon
             except SignalRefused as exc:
                 if exc.status == 409:
                     # a teacher's console sends this classroom's camera for now: ask
@@ -154,8 +192,14 @@ class NodeMedia:
                     delay = self.settings.reconnect_max_s
             except (SignalClosed, NodeMediaError, OSError, TimeoutError) as exc:
                 log.warning("media of %s lost: %s", session, exc)
+                if media.connected.is_set():
+                    delay = 0.5  # it worked until now: no reason to wait long
             finally:
                 self.sessions.pop(session, None)
                 await media.close()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, self.settings.reconnect_max_s)
+            # wait out the backoff, unless the hub comes back meanwhile (hubprobe.py)
+            if await self._probe.pause(delay):
+                log.info("hub answers again: media of %s reconnects now", session)
+                delay = 0.5
+            else:
+                delay = min(delay * 2, self.settings.reconnect_max_s)

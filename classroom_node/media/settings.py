@@ -17,6 +17,11 @@ the node's TOML file, or keywords. The ones an operator sets:
                         its own, with fresh TURN credentials, at every join
 ``ice_transport_policy`` ``all`` (default) or ``relay`` (only TURN: a school whose
                         firewall lets nothing else through)
+``layers``              2 (default): send the camera twice, a high layer (``width`` x
+                        ``height`` at ``fps``, at most ``high_kbps``) and a low one
+                        (``low_width`` x ``low_height`` at ``low_fps``, at most
+                        ``low_kbps``); the hub forwards each classroom the one its
+                        link carries. 1: the camera once (older hubs)
 """
 
 from __future__ import annotations
@@ -57,6 +62,19 @@ class MediaSettings(BaseModel):
     stats_interval_s: float = Field(default=2.0, gt=0)
     #: Longest wait between reconnection attempts after the hub dropped us.
     reconnect_max_s: float = Field(default=10.0, gt=0)
+    #: Camera layers sent (see the module docstring).
+    layers: Literal[1, 2] = 2
+    high_kbps: int = Field(default=1000, ge=100, le=10_000)
+    low_width: int = Field(default=320, ge=160, le=1920)
+    low_height: int = Field(default=240, ge=120, le=1080)
+    low_fps: int = Field(default=15, ge=1, le=60)
+    low_kbps: int = Field(default=250, ge=50, le=5_000)
+    #: Opus bitrate of the microphone (aiortc's own default, 96, is music quality;
+    #: a voice needs a third of it, and a school line has little to spare).
+    audio_kbps: int = Field(default=32, ge=8, le=256)
+    #: While the hub does not answer: how often its ``/healthz`` is asked, so media
+    #: reconnects at once when it is back (see ``hubprobe.py``).
+    reconnect_probe_s: float = Field(default=0.25, gt=0, le=60)
 
     @model_validator(mode="after")
     def _file_needs_path(self) -> MediaSettings:

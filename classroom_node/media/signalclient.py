@@ -31,6 +31,7 @@ from protocols.signalling import (
     SignalInteract,
     SignalJoin,
     SignalJoined,
+    SignalLayer,
     SignalLeave,
     SignalOffer,
     SignalState,
@@ -69,6 +70,8 @@ class SignalClient:
         self._ssl = ssl_context
         self.events: list[Envelope] = []
         self.state: SessionStateBody | None = None
+        #: The hub's latest word on which camera layer it forwards us, and why.
+        self.layer: SignalLayer | None = None
         self.errors: list[SignalError] = []
         self.close_code: int | None = None
         self._open_timeout = open_timeout
@@ -205,6 +208,8 @@ class SignalClient:
                 self.events.append(event)
             case SignalState(state=state):
                 self.state = state
+            case SignalLayer():
+                self.layer = message
             case SignalAck(id=ref):
                 future = self._waiting.get(ref)
                 if future is not None and not future.done():

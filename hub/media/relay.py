@@ -15,6 +15,15 @@ switches at the new source's next keyframe, which is requested at once).
 Keyframe requests -- a subscriber starting, overflowing, or sending PLI/FIR --
 go upstream as one rate-limited PLI per publisher.
 
+A publisher that joined with two camera layers (``protocols.media``) has a
+second video upstream, ``video_low``. Each subscriber's camera slots follow
+the layer :mod:`hub.media.layers` chooses for it, from the receiver reports
+and REMB estimates its receiver sends back to the hub's senders, and from the
+publisher's uplink health (loss on its high upstream). A layer is modelled as
+a source key (``pid`` for high, ``pid#low`` for low), so a layer switch is a
+source switch of the slot track: it happens at a keyframe of the target layer,
+requested at once. Publishers sending one layer are high-only.
+
 In ``RelayMode.TRANSCODE`` (the benchmark's baseline), and for any slot whose
 negotiated codec differs from the session's, the upstream is also decoded by
 aiortc and the slot's sender re-encodes it for that subscriber.
@@ -46,6 +55,7 @@ from av.frame import Frame
 
 from hub.media.codecs import same_codec, slot_preferences, upstream_preferences
 from hub.media.exceptions import NegotiationError, RoutingError
+from hub.media.layers import LayerChooser, LayerPolicy, Switch, effective_layer, start_layer
 from hub.media.routing import (
     MLine,
     Role,
@@ -57,24 +67,34 @@ from hub.media.routing import (
     plan,
     slot_kinds,
 )
+from hub.media.stalls import LateFrames, watch_stalls
 from hub.media.timing import KeyframeLimiter
 from hub.media.tracks import DecodedFrameTrack, EncodedFrameTrack, SlotTrack
+from protocols.media import LOW_FEED, Layer
 from webrtc import aiortc_internals as internals
 from webrtc.bitstream import is_keyframe
 from webrtc.ice import rtc_configuration
 
-__all__ = ["FrameListener", "RelayMode", "RelaySettings", "SessionRelay"]
+__all__ = ["FrameListener", "LayerListener", "RelayMode", "RelaySettings", "SessionRelay"]
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("video", "audio")
-#: What a publisher may send up: camera video, microphone audio, the lead's screen.
-FEEDS = ("video", "audio", "screen")
+#: What a publisher may send up: camera video (two layers), microphone audio, the
+#: lead's screen.
+FEEDS = ("video", "audio", "screen", LOW_FEED)
 
 FrameListener = Callable[[str, str, str, bytes, int, bool], None]
 """``listener(participant, feed, mime_type, data, rtp_timestamp, keyframe)``: every
 encoded upstream frame, after the slots got it (the recorder is one). It must not
 block; an exception is logged and the listener removed, forwarding goes on."""
+
+
+LayerListener = Callable[[str, str, str], None]
+"""``listener(participant, layer, reason)``: a subscriber's camera layer changed (its
+start layer included); ``layer`` is ``"high"`` or ``"low"``, ``reason`` a short word
+(start, loss, estimate, stable, uplink, forced). Must not block; an exception is
+logged and the listener removed."""
 
 
 class RelayMode(enum.Enum):
@@ -98,6 +118,10 @@ class RelaySettings:
     """Frames a pass-through video slot buffers before dropping to the next keyframe."""
     audio_queue: int = 25
     ice_servers: tuple[RTCIceServer, ...] = ()
+    layer_policy: LayerPolicy = field(default_factory=LayerPolicy)
+    """When subscribers move between a two-layer publisher's layers."""
+    layer_tick_s: float = 0.5
+    """How often layer choices are re-checked and publishers' uplink loss sampled."""
 
     def codec(self, kind: str) -> str:
         return self.video_codec if kind == "video" else self.audio_codec
@@ -114,7 +138,41 @@ class _Upstream:
     limiter: KeyframeLimiter
     frames: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FEEDS, 0))
     keyframes: int = 0
+    #: PLIs sent to this publisher (ours, and aiortc's own) and holes skipped.
+    keyframe_requests: int = 0
+    stalls: int = 0
+    lateness: dict[str, LateFrames] = field(
+        default_factory=lambda: {feed: LateFrames() for feed in FEEDS}
+    )
     readers: list[asyncio.Task[None]] = field(default_factory=list)
+    #: keyframe pacing of the low layer (``limiter`` paces camera and screen)
+    low_limiter: KeyframeLimiter | None = None
+    #: uplink health: ``low`` while the high upstream loses too much (two layers only)
+    uplink: LayerChooser | None = None
+    #: (packets received, packets lost) of the high upstream at the last sample
+    counts: tuple[int, int] = (0, 0)
+
+    @property
+    def layered(self) -> bool:
+        """It sends its camera in two layers."""
+        return LOW_FEED in self.receivers
+
+
+@dataclass(eq=False)
+class _LayerState:
+    """The layer choice of one subscriber and what it has received so far."""
+
+    chooser: LayerChooser
+    current: Layer | None = None
+    reason: str | None = None
+    switches: int = 0
+    seconds: dict[str, float] = field(default_factory=lambda: {"high": 0.0, "low": 0.0})
+    since: float = 0.0
+
+    def account(self, now: float) -> None:
+        if self.current is not None:
+            self.seconds[self.current] += max(now - self.since, 0.0)
+        self.since = now
 
 
 @dataclass(eq=False)
@@ -127,6 +185,7 @@ class _Participant:
     upstream: _Upstream | None = None
     slots: dict[tuple[Slot, str], SlotTrack[Any]] = field(default_factory=dict)
     connected: bool = False
+    layers: _LayerState | None = None
 
 
 class SessionRelay:
@@ -151,21 +210,31 @@ class SessionRelay:
         self._slots: dict[str, list[SlotTrack[Any]]] = {feed: [] for feed in FEEDS}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._listeners: list[FrameListener] = []
+        self._layer_listeners: list[LayerListener] = []
+        self._layer_task: asyncio.Task[None] | None = None
         self._closed = False
 
     # -- participants ---------------------------------------------------------
 
     async def offer(
-        self, participant_id: str, role: Role, *, screen: bool | None = None
+        self,
+        participant_id: str,
+        role: Role,
+        *,
+        screen: bool | None = None,
+        layers: int = 1,
+        downlink_kbps: float | None = None,
     ) -> RTCSessionDescription:
         """Create the hub's offer for a participant joining with ``role``
-        (``screen``: it may share a screen; see ``media_layout``)."""
+        (``screen``: it may share a screen; ``layers=2``: it sends its camera in
+        two layers, see ``media_layout``; ``downlink_kbps``: its registered
+        downlink, which picks the layer it starts on)."""
         if participant_id in self._participants:
             raise RoutingError(f"{participant_id!r} is already in session {self.session_id}")
         if role is Role.LEAD and any(p.role is Role.LEAD for p in self._participants.values()):
             raise RoutingError(f"session {self.session_id} already has a lead")
         pc = RTCPeerConnection(rtc_configuration(self.settings.ice_servers))
-        layout = media_layout(role, screen=screen)
+        layout = media_layout(role, screen=screen, layers=layers)
         transceivers = []
         for line in layout:
             transceiver = pc.addTransceiver(line.kind, direction=line.direction)
@@ -178,9 +247,14 @@ class SessionRelay:
             transceiver.setCodecPreferences(prefs)
             transceivers.append(transceiver)
         participant = _Participant(participant_id, role, pc, layout, transceivers)
+        if any(ln.slot in (Slot.MAIN, Slot.FLOOR) for ln in layout if ln.direction == "sendonly"):
+            now = time.monotonic()
+            policy = self.settings.layer_policy
+            chooser = LayerChooser(policy, start_layer(downlink_kbps, policy), now)
+            participant.layers = _LayerState(chooser, since=now)
         self._participants[participant_id] = participant
         receivers = {
-            feed_of(ln.kind, ln.slot): t.receiver
+            feed_of(ln.kind, ln.slot, ln.layer): t.receiver
             for t, ln in zip(transceivers, layout, strict=True)
             if ln.direction == "recvonly"
         }
@@ -207,6 +281,10 @@ class SessionRelay:
             ]
         participant.connected = True
         self._reroute()
+        if participant.layers is not None:
+            self._update_layer(participant, "start")
+        if self._layer_task is None and not self._closed:
+            self._layer_task = self._spawn(self._layer_loop())
 
     def _attach_slots(self, participant: _Participant) -> None:
         """Give each slot transceiver its track, chosen by the negotiated codec."""
@@ -223,6 +301,11 @@ class SessionRelay:
             track = self._make_slot_track(line.kind, codec)
             if isinstance(track, EncodedFrameTrack):
                 internals.on_keyframe_request(transceiver.sender, self._pli_handler(track))
+                internals.retransmit_once(transceiver.sender)
+                if line.kind == "video" and line.slot in (Slot.MAIN, Slot.FLOOR):
+                    internals.on_receiver_feedback(
+                        transceiver.sender, self._feedback_handler(participant_id)
+                    )
             transceiver.sender.replaceTrack(track)
             assert line.slot is not None
             participant.slots[(line.slot, line.kind)] = track
@@ -290,9 +373,141 @@ class SessionRelay:
         new = plan(self._roles(), self._floor, self._screen)
         self._plan = new
         for key, source in new.items():
+            subscriber = self._participants[key.subscriber]
             for kind in slot_kinds(key.slot):
-                self._participants[key.subscriber].slots[(key.slot, kind)].set_source(source)
+                track = subscriber.slots[(key.slot, kind)]
+                if (
+                    kind == "video"
+                    and source is not None
+                    and isinstance(track, EncodedFrameTrack)
+                    and self._layer_for(subscriber, source) == "low"
+                ):
+                    # down: stop the high layer at once, it congests this subscriber
+                    track.set_source(_low_key(source), at_once=track.source == source)
+                else:
+                    track.set_source(source)
         self._update_decoding()
+
+    # -- layers -----------------------------------------------------------------
+
+    def _layer_for(self, subscriber: _Participant, source: str) -> Layer:
+        """The layer of ``source``'s camera that ``subscriber`` gets now."""
+        publisher = self._participants.get(source)
+        upstream = None if publisher is None else publisher.upstream
+        if upstream is None or not upstream.layered:
+            return "high"  # a one-layer publisher: high only
+        mine: Layer = "high" if subscriber.layers is None else subscriber.layers.chooser.layer
+        uplink: Layer = "high" if upstream.uplink is None else upstream.uplink.layer
+        return effective_layer(mine, uplink)
+
+    def _primary_source(self, participant: _Participant) -> str | None:
+        for slot in (Slot.MAIN, Slot.FLOOR):
+            if (slot, "video") in participant.slots:
+                return self._plan.get(SlotKey(participant.id, slot))
+        return None
+
+    def _update_layer(self, participant: _Participant, reason: str) -> None:
+        """Record (and tell listeners) the layer of the subscriber's main picture."""
+        state = participant.layers
+        if state is None:
+            return
+        source = self._primary_source(participant)
+        if source is None:
+            layer = state.chooser.layer
+        else:
+            layer = self._layer_for(participant, source)
+        if layer == state.current:
+            return
+        state.account(time.monotonic())
+        if state.current is not None:
+            state.switches += 1
+        state.current, state.reason = layer, reason
+        self._notify_layer(participant.id, layer, reason)
+
+    def _apply(self, participant: _Participant, switch: Switch) -> None:
+        logger.info(
+            "%s: %s gets the %s layer (%s)",
+            self.session_id,
+            participant.id,
+            switch.layer,
+            switch.reason,
+        )
+        self._reroute()
+        self._update_layer(participant, switch.reason)
+
+    def _feedback_handler(self, participant_id: str) -> internals.FeedbackCallback:
+        """Receiver reports and REMB of one subscriber's camera slots feed its layer choice."""
+
+        def on_feedback(loss: float | None, estimate_bps: float | None) -> None:
+            participant = self._participants.get(participant_id)
+            if participant is None or participant.layers is None:
+                return
+            estimate = None if estimate_bps is None else estimate_bps / 1000.0
+            switch = participant.layers.chooser.report(
+                time.monotonic(), loss=loss, estimate_kbps=estimate
+            )
+            if switch is not None:
+                self._apply(participant, switch)
+
+        return on_feedback
+
+    def force_layer(self, participant_id: str, layer: Layer) -> None:
+        """Put a subscriber on ``layer`` (an operator's or a test's choice)."""
+        participant = self._participants.get(participant_id)
+        if participant is None or participant.layers is None:
+            return
+        switch = participant.layers.chooser.force(layer, time.monotonic())
+        if switch is not None:
+            self._apply(participant, switch)
+
+    async def _layer_loop(self) -> None:
+        """Let stable periods end without feedback, and judge publishers' uplinks."""
+        while not self._closed:
+            await asyncio.sleep(self.settings.layer_tick_s)
+            now = time.monotonic()
+            for participant in list(self._participants.values()):
+                if participant.layers is not None and participant.connected:
+                    switch = participant.layers.chooser.tick(now)
+                    if switch is not None:
+                        self._apply(participant, switch)
+            for participant in list(self._participants.values()):
+                upstream = participant.upstream
+                if upstream is not None and upstream.layered and participant.connected:
+                    try:
+                        await self._sample_uplink(upstream)
+                    except Exception:
+                        logger.exception("uplink sample of %s failed", participant.id)
+
+    async def _sample_uplink(self, upstream: _Upstream) -> None:
+        """Loss on the high camera upstream since the last sample feeds the uplink choice."""
+        report = await upstream.receivers["video"].getStats()
+        received = lost = 0
+        for stats in report.values():
+            if getattr(stats, "type", None) == "inbound-rtp":
+                received += int(stats.packetsReceived)
+                lost += int(stats.packetsLost)
+        old_received, old_lost = upstream.counts
+        upstream.counts = (received, lost)
+        delta_received, delta_lost = received - old_received, max(lost - old_lost, 0)
+        if delta_received <= 0:
+            return
+        now = time.monotonic()
+        if upstream.uplink is None:
+            upstream.uplink = LayerChooser(self.settings.layer_policy, "high", now)
+        switch = upstream.uplink.report(now, loss=delta_lost / (delta_received + delta_lost))
+        if switch is None:
+            switch = upstream.uplink.tick(now)
+        if switch is not None:
+            logger.info(
+                "%s: uplink of %s -> %s (%s)",
+                self.session_id,
+                upstream.participant,
+                switch.layer,
+                switch.reason,
+            )
+            self._reroute()
+            for participant in list(self._participants.values()):
+                self._update_layer(participant, "uplink")
 
     def _update_decoding(self) -> None:
         """Decode an upstream only while a re-encoding slot follows it."""
@@ -304,6 +519,7 @@ class SessionRelay:
             for source in (track.source, track.pending_source)
             if source is not None
         }
+        wanted = {_split_key(source)[0] for source in wanted}
         for participant in self._participants.values():
             upstream = participant.upstream
             if upstream is None:
@@ -318,7 +534,7 @@ class SessionRelay:
     # -- upstream side --------------------------------------------------------
 
     def _tap_upstream(self, pid: str, receivers: dict[str, RTCRtpReceiver]) -> _Upstream:
-        taps = {}
+        upstream = _Upstream(pid, receivers, {}, KeyframeLimiter(self.settings.keyframe_interval))
         for feed, receiver in receivers.items():
 
             def on_frame(
@@ -326,8 +542,24 @@ class SessionRelay:
             ) -> None:
                 self._on_upstream_frame(pid, feed, codec, frame)
 
-            taps[feed] = internals.tap_receiver(receiver, on_frame)
-        return _Upstream(pid, receivers, taps, KeyframeLimiter(self.settings.keyframe_interval))
+            upstream.taps[feed] = internals.tap_receiver(receiver, on_frame)
+            if feed != "audio":
+                watch_stalls(upstream, feed, receiver, self._restart_at_keyframe)
+        return upstream
+
+    def _feed_slots(self, pid: str, feed: str) -> tuple[str, list[SlotTrack[Any]]]:
+        """The source key of ``pid``'s ``feed`` and the slots it may feed (the low
+        layer feeds the camera slots under its own key)."""
+        if feed == LOW_FEED:
+            return _low_key(pid), self._slots["video"]
+        return pid, self._slots[feed]
+
+    def _restart_at_keyframe(self, pid: str, feed: str) -> None:
+        """``pid``'s ``feed`` skipped frames: its slots wait for the keyframe asked for."""
+        key, slots = self._feed_slots(pid, feed)
+        for track in slots:
+            if isinstance(track, EncodedFrameTrack):
+                track.restart_at_keyframe(key)
 
     def _on_upstream_frame(
         self, pid: str, feed: str, codec: RTCRtpCodecParameters, frame: JitterFrame
@@ -341,12 +573,20 @@ class SessionRelay:
             self._reroute()
             self._request_keyframe(pid)
         keyframe = is_keyframe(codec.mimeType, frame.data)
-        participant.upstream.frames[feed] += 1
+        upstream = participant.upstream
+        upstream.frames[feed] += 1
         if keyframe and feed == "video":
-            participant.upstream.keyframes += 1
-        for track in self._slots[feed]:
+            upstream.keyframes += 1
+        # the low layer feeds the same camera slots, under its own source key
+        key, slots = self._feed_slots(pid, feed)
+        if upstream.lateness[feed].is_late(frame.timestamp, codec.clockRate, time.monotonic()):
+            # a frozen hub's backlog: skip it for the slots (see stalls.py)
+            if feed != "audio":
+                self._restart_at_keyframe(pid, feed)
+            slots = []
+        for track in slots:
             if isinstance(track, EncodedFrameTrack):
-                track.offer(pid, frame.data, frame.timestamp, keyframe)
+                track.offer(key, frame.data, frame.timestamp, keyframe)
         for listener in self._listeners:
             try:
                 listener(pid, feed, codec.mimeType, frame.data, frame.timestamp, keyframe)
@@ -363,6 +603,22 @@ class SessionRelay:
     def remove_listener(self, listener: FrameListener) -> None:
         if listener in self._listeners:
             self._listeners.remove(listener)
+
+    def add_layer_listener(self, listener: LayerListener) -> None:
+        """Call ``listener`` on every layer change of a subscriber (see ``LayerListener``)."""
+        self._layer_listeners.append(listener)
+
+    def remove_layer_listener(self, listener: LayerListener) -> None:
+        if listener in self._layer_listeners:
+            self._layer_listeners.remove(listener)
+
+    def _notify_layer(self, participant: str, layer: str, reason: str) -> None:
+        for listener in list(self._layer_listeners):
+            try:
+                listener(participant, layer, reason)
+            except Exception:
+                logger.exception("layer listener %r failed; removed", listener)
+                self.remove_layer_listener(listener)
 
     def request_keyframe(self, participant_id: str) -> None:
         """Ask a publisher for a keyframe (rate-limited like every other request)."""
@@ -382,29 +638,38 @@ class SessionRelay:
                         slot.offer(upstream.participant, frame, frame.pts, True)
 
     def _request_keyframe(self, source: str) -> None:
-        """Ask ``source`` for a keyframe, at most once per ``keyframe_interval``."""
-        participant = self._participants.get(source)
+        """Ask ``source`` (a participant, or ``pid#low``: its low layer) for a keyframe,
+        at most once per ``keyframe_interval`` and layer."""
+        pid, layer = _split_key(source)
+        participant = self._participants.get(pid)
         if participant is None or participant.upstream is None:
             return
         upstream = participant.upstream
-        delay = upstream.limiter.request(time.monotonic())
+        if layer == "low":
+            if upstream.low_limiter is None:
+                upstream.low_limiter = KeyframeLimiter(self.settings.keyframe_interval)
+            limiter = upstream.low_limiter
+        else:
+            limiter = upstream.limiter
+        delay = limiter.request(time.monotonic())
         if delay is None:
             return
         if delay == 0.0:
-            self._spawn(self._send_pli(upstream))
+            self._spawn(self._send_pli(upstream, layer))
             return
 
         async def deferred() -> None:
             await asyncio.sleep(delay)
-            upstream.limiter.fire(time.monotonic())
-            await self._send_pli(upstream)
+            limiter.fire(time.monotonic())
+            await self._send_pli(upstream, layer)
 
         self._spawn(deferred())
 
-    async def _send_pli(self, upstream: _Upstream) -> None:
+    async def _send_pli(self, upstream: _Upstream, layer: Layer = "high") -> None:
         # camera and screen: a subscriber of either may be waiting for a keyframe
         sent = False
-        for feed in ("video", "screen"):
+        feeds = (LOW_FEED,) if layer == "low" else ("video", "screen")
+        for feed in feeds:
             receiver = upstream.receivers.get(feed)
             if receiver is not None and await internals.send_pli(receiver):
                 sent = True
@@ -447,11 +712,22 @@ class SessionRelay:
         for pid, p in self._participants.items():
             entry: dict[str, Any] = {"role": p.role.value, "slots": {}}
             if p.upstream is not None:
-                entry["upstream"] = {**p.upstream.frames, "keyframes": p.upstream.keyframes}
+                entry["upstream"] = {
+                    **p.upstream.frames,
+                    "keyframes": p.upstream.keyframes,
+                    "keyframe_requests": p.upstream.keyframe_requests,
+                    "stalls": p.upstream.stalls,
+                    "late": sum(late.late for late in p.upstream.lateness.values()),
+                }
+            if (Slot.MAIN, "video") in p.slots or (Slot.FLOOR, "video") in p.slots:
+                entry["layer"] = self._layer_stats(p)
             for (slot, kind), track in p.slots.items():
+                source, layer = (None, None) if track.source is None else _split_key(track.source)
+                pending = track.pending_source
                 entry["slots"][f"{slot.value}/{kind}"] = {
-                    "source": track.source,
-                    "pending": track.pending_source,
+                    "source": source,
+                    "pending": None if pending is None else _split_key(pending)[0],
+                    "layer": layer if kind == "video" else None,
                     "in": track.stats.frames_in,
                     "out": track.stats.frames_out,
                     "dropped": track.stats.dropped,
@@ -459,6 +735,38 @@ class SessionRelay:
                 }
             out["participants"][pid] = entry
         return out
+
+    def _layer_stats(self, participant: _Participant) -> dict[str, Any]:
+        """The camera layer a subscriber receives, its switches and time on each layer."""
+        state = participant.layers
+        if state is None:
+            return {
+                "current": None,
+                "switches": 0,
+                "reason": None,
+                "seconds": {"high": 0.0, "low": 0.0},
+            }
+        state.account(time.monotonic())
+        return {
+            "current": state.current,
+            "switches": state.switches,
+            "reason": state.reason,
+            "seconds": {layer: round(secs, 3) for layer, secs in state.seconds.items()},
+        }
+
+    def layer_of(self, participant_id: str) -> Layer | None:
+        """The camera layer a subscriber gets now (None: not a camera subscriber)."""
+        participant = self._participants.get(participant_id)
+        if participant is None or participant.layers is None:
+            return None
+        return participant.layers.current
+
+    def layer_switches(self, participant_id: str) -> int:
+        """Layer switches of a subscriber so far (its start layer is not one)."""
+        participant = self._participants.get(participant_id)
+        if participant is None or participant.layers is None:
+            return 0
+        return participant.layers.switches
 
     def participants(self) -> Iterable[str]:
         return list(self._participants)
@@ -468,3 +776,18 @@ class SessionRelay:
         media, e.g. ``("host", "relay")`` when it comes through a TURN server."""
         participant = self._participants.get(participant_id)
         return None if participant is None else internals.selected_pair_types(participant.pc)
+
+
+_LOW_SUFFIX = "#low"
+
+
+def _low_key(pid: str) -> str:
+    """The source key of a publisher's low camera layer."""
+    return pid + _LOW_SUFFIX
+
+
+def _split_key(key: str) -> tuple[str, Layer]:
+    """A source key back to (participant, layer)."""
+    if key.endswith(_LOW_SUFFIX):
+        return key[: -len(_LOW_SUFFIX)], "low"
+    return key, "high"

@@ -95,14 +95,24 @@ class SlotTrack(MediaStreamTrack, Generic[T]):
         """The upstream this slot switches to at its next keyframe, if any."""
         return self._pending
 
-    def set_source(self, source: str | None) -> None:
+    def set_source(self, source: str | None, *, at_once: bool = False) -> None:
         """Follow ``source`` from now on (None: go idle).
 
         With ``switch_at_keyframe`` and a current source, the old source keeps
         playing until the new one delivers a keyframe, so subscribers never
-        see a broken picture at a floor change.
+        see a broken picture at a floor change. ``at_once``: stop the old
+        source now and wait for the new one's keyframe without it (a move to
+        the low layer: the old one is what congests the subscriber's link).
         """
         if source == self._source and self._pending is None:
+            return
+        if at_once and source is not None:
+            self._queue.clear()
+            self._source, self._pending = source, None
+            self._rebaser.switch()
+            self._need_keyframe = self._switch_at_keyframe
+            self.stats.switches += 1
+            self._ask_keyframe(source)
             return
         if source is None:
             self._source = self._pending = None
@@ -153,6 +163,16 @@ class SlotTrack(MediaStreamTrack, Generic[T]):
                 self.stats.dropped += 1
         self._queue.append((item, self._rebaser.rebase(timestamp, time.monotonic())))
         self._wakeup.set()
+
+    def restart_at_keyframe(self, source: str) -> None:
+        """``source`` skipped frames (a stall): send nothing more of it until a keyframe.
+
+        Frames queued before the hole stay; the ones after it refer to pictures that
+        never arrived, and would show a broken picture until the next keyframe.
+        """
+        if self._switch_at_keyframe and source == self._source:
+            self._need_keyframe = True
+            self._ask_keyframe(source)
 
     def _ask_keyframe(self, source: str) -> None:
         if self._started and self._on_keyframe_needed is not None:

@@ -181,9 +181,20 @@ class OpsFeed:
             )
         return facts
 
-    def _lesson_facts(self, now: int, day_start: int) -> list[overview.LessonFacts]:
-        """Lessons shown or in progress (a term's other sessions cost a comparison)."""
+    def _layers(self) -> dict[str, dict[str, str]]:
+        """session -> participant -> the video layer the relay sends it now."""
+        layers: dict[str, dict[str, str]] = {}
+        for (session, participant), layer in self.hub.metrics.relay.tally.layers.items():
+            layers.setdefault(session, {})[participant] = layer
+        return layers
+
+    def _lesson_facts(
+        self, now: int, day_start: int, layers: dict[str, dict[str, str]] | None = None
+    ) -> list[overview.LessonFacts]:
+        """Lessons shown or in progress (a term's other sessions cost a comparison);
+        ``layers``: see ``_layers``."""
         out = []
+        layers = layers or {}
         for runtime in list(self.hub.runtimes.values()):
             spec = runtime.spec
             status = str(runtime.machine.status.value)
@@ -212,6 +223,7 @@ class OpsFeed:
                     head_seq=runtime.machine.last_seq,
                     accepted=runtime.accepted,
                     rejected=runtime.rejected,
+                    layers=layers.get(spec.session, {}),
                 )
             )
         return out
@@ -317,7 +329,7 @@ class OpsFeed:
         health = await self._health(now)  # first: it refreshes the registered boxes
         nodes = self._node_facts(now)
         day_start = self._day_start(now)
-        lessons = self._lesson_facts(now, day_start)
+        lessons = self._lesson_facts(now, day_start, self._layers())
         current = conditions(
             overview.classroom_facts(lessons, nodes, now),
             self.window.p99_ms(),
@@ -392,7 +404,10 @@ class NodeGauges(Collector):
 
     ``dualclass_node_online``, ``dualclass_node_in_lesson{role}``,
     ``dualclass_node_video_fps``, ``dualclass_node_packet_loss_ratio``,
-    ``dualclass_node_journal_backlog``: from the last tick of the feed; and the
+    ``dualclass_node_journal_backlog``: from the last tick of the feed;
+    ``dualclass_node_video_layer{layer}`` (1 on the layer the hub's relay sends the
+    classroom now, from the relay's layer changes: one series per node, like the
+    others); and the
     dashboard's own ``dualclass_hub_ops_pages`` / ``..._pages_dropped_total``.
     """
 
@@ -419,6 +434,13 @@ class NodeGauges(Collector):
             "Events waiting in the node's journal",
             labels=["node"],
         )
+        layer = GaugeMetricFamily(
+            "dualclass_node_video_layer",
+            "1 on the video layer the hub's relay sends the node now (high or low)",
+            labels=["node", "layer"],
+        )
+        for node, name in sorted(self.feed.hub.metrics.relay.tally.node_layers().items()):
+            layer.add_metric([node, name], 1.0)
         for node, facts, role in self.feed.node_rows():
             online.add_metric([node], 1.0 if facts.online else 0.0)
             if role is not None:
@@ -428,7 +450,7 @@ class NodeGauges(Collector):
                 loss.add_metric([node], float(facts.media.get("loss", 0.0)))
             if facts.journal_backlog is not None:
                 backlog.add_metric([node], float(facts.journal_backlog))
-        yield from (online, lesson, fps, loss, backlog)
+        yield from (online, lesson, fps, loss, backlog, layer)
         yield GaugeMetricFamily(
             "dualclass_hub_ops_pages", "Dashboards streaming now", value=len(self.feed.subscribers)
         )

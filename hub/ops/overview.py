@@ -45,6 +45,8 @@ class LessonFacts:
     head_seq: int = 0
     accepted: int = 0
     rejected: int = 0
+    #: node -> the video layer the hub's relay sends it now ("high" or "low")
+    layers: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ def _classroom(
         "loss": _r(media.get("loss"), 3) if f.has_media else None,
         "rtt_ms": _r(media.get("rtt_ms"), 0) if f.has_media else None,
         "freezes": int(media["freezes"]) if f.has_media and "freezes" in media else None,
+        "layer": lesson.layers.get(node),
         "backlog": f.journal_backlog,
         "backlog_oldest_s": (
             round(f.journal_oldest_s) if f.journal_backlog and f.journal_oldest_s else None

@@ -38,8 +38,13 @@ bound only keeps a broken source from drifting without limit.
 
 A publisher that reconnects (a new peer connection, the same classroom) starts
 its RTP timestamps again near 0; a jump backwards, or forwards by more than
-``MAX_GAP_S``, re-anchors the stream at the frame's arrival, so the file's
-timeline follows the wall clock across the gap.
+``MAX_GAP_S``, re-anchors the stream at the frame's arrival minus the least lag
+seen so far, so the file's timeline follows the wall clock across the gap. Not
+at the bare arrival: a stream whose first frame came late (a keyframe queued on
+a loaded box) runs ahead of its arrivals by that delay, and anchoring the new
+source at its arrival then put it 1 ms after the last old frame, the gap lost.
+Every frame's lag is at least the least lag, so the new anchor is at least the
+wall-clock gap after the last frame.
 
 Everything takes times as arguments; no clock is read here.
 """
@@ -96,7 +101,10 @@ class StreamClock:
         if self.first_rtp is None or self.first_wall_ms is None or self.discontinuous(rtp):
             self.first_rtp = rtp
             self.first_wall_ms = arrival_ms
-            self.first_media_ms = max(round(arrival_ms - self.epoch_ms), self.last_media_ms + 1)
+            lag = self.min_lag_ms or 0.0
+            self.first_media_ms = max(
+                round(arrival_ms - self.epoch_ms - lag), self.last_media_ms + 1
+            )
             self._last_rtp = None
         elapsed_ms = (rtp - self.first_rtp) * 1000 / self.clock_rate
         media = self.first_media_ms + round(elapsed_ms)

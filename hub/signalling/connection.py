@@ -96,7 +96,7 @@ async def serve_peer(websocket: WebSocket, service: Signalling, expect: str | No
         service.hub.metrics.signal_joins.labels(exc.code).inc()
         await _close_with(websocket, 4000 + exc.status, exc.code, exc.detail, status=exc.status)
         return
-    peer = Peer(identity, events=first.events, limit=settings.peer_queue)
+    peer = Peer(identity, events=first.events, limit=settings.peer_queue, layers=first.layers or 1)
     writer = asyncio.create_task(_writer(websocket, peer))
     room: Room | None = None
     try:
@@ -112,7 +112,7 @@ async def serve_peer(websocket: WebSocket, service: Signalling, expect: str | No
             session=identity.session,
             role=identity.role,
             acting_as=identity.acting_as,
-            layout=layout_of(identity) if media else [],
+            layout=layout_of(identity, peer.layers) if media else [],
             camera=media and identity.camera,
             ice_servers=[SignalIceServer.model_validate(server) for server in servers],
         )

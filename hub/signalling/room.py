@@ -12,6 +12,14 @@ The room is where the three things of a lesson meet:
   switch the routing (at the next keyframe), and a floor holder that connects
   its media later gets the floor as soon as its answer is applied.
 
+The room also tells its ``RelayWatch`` (the signalling service: metrics and
+the ledger) what the relay does: every video layer a participant is put on
+(the relay's layer listener; a classroom's id with it when the participant is a
+classroom's camera connection, so the ledger counts its minutes per layer), a
+classroom's video ending when its media leaves or the room closes, and the
+relay's statistics just before a participant or the relay goes, so no count is
+lost between two scrapes of ``/metrics``.
+
 When the session is to be recorded, the room also owns its ``SessionRecorder``
 (``hub.recording``): a listener on the relay, started at ``lesson.start`` (or
 at once if the lesson is live when the relay is made), told about floor
@@ -24,7 +32,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from aiortc import RTCSessionDescription
 
@@ -49,25 +58,29 @@ from protocols.messages import Envelope, SessionStateBody
 from protocols.signalling import (
     SignalError,
     SignalEvent,
+    SignalLayer,
     SignalMLine,
     SignalState,
     dump_signal,
 )
+from registry.store import RegistryStore
 
-__all__ = ["Peer", "Room", "layout_of", "shares_screen"]
+__all__ = ["Peer", "RelayWatch", "Room", "layout_of", "shares_screen"]
 
 log = logging.getLogger("dualclass.hub.signalling")
 
 
-def layout_of(identity: Identity) -> list[SignalMLine]:
-    """The m-lines of the hub's offer to this peer, in the signalling shape."""
+def layout_of(identity: Identity, layers: int = 1) -> list[SignalMLine]:
+    """The m-lines of the hub's offer to this peer, in the signalling shape
+    (``layers``: what the peer's join asked for; see ``protocols.media``)."""
     return [
         SignalMLine(
             kind=line.kind,
             direction=line.direction,
             slot=None if line.slot is None else line.slot.value,
+            layer=line.layer,
         )
-        for line in media_layout(identity.media_role, screen=shares_screen(identity))
+        for line in media_layout(identity.media_role, screen=shares_screen(identity), layers=layers)
     ]
 
 
@@ -75,6 +88,18 @@ def shares_screen(identity: Identity) -> bool:
     """The lead side may share a screen: the lead's node, and the lead's console even
     while it only watches beside the node (the screen is the teacher's, not the room's)."""
     return identity.role == "lead"
+
+
+class RelayWatch(Protocol):
+    """Who hears what a room's relay does (see the module docstring). Never raises."""
+
+    def layer(
+        self, session: str, participant: str, classroom: str | None, layer: str | None, reason: str
+    ) -> None:
+        """``participant`` now receives ``layer`` (None: no video any more)."""
+
+    def harvest(self, snapshot: Mapping[str, Any], gone: str | None) -> None:
+        """The relay's last ``stats()`` before ``gone`` leaves (None: the relay closes)."""
 
 
 class Peer:
@@ -85,11 +110,13 @@ class Peer:
     grows its own queue, up to ``limit`` frames: then it is disconnected.
     """
 
-    def __init__(self, identity: Identity, *, events: bool, limit: int) -> None:
+    def __init__(self, identity: Identity, *, events: bool, limit: int, layers: int = 1) -> None:
         # unique across hub restarts: the ledger keys browser time by it
         self.id = f"peer-{new_id()}"
         self.identity = identity
         self.events = events
+        #: 2: the peer sends two camera layers and understands ``layer`` messages
+        self.layers = layers
         self.participant: str | None = None
         self.out: asyncio.Queue[str | None] = asyncio.Queue()
         self.close_code = 1000
@@ -126,6 +153,7 @@ class Room:
         recording: RecordingSettings | None = None,
         record: bool = False,
         on_recording_stopped: Callable[[str], None] | None = None,
+        watch: RelayWatch | None = None,
     ) -> None:
         self.session = spec.session
         self.spec = spec
@@ -138,6 +166,9 @@ class Room:
         self._recording = recording
         self._record = record and recording is not None
         self._on_recording_stopped = on_recording_stopped
+        self._watch = watch
+        #: participant -> the video layer it was last put on
+        self._layers: dict[str, str] = {}
         self.recorder: SessionRecorder | None = None
         self._finishers: set[asyncio.Task[None]] = set()
 
@@ -159,6 +190,9 @@ class Room:
         await self.feed.stop(timeout)
         relay, self.relay = self.relay, None
         if relay is not None:
+            for participant in list(self._layers):
+                self._layer_ended(participant, "closed")
+            self._harvest(relay, None)
             await run_bounded(relay.close(), timeout, f"relay of {self.session}")
 
     # -------------------------------------------------------------- recording
@@ -243,6 +277,8 @@ class Room:
         if key is not None and self._media.get(key) is peer:
             del self._media[key]
         if participant is not None and self.relay is not None:
+            self._layer_ended(participant, "left", classroom=key)
+            self._harvest(self.relay, participant)
             await run_bounded(
                 self.relay.remove(participant),
                 self.settings.stop_timeout_s,
@@ -276,11 +312,45 @@ class Room:
         participant = key or f"{identity.acting_as or 'observer'}-viewer-{new_id()}"
         if self.relay is None:
             self.relay = SessionRelay(self.session, self.settings.relay_settings())
+            self.relay.add_layer_listener(self._on_layer)
             self._ensure_recorder()
+            self._watch_layers(self.relay)
         peer.participant = participant
+        downlink = await self._downlink_kbps(identity.acting_as)
         return await self.relay.offer(
-            participant, identity.media_role, screen=shares_screen(identity)
+            participant,
+            identity.media_role,
+            screen=shares_screen(identity),
+            layers=peer.layers,
+            downlink_kbps=downlink,
         )
+
+    async def _downlink_kbps(self, node: str | None) -> float | None:
+        """The registered downlink of ``node``'s classroom (picks its start layer).
+
+        Best effort: no registry entry, or a registry that does not answer within
+        a second, means "unknown" (start on high, the feedback decides)."""
+        if node is None:
+            return None
+        try:
+            snapshot = await asyncio.wait_for(RegistryStore(self._store.redis).snapshot(), 1.0)
+        except Exception as exc:
+            log.info("downlink of %s unknown: %s", node, exc)
+            return None
+        for classroom in snapshot.classrooms.values():
+            if classroom.node == node:
+                return float(classroom.downlink_kbps)
+        return None
+
+    def _on_layer(self, participant: str, layer: str, reason: str) -> None:
+        """Tell a peer that understands it (joined with layers) which layer it gets now."""
+        if self.relay is None or layer not in ("high", "low"):
+            return
+        switches = self.relay.layer_switches(participant)
+        for peer in self.peers.values():
+            if peer.participant == participant and peer.layers >= 2:
+                message = SignalLayer(layer=layer, reason=reason[:32], switches=switches)
+                peer.send(dump_signal(message))
 
     async def answer(self, peer: Peer, sdp: str) -> None:
         """Apply the peer's answer (``NegotiationError`` if it cannot be served)."""
@@ -329,3 +399,37 @@ class Room:
         for peer in listeners:
             peer.send(event_text)
             peer.send(state_text)
+
+    # ------------------------------------------------------------ watching
+
+    def _watch_layers(self, relay: SessionRelay) -> None:
+        relay.add_layer_listener(self._record_layer)
+
+    def _classroom_of(self, participant: str) -> str | None:
+        """The classroom whose camera connection ``participant`` is (None: a viewer)."""
+        peer = self._media.get(participant)
+        return participant if peer is not None and peer.participant == participant else None
+
+    def _record_layer(self, participant: str, layer: str, reason: str) -> None:
+        """Tell the watch (metrics, ledger) about a participant's new layer."""
+        if self._layers.get(participant) == layer and reason != "start":
+            return
+        self._layers[participant] = layer
+        if self._watch is not None:
+            self._watch.layer(
+                self.session, participant, self._classroom_of(participant), layer, reason
+            )
+
+    def _layer_ended(self, participant: str, reason: str, classroom: str | None = None) -> None:
+        if self._layers.pop(participant, None) is None or self._watch is None:
+            return
+        room = classroom if classroom == participant else self._classroom_of(participant)
+        self._watch.layer(self.session, participant, room, None, reason)
+
+    def _harvest(self, relay: SessionRelay, gone: str | None) -> None:
+        if self._watch is None:
+            return
+        try:
+            self._watch.harvest(relay.stats(), gone)
+        except Exception:
+            log.exception("relay statistics of %s not harvested", self.session)

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from hub.core import HubCore
 from hub.recording.flags import should_record
@@ -55,6 +56,9 @@ class Signalling:
             restrict_host_addresses(hub.config.ice_host_addresses)
         self.rooms: dict[str, Room] = {}
         self._opening: dict[str, asyncio.Task[Room]] = {}
+        self._ledger_writes: set[asyncio.Task[None]] = set()
+        # /metrics reads the live relays' statistics at scrape time
+        hub.metrics.relay.source = self._relay_snapshots
 
     async def enter(self, identity: Identity, peer: Peer) -> Room:
         """The session's room (opened if new) with ``peer`` registered in it.
@@ -87,6 +91,7 @@ class Signalling:
             recording=self.hub.config.recording_settings(),
             record=await should_record(self.hub, spec),
             on_recording_stopped=self._recording_alert(spec.session),
+            watch=self,
         )
         await room.start(runtime.machine if runtime is not None else None)
         self.rooms[session] = room
@@ -129,6 +134,43 @@ class Signalling:
 
         return alert
 
+    # --------------------------------------------------------- relay watch
+
+    def _relay_snapshots(self) -> list[Mapping[str, Any]]:
+        return [room.relay.stats() for room in list(self.rooms.values()) if room.relay is not None]
+
+    def layer(
+        self, session: str, participant: str, classroom: str | None, layer: str | None, reason: str
+    ) -> None:
+        """A subscriber's video layer changed: counted, and a classroom's goes to the ledger."""
+        tally = self.hub.metrics.relay.tally
+        if layer is not None:
+            tally.switched(session, participant, layer, reason, classroom)
+        else:
+            tally.layers.pop((session, participant), None)
+            tally.classrooms.pop((session, participant), None)
+        if classroom is None:
+            return
+        feed = self.hub.ledger_feed
+        task = asyncio.ensure_future(
+            self._write_layer(session, classroom, layer, reason, feed.clock())
+        )
+        self._ledger_writes.add(task)
+        task.add_done_callback(self._ledger_writes.discard)
+
+    async def _write_layer(
+        self, session: str, classroom: str, layer: str | None, reason: str, ts: int
+    ) -> None:
+        try:
+            await self.hub.ledger_feed.layer(session, classroom, layer, reason, ts)
+        except Exception:
+            log.exception("ledger: layer of %s in %s not recorded", classroom, session)
+
+    def harvest(self, snapshot: Mapping[str, Any], gone: str | None) -> None:
+        tally = self.hub.metrics.relay.tally
+        tally.fold(snapshot)
+        tally.forget(str(snapshot.get("session", "")), gone)
+
     def room(self, session: str) -> Room | None:
         return self.rooms.get(session)
 
@@ -138,3 +180,5 @@ class Signalling:
             for peer in list(room.peers.values()):
                 peer.kick(1001, "shutting_down", "the hub is stopping")
             await room.close()
+        if self._ledger_writes:
+            await asyncio.wait(set(self._ledger_writes), timeout=self.settings.stop_timeout_s)

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from ledger.schema import (
     AttendanceBucket,
+    ClassroomRow,
     CoverageMatrix,
     CoverageReport,
     LessonRow,
@@ -37,6 +38,7 @@ TABLES = (
     "weeks",
     "attendance_histogram",
     "lessons",
+    "classrooms",
 )
 
 Table = tuple[list[str], list[list[Any]]]
@@ -94,6 +96,7 @@ def tables(report: CoverageReport) -> dict[str, Table]:
         "weeks": _rows(report.weeks, WeekRow),
         "attendance_histogram": _rows(report.attendance_histogram, AttendanceBucket),
         "lessons": _rows(report.lessons, LessonRow),
+        "classrooms": _rows(report.classrooms, ClassroomRow),
     }
     return out
 

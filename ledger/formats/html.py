@@ -165,7 +165,7 @@ def to_html(
         f"<h2>{escape(t('report.attendance'))}</h2>"
         + _img(attendance_png(report, texts), t("report.chart.attendance"))
     )
-    for name in ("schools", "teachers", "pairs", "weeks", "coverage_regions"):
+    for name in ("schools", "classrooms", "teachers", "pairs", "weeks", "coverage_regions"):
         parts.append(
             f"<h2>{escape(t(f'report.table.{name}'))}</h2>" + _table(texts, *all_tables[name])
         )

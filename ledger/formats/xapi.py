@@ -9,7 +9,9 @@ Mapping (docs/reports.md, "xAPI"):
 
 - ``attended``: one per classroom per started session with connected time; actor
   the classroom, object the session, ``result.duration`` the connected time,
-  ``result.completion`` whether it counted as received.
+  ``result.completion`` whether it counted as received; when a partner
+  classroom received the lesson's video, ``result.extensions`` has ``{home}/xapi/video-layers``:
+  ``{"high_ms", "low_ms", "switches"}`` (time on each video layer, switches).
 - ``answered``: one per last answer to a quiz; actor the student (account
   ``{classroom}/{student}``) or the classroom for a whole-class answer; object the
   quiz (a cmi.interaction of type choice); ``result.response`` the choice index,
@@ -164,6 +166,18 @@ class _Mapper:
             if room.connected_ms <= 0 or room.first_join_ts is None:
                 continue
             school = info.partners.get(room.classroom, info.lead_school)
+            outcome: dict[str, Any] = {
+                "duration": iso_duration(room.connected_ms),
+                "completion": room.connected_ms >= self.min_ms,
+            }
+            if room.role == "partner" and (room.high_ms or room.low_ms):
+                outcome["extensions"] = {
+                    f"{self.home}/xapi/video-layers": {
+                        "high_ms": room.high_ms,
+                        "low_ms": room.low_ms,
+                        "switches": room.layer_switches,
+                    }
+                }
             out.append(
                 self.statement(
                     f"attended:{sid}:{room.classroom}",
@@ -172,10 +186,7 @@ class _Mapper:
                     activity,
                     room.first_join_ts,
                     fig,
-                    result={
-                        "duration": iso_duration(room.connected_ms),
-                        "completion": room.connected_ms >= self.min_ms,
-                    },
+                    result=outcome,
                 )
             )
         for hand in fig.hand_raises:

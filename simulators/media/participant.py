@@ -27,13 +27,14 @@ from aiortc import (
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpCodecParameters,
+    RTCRtpReceiver,
     RTCSessionDescription,
 )
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from av import VideoFrame
 
-from protocols.media import Role, Slot, feed_of, media_layout
+from protocols.media import LOW_FEED, Role, Slot, feed_of, media_layout
 from simulators.media.testsource import read_pattern
 from webrtc import aiortc_internals as internals
 from webrtc.bitstream import is_keyframe
@@ -67,7 +68,10 @@ class ParticipantPeer:
         video: MediaStreamTrack | None = None,
         audio: MediaStreamTrack | None = None,
         screen: MediaStreamTrack | None = None,
+        video_low: MediaStreamTrack | None = None,
+        max_kbps: dict[str, int] | None = None,
         screen_line: bool | None = None,
+        on_receivers: Callable[[RTCRtpReceiver], None] | None = None,
         decode: bool = True,
         read_patterns: bool = True,
         ice_servers: tuple[RTCIceServer, ...] = (),
@@ -75,10 +79,16 @@ class ParticipantPeer:
         self.role = role
         self.pc = RTCPeerConnection(rtc_configuration(ice_servers))
         self.received: dict[tuple[Slot, str], ReceivedSlot] = {}
-        self._sources = {"video": video, "audio": audio, "screen": screen}
+        self._sources = {"video": video, "audio": audio, "screen": screen, LOW_FEED: video_low}
+        #: 2: the camera goes up twice (``video_low``: the low layer); join with this
+        self.layers = 2 if video_low is not None else 1
+        #: feed -> the most its encoder may send, whatever the hub's REMB says
+        self._max_kbps = max_kbps or {}
         #: the offer has a screen line (the lead side; see ``media_layout``)
         self._screen_line = screen_line
         self._decode = decode
+        #: called with each video receiver before media flows (e.g. a stall guard)
+        self._on_receiver = on_receivers
         self._read_patterns = read_patterns
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -86,19 +96,27 @@ class ParticipantPeer:
         """Apply the hub's offer and return the answer to send back."""
         await self.pc.setRemoteDescription(offer)
         transceivers = self.pc.getTransceivers()
-        layout = media_layout(self.role, screen=self._screen_line)
+        layout = media_layout(self.role, screen=self._screen_line, layers=self.layers)
         if len(transceivers) != len(layout):
             raise ValueError(f"offer has {len(transceivers)} m-lines, layout {len(layout)}")
         for transceiver, line in zip(transceivers, layout, strict=True):
             if line.direction == "recvonly":  # our upstream: camera, microphone, screen
-                source = self._sources[feed_of(line.kind, line.slot)]
+                feed = feed_of(line.kind, line.slot, line.layer)
+                source = self._sources[feed]
                 if source is not None:
                     transceiver.sender.replaceTrack(source)
+                    if feed in self._max_kbps:
+                        bps = self._max_kbps[feed] * 1000
+                        internals.preset_bitrate(transceiver.sender, bps)
+                        if line.kind == "video":
+                            internals.cap_remb(transceiver.sender, bps)
                     transceiver.direction = "sendonly"
                 else:
                     transceiver.direction = "inactive"
                 continue
             assert line.slot is not None
+            if line.kind == "video" and self._on_receiver is not None:
+                self._on_receiver(transceiver.receiver)
             received = ReceivedSlot(line.slot, line.kind)
             self.received[(line.slot, line.kind)] = received
             internals.tap_receiver(

@@ -116,10 +116,20 @@ class VideoTestSource(MediaStreamTrack):
     kind = "video"
 
     def __init__(
-        self, source: int = 0, *, width: int = 640, height: int = 480, fps: int = 30
+        self,
+        source: int = 0,
+        *,
+        width: int = 640,
+        height: int = 480,
+        fps: int = 30,
+        noise: bool = False,
     ) -> None:
         super().__init__()
         self.source = source
+        #: fill the picture below the digits with fresh noise every frame, so the
+        #: encoder uses all the bitrate it may (a camera's worst case)
+        self.noise = noise
+        self._rng = np.random.default_rng(source)
         self.width = width
         self.height = height
         self.fps = fps
@@ -139,6 +149,11 @@ class VideoTestSource(MediaStreamTrack):
     def frame_at(self, index: int) -> VideoFrame:
         """Frame number ``index`` of this source, unpaced."""
         picture = render_pattern(self.source, index, self.width, self.height)
+        if self.noise:
+            top = _CLOCK_ROW + 6 * _SCALE + 10
+            picture[top : self.height] = self._rng.integers(
+                96, 160, (max(self.height - top, 0), self.width), dtype=np.uint8
+            )
         frame = VideoFrame.from_ndarray(picture, format="yuv420p")
         frame.pts = index * VIDEO_CLOCK_RATE // self.fps
         frame.time_base = fractions.Fraction(1, VIDEO_CLOCK_RATE)

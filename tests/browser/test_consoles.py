@@ -61,6 +61,28 @@ async def test_lead_console_video_reaches_a_partner(live: LiveHub, browser_conte
         await wait_for(
             lambda: p1.rtc.slot(Slot.MAIN).decoded >= 30, within=20, what="p1 decodes the lead"
         )
+        # the console sends its camera in two layers (the low one scaled down by the
+        # browser); moving p1 to the low layer keeps its picture going
+        assert live.hub._api is not None
+        relay = live.hub._api.config.app.state.signalling.rooms["S1"].relay
+
+        def low_frames() -> int:
+            stats = relay.stats()["participants"]
+            lead = next(s for s in stats.values() if s["role"] == "lead")
+            return int(lead["upstream"]["video_low"])
+
+        await wait_for(lambda: low_frames() > 10, within=10, what="the console's low layer")
+        scale = await page.evaluate(
+            "() => window.dc.pc.getSenders().map((s) => s.getParameters().encodings?.[0]"
+            "?.scaleResolutionDownBy).filter(Boolean)"
+        )
+        assert scale == [2]
+        relay.force_layer("p1", "low")
+        before = p1.rtc.slot(Slot.MAIN).decoded
+        await wait_for(
+            lambda: p1.rtc.slot(Slot.MAIN).decoded >= before + 15, within=10, what="p1 on low"
+        )
+        assert relay.stats()["participants"]["p1"]["slots"]["main/video"]["layer"] == "low"
         # lead controls go through the same role rules: start, then grant the floor
         await page.click("[data-action=start]")
         await page.wait_for_function("() => window.dc.state && window.dc.state.status === 'live'")

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from broker.localstack import RedisServer
-from hub.store import AppendStatus, Store
+from hub.store import AppendStatus, NewEvent, Store
 from protocols.ids import new_id
 
 
@@ -91,3 +91,28 @@ async def test_read_ranges_by_seq(store: Store) -> None:
     assert [s.seq for s in await store.read_events("S1", 8)] == [8, 9, 10]
     assert [s.seq for s in await store.read_events("S1", 2, limit=2)] == [2, 3]
     assert await store.read_events("S1", 11) == []
+
+
+def _new(event_id: str, src: str = "n") -> NewEvent:
+    return NewEvent(event_id, f"{event_id}".encode(), "chat.message", src, 0)
+
+
+async def test_append_many_appends_in_order_and_stops_at_the_first_duplicate(
+    store: Store,
+) -> None:
+    first = await store.append_many("S1", 0, [_new("a"), _new("b"), _new("c")])
+    assert [(r.status, r.seq) for r in first] == [(AppendStatus.APPENDED, s) for s in (1, 2, 3)]
+    # "b" again in the middle: "d" goes in, "b" is reported with its seq, "e" is not tried
+    second = await store.append_many("S1", 3, [_new("d"), _new("b"), _new("e")])
+    assert [(r.status, r.seq) for r in second] == [
+        (AppendStatus.APPENDED, 4),
+        (AppendStatus.DUPLICATE, 2),
+    ]
+    # another sender may use the same id
+    third = await store.append_many("S1", 4, [_new("b", src="m")])
+    assert [(r.status, r.seq) for r in third] == [(AppendStatus.APPENDED, 5)]
+    stale = await store.append_many("S1", 3, [_new("f")])
+    assert [(r.status, r.seq) for r in stale] == [(AppendStatus.CONFLICT, 5)]
+    stored = await store.read_events("S1")
+    assert [s.payload for s in stored] == [b"a", b"b", b"c", b"d", b"b"]
+    assert await store.seq_of("S1", "m", "b") == 5

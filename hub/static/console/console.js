@@ -67,7 +67,8 @@
     const ws = (dc.ws = new WebSocket(`${scheme}://${location.host}/ws/signal`));
     dc.answered = false;
     dc.connects += 1;
-    ws.onopen = () => send({ type: "join", token, role: ROLE, camera: dc.camera });
+    // layers: 2 -- a camera sent from here goes up twice (high and low), like a node's
+    ws.onopen = () => send({ type: "join", token, role: ROLE, camera: dc.camera, layers: 2 });
     ws.onmessage = (msg) => onMessage(JSON.parse(msg.data));
     ws.onclose = (ev) => {
       if (dc.ws !== ws) return; // replaced on purpose (camera switch)
@@ -142,6 +143,11 @@
       case "ack":
         dc.acks.push(m);
         break;
+      case "layer":
+        // which of the lead's two camera layers the hub sends here, and why
+        dc.layer = m;
+        log(t("console.layer", { layer: t(`console.layer_${m.layer}`), reason: m.reason }), "info");
+        break;
       case "error":
         dc.errors.push(m);
         log(t("console.refused", { code: m.code, detail: m.detail ? " — " + m.detail : "" }), "error");
@@ -194,6 +200,7 @@
     if (upstream && !local && dc.camera) return setCamera(false);
     if (local) $("video-self").srcObject = local;
     const slots = {};
+    const senders = [];
     layout.forEach((line, i) => {
       const t = transceivers[i];
       if (line.direction === "recvonly" && line.slot === "screen") {
@@ -203,10 +210,12 @@
         return;
       }
       if (line.direction === "recvonly") {
+        // the camera goes on both layer lines (the low one scaled down after the answer)
         const track = local && local.getTracks().find((tr) => tr.kind === line.kind);
         if (track) {
           t.sender.replaceTrack(track);
           t.direction = "sendonly";
+          senders.push([t.sender, line.layer || (line.kind === "audio" ? "audio" : null)]);
         } else {
           t.direction = "inactive";
         }
@@ -224,6 +233,28 @@
     await gathered(pc); // no trickle: the answer carries every candidate
     send({ type: "answer", sdp: pc.localDescription.sdp });
     dc.answered = true;
+    for (const [sender, layer] of senders) await encodeAs(sender, layer);
+  }
+
+  // What each upstream sends: the hub forwards every classroom the camera layer its
+  // link carries, so the low one must really be small; voice needs little.
+  const ENCODINGS = {
+    high: { maxBitrate: 1000000, maxFramerate: 30 },
+    low: { maxBitrate: 250000, maxFramerate: 15, scaleResolutionDownBy: 2 },
+    audio: { maxBitrate: 32000 },
+  };
+
+  async function encodeAs(sender, layer) {
+    const wanted = ENCODINGS[layer];
+    if (!wanted) return;
+    try {
+      const params = sender.getParameters();
+      if (!params.encodings || !params.encodings.length) params.encodings = [{}];
+      Object.assign(params.encodings[0], wanted);
+      await sender.setParameters(params);
+    } catch (err) {
+      log(t("console.media_failed", { error: String(err) }), "error");
+    }
   }
 
   $("sound").addEventListener("click", () => {

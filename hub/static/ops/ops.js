@@ -49,7 +49,7 @@
     ["joined", "ops.col.joined"], ["heartbeat", "ops.col.heartbeat"], ["latency", "ops.col.latency"],
     ["behind", "ops.col.behind"], ["fps", "ops.col.fps"], ["bitrate", "ops.col.bitrate"],
     ["loss", "ops.col.loss"], ["rtt", "ops.col.rtt"], ["freezes", "ops.col.freezes"],
-    ["backlog", "ops.col.backlog"], ["rejections", "ops.col.rejections"],
+    ["layer", "ops.col.layer"], ["backlog", "ops.col.backlog"], ["rejections", "ops.col.rejections"],
   ];
 
   // A cell shows text, or an element rebuilt only when its signature changes: an
@@ -67,6 +67,7 @@
     loss: (r) => i18n.pct(r.loss, 1),
     rtt: (r) => (r.rtt_ms === undefined ? "—" : `${num(r.rtt_ms, 0)} ms`),
     freezes: (r) => num(r.freezes, 0),
+    layer: (r) => (r.layer ? t(`ops.layer.${r.layer}`) : "—"),
     backlog: (r) => (r.backlog_oldest_s === undefined ? num(r.backlog, 0)
       : t("ops.backlog_oldest", { count: num(r.backlog, 0), seconds: num(r.backlog_oldest_s, 0) })),
     rejections: (r) => num(r.rejections, 0),

@@ -8,12 +8,14 @@ from pathlib import Path
 
 from classroom_node import ClassroomNode, NodeConfig
 from classroom_node.media.peer import SessionMedia
-from classroom_node.media.runner import NodeMedia
+from classroom_node.media.runner import NodeMedia, layer_settings
 from classroom_node.media.settings import MediaSettings
 from classroom_node.media.sources import open_source
 from hub.media.routing import Slot
 from hub.tokens import JoinRole
 from protocols.signalling import SignalAck, SignalJoin
+from registry.models import Classroom, Kind, School, SchoolKind
+from registry.store import RegistryStore
 from tests.hub.hubkit import wait_for
 from tests.hub.signalling.conftest import LiveHub
 from tests.hub.signalling.peers import media_peer, token
@@ -81,6 +83,61 @@ async def test_classroom_node_heartbeats_carry_media_stats(live: LiveHub, tmp_pa
                 return float(media_figures["fps"]) if media_figures else 0.0
 
             await wait_for(stored_fps, within=10, what="heartbeat with media at the hub")
+
+            # the node sends two camera layers (the default) and the hub tells it which
+            # one it forwards: the heartbeat says so
+            async def stored_layer() -> bool:
+                raw = await live.hub.store.redis.hget("dc:heartbeat", "p2")
+                figures = (json.loads(raw).get("media") if raw else None) or {}
+                return figures.get("layer") == "high" and figures.get("layer_reason") == "start"
+
+            await wait_for(stored_layer, within=10, what="heartbeat with the camera layer")
+            assert live.hub._api is not None
+            relay = live.hub._api.config.app.state.signalling.rooms["S1"].relay
+            await wait_for(
+                lambda: relay.stats()["participants"]["p2"]["upstream"]["video_low"] > 10,
+                within=10,
+                what="the node's low layer at the hub",
+            )
+            session = media.sessions["S1"]
+            assert session.joined is not None
+            assert [
+                line.layer for line in session.joined.layout if line.direction == "recvonly"
+            ] == [
+                "high",
+                None,
+                "low",
+            ]
     finally:
         await media.stop()
         await node.shutdown()
+
+
+async def test_registered_weak_downlink_starts_the_node_on_the_low_layer(live: LiveHub) -> None:
+    """The registry's downlink figure picks the start layer; the node hears about it."""
+    registry = RegistryStore(live.hub.store.redis)
+    await registry.create(
+        Kind.SCHOOLS, School(id="hill", name="Hill school", kind=SchoolKind.PARTNER, rural=True)
+    )
+    await registry.create(
+        Kind.CLASSROOMS, Classroom(id="hill-1", school="hill", node="p1", downlink_kbps=300)
+    )
+    source = open_source(PATTERN)
+    join = SignalJoin(node="p1", secret=live.secret("p1"), session="S1", events=False)
+    layers = layer_settings(PATTERN)
+    media = SessionMedia(live.url, join, source, stats_interval_s=0.5, layers=layers)
+    lead_join = SignalJoin(token=token(JoinRole.LEAD), camera=True, layers=2)
+    async with media_peer(live.url, lead_join, source=1, low=51):
+        runner = asyncio.create_task(media.run())
+        try:
+            await asyncio.wait_for(media.connected.wait(), 10)
+            await wait_for(
+                lambda: media.stats.layer == "low" and media.stats.layer_reason == "start",
+                within=10,
+                what="the node told it starts on low",
+            )
+            assert media.stats.layer_switches == 0
+        finally:
+            runner.cancel()
+            await media.close()
+            source.stop()

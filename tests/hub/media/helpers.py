@@ -33,18 +33,29 @@ class Lesson:
         self.peers: dict[str, ParticipantPeer] = {}
 
     async def join(
-        self, pid: str, role: Role, *, source: int | None = None, size: tuple[int, int] = (400, 240)
+        self,
+        pid: str,
+        role: Role,
+        *,
+        source: int | None = None,
+        size: tuple[int, int] = (400, 240),
+        low: int | None = None,
+        downlink_kbps: float | None = None,
     ) -> ParticipantPeer:
-        """Join ``pid``; publishers send a test pattern numbered ``source``."""
-        video = audio = None
+        """Join ``pid``; publishers send a test pattern numbered ``source`` (and, with
+        ``low``, a second, low camera layer showing pattern ``low`` at 400x240, 15 fps: the
+        smallest picture ``read_pattern`` reads)."""
+        video = audio = video_low = None
         if role is not Role.OBSERVER:
             number = source if source is not None else LEAD_SOURCE
             width, height = (640, 480) if role is Role.LEAD else size
             video = VideoTestSource(number, width=width, height=height)
             audio = AudioTestSource(number)
-        peer = ParticipantPeer(role, video=video, audio=audio)
+            if low is not None:
+                video_low = VideoTestSource(low, width=400, height=240, fps=15)
+        peer = ParticipantPeer(role, video=video, audio=audio, video_low=video_low)
         self.peers[pid] = peer
-        offer = await self.relay.offer(pid, role)
+        offer = await self.relay.offer(pid, role, layers=peer.layers, downlink_kbps=downlink_kbps)
         await self.relay.answer(pid, await peer.answer(offer))
         return peer
 

@@ -171,6 +171,21 @@ def test_a_restarted_source_is_re_anchored_on_the_wall_clock() -> None:
     assert not clock.discontinuous(15_000)
 
 
+def test_a_restarted_source_keeps_the_gap_when_the_old_one_ran_ahead() -> None:
+    """The first picture came 1.5 s late (a keyframe queued on a loaded box), later
+    ones on time: the stream runs 1.5 s ahead of its arrivals. A reconnection 1 s
+    after its last frame must still land 1 s later on the file, not 1 ms later."""
+    clock = StreamClock(90_000, epoch_ms=0.0)
+    clock.place(0, 1500.0)
+    for k in range(1, 60):
+        clock.place(6000 * k, 66.7 * k)
+    last, last_arrival = clock.last_media_ms, 66.7 * 59
+    assert last > last_arrival  # ahead of the wall clock
+    first_new = clock.place(3000, last_arrival + 1000.0)
+    assert first_new - last >= 1000
+    assert clock.place(9000, last_arrival + 1066.7) == first_new + 67
+
+
 def test_report_command_links_recorded_lessons(tmp_path: Path) -> None:
     from ledger.command import replay_links
 

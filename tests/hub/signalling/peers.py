@@ -43,10 +43,12 @@ async def media_peer(
     *,
     source: int | None = None,
     screen: int | None = None,
+    low: int | None = None,
     ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[MediaPeer]:
-    """Join, answer the hub's offer (sending the pattern of ``source`` if given, and as
-    a lead's shared screen the pattern of ``screen``)."""
+    """Join, answer the hub's offer (sending the pattern of ``source`` if given, as
+    a lead's shared screen the pattern of ``screen``, and with ``low`` a low camera
+    layer showing that pattern: join with ``layers=2`` then)."""
     async with SignalClient(url, join, ssl_context=ssl_context) as client:
         joined = await client.joined()
         # a console that only watches (no camera) gets an observer's layout
@@ -56,8 +58,14 @@ async def media_peer(
         if source is not None:
             video = VideoTestSource(source, width=640, height=480, fps=15)
         shared = VideoTestSource(screen, width=640, height=480, fps=10) if screen else None
+        video_low = VideoTestSource(low, width=400, height=240, fps=15) if low else None
         rtc = ParticipantPeer(
-            role, video=video, screen=shared, screen_line=joined.role == "lead", decode=True
+            role,
+            video=video,
+            screen=shared,
+            video_low=video_low,
+            screen_line=joined.role == "lead",
+            decode=True,
         )
         try:
             offer = await client.offer()
