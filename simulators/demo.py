@@ -195,6 +195,7 @@ async def run_demo(
     with_media: bool = False,
     tls: bool = False,
     during: During | None = None,
+    start_when: asyncio.Event | None = None,
     deck_file: Path | None = None,
     record: bool = False,
     recording_dir: Path | None = None,
@@ -204,7 +205,9 @@ async def run_demo(
     ``during(printed)`` (tests) runs beside the lesson from the moment the console
     and display links are printed (``printed``: name -> URL of every link printed,
     the same dict as the report's); the demo waits for it before tearing the stack
-    down, so it also sees the lesson end.
+    down, so it also sees the lesson end. ``start_when`` (tests): the lesson waits
+    (at most 180 s) until it is set, e.g. until ``during`` has its pages open on a
+    loaded machine.
     """
     with_media = with_media or record
     recording_dir = (recording_dir or workdir / "recordings").resolve()
@@ -312,6 +315,8 @@ async def run_demo(
             helper = asyncio.create_task(during(printed), name="demo-during")
         say("")
 
+        if start_when is not None:
+            await asyncio.wait_for(start_when.wait(), timeout=180)
         steps = lesson_script(
             lead, partner_ids, duration, deck=deck["id"], pages=deck["page_count"]
         )
