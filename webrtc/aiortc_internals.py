@@ -1,7 +1,7 @@
 """Every use of aiortc's PRIVATE internals by the relay, and nothing else.
 
 aiortc (pinned at 1.16.0) has no public API for a forwarding unit, so the
-relay reaches into it at seven places. They are all here, so that an aiortc
+relay reaches into it at nine places. They are all here, so that an aiortc
 upgrade is one file to re-check, and ``tests/hub/media/test_aiortc_internals.py``
 exercises each of them against real peer connections so an upgrade that breaks
 one fails loudly instead of silently decoding, or silently sending nothing.
@@ -36,7 +36,7 @@ one fails loudly instead of silently decoding, or silently sending nothing.
    ``RTCRtpSender._handle_rtcp_packet`` (called by the DTLS transport on the
    instance) reads receiver reports into its stats and applies REMB to its
    encoder's ``target_bitrate``. We wrap it on the instance: the relay sees each
-   report's fraction lost and each REMB estimate for the sender's ``_ssrc``
+   report's fraction lost, each NACK and each REMB estimate for the sender's ``_ssrc``
    (the per-subscriber layer choice), and a node caps the REMB its low-layer
    sender applies, so that encoder stays at its configured bitrate.
 6. Retransmitting once (``retransmit_once``). ``RTCRtpSender._retransmit``
@@ -88,8 +88,10 @@ from aiortc.codecs import get_encoder
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtp import (
     RTCP_PSFB_APP,
+    RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
     RtcpRrPacket,
+    RtcpRtpfbPacket,
     RtcpSrPacket,
     pack_remb_fci,
     unpack_remb_fci,
@@ -135,9 +137,11 @@ _RETRANSMIT = "_retransmit"
 _SENDER_SSRC = "_ssrc"
 _SENDER_ENCODER = "_RTCRtpSender__encoder"
 
-FeedbackCallback = Callable[[float | None, float | None], None]
-"""``callback(fraction_lost, estimate_bps)``: one receiver report (fraction of
-packets lost since the previous report, 0..1) or one REMB estimate (bit/s)."""
+FeedbackCallback = Callable[[float | None, float | None, tuple[int, ...]], None]
+"""``callback(fraction_lost, estimate_bps, nacked)``: one receiver report (fraction
+of packets lost since the previous report, 0..1), one REMB estimate (bit/s), or one
+NACK (the sequence numbers it lists; ``()`` otherwise). NACKs come at once on each
+new gap, receiver reports only every 0.5-1.5 s."""
 
 
 def _private(obj: object, name: str) -> Any:
@@ -272,11 +276,14 @@ def on_receiver_feedback(sender: RTCRtpSender, callback: FeedbackCallback) -> No
             if isinstance(packet, RtcpRrPacket | RtcpSrPacket):
                 for report in packet.reports:
                     if report.ssrc == ssrc:
-                        callback(report.fraction_lost / 256.0, None)
+                        callback(report.fraction_lost / 256.0, None, ())
+            elif isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+                if packet.media_ssrc == ssrc:
+                    callback(None, None, tuple(packet.lost[:1024]))
             elif isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
                 bitrate, ssrcs = unpack_remb_fci(packet.fci)
                 if ssrc in ssrcs:
-                    callback(None, float(bitrate))
+                    callback(None, float(bitrate), ())
         except ValueError:
             pass  # not a REMB (another application-layer feedback)
         await original(packet)
@@ -355,7 +362,7 @@ def guard_receiver(
     stall_s: float = DEFAULT_STALL_S,
     on_stall: Callable[[], None] | None = None,
 ) -> StallGuardBuffer:
-    """Make a video receiver skip a hole that blocks frames for ``stall_s`` (internal 6).
+    """Make a video receiver skip a hole that blocks frames for ``stall_s`` (internal 8).
 
     Call before media flows (what the old buffer held is dropped). Returns the
     buffer (its ``stalls`` counts the skips).
@@ -369,7 +376,7 @@ def guard_receiver(
 
 
 def on_pli_sent(receiver: RTCRtpReceiver, callback: Callable[[], None]) -> None:
-    """Call ``callback`` for every PLI ``receiver`` sends, whoever asked (internal 7)."""
+    """Call ``callback`` for every PLI ``receiver`` sends, whoever asked (internal 9)."""
     send = _private(receiver, _SEND_PLI)
 
     async def counted(media_ssrc: int) -> None:

@@ -113,21 +113,49 @@ class StallGuardBuffer(JitterBuffer):
         return pli, frame
 
     def _skip_hole(self, packet: RtpPacket) -> JitterFrame | None:
-        """Drop everything before the first frame start after the hole; tell the caller."""
+        """Drop everything before the first frame start after the hole; tell the caller.
+
+        Then again while what is left is still blocked by another hole with two
+        frames' worth of packets behind it: a link that was overfull for a while
+        (a subscriber on a camera layer too big for it) leaves dozens of holes, and
+        one skip per ``stall_s`` would keep the picture frozen for as many periods.
+        A fresh hole near the newest packets (fewer than two frames behind it) is
+        left for retransmission to fill, as aiortc would.
+        """
         self.stalls += 1
         self._last_out = self._clock()  # one skip per ``stall_s`` at most
         self._pending = set()
-        origin = self._origin
-        assert origin is not None  # a packet was added just now
-        start = frame_start_after_hole(self._packets, origin)
-        if start is None:
-            self.remove(self.capacity)
-            self._origin = None
-            self._discard_next = True
-        else:
+        frame: JitterFrame | None = None
+        while frame is None:
+            origin = self._origin
+            assert origin is not None  # a packet was added just now
+            start = frame_start_after_hole(self._packets, origin)
+            if start is None:
+                self.remove(self.capacity)
+                self._origin = None
+                self._discard_next = True
+                break
             self.remove(start)
+            frame = self._remove_frame(packet.sequence_number)
+            if frame is None and not self._blocked():
+                break
         if self.on_stall is not None:
             self.on_stall()
-        if self._origin is None:
-            return None
-        return self._remove_frame(packet.sequence_number)
+        return frame
+
+    def _blocked(self) -> bool:
+        """Packets of two or more frames wait behind a hole (the stall rule, at once)."""
+        origin = self._origin
+        if origin is None:
+            return False
+        stamps: set[int] = set()
+        seen_hole = False
+        for offset in range(self.capacity):
+            packet = self._packets[(origin + offset) % self.capacity]
+            if packet is None:
+                seen_hole = True
+            elif seen_hole:
+                stamps.add(packet.timestamp)
+                if len(stamps) >= 2:
+                    return True
+        return False

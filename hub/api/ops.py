@@ -153,7 +153,13 @@ async def signin_link(body: SignInLink, request: Request) -> JSONResponse:
     return JSONResponse({"url": url, "expires": exp}, headers=_NO_STORE)
 
 
-@router.get("/ops/signin", include_in_schema=False)
+@router.get(
+    "/ops/signin",
+    status_code=303,
+    response_class=RedirectResponse,
+    summary="Follow a sign-in link to the dashboard",
+    responses={303: {"description": "To /ops: signed in when the link is valid, else its form"}},
+)
 async def signin_by_link(
     request: Request,
     link: Annotated[str, Query(max_length=MAX_COOKIE_LEN)] = "",

@@ -10,10 +10,13 @@ receiver's bandwidth estimate).
 The rules, chosen so that a rural link never flaps between the two:
 
 - **start** on what the registered downlink allows (unknown: ``high``);
-- **down quickly**: one report losing ``hard_loss`` or more, or
-  ``lossy_reports`` reports in a row losing ``loss`` or more, or an estimate
-  that fell below what the high layer needs after having been above it, and
-  stayed there for ``estimate_s``;
+- **down quickly**: one report losing ``hard_loss`` or more, ``try_nacks``
+  packets NACKed in the ``try_nack_s`` after a move up, or
+  ``lossy_reports`` reports in a row losing ``loss`` or more (one is enough in
+  the ``probation_s`` after a move up: that try failed), or an estimate that
+  fell below what the high layer needs after having been above it, stayed there
+  for ``estimate_s`` and came with some loss (delay-based estimators dip when a
+  busy CPU delays packets, and that is not the link);
 - **up slowly**: only after ``up_after_s`` of clean reports on ``low``; each
   try that fails (a drop within ``probation_s`` of going up) doubles that
   wait, up to ``up_max_s``; staying up for ``forget_s`` forgets the failures.
@@ -56,9 +59,14 @@ class LayerPolicy:
     #: Longest wait between tries up (the doubling stops here).
     up_max_s: float = 120.0
     #: A drop within this many seconds of going up is a failed try.
-    probation_s: float = 10.0
+    probation_s: float = 20.0
     #: Seconds on high after which failed tries are forgotten.
     forget_s: float = 60.0
+    #: Packets NACKed in the first ``try_nack_s`` of a try up that end it at once
+    #: (NACKs come on each new gap, long before the next receiver report: a failed
+    #: try freezes less).
+    try_nacks: int = 30
+    try_nack_s: float = 5.0
 
     def __post_init__(self) -> None:
         if not 0 < self.clean_loss <= self.loss <= self.hard_loss <= 1:
@@ -102,6 +110,8 @@ class LayerChooser:
         self._failures = 0
         self._estimate_ok = False  # the estimate was above the need since the last switch
         self._low_since: float | None = None  # the estimate has been below the need since
+        self._some_loss_at: float | None = None  # the last report that lost a little
+        self._try_nacked: set[int] = set()  # packets NACKed since the last move up
 
     @property
     def up_wait_s(self) -> float:
@@ -114,13 +124,24 @@ class LayerChooser:
         return self._switch(layer, "forced", now) if layer != self.layer else None
 
     def report(
-        self, now: float, *, loss: float | None = None, estimate_kbps: float | None = None
+        self,
+        now: float,
+        *,
+        loss: float | None = None,
+        estimate_kbps: float | None = None,
+        nacked: tuple[int, ...] = (),
     ) -> Switch | None:
-        """One piece of feedback: a receiver report's fraction lost, or a REMB estimate.
+        """One piece of feedback: a receiver report's fraction lost, a REMB estimate,
+        or the sequence numbers of a NACK.
 
         Returns the switch to make now, if any.
         """
         p = self.policy
+        if nacked and self.layer == "high" and self.switches > 0:
+            if now - self._since < p.try_nack_s and len(self._try_nacked) < 4 * p.try_nacks:
+                self._try_nacked.update(nacked)
+                if len(self._try_nacked) >= p.try_nacks:
+                    return self._switch("low", "loss", now)
         if loss is not None:
             loss = min(max(loss, 0.0), 1.0)
             if loss >= p.loss:
@@ -132,7 +153,11 @@ class LayerChooser:
                     self._clean_since = None
                 elif self._clean_since is None:
                     self._clean_since = now
-            if self.layer == "high" and (loss >= p.hard_loss or self._lossy >= p.lossy_reports):
+            if loss > p.clean_loss:
+                self._some_loss_at = now
+            trying = self.switches > 0 and now - self._since < p.probation_s
+            needed = 1 if trying else p.lossy_reports
+            if self.layer == "high" and (loss >= p.hard_loss or self._lossy >= needed):
                 return self._switch("low", "loss", now)
         if estimate_kbps is not None and self.layer == "high":
             need = p.high_kbps
@@ -142,7 +167,11 @@ class LayerChooser:
             elif self._estimate_ok:
                 if self._low_since is None:
                     self._low_since = now
-                elif now - self._low_since >= p.estimate_s:
+                elif (
+                    now - self._low_since >= p.estimate_s
+                    and self._some_loss_at is not None
+                    and self._some_loss_at >= self._low_since
+                ):
                     return self._switch("low", "estimate", now)
         return self.tick(now)
 
@@ -167,6 +196,7 @@ class LayerChooser:
         self.switches += 1
         self._since = now
         self._lossy = 0
+        self._try_nacked = set()
         self._low_since = None
         self._estimate_ok = False
         self._clean_since = None

@@ -438,13 +438,15 @@ class SessionRelay:
     def _feedback_handler(self, participant_id: str) -> internals.FeedbackCallback:
         """Receiver reports and REMB of one subscriber's camera slots feed its layer choice."""
 
-        def on_feedback(loss: float | None, estimate_bps: float | None) -> None:
+        def on_feedback(
+            loss: float | None, estimate_bps: float | None, nacked: tuple[int, ...]
+        ) -> None:
             participant = self._participants.get(participant_id)
             if participant is None or participant.layers is None:
                 return
             estimate = None if estimate_bps is None else estimate_bps / 1000.0
             switch = participant.layers.chooser.report(
-                time.monotonic(), loss=loss, estimate_kbps=estimate
+                time.monotonic(), loss=loss, estimate_kbps=estimate, nacked=nacked
             )
             if switch is not None:
                 self._apply(participant, switch)

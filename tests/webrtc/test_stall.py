@@ -114,3 +114,22 @@ def test_frame_start_after_hole_needs_a_known_frame_end_before_it() -> None:
     # 2, 3 missing; 4 follows a hole (its predecessor unknown); 6 follows 5 (marker)
     assert frame_start_after_hole(ring, 0) == 6
     assert frame_start_after_hole([packet(0), packet(1), packet(2), None], 0) is None
+
+
+def test_many_holes_are_skipped_at_once_but_a_fresh_one_is_left_to_retransmission() -> None:
+    """An overfull link leaves a hole in every few frames: one skip goes past them all."""
+    clock = Clock()
+    guard = StallGuardBuffer(stall_s=0.5, clock=clock)
+    feed = Feed(guard, clock)
+    feed.send(30)
+    # 20 frames with a lost packet each (the middle one), then two clean frames
+    feed.send(60, lose={30 + 3 * i + 1 for i in range(20)})
+    stalls_then, out_then = guard.stalls, len(feed.frames)
+    feed.send(6)
+    clock.now += 0.6
+    feed.send(3)  # the stall is noticed on this packet: every blocking hole goes
+    assert guard.stalls == stalls_then + 1
+    assert len(feed.frames) > out_then
+    n = len(feed.frames)
+    feed.send(30)  # and frames flow at once, without waiting for more stall periods
+    assert len(feed.frames) >= n + 9

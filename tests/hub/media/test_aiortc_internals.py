@@ -192,3 +192,38 @@ def _encode_opus(count: int) -> list[bytes]:
         payloads, _ = encoder.encode(frame)
         out.extend(payloads)
     return out[:count]
+
+
+async def test_sender_feedback_preset_bitrate_remb_cap_and_single_retransmission(
+    pair: Pair,
+) -> None:
+    """Internals 5-7 on a real sender: receiver reports and REMB reach the callback,
+    the encoder starts at the preset bitrate and a REMB never raises it above the cap,
+    and a packet is resent once however often it is NACKed."""
+    source = VideoTestSource(8, width=400, height=240)
+    sender = pair.tx.addTransceiver(source, direction="sendonly").sender
+    pair.senders["video"] = sender
+    feedback: list[tuple[float | None, float | None, tuple[int, ...]]] = []
+    internals.on_receiver_feedback(sender, lambda *f: feedback.append(f))
+    internals.preset_bitrate(sender, 300_000)
+    internals.cap_remb(sender, 300_000)
+    resent: list[int] = []
+    original = sender._retransmit
+
+    async def counting(seq: int) -> None:
+        resent.append(seq)
+        await original(seq)
+
+    sender._retransmit = counting  # type: ignore[method-assign]
+    internals.retransmit_once(sender)
+    await pair.connect()
+    await wait_until(lambda: len(pair.frames) >= 5, 8, "frames flow")
+    encoder = sender._RTCRtpSender__encoder  # type: ignore[attr-defined]
+    assert isinstance(encoder, Vp8Encoder) and encoder.target_bitrate == 300_000
+    await wait_until(lambda: any(f[0] is not None for f in feedback), 8, "a receiver report")
+    await wait_until(lambda: any(f[1] is not None for f in feedback), 8, "a REMB")
+    await asyncio.sleep(1.0)
+    assert encoder.target_bitrate <= 300_000  # whatever the REMBs said, the cap held
+    for _ in range(3):
+        await sender._retransmit(5)
+    assert resent.count(5) == 1

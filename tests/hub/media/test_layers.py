@@ -54,7 +54,10 @@ def test_falling_estimate_goes_down_but_a_low_start_estimate_does_not() -> None:
     assert c.report(12.0, estimate_kbps=1200.0) is None
     assert c.report(13.0, estimate_kbps=500.0) is None
     assert c.report(15.0, estimate_kbps=400.0) is None
-    s = c.report(17.0, estimate_kbps=400.0)
+    # low for long, but no loss at all: a busy CPU, not the link
+    assert c.report(17.0, estimate_kbps=400.0) is None
+    assert c.report(17.5, loss=0.03) is None  # some loss, under the loss rule's threshold
+    s = c.report(18.0, estimate_kbps=400.0)
     assert s is not None and (s.layer, s.reason) == ("low", "estimate")
 
 
@@ -82,6 +85,29 @@ def test_a_link_that_recovers_goes_up_and_stays() -> None:
     for t in range(1, 300):
         c.report(float(t), loss=0.0, estimate_kbps=2000.0)
     assert c.layer == "high" and c.switches == 1
+
+
+def test_a_try_up_that_loses_goes_back_at_the_first_lossy_report() -> None:
+    c = LayerChooser(POLICY, "low", 0.0)
+    up = c.tick(POLICY.up_after_s + 0.1)
+    assert up is not None and up.layer == "high"
+    s = c.report(POLICY.up_after_s + 1.0, loss=0.06)
+    assert s is not None and (s.layer, s.reason) == ("low", "loss")
+    assert c.up_wait_s == 2 * POLICY.up_after_s
+
+
+def test_a_try_up_ends_at_once_when_many_packets_are_nacked() -> None:
+    c = LayerChooser(POLICY, "low", 0.0)
+    assert c.tick(POLICY.up_after_s + 0.1) is not None
+    t = POLICY.up_after_s + 0.2
+    # aiortc re-lists every missing packet in each NACK: distinct ones count
+    assert c.report(t, nacked=tuple(range(10))) is None
+    assert c.report(t + 0.05, nacked=tuple(range(25))) is None
+    s = c.report(t + 0.1, nacked=tuple(range(20, 34)))
+    assert s is not None and (s.layer, s.reason) == ("low", "loss")
+    # NACKs outside a try are left to the receiver reports
+    c = LayerChooser(POLICY, "high", 0.0)
+    assert c.report(1.0, nacked=tuple(range(100))) is None
 
 
 def test_force() -> None:
