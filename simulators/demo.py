@@ -195,6 +195,7 @@ async def run_demo(
     with_media: bool = False,
     tls: bool = False,
     during: During | None = None,
+    start_when: asyncio.Event | None = None,
     deck_file: Path | None = None,
     record: bool = False,
     recording_dir: Path | None = None,
@@ -204,7 +205,9 @@ async def run_demo(
     ``during(printed)`` (tests) runs beside the lesson from the moment the console
     and display links are printed (``printed``: name -> URL of every link printed,
     the same dict as the report's); the demo waits for it before tearing the stack
-    down, so it also sees the lesson end.
+    down, so it also sees the lesson end. ``start_when`` (tests): the lesson waits
+    (at most 180 s) until it is set, e.g. until ``during`` has its pages open on a
+    loaded machine.
     """
     with_media = with_media or record
     recording_dir = (recording_dir or workdir / "recordings").resolve()
@@ -229,7 +232,11 @@ async def run_demo(
         endpoints = _endpoints(run)
         say(f"  mosquitto  {endpoints['mqtt']}   redis {run.stack.redis_url.split('@')[-1]}")
         if run.stack.ca_file is not None:
-            say(f"  local CA   {run.stack.ca_file}  (MQTT/TLS and HTTPS; browsers: see docs)")
+            say(
+                f"  local CA   {run.stack.ca_file}  (MQTT/TLS and HTTPS: a browser opens the "
+                "https links once it trusts this CA, or after accepting its warning; "
+                "docs/internet.md)"
+            )
         base = run.hub.base_url
         say(f"  hub        {base}   (metrics {base}/metrics)")
         say(f"  API        {base}/docs   (the admin key is in {run.stack.path})")
@@ -292,8 +299,10 @@ async def run_demo(
             )
         screen = media[0].source.video if media and media[0].source is not None else None
         links = await _console_links(run, session, partner_ids[-1])
-        for name, url in links.items():
-            say(f"  {name:<15} {url}")
+        lead_link, tutor_link, observer_link = links.values()
+        say(f"  lead       {lead_link}  (the lead teacher's console)")
+        say(f"  tutor      {tutor_link}  ({partner_ids[-1]}'s tutor console)")
+        say(f"  observer   {observer_link}  (an observer's console)")
         printed |= links
         local_api = nodes[partner_ids[0]].api
         if local_api is not None and getattr(local_api, "base_url", None):
@@ -306,6 +315,8 @@ async def run_demo(
             helper = asyncio.create_task(during(printed), name="demo-during")
         say("")
 
+        if start_when is not None:
+            await asyncio.wait_for(start_when.wait(), timeout=180)
         steps = lesson_script(
             lead, partner_ids, duration, deck=deck["id"], pages=deck["page_count"]
         )

@@ -31,6 +31,15 @@ from classroom_node.node import ClassroomNode, OnEvent
 __all__ = ["HubProcess", "LocalRun"]
 
 
+def _tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a log (empty if there is none)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
 class HubProcess:
     """``python -m hub`` as a child process, ready once ``/healthz`` answers."""
 
@@ -85,8 +94,11 @@ class HubProcess:
         async with httpx.AsyncClient(verify=self.verify) as client:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
+                    # the log's end goes into the message: a demo's temporary state
+                    # dir (and the log in it) is removed before anyone can read it
                     raise RuntimeError(
-                        f"hub exited with {self.proc.returncode}; see {self.workdir / 'hub.log'}"
+                        f"hub exited with {self.proc.returncode}; "
+                        f"{self.workdir / 'hub.log'} ends:\n{_tail(self.workdir / 'hub.log')}"
                     )
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(self.base_url + "/healthz", timeout=1)).status_code == 200:

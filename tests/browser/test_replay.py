@@ -111,6 +111,12 @@ async def test_replay_page_plays_and_jumps_to_events(rec_hub: RecHub, browser_co
     await jump("quiz.close")
     assert "closed" in await page.locator("#quiz").inner_text()
     assert await page.evaluate("() => window.dc.state.slide.index") == 2
+    # at 0:00, before the lead's first click, the class sees that first slide (not "—")
+    first = next(e for e in events if e["type"] == "slide.show")
+    assert first["t"] > 0, first
+    await page.evaluate("() => window.dc.seek(0)")
+    assert await page.evaluate("() => window.dc.state.slide.index") == 1
+    assert "#1" in await page.locator("#slide").inner_text()
 
     # during the floor turn the floor holder's picture plays beside the lead's
     grant = next(e for e in events if e["type"] == "floor.grant")

@@ -148,3 +148,20 @@ async def test_demo_with_media_feeds_the_classroom_display(
         during=display_has_video,
     )
     assert report["during"] is True
+
+
+def test_demo_state_removal_keeps_a_recording_made_in_it(tmp_path: Path) -> None:
+    """``demo --record`` without ``--recording-dir`` records into its temporary state
+    dir: the rest of the state goes, the recording stays where the demo said."""
+    from simulators.demo import _remove_state
+
+    for workdir, keep in ((tmp_path / "a", True), (tmp_path / "b", False)):
+        (workdir / "stack").mkdir(parents=True)
+        (workdir / "stack" / "stack.json").write_text("{}")
+        (workdir / "deck.pdf").write_bytes(b"%PDF")
+        (workdir / "recordings" / "demo-1").mkdir(parents=True)
+        (workdir / "recordings" / "demo-1" / "lead.webm").write_bytes(b"webm")
+        _remove_state(workdir, keep_recordings=keep)
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["recordings"]
+    assert (tmp_path / "a" / "recordings" / "demo-1" / "lead.webm").read_bytes() == b"webm"
+    assert not (tmp_path / "b").exists()

@@ -1,4 +1,5 @@
-"""``kill`` (SIGTERM) on a running demo takes its broker, Redis and hub down too."""
+"""``dualclass demo --keep`` keeps serving with no terminal attached (``make demo`` run
+by a script), and ``kill`` (SIGTERM) then takes its broker, Redis and hub down too."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 
@@ -32,9 +34,10 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path: Path) -> None:
+def test_keep_serves_without_a_tty_until_sigterm_stops_everything(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dualclass.cli", "demo", "--duration", "120"],
+        [sys.executable, "-m", "dualclass.cli", "demo", "--keep", "--duration", "2"],
+        stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -43,11 +46,20 @@ def test_sigterm_stops_the_demo_and_everything_it_started(tmp_path: Path) -> Non
     )
     assert proc.stdout is not None
     started: set[int] = set()
+    printed: list[str] = []
     try:
         deadline = time.monotonic() + 120
         for line in proc.stdout:
-            if "lead console" in line or time.monotonic() > deadline:
+            printed.append(line)
+            if "stays up" in line or time.monotonic() > deadline:
                 break
+        assert "SIGTERM" in printed[-1], printed  # it says how to stop it
+        hub = next(line.split()[1] for line in printed if line.lstrip().startswith("hub "))
+        # the lesson is over and nobody is at a terminal: the links still answer
+        time.sleep(2)
+        assert proc.poll() is None, "".join(printed)
+        with urllib.request.urlopen(f"{hub}/healthz", timeout=10) as answer:
+            assert answer.status == 200
         started = _descendants(proc.pid)
         assert started, "the demo started no broker, Redis or hub"
         proc.send_signal(signal.SIGTERM)

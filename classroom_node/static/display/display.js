@@ -104,6 +104,8 @@
     setLink(view.connected);
     // after the lesson the screen keeps its last slide and results, and says so
     $("ended").hidden = view.status !== "ended";
+    // the lead's tile too, as on the consoles (the picture behind may still move)
+    $("lead-ended").hidden = view.status !== "ended";
     dc.ended = view.status === "ended";
     for (const deck of view.decks || []) if (deck.ready) preload(deck.urls);
     showSlide(view);

@@ -274,10 +274,28 @@
     return b;
   }
 
+  // After the lesson the lead's video tile says so, on every page alike: whether
+  // the picture behind still moves depends on when each classroom hangs up.
+  function renderEnded(ended) {
+    dc.ended = ended;
+    const main = $("video-main");
+    if (!main) return;
+    let note = $("ended-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.id = "ended-note";
+      note.className = "ended-note";
+      main.after(note);
+    }
+    note.hidden = !ended;
+    say("ended-note", "console.ended");
+  }
+
   function render(s) {
     const badge = $("status");
     badge.textContent = t(`console.status.${s.status}`);
     badge.className = `badge ${s.status}`;
+    renderEnded(s.status === "ended");
     if (s.floor) show("floor-name", s.floor); else say("floor-name", "console.nobody");
     if (s.quiz) {
       show("quiz", t("console.quiz_line", {

@@ -91,6 +91,42 @@ async def test_signin_cookie_and_signout(fast: LiveHub) -> None:
         assert (await api.get("/ops")).status_code == 200
 
 
+async def test_signin_link_opens_the_dashboard_only_until_signout(fast: LiveHub) -> None:
+    """A printed link signs a browser in (cookie, then /ops); never the admin API."""
+    async with httpx.AsyncClient(base_url=fast.url) as api:
+        assert (await api.post("/api/ops/links", json={})).status_code == 401
+        refused = await api.post("/api/ops/links", json={"lesson": "a b"}, headers=BEARER)
+        assert refused.status_code == 422
+        made = await api.post("/api/ops/links", json={"lesson": "s-1"}, headers=BEARER)
+        assert made.status_code == 200
+        url = made.json()["url"]
+        assert url.startswith("/ops/signin?link=") and url.endswith("&lesson=s-1")
+        assert ADMIN_KEY not in url
+
+    failed = "dualclass_hub_ops_signin_failed_total"
+    before = fast.hub.metrics.registry.get_sample_value(failed) or 0.0
+    async with httpx.AsyncClient(base_url=fast.url) as browser:
+        followed = await browser.get(url)
+        assert followed.status_code == 303
+        assert followed.headers["location"] == "/ops#lesson=s-1"
+        cookie = followed.headers["set-cookie"].lower()
+        for attr in ("httponly", "samesite=strict", "path=/"):
+            assert attr in cookie
+        assert (await browser.get("/api/ops/overview")).status_code == 200
+        # the dashboard's cookie is not the admin key: the admin API stays closed
+        assert (await browser.get("/api/sessions")).status_code == 401
+        assert (await browser.post("/ops/signout")).status_code == 204
+
+    async with httpx.AsyncClient(base_url=fast.url) as late:
+        # signed out: the same link is dead; a forged one too (both counted)
+        for bad in (url, "/ops/signin?link=1999999999.x.y", "/ops/signin"):
+            answer = await late.get(bad)
+            assert answer.status_code == 303 and "set-cookie" not in answer.headers, bad
+        assert (await late.get("/api/ops/overview")).status_code == 401
+        assert (await late.get("/ops/signin?lesson=../x")).status_code == 422
+    assert fast.hub.metrics.registry.get_sample_value(failed) == before + 3
+
+
 async def test_overview_stream_and_offline_alert(fast: LiveHub) -> None:
     lead, p1, p2 = fast.nodes["lead"], fast.nodes["p1"], fast.nodes["p2"]
     for node in (lead, p1, p2):
