@@ -254,18 +254,21 @@ def hub_process(conn: Connection, addresses: list[str]) -> None:
 MAX_KBPS = {"video": 1000, "video_low": 250, "audio": 32}
 
 
-def lead_peer(layers: int) -> ParticipantPeer:
+def lead_peer(layers: int, noise: bool = True) -> ParticipantPeer:
     """The lead: the camera in ``layers`` layers (the low one 320x240 @ 15 fps) + voice,
-    each encoder starting at and capped to its ceiling whatever the hub's REMB says."""
-    # noise-filled patterns: the encoders use all the bitrate they may, as a camera does
+    each encoder starting at and capped to its ceiling whatever the hub's REMB says.
+
+    ``noise``: fresh noise in every frame, which no encoder can compress (it overshoots
+    any bitrate it is given: the worst case); without it the moving test pattern, which
+    compresses like a calm classroom camera."""
     low = (
-        VideoTestSource(LEAD_SOURCE, width=320, height=240, fps=15, noise=True)
+        VideoTestSource(LEAD_SOURCE, width=320, height=240, fps=15, noise=noise)
         if layers > 1
         else None
     )
     return ParticipantPeer(
         Role.LEAD,
-        video=VideoTestSource(LEAD_SOURCE, width=640, height=480, fps=30, noise=True),
+        video=VideoTestSource(LEAD_SOURCE, width=640, height=480, fps=30, noise=noise),
         audio=AudioTestSource(LEAD_SOURCE),
         video_low=low,
         max_kbps=MAX_KBPS,
@@ -273,10 +276,10 @@ def lead_peer(layers: int) -> ParticipantPeer:
     )
 
 
-def lead_process(conn: Connection, port: int, layers: int) -> None:
+def lead_process(conn: Connection, port: int, layers: int, noise: bool) -> None:
     async def main() -> None:
         restrict_host_addresses(["127.0.0.1"])
-        peer = lead_peer(layers)
+        peer = lead_peer(layers, noise)
         await join("127.0.0.1", port, "lead", peer, layers)
         conn.send("joined")
         while await recv_cmd(conn) != "quit":
@@ -460,6 +463,13 @@ def main() -> None:
         default=2,
         help="1: the first phase without layers too (what weak links got before)",
     )
+    parser.add_argument(
+        "--picture",
+        choices=("noise", "pattern"),
+        default="noise",
+        help="noise: incompressible, the encoders overshoot (worst case); "
+        "pattern: the moving test pattern, compressible like a calm camera",
+    )
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -477,7 +487,15 @@ def main() -> None:
     with links(LINKS) as made:
         bench = Bench(ctx)
         try:
-            result = run(bench, made, args.seconds, single_s, args.warmup, args.lead_layers)
+            result = run(
+                bench,
+                made,
+                args.seconds,
+                single_s,
+                args.warmup,
+                args.lead_layers,
+                args.picture == "noise",
+            )
         finally:
             bench.close()
     report(result)
@@ -487,11 +505,17 @@ def main() -> None:
 
 
 def run(
-    bench: Bench, made: list[Link], seconds: float, single_s: float, warmup: float, layers: int
+    bench: Bench,
+    made: list[Link],
+    seconds: float,
+    single_s: float,
+    warmup: float,
+    layers: int,
+    noise: bool = True,
 ) -> dict[str, Any]:
     hub = bench.spawn(hub_process, ["127.0.0.1", *(link.ours for link in made)])
     port = bench.expect(hub, 30, "hub start")
-    lead = bench.spawn(lead_process, port, layers)
+    lead = bench.spawn(lead_process, port, layers, noise)
     bench.expect(lead, 30, "lead join")
     partners = {
         link.name: bench.spawn(
@@ -536,7 +560,7 @@ def run(
     # the same partners, the lead sending one layer
     lead.send("quit")
     bench.ask(hub, ("remove", "lead"), 10, "lead removed")
-    lead = bench.spawn(lead_process, port, 1)
+    lead = bench.spawn(lead_process, port, 1, noise)
     bench.expect(lead, 30, "lead rejoin")
     time.sleep(warmup)
     cpu1, _, _, _, _ = phase(bench, hub, partners, single_s, "one layer", status)

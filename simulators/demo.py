@@ -146,8 +146,17 @@ class LiveLog:
         return on_event
 
 
-async def _start_media(run: LocalRun, nodes: dict[str, ClassroomNode]) -> list[NodeMedia]:
-    """Every classroom joins the lesson's WebRTC media through the hub's relay."""
+async def _start_media(
+    run: LocalRun, nodes: dict[str, ClassroomNode], lead: str
+) -> list[NodeMedia]:
+    """Every classroom joins the lesson's WebRTC media through the hub's relay.
+
+    The lead sends its camera in both layers, as in a school, so the hub's
+    per-classroom layer choice is there to see. The partners send one: here every
+    classroom's encoders share this one process and the machine's cores (in a
+    school each is its own box), and a partner's camera is only forwarded while
+    it holds the floor.
+    """
     assert run.hub is not None and run.stack is not None
     settings = MediaSettings(
         enabled=True,
@@ -158,8 +167,10 @@ async def _start_media(run: LocalRun, nodes: dict[str, ClassroomNode]) -> list[N
         stats_interval_s=1.0,
     )
     runners = []
-    for node in nodes.values():
-        runner = NodeMedia(node, settings)
+    for name, node in nodes.items():
+        runner = NodeMedia(
+            node, settings if name == lead else settings.model_copy(update={"layers": 1})
+        )
         node.media = runner  # the classroom display shows the lead's video from it
         runners.append(runner)
     for runner in runners:
@@ -288,7 +299,7 @@ async def run_demo(
             run, session, deck_file or write_deck(workdir / "deck.pdf", 8), say
         )
         await _deck_everywhere(run, session, nodes, deck["id"], out)
-        media = await _start_media(run, nodes) if with_media else []
+        media = await _start_media(run, nodes, lead) if with_media else []
         if media:
             # the lesson starts once every classroom's media is up (the recording
             # then covers the whole lesson)

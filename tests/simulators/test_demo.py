@@ -123,9 +123,9 @@ async def test_demo_with_media_feeds_the_classroom_display(
     started: dict[str, Any] = {}
     real_start = demo._start_media
 
-    async def spy(run: Any, nodes: dict[str, Any]) -> Any:
+    async def spy(run: Any, nodes: dict[str, Any], lead: str) -> Any:
         started.update(nodes)
-        return await real_start(run, nodes)
+        return await real_start(run, nodes, lead)
 
     monkeypatch.setattr(demo, "_start_media", spy)
 
