@@ -55,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tqdm import tqdm
 
+from bench.relay import read_json, send_json  # the same JSON-lines signalling
 from hub.media.relay import RelaySettings, SessionRelay
 from hub.media.routing import Role, Slot
 from runtime.loop import run as run_coroutine
@@ -159,20 +160,7 @@ def enter_namespace(holder_pid: int) -> None:
         os.close(fd)
 
 
-# -- signalling: JSON lines over TCP ---------------------------------------------
-
-
-async def send_json(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
-    writer.write(json.dumps(message).encode() + b"\n")
-    await writer.drain()
-
-
-async def read_json(reader: asyncio.StreamReader) -> dict[str, Any]:
-    line = await reader.readline()
-    if not line:
-        raise ConnectionError("signalling connection closed")
-    message: dict[str, Any] = json.loads(line)
-    return message
+# -- signalling: JSON lines over TCP (helpers shared with bench/relay.py) ------------
 
 
 async def join(
