@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import fractions
 import json
 import math
@@ -40,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tqdm import tqdm
 
+from bench.children import Children, read_json, recv_cmd, send_json
 from hub.media.relay import RelayMode, RelaySettings, SessionRelay
 from hub.media.routing import Role, Slot
 from hub.server import settle_heap
@@ -59,24 +59,7 @@ def run_loop(main: Callable[[], Coroutine[Any, Any, None]], use_uvloop: bool) ->
     run_coroutine(main(), use_uvloop=use_uvloop)
 
 
-async def recv_cmd(conn: Connection) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(None, conn.recv)
-
-
-# -- signalling: JSON lines over loopback TCP ---------------------------------
-
-
-async def send_json(writer: asyncio.StreamWriter, message: dict[str, Any]) -> None:
-    writer.write(json.dumps(message).encode() + b"\n")
-    await writer.drain()
-
-
-async def read_json(reader: asyncio.StreamReader) -> dict[str, Any]:
-    line = await reader.readline()
-    if not line:
-        raise ConnectionError("signalling connection closed")
-    message: dict[str, Any] = json.loads(line)
-    return message
+# -- signalling: JSON lines over loopback TCP (bench/children.py) --------------
 
 
 async def join(port: int, pid: str, peer: ParticipantPeer) -> None:
@@ -225,27 +208,12 @@ class Result:
         }
 
 
-class Run:
+class Run(Children):
     """The processes of one (mode, K) measurement; always cleaned up."""
 
     def __init__(self, ctx: Any, mode: str, k: int, audio: bool, use_uvloop: bool) -> None:
-        self.ctx = ctx
+        super().__init__(ctx, use_uvloop)
         self.mode, self.k, self.audio, self.uvloop = mode, k, audio, use_uvloop
-        self.procs: list[tuple[Any, Connection]] = []
-
-    def spawn(self, target: Callable[..., None], *args: Any) -> Connection:
-        parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=target, args=(child, *args, self.uvloop), daemon=True)
-        proc.start()
-        self.procs.append((proc, parent))
-        conn: Connection = parent
-        return conn
-
-    @staticmethod
-    def expect(conn: Connection, seconds: float, what: str) -> Any:
-        if not conn.poll(seconds):
-            raise TimeoutError(f"{what}: no answer within {seconds} s")
-        return conn.recv()
 
     def measure(self, seconds: float, warmup: float, bar: tqdm[Any]) -> Result:
         bar.set_postfix_str(f"{self.mode} K={self.k}: starting", refresh=True)
@@ -304,16 +272,6 @@ class Run:
             bool(decoded_ok),
             recording,
         )
-
-    def close(self) -> None:
-        for _, conn in self.procs:
-            with contextlib.suppress(OSError):
-                conn.send("quit")
-        for proc, _ in self.procs:
-            proc.join(5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(2)
 
 
 def main() -> None:

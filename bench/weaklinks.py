@@ -55,7 +55,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tqdm import tqdm
 
-from bench.relay import read_json, send_json  # the same JSON-lines signalling
+from bench.children import Children as Bench
+from bench.children import read_json, recv_cmd, send_json
 from hub.media.relay import RelaySettings, SessionRelay
 from hub.media.routing import Role, Slot
 from runtime.loop import run as run_coroutine
@@ -80,10 +81,6 @@ TAG = "dc15c"
 
 def run_loop(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     run_coroutine(main(), use_uvloop=True)
-
-
-async def recv_cmd(conn: Connection) -> Any:
-    return await asyncio.get_running_loop().run_in_executor(None, conn.recv)
 
 
 # -- network: one namespace per partner ----------------------------------------
@@ -160,7 +157,7 @@ def enter_namespace(holder_pid: int) -> None:
         os.close(fd)
 
 
-# -- signalling: JSON lines over TCP (helpers shared with bench/relay.py) ------------
+# -- signalling: JSON lines over TCP (bench/children.py) ------------------------
 
 
 async def join(
@@ -378,41 +375,6 @@ def lead_fps(before: dict[str, Any], after: dict[str, Any], seconds: float) -> d
 
 
 # -- orchestration -----------------------------------------------------------------
-
-
-class Bench:
-    def __init__(self, ctx: Any) -> None:
-        self.ctx = ctx
-        self.procs: list[tuple[Any, Connection]] = []
-
-    def spawn(self, target: Callable[..., None], *args: Any) -> Connection:
-        parent, child = self.ctx.Pipe()
-        proc = self.ctx.Process(target=target, args=(child, *args), daemon=True)
-        proc.start()
-        self.procs.append((proc, parent))
-        conn: Connection = parent
-        return conn
-
-    @staticmethod
-    def ask(conn: Connection, message: Any, seconds: float, what: str) -> Any:
-        conn.send(message)
-        return Bench.expect(conn, seconds, what)
-
-    @staticmethod
-    def expect(conn: Connection, seconds: float, what: str) -> Any:
-        if not conn.poll(seconds):
-            raise TimeoutError(f"{what}: no answer within {seconds} s")
-        return conn.recv()
-
-    def close(self) -> None:
-        for _, conn in self.procs:
-            with contextlib.suppress(OSError):
-                conn.send("quit")
-        for proc, _ in self.procs:
-            proc.join(5)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(2)
 
 
 def phase(
