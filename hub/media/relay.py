@@ -136,7 +136,8 @@ class _Upstream:
     participant: str
     receivers: dict[str, RTCRtpReceiver]
     taps: dict[str, internals.ReceiverTap]
-    limiter: KeyframeLimiter
+    #: keyframe pacing per camera layer (``high`` paces camera and screen)
+    limiters: dict[Layer, KeyframeLimiter]
     frames: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FEEDS, 0))
     keyframes: int = 0
     #: PLIs sent to this publisher (ours, and aiortc's own) and holes skipped.
@@ -145,8 +146,6 @@ class _Upstream:
     lateness: dict[str, LateFrames] = field(default_factory=dict)
     guards: dict[str, StallGuardBuffer] = field(default_factory=dict)
     readers: list[asyncio.Task[None]] = field(default_factory=list)
-    #: keyframe pacing of the low layer (``limiter`` paces camera and screen)
-    low_limiter: KeyframeLimiter | None = None
     #: uplink health: ``low`` while the high upstream loses too much (two layers only)
     uplink: LayerChooser | None = None
     #: (packets received, packets lost) of the high upstream at the last sample
@@ -536,7 +535,11 @@ class SessionRelay:
     # -- upstream side --------------------------------------------------------
 
     def _tap_upstream(self, pid: str, receivers: dict[str, RTCRtpReceiver]) -> _Upstream:
-        upstream = _Upstream(pid, receivers, {}, KeyframeLimiter(self.settings.keyframe_interval))
+        interval = self.settings.keyframe_interval
+        limiters: dict[Layer, KeyframeLimiter] = {
+            layer: KeyframeLimiter(interval) for layer in ("high", "low")
+        }
+        upstream = _Upstream(pid, receivers, {}, limiters)
         upstream.lateness = {feed: LateFrames(f"{pid} {feed}") for feed in FEEDS}
         for feed, receiver in receivers.items():
 
@@ -652,12 +655,7 @@ class SessionRelay:
         if participant is None or participant.upstream is None:
             return
         upstream = participant.upstream
-        if layer == "low":
-            if upstream.low_limiter is None:
-                upstream.low_limiter = KeyframeLimiter(self.settings.keyframe_interval)
-            limiter = upstream.low_limiter
-        else:
-            limiter = upstream.limiter
+        limiter = upstream.limiters[layer]
         delay = limiter.request(time.monotonic())
         if delay is None:
             return
