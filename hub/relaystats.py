@@ -28,14 +28,13 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from protocols.media import LOW_FEED
+from protocols.media import LAYERS, LOW_FEED
 
 if TYPE_CHECKING:
     from prometheus_client import Metric
 
 __all__ = ["LAYERS", "REASONS", "RelayCollector", "RelayTally", "reason_label"]
 
-LAYERS = ("high", "low")
 #: Switch reasons the relay gives (anything else is counted as ``other``).
 REASONS = ("start", "loss", "estimate", "stable", "uplink", "forced")
 #: Upstream feeds and slot kinds (labels of the frame counters).
@@ -141,7 +140,7 @@ class RelayTally:
     @property
     def on_layer(self) -> dict[str, int]:
         """Subscribers on each layer now (a gauge)."""
-        out = dict.fromkeys(LAYERS, 0)
+        out: dict[str, int] = dict.fromkeys(LAYERS, 0)
         for layer in self.layers.values():
             out[layer] += 1
         return out

@@ -35,6 +35,7 @@ from typing import Any, TypeAlias
 import msgpack
 
 from ledger.exceptions import LedgerInputError
+from protocols.media import LAYERS
 from protocols.messages import Envelope, NodeHeartbeat
 
 __all__ = [
@@ -106,8 +107,6 @@ class LayerInput:
     reason: str = ""
 
 
-#: Layer names a ``LayerInput`` may carry (anything else is refused on the wire).
-LAYERS = ("high", "low")
 #: Longest switch reason kept (the relay's are short words).
 MAX_REASON = 32
 
@@ -219,6 +218,7 @@ def from_wire(data: bytes) -> Record:
             )
         if kind == "l":
             layer = raw.get("y")
+            # layer names from protocols.media; anything else is refused on the wire
             if layer is not None and layer not in LAYERS:
                 raise ValueError(f"layer {layer!r}")
             return LayerInput(
